@@ -1,0 +1,122 @@
+// Data shapes shared by the emperor, the vassal app server and the CLI: the validated vassal
+// config, the status record of a vassal and the event log entry (SPEC §2, §6).
+// Plain data only: no behaviour, no imports of ours.
+
+export type VassalState =
+  | 'starting'
+  | 'ready'
+  | 'reloading'
+  | 'stopping'
+  | 'backoff'
+  | 'invalid'
+  | 'idle'
+  // not in the live set: a record kept after the emperor shut down (the vassal is not running)
+  | 'stopped';
+
+/** Where a vassal listens (`http-socket`). */
+export type SocketAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number; /** written as `:port` */ allInterfaces: boolean };
+
+/** Where a key's value came from, for error messages that name file, line and key. */
+export interface KeySource {
+  file: string;
+  line: number;
+}
+
+/** A validated vassal config (the output of emperor/config, pure data). */
+export interface VassalConfig {
+  /** vassal name: the file name without its extension */
+  name: string;
+  /** absolute path of the config file as found in vassals.d (not resolved through symlinks) */
+  file: string;
+  /** absolute path of the built-in app server's module (`app`), resolved against the config dir */
+  app: string | null;
+  /** argv of an `exec` vassal, split like a shell (no shell involved) */
+  exec: string[] | null;
+  httpSocket: SocketAddress | null;
+  /** octal permission bits of a Unix socket, e.g. 0o660 */
+  chmodSocket: number;
+  /** `user[:group]` as written; null = the vassal's uid:gid */
+  chownSocket: { user: string; group: string | null } | null;
+  /** as written (name or number); null = default (SPEC §4) */
+  uid: string | null;
+  gid: string | null;
+  allowRoot: boolean;
+  processes: number;
+  harakiri: number;
+  maxRequests: number;
+  reloadOnRss: number;
+  bufferSize: number;
+  /** seconds */
+  mercy: number;
+  env: Record<string, string>;
+  /** absolute working directory */
+  chdir: string;
+  onDemand: boolean;
+  /** seconds */
+  idle: number;
+  stats: string | null;
+  memoryReport: boolean;
+  honourStdin: boolean;
+  /** milliseconds */
+  readyAfter: number;
+  /** seconds */
+  heartbeat: number;
+  essential: boolean;
+  strict: boolean;
+  /** `set-ph` placeholders, and unknown keys when `strict = false` */
+  placeholders: Record<string, string>;
+  /** where each key was set (last occurrence), for runtime errors (bad uid, socket in use...) */
+  sources: Record<string, KeySource>;
+}
+
+export interface ExitInfo {
+  /** exit code, or 128 + signal number when killed by a signal (as a shell reports it) */
+  code: number;
+  signal: string | null;
+  /** ISO 8601 */
+  at: string;
+}
+
+/** What `emperor status --json` prints per vassal and what the dashboard streams (SPEC §6). */
+export interface VassalRecord {
+  name: string;
+  state: VassalState;
+  /** the oldest live copy */
+  pid: number | null;
+  /** every live copy */
+  pids: number[];
+  uid: number | null;
+  gid: number | null;
+  /** `unix:/path` or `tcp:host:port` */
+  socket: string | null;
+  restarts: number;
+  /** ISO 8601: when the current generation started */
+  startedAt: string | null;
+  lastExit: ExitInfo | null;
+  error: string | null;
+  /** the config in force, env values redacted */
+  config: RedactedConfig | null;
+  /** the config file */
+  file: string;
+  /** ISO 8601 of the last change of this record */
+  updatedAt: string;
+  /** process start times (/proc/PID/stat field 22) of `pids`, to recognise leftovers safely */
+  pidStarts: number[];
+}
+
+export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources'> & { env: Record<string, '<redacted>'> };
+
+export interface EmperorInfo {
+  pid: number | null;
+  running: boolean;
+  vassalsDir: string | null;
+  startedAt: string | null;
+  stoppedAt: string | null;
+}
+
+export interface StatusDocument {
+  emperor: EmperorInfo;
+  vassals: VassalRecord[];
+}
