@@ -1,0 +1,39 @@
+// The in-process event bus: supervisors publish record changes and logged events; the store
+// (and later the dashboard) subscribe. It assigns event ids (unique, increasing) so that a
+// broken database never stops events from flowing.
+import { EventEmitter } from 'node:events';
+import type { EmperorEvent, EventKind } from '../shared/events.js';
+import type { VassalRecord } from '../shared/types.js';
+
+export interface BusEvents {
+  record: [VassalRecord];
+  forget: [string];
+  event: [EmperorEvent];
+}
+
+export class Bus extends EventEmitter<BusEvents> {
+  #lastId: number;
+
+  constructor(lastEventId = 0) {
+    super();
+    this.#lastId = lastEventId;
+    this.setMaxListeners(100);
+  }
+
+  /** Log an event: assign its id and timestamp, hand it to every subscriber. */
+  publish(vassal: string | null, kind: EventKind, detail: Record<string, unknown> = {}): EmperorEvent {
+    const event: EmperorEvent = { id: ++this.#lastId, ts: new Date().toISOString(), vassal, kind, detail };
+    this.emit('event', event);
+    return event;
+  }
+
+  /** A vassal's record changed. */
+  record(rec: VassalRecord): void {
+    this.emit('record', rec);
+  }
+
+  /** A vassal was removed: its record goes (its history stays in the event log). */
+  forget(name: string): void {
+    this.emit('forget', name);
+  }
+}

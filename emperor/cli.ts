@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// The command-line front end (commander): `run`, `status`, `check`, `reload` (SPEC §7). Every
+// command takes the same --vassals/--state defaults as `run`. It parses and dispatches only; the
+// work lives in main.ts (run), status.ts and config/ (check).
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { EXIT, formatConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { runEmperor } from './main.js';
+import { printStatus } from './status.js';
+
+const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const program = new Command('emperor')
+  .description('Emperor-style multi-app orchestrator: one config file per app in vassals.d/')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE));
+
+program
+  .command('run')
+  .description('run the emperor on a vassals directory')
+  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
+  .option('--dashboard <addr>', 'dashboard address HOST:PORT, or off (not built yet: see the README)', '127.0.0.1:9191')
+  .option('--dashboard-token <token>', 'token required by the dashboard (env EMPEROR_DASHBOARD_TOKEN)')
+  .option('--tyrant', 'run each vassal as the owner of its config file (not built yet: see the README)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
+  .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean }) => {
+    const log = await createLogger({ level: o.logLevel as 'info' });
+    if (o.tyrant) {
+      log.fatal('--tyrant is not implemented yet; refusing to run without it rather than ignore it');
+      process.exit(EXIT.USAGE);
+    }
+    process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, log });
+    // vassal pipes and timers are closed; anything left must not hold the emperor up
+    setTimeout(() => process.exit(), 100).unref();
+  });
+
+program
+  .command('status')
+  .description('show the vassals and their state, whether or not the emperor runs')
+  .option('--json', 'print the status document as JSON')
+  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .action((o: { json?: boolean; state: string }) => {
+    process.exitCode = printStatus(o.state, Boolean(o.json));
+  });
+
+program
+  .command('check')
+  .description('validate vassal config files without running them')
+  .argument('<files...>')
+  .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
+  .action((files: string[], o: { vassalDefaults?: string }) => {
+    let bad = 0;
+    for (const file of files) {
+      const r = loadVassalFile(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null });
+      if (r.ok) {
+        for (const w of r.warnings) console.log(`${file}: warning: ${w}`);
+        console.log(`${file}: ok (vassal "${r.config.name}", ${r.config.app ? 'app' : 'exec'})`);
+      } else {
+        bad++;
+        for (const e of r.errors) console.error(formatConfigError(e));
+      }
+    }
+    process.exitCode = bad ? EXIT.INVALID : EXIT.OK;
+  });
+
+program
+  .command('reload')
+  .description("reload a vassal gracefully (touches its config file)")
+  .argument('<name>')
+  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .action((name: string, o: { vassals: string }) => {
+    const file = fs.readdirSync(o.vassals).find((f) => vassalNameOf(path.join(o.vassals, f)) === name);
+    if (!file) {
+      console.error(`no vassal "${name}" in ${path.resolve(o.vassals)}`);
+      process.exitCode = EXIT.INVALID;
+      return;
+    }
+    const now = new Date();
+    fs.utimesSync(path.join(o.vassals, file), now, now);
+    console.log(`touched ${path.join(o.vassals, file)}`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,189 @@
+// The recipe of `emperor run` (STYLE: tini's main): options -> logger -> state -> leftovers ->
+// sockets -> supervisors -> scanner -> signals -> run until told to stop. The only module that
+// knows every piece; each piece owns its own resource.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { Bus } from './bus.js';
+import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { prepare } from './prepare.js';
+import { systemLookup } from './privileges.js';
+import { Scanner, type ScanEvent } from './scanner.js';
+import { Sockets } from './sockets.js';
+import { endLeftover, processStartTime } from './spawn.js';
+import { Store } from './store.js';
+import { Supervisor } from './supervisor.js';
+
+export interface RunOptions {
+  vassals: string;
+  state: string;
+  vassalDefaults: string | null;
+  log: Logger;
+}
+
+export class Emperor {
+  readonly bus: Bus;
+  readonly supervisors = new Map<string, Supervisor>();
+  readonly #sockets: Sockets;
+  readonly #scanner: Scanner;
+  readonly #lookup = systemLookup();
+  #stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly opts: RunOptions,
+    readonly store: Store,
+  ) {
+    this.bus = new Bus(store.maxEventId());
+    this.bus.on('record', (r) => store.upsertVassal(r));
+    this.bus.on('forget', (name) => store.deleteVassal(name));
+    this.bus.on('event', (e) => {
+      store.appendEvent(e);
+      const level = e.kind === 'exited' || e.kind === 'reload-failed' || e.kind === 'invalid' || e.kind === 'config-error' || e.kind === 'socket-error' ? 'warn' : 'info';
+      opts.log[level]({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind);
+    });
+    this.#sockets = new Sockets(opts.log);
+    this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log);
+  }
+
+  async start(): Promise<void> {
+    const startedAt = new Date().toISOString();
+    this.store.setEmperor({ pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, vassalsDir: this.opts.vassals, startedAt, stoppedAt: null });
+    this.bus.publish(null, 'emperor-started', { pid: process.pid, vassalsDir: this.opts.vassals });
+    this.#sockets.warmUp();
+    await this.#scanner.start();
+    // records of vassals whose file is gone since the last run: forget them (history stays)
+    setTimeout(() => {
+      for (const rec of this.store.listVassals()) if (!this.supervisors.has(rec.name)) this.store.deleteVassal(rec.name);
+    }, 500).unref();
+  }
+
+  /** SIGHUP: read every file again and reload every vassal gracefully. */
+  reloadAll(): void {
+    this.opts.log.info('reloading every vassal');
+    for (const sup of this.supervisors.values()) this.#apply(sup.file, sup, true);
+  }
+
+  /** SIGTERM/SIGINT/SIGQUIT: stop every vassal in parallel. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.bus.publish(null, 'emperor-stopping', {});
+      await this.#scanner.close();
+      await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' })));
+      this.#sockets.releaseAll();
+      const row = this.store.getEmperor();
+      if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
+      this.bus.publish(null, 'emperor-stopped', {});
+    })();
+    return this.#stopping;
+  }
+
+  /** A second signal: kill every copy at once. */
+  killAll(): void {
+    for (const sup of this.supervisors.values())
+      for (const gen of [sup.current, sup.next]) for (const c of gen?.copies ?? []) c.copy.signal('SIGKILL');
+    this.#sockets.releaseAll();
+  }
+
+  #onScan(e: ScanEvent): void {
+    const name = vassalNameOf(e.file);
+    if (e.type === 'removed') {
+      const sup = name ? this.supervisors.get(name) : undefined;
+      if (!sup || sup.file !== e.file) return;
+      void sup.dispatch({ type: 'remove' }).then(() => {
+        if (this.supervisors.get(sup.name) === sup && sup.state === 'gone') this.supervisors.delete(sup.name);
+      });
+      return;
+    }
+    if (!name) {
+      this.bus.publish(null, 'invalid', { file: e.file, errors: [`${e.file}: the file name is not a valid vassal name (E_NAME)`] });
+      return;
+    }
+    let sup = this.supervisors.get(name);
+    if (sup && sup.file !== e.file) {
+      this.bus.publish(name, 'config-error', { file: e.file, errors: [`${e.file}: vassal "${name}" is already defined by ${sup.file}`] });
+      return;
+    }
+    if (!sup || sup.state === 'gone') {
+      sup = new Supervisor(name, e.file, {
+        bus: this.bus,
+        log: this.opts.log,
+        prepare: (c) => prepare(c, { sockets: this.#sockets, lookup: this.#lookup, euid: process.geteuid!(), egid: process.getegid!() }),
+        releaseSocket: (key) => this.#sockets.release(key),
+      });
+      this.supervisors.set(name, sup);
+      this.bus.publish(name, 'added', { file: e.file });
+    }
+    this.#apply(e.file, sup, e.reason === 'touched');
+  }
+
+  #apply(file: string, sup: Supervisor, reloadIfSame: boolean): void {
+    const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults });
+    if (!result.ok) return void sup.dispatch({ type: 'invalid', errors: result.errors });
+    for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
+    void sup.dispatch(reloadIfSame && sameConfig(sup, result.config) ? { type: 'reload' } : { type: 'apply', config: result.config });
+  }
+}
+
+function sameConfig(sup: Supervisor, config: object): boolean {
+  return sup.config !== null && JSON.stringify(sup.config) === JSON.stringify(config);
+}
+
+/** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */
+async function endLeftovers(store: Store, log: Logger): Promise<void> {
+  const jobs: Promise<void>[] = [];
+  for (const rec of store.listVassals()) {
+    rec.pids.forEach((pid, i) => {
+      const start = rec.pidStarts?.[i];
+      if (!start) return;
+      jobs.push(
+        endLeftover(pid, start, (rec.config?.mercy ?? 10) * 1000).then((ended) => {
+          if (ended) log.warn({ vassal: rec.name, pid }, 'ended a copy left over by an earlier emperor');
+        }),
+      );
+    });
+  }
+  await Promise.all(jobs);
+}
+
+export async function runEmperor(opts: RunOptions): Promise<number> {
+  const { log } = opts;
+  const vassals = path.resolve(opts.vassals);
+  if (!fs.statSync(vassals, { throwIfNoEntry: false })?.isDirectory()) {
+    log.fatal({ vassals }, `the vassals directory ${vassals} does not exist`);
+    return EXIT.START_FAILED;
+  }
+  const store = Store.open(path.resolve(opts.state), log);
+  const previous = store.getEmperor();
+  if (previous && previous.stoppedAt === null && previous.pid !== process.pid && processStartTime(previous.pid) === previous.pidStart) {
+    log.fatal({ pid: previous.pid, state: opts.state }, `another emperor (pid ${previous.pid}) is running on this state file`);
+    store.close();
+    return EXIT.START_FAILED;
+  }
+  await endLeftovers(store, log);
+
+  const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
+  let signals = 0;
+  const done = new Promise<number>((resolve) => {
+    const onStop = (sig: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        log.warn({ signal: sig }, 'second signal: killing every vassal at once');
+        emperor.killAll();
+        return resolve(EXIT.OK);
+      }
+      log.info({ signal: sig }, 'stopping every vassal gracefully');
+      void emperor.stop().then(() => resolve(EXIT.OK));
+    };
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onStop);
+    process.on('SIGHUP', () => emperor.reloadAll());
+  });
+  // "from now on, we must not die" (s6): a bug in one handler must not take every vassal down
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
+
+  await emperor.start();
+  log.info({ vassals, state: opts.state, pid: process.pid }, 'emperor running');
+  const code = await done;
+  store.close();
+  return code;
+}

@@ -1,0 +1,43 @@
+// Turns a validated config into a runnable vassal: resolves who it runs as and acquires its
+// socket with the mode and owner asked for, before any copy of it runs (SPEC §4). Failures come
+// back as a ConfigError naming the file, line and key, never as a throw.
+import type { VassalConfig } from '../shared/types.js';
+import type { ConfigError } from '../shared/errors.js';
+import { resolveIdentity, resolveSocketOwner, type Lookup } from './privileges.js';
+import { SocketError, type Sockets } from './sockets.js';
+import type { Prepared } from './launch.js';
+
+export interface PrepareContext {
+  sockets: Sockets;
+  lookup: Lookup;
+  euid: number;
+  egid: number;
+}
+
+export type PrepareResult =
+  | { ok: true; prepared: Prepared; warnings: string[] }
+  | { ok: false; error: ConfigError; /** worth retrying later (e.g. the port is in use) */ transient: boolean };
+
+export async function prepare(config: VassalConfig, ctx: PrepareContext): Promise<PrepareResult> {
+  const who = await resolveIdentity(config, { euid: ctx.euid, egid: ctx.egid, lookup: ctx.lookup });
+  if (!who.ok) return { ok: false, error: who.error, transient: false };
+  const warnings = [...who.warnings];
+  if (!config.httpSocket) return { ok: true, prepared: { config, identity: who.identity, socket: null }, warnings };
+
+  const owner = await resolveSocketOwner(config, who.identity, ctx.lookup);
+  if (!owner.ok) return { ok: false, error: owner.error, transient: false };
+  if (config.httpSocket.kind === 'tcp' && config.httpSocket.allInterfaces)
+    warnings.push(`http-socket :${config.httpSocket.port} listens on every interface`);
+  try {
+    const socket = await ctx.sockets.acquire(config.name, config.httpSocket, { mode: config.chmodSocket, uid: owner.uid, gid: owner.gid });
+    return { ok: true, prepared: { config, identity: who.identity, socket }, warnings };
+  } catch (err) {
+    const src = config.sources['http-socket'];
+    const code = err instanceof SocketError ? err.code : 'EUNKNOWN';
+    return {
+      ok: false,
+      error: { code: 'E_SOCKET', file: src?.file ?? config.file, line: src?.line ?? 0, key: 'http-socket', message: (err as Error).message },
+      transient: code === 'EADDRINUSE' || code === 'EFORGE' || code === 'EHANDOFF',
+    };
+  }
+}

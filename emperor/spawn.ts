@@ -1,0 +1,177 @@
+// The only place that starts and ends processes (through execa). Each copy of a vassal runs in
+// its own process group (setsid), behind the setpriv prefix from privileges.ts, with fd 3 the
+// vassal's listening socket and fd 4 its channel to the emperor (Node IPC for app workers, a
+// READY=1 notify pipe for exec vassals). Every exit is reported one way ({code, signal}, 128+n),
+// and stopping is always: signal the group -> wait `mercy` -> SIGKILL the group.
+import { execa, type Options } from 'execa';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import type { ExitInfo } from '../shared/types.js';
+import { NOTIFY_FD_ENV } from '../shared/protocol.js';
+
+export interface SpawnSpec {
+  /** program and arguments, after any privilege prefix */
+  argv: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** the inherited listening socket, as fd 3 */
+  socketFd: number | null;
+  /** fd 4: 'ipc' for app workers (Node IPC), 'notify' for exec vassals (READY=1 pipe) */
+  channel: 'ipc' | 'notify';
+  honourStdin: boolean;
+  /** exec vassals get the systemd socket-activation variables, with LISTEN_PID = their own pid */
+  listenFdName: string | null;
+  /** used only when setpriv is unavailable */
+  fallbackIds: { uid: number; gid: number } | null;
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  onMessage(msg: unknown): void;
+  onNotify(line: string): void;
+}
+
+const MAX_LINE = 16 * 1024;
+
+export class Copy {
+  readonly pid: number;
+  readonly startedAtMs = Date.now();
+  readonly pidStart: number;
+  /** resolves once, when the process has exited (never rejects) */
+  readonly exit: Promise<ExitInfo>;
+  exited: ExitInfo | null = null;
+  stopping = false;
+
+  constructor(private readonly child: ChildProcess) {
+    if (child.pid === undefined) throw new Error('spawn failed: no pid');
+    this.pid = child.pid;
+    this.pidStart = processStartTime(this.pid) ?? 0;
+    this.exit = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exited = exitInfo(code, signal);
+        // leftovers of the copy's process group (children it spawned) go with it
+        signalGroup(this.pid, 'SIGKILL');
+        resolve(this.exited);
+      });
+    });
+  }
+
+  get alive(): boolean {
+    return this.exited === null;
+  }
+
+  send(msg: unknown): void {
+    if (this.child.connected) this.child.send(msg as object, (err) => void err);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.alive) signalGroup(this.pid, sig);
+  }
+
+  /** SIGTERM the group, SIGKILL it after `mercyMs`. Resolves with the exit. */
+  stop(mercyMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
+    if (!this.alive) return this.exit;
+    this.stopping = true;
+    this.signal(sig);
+    const timer = setTimeout(() => this.signal('SIGKILL'), mercyMs);
+    return this.exit.finally(() => clearTimeout(timer));
+  }
+}
+
+export function spawnCopy(spec: SpawnSpec): Copy {
+  let argv = spec.argv;
+  const env: Record<string, string | undefined> = { ...spec.env };
+  if (spec.channel === 'notify') env[NOTIFY_FD_ENV] = '4';
+  if (spec.listenFdName !== null && spec.socketFd !== null) {
+    // LISTEN_PID must be the program's own pid, known only after fork: a one-line sh sets it
+    // from $$ and execs (keeping the pid) into the privilege prefix and the command
+    env.LISTEN_FDS = '1';
+    env.LISTEN_FDNAMES = spec.listenFdName;
+    argv = ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'emperor-exec', ...argv];
+  }
+  const stdio = [spec.honourStdin ? 'inherit' : 'ignore', 'pipe', 'pipe', spec.socketFd ?? 'ignore', spec.channel === 'ipc' ? 'ipc' : 'pipe'] as const;
+  const child = execa(argv[0]!, argv.slice(1), {
+    cwd: spec.cwd,
+    env,
+    extendEnv: false,
+    // execa's types omit raw descriptors beyond stdio 2; at run time it passes them to Node's spawn
+    stdio: stdio as unknown as Options['stdio'],
+    detached: true, // setsid: own process group, signalled as a group
+    reject: false,
+    buffer: false,
+    cleanup: false, // the parent-death signal and the IPC channel end copies, not an exit hook
+    serialization: 'json',
+    ...(spec.fallbackIds ?? {}),
+  } as Options);
+  // execa's promise settles after stdio closes; the 'exit' event is what we account for
+  void (child as unknown as Promise<unknown>).catch(() => undefined);
+  const copy = new Copy(child);
+  lines(child.stdout!, (l) => spec.onLine('stdout', l));
+  lines(child.stderr!, (l) => spec.onLine('stderr', l));
+  if (spec.channel === 'ipc') {
+    child.on('message', (m) => spec.onMessage(m));
+    child.on('error', () => undefined);
+  } else {
+    const notify = (child.stdio as unknown as Array<Readable | null>)[4];
+    if (notify) lines(notify, spec.onNotify);
+  }
+  return copy;
+}
+
+function lines(stream: Readable, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = buf.slice(nl + 1);
+    }
+    while (buf.length > MAX_LINE) {
+      onLine(buf.slice(0, MAX_LINE));
+      buf = buf.slice(MAX_LINE);
+    }
+  });
+  stream.on('end', () => {
+    if (buf) onLine(buf);
+    buf = '';
+  });
+  stream.on('error', () => undefined);
+}
+
+export function signalGroup(pid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SIGNALS = os.constants.signals as Record<string, number>;
+
+export function exitInfo(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
+  return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : (code ?? 0), signal: signal ?? null, at: new Date().toISOString() };
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot): tells a pid from its reuse. */
+export function processStartTime(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return null;
+    return Number(fields[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** End a process group left over by an earlier emperor (it was SIGKILLed): TERM, then KILL. */
+export async function endLeftover(pid: number, pidStart: number, mercyMs: number): Promise<boolean> {
+  if (processStartTime(pid) !== pidStart) return false;
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + mercyMs;
+  while (Date.now() < deadline && processStartTime(pid) === pidStart) await new Promise((r) => setTimeout(r, 25));
+  signalGroup(pid, 'SIGKILL');
+  return true;
+}

@@ -1,0 +1,414 @@
+// One supervisor per vassal: THE state machine (SPEC §3), its command table at the top. It owns
+// the vassal's generations of copies (spawn, readiness, replacement with backoff, readiness-
+// gated rollout, drain) and reports every change to the bus. Commands (a new config, a touch, a
+// removal, a signal) are serialised; copy events (ready, exit) are handled as they come.
+import type { ConfigError } from '../shared/errors.js';
+import { formatConfigError } from '../shared/errors.js';
+import type { EventKind } from '../shared/events.js';
+import type { ExitInfo, VassalConfig, VassalRecord, VassalState } from '../shared/types.js';
+import { parseWorkerMessage, type WorkerStats } from '../shared/protocol.js';
+import type { Logger } from '../shared/logger.js';
+import type { Bus } from './bus.js';
+import { buildSpawnSpec, needsRestart, type Prepared } from './launch.js';
+import { initialBackoff, onCopyExit, type BackoffState } from './policy.js';
+import type { PrepareResult } from './prepare.js';
+import { spawnCopy, type Copy } from './spawn.js';
+import { recordOf } from './record.js';
+
+export type Command =
+  | { type: 'apply'; config: VassalConfig }
+  | { type: 'invalid'; errors: ConfigError[] }
+  | { type: 'reload' }
+  | { type: 'remove' }
+  | { type: 'shutdown' };
+
+type Action = 'start' | 'change' | 'rollout' | 'restart' | 'queue' | 'reportError' | 'markInvalid' | 'remove' | 'shutdown' | 'ignore';
+type TableState = VassalState | 'new' | 'gone';
+
+/** state × command → action. Copy events (ready, exit, timers) settle the state through settle(). */
+const TABLE: Record<TableState, Record<Command['type'], Action>> = {
+  new: { apply: 'start', invalid: 'markInvalid', reload: 'ignore', remove: 'remove', shutdown: 'ignore' },
+  starting: { apply: 'change', invalid: 'reportError', reload: 'restart', remove: 'remove', shutdown: 'shutdown' },
+  ready: { apply: 'change', invalid: 'reportError', reload: 'rollout', remove: 'remove', shutdown: 'shutdown' },
+  reloading: { apply: 'queue', invalid: 'reportError', reload: 'queue', remove: 'remove', shutdown: 'shutdown' },
+  backoff: { apply: 'change', invalid: 'reportError', reload: 'restart', remove: 'remove', shutdown: 'shutdown' },
+  invalid: { apply: 'start', invalid: 'markInvalid', reload: 'ignore', remove: 'remove', shutdown: 'shutdown' },
+  idle: { apply: 'change', invalid: 'reportError', reload: 'ignore', remove: 'remove', shutdown: 'shutdown' },
+  stopping: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
+  stopped: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
+  gone: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
+};
+
+export interface CopyRec {
+  copy: Copy;
+  gen: Generation;
+  ready: boolean;
+  lastBeat: number;
+  stats: WorkerStats | null;
+}
+
+export interface Generation {
+  id: number;
+  prepared: Prepared;
+  copies: Set<CopyRec>;
+  startedAt: string;
+  timers: Set<NodeJS.Timeout>;
+}
+
+export interface SupervisorDeps {
+  bus: Bus;
+  log: Logger;
+  prepare(config: VassalConfig): Promise<PrepareResult>;
+  releaseSocket(key: string): void;
+}
+
+export class Supervisor {
+  state: TableState = 'new';
+  current: Generation | null = null;
+  next: Generation | null = null;
+  config: VassalConfig | null = null;
+  error: string | null = null;
+  restarts = 0;
+  lastExit: ExitInfo | null = null;
+  readonly file: string;
+
+  #backoff: BackoffState = initialBackoff();
+  #genIds = 0;
+  #queued: VassalConfig | 'reload' | null = null;
+  #rolloutTimer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #beatTimer: NodeJS.Timeout | null = null;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    file: string,
+    private readonly deps: SupervisorDeps,
+  ) {
+    this.file = file;
+  }
+
+  /** Queue a command; resolves when it has been acted on (a rollout's outcome comes later). */
+  dispatch(cmd: Command): Promise<void> {
+    this.#chain = this.#chain.then(() => this.#run(cmd)).catch((err) => this.deps.log.error({ err, vassal: this.name }, 'supervisor error'));
+    return this.#chain;
+  }
+
+  record(): VassalRecord {
+    return recordOf(this);
+  }
+
+  async #run(cmd: Command): Promise<void> {
+    const action = TABLE[this.state][cmd.type];
+    switch (action) {
+      case 'ignore':
+        return;
+      case 'start':
+      case 'restart':
+        return this.#restart(cmd.type === 'apply' ? cmd.config : this.config!, action === 'restart');
+      case 'change': {
+        const config = cmd.type === 'apply' ? cmd.config : this.config!;
+        const restart = this.state !== 'ready' || this.config === null || needsRestart(this.config, config);
+        return restart ? this.#restart(config, true) : this.#rollout(config);
+      }
+      case 'rollout':
+        return this.#rollout(this.config!);
+      case 'queue':
+        this.#queued = cmd.type === 'apply' ? cmd.config : this.#queued ?? 'reload';
+        return;
+      case 'reportError':
+      case 'markInvalid': {
+        const errors = (cmd as Extract<Command, { type: 'invalid' }>).errors;
+        this.error = errors.map(formatConfigError).join('\n');
+        this.#event(action === 'markInvalid' ? 'invalid' : 'config-error', { errors: errors.map(formatConfigError) });
+        if (action === 'markInvalid') this.#set('invalid');
+        else this.#changed();
+        return;
+      }
+      case 'remove':
+      case 'shutdown':
+        return this.#end(action);
+    }
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  /**
+   * (Re)start from scratch: prepare the new config first (a bad uid or a busy port keeps the
+   * old copies serving), then stop what runs, then spawn a first generation.
+   */
+  async #restart(config: VassalConfig, restarting: boolean): Promise<void> {
+    this.#clearRetry();
+    const result = await this.deps.prepare(config);
+    const oldKey = this.current?.prepared.socket?.key ?? null;
+    if (this.#ending()) {
+      if (result.ok && result.prepared.socket && result.prepared.socket.key !== oldKey) this.deps.releaseSocket(result.prepared.socket.key);
+      return;
+    }
+    if (!result.ok) return this.#prepareFailed(config, result);
+    if (restarting && (this.current || this.next)) {
+      this.#event('restarting', {});
+      await this.#stopGenerations();
+    }
+    if (oldKey && oldKey !== result.prepared.socket?.key) this.deps.releaseSocket(oldKey);
+    for (const w of result.warnings) this.deps.log.warn({ vassal: this.name }, w);
+    this.config = config;
+    this.error = null;
+    this.#backoff = initialBackoff();
+    this.current = this.#newGeneration(result.prepared);
+    this.#set('starting');
+    for (let i = 0; i < config.processes; i++) this.#spawn(this.current);
+    this.#armHeartbeat();
+  }
+
+  async #prepareFailed(config: VassalConfig, result: Extract<PrepareResult, { ok: false }>): Promise<void> {
+    this.error = formatConfigError(result.error);
+    const running = [...(this.current?.copies ?? [])].some((c) => c.copy.alive);
+    if (result.transient) {
+      // e.g. the port is still held by someone else: retry with this vassal's backoff
+      const { state, delayMs } = onCopyExit(this.#backoff, 0);
+      this.#backoff = state;
+      this.#event('socket-error', { error: this.error, retryInMs: delayMs });
+      this.#retryTimer = setTimeout(() => void this.dispatch({ type: 'apply', config }), delayMs);
+    }
+    if (running) {
+      // keep serving on the last good config; the error is reported
+      if (!result.transient) this.#event('config-error', { errors: [this.error] });
+      return this.#changed();
+    }
+    await this.#stopGenerations();
+    const oldKey = this.current?.prepared.socket?.key ?? null;
+    if (oldKey) this.deps.releaseSocket(oldKey);
+    this.current = null;
+    this.config = config;
+    if (result.transient) return this.#set('backoff');
+    this.#event('invalid', { errors: [this.error] });
+    this.#set('invalid');
+  }
+
+  /** Readiness-gated rollout: new copies start; once all are ready the old ones drain. */
+  async #rollout(config: VassalConfig): Promise<void> {
+    const result = await this.deps.prepare(config);
+    if (this.#ending()) return;
+    if (!result.ok) {
+      this.error = formatConfigError(result.error);
+      this.#event('reload-failed', { reason: this.error });
+      this.#changed();
+      return;
+    }
+    this.next = this.#newGeneration(result.prepared);
+    this.#event('reloading', { generation: this.next.id });
+    this.#set('reloading');
+    for (let i = 0; i < config.processes; i++) this.#spawn(this.next);
+    this.#rolloutTimer = setTimeout(() => this.#rolloutFailed(`new copies not ready within mercy (${config.mercy} s)`), config.mercy * 1000);
+  }
+
+  #rolloutDone(): void {
+    const old = this.current!;
+    this.current = this.next!;
+    this.next = null;
+    this.#clearRollout();
+    this.config = this.current.prepared.config;
+    this.error = null;
+    this.#event('reloaded', { generation: this.current.id, pids: [...this.current.copies].map((c) => c.copy.pid) });
+    this.#drain(old);
+    this.#settle();
+    this.#afterRollout();
+  }
+
+  #rolloutFailed(reason: string): void {
+    const failed = this.next;
+    if (!failed) return;
+    this.next = null;
+    this.#clearRollout();
+    this.error = `reload failed: ${reason}`;
+    this.#event('reload-failed', { reason, generation: failed.id });
+    this.#drain(failed);
+    this.#settle();
+    this.#afterRollout();
+  }
+
+  #afterRollout(): void {
+    const queued = this.#queued;
+    this.#queued = null;
+    if (queued === 'reload') void this.dispatch({ type: 'reload' });
+    else if (queued) void this.dispatch({ type: 'apply', config: queued });
+  }
+
+  async #end(how: 'remove' | 'shutdown'): Promise<void> {
+    this.#clearRetry();
+    if (this.#beatTimer) clearInterval(this.#beatTimer);
+    this.#beatTimer = null;
+    const wasRunning = this.current !== null || this.next !== null;
+    this.#set('stopping');
+    if (wasRunning) this.#event('stopping', {});
+    await this.#stopGenerations();
+    const key = this.current?.prepared.socket?.key ?? null;
+    if (key) this.deps.releaseSocket(key);
+    this.current = null;
+    if (how === 'shutdown') {
+      this.#event('stopped', {});
+      this.#set('stopped');
+      return;
+    }
+    this.#event('removed', {});
+    this.state = 'gone';
+    this.deps.bus.forget(this.name);
+  }
+
+  // ---- copies ----------------------------------------------------------------------------------
+
+  #newGeneration(prepared: Prepared): Generation {
+    return { id: ++this.#genIds, prepared, copies: new Set(), startedAt: new Date().toISOString(), timers: new Set() };
+  }
+
+  #spawn(gen: Generation): void {
+    const { config } = gen.prepared;
+    let rec: CopyRec | null = null;
+    const log = this.deps.log;
+    try {
+      const copy = spawnCopy(
+        buildSpawnSpec(gen.prepared, {
+          onLine: (stream, line) => log.info({ vassal: this.name, pid: rec?.copy.pid, stream }, line),
+          onMessage: (raw) => rec && this.#onMessage(rec, raw),
+          onNotify: (line) => rec && line.trim() === 'READY=1' && this.#onReady(rec),
+        }),
+      );
+      rec = { copy, gen, ready: false, lastBeat: Date.now(), stats: null };
+    } catch (err) {
+      this.error = `cannot spawn: ${(err as Error).message}`;
+      this.#event('exited', { error: this.error });
+      return this.#replaceLater(gen, 0);
+    }
+    const r = rec;
+    gen.copies.add(r);
+    this.#event('spawned', { pid: r.copy.pid, generation: gen.id });
+    if (config.exec !== null) {
+      const t = setTimeout(() => r.copy.alive && this.#onReady(r), config.readyAfter);
+      void r.copy.exit.then(() => clearTimeout(t));
+    }
+    void r.copy.exit.then((info) => this.#onExit(r, info));
+    this.#changed();
+  }
+
+  #onMessage(rec: CopyRec, raw: unknown): void {
+    const msg = parseWorkerMessage(raw);
+    if (!msg) return;
+    if (msg.type === 'ready') this.#onReady(rec);
+    else if (msg.type === 'heartbeat') {
+      rec.lastBeat = Date.now();
+      rec.stats = msg.stats;
+    } else if (msg.type === 'load-error') this.error = `app failed to load: ${msg.message}`;
+  }
+
+  #onReady(rec: CopyRec): void {
+    if (rec.ready || !rec.copy.alive) return;
+    rec.ready = true;
+    rec.lastBeat = Date.now();
+    this.#event('ready', { pid: rec.copy.pid, generation: rec.gen.id });
+    if (rec.gen === this.next) {
+      const ready = [...this.next.copies].filter((c) => c.ready).length;
+      if (ready >= this.next.prepared.config.processes) this.#rolloutDone();
+      return;
+    }
+    if (rec.gen === this.current && this.error?.startsWith('app failed')) this.error = null;
+    this.#settle();
+  }
+
+  #onExit(rec: CopyRec, info: ExitInfo): void {
+    rec.gen.copies.delete(rec);
+    this.lastExit = info;
+    const planned = rec.copy.stopping;
+    if (!planned) this.restarts++;
+    this.#event(planned ? 'stopped' : 'exited', { pid: rec.copy.pid, code: info.code, signal: info.signal, generation: rec.gen.id });
+    if (!planned && rec.gen === this.next) return this.#rolloutFailed(`new copy ${rec.copy.pid} exited with code ${info.code} before it was ready`);
+    if (!planned && rec.gen === this.current && !this.#ending()) {
+      const { state, delayMs } = onCopyExit(this.#backoff, Date.now() - rec.copy.startedAtMs);
+      this.#backoff = state;
+      this.#replaceLater(rec.gen, delayMs);
+    }
+    this.#settle();
+  }
+
+  #replaceLater(gen: Generation, delayMs: number): void {
+    const t = setTimeout(() => {
+      gen.timers.delete(t);
+      if (gen === this.current && !this.#ending()) this.#spawn(gen);
+      this.#settle();
+    }, delayMs);
+    gen.timers.add(t);
+    const live = [...gen.copies].filter((c) => c.copy.alive).length;
+    if (live === 0) this.#event('backoff', { delayMs, failures: this.#backoff.failures });
+  }
+
+  /** Old copies stop accepting, finish in-flight requests and exit (SIGTERM, SIGKILL after mercy). */
+  #drain(gen: Generation): Promise<unknown> {
+    for (const t of gen.timers) clearTimeout(t);
+    gen.timers.clear();
+    return Promise.all([...gen.copies].map((c) => c.copy.stop(gen.prepared.config.mercy * 1000)));
+  }
+
+  async #stopGenerations(): Promise<void> {
+    this.#clearRollout();
+    await Promise.all([this.current, this.next].filter((g): g is Generation => g !== null).map((g) => this.#drain(g)));
+    this.next = null;
+  }
+
+  /** heartbeat (SPEC §2): an app worker silent for `heartbeat` seconds is replaced. */
+  #armHeartbeat(): void {
+    if (this.#beatTimer || !this.config?.app || this.config.heartbeat <= 0) return;
+    const every = Math.max(1000, (this.config.heartbeat * 1000) / 2);
+    this.#beatTimer = setInterval(() => {
+      const limit = (this.config?.heartbeat ?? 0) * 1000;
+      for (const gen of [this.current, this.next]) {
+        for (const rec of gen?.copies ?? []) {
+          if (limit > 0 && rec.ready && !rec.copy.stopping && Date.now() - rec.lastBeat > limit) {
+            this.deps.log.warn({ vassal: this.name, pid: rec.copy.pid }, `no heartbeat for ${limit / 1000} s: replacing the worker`);
+            rec.copy.signal('SIGKILL');
+          }
+        }
+      }
+    }, every);
+    this.#beatTimer.unref();
+  }
+
+  // ---- state -----------------------------------------------------------------------------------
+
+  #ending(): boolean {
+    return this.state === 'stopping' || this.state === 'stopped' || this.state === 'gone';
+  }
+
+  /** The state that follows from the copies, once nothing else is in progress. */
+  #settle(): void {
+    if (this.#ending() || this.state === 'new') return;
+    if (this.next) return this.#set('reloading');
+    const copies = [...(this.current?.copies ?? [])];
+    if (copies.some((c) => c.ready)) return this.#set('ready');
+    if (copies.length > 0) return this.#set('starting');
+    if (this.current && this.current.timers.size > 0) return this.#set('backoff');
+    this.#changed();
+  }
+
+  #set(state: VassalState): void {
+    this.state = state;
+    this.#changed();
+  }
+
+  #changed(): void {
+    if (this.state !== 'gone' && this.state !== 'new') this.deps.bus.record(this.record());
+  }
+
+  #event(kind: EventKind, detail: Record<string, unknown>): void {
+    this.deps.bus.publish(this.name, kind, detail);
+  }
+
+  #clearRollout(): void {
+    if (this.#rolloutTimer) clearTimeout(this.#rolloutTimer);
+    this.#rolloutTimer = null;
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+}
