@@ -20,10 +20,16 @@ interface Seen {
 
 /** quiet time after the last event on a file before it is looked at */
 export const DEBOUNCE_MS = 15;
+/**
+ * A second look after this long: chokidar throttles events per file for a few ms, so a write
+ * that lands just after another one can go unreported; the second look catches it.
+ */
+export const SECOND_LOOK_MS = 250;
 
 export class Scanner {
   #seen = new Map<string, Seen>();
   #timers = new Map<string, NodeJS.Timeout>();
+  #second = new Map<string, NodeJS.Timeout>();
   #watcher: FSWatcher | null = null;
   #closed = false;
 
@@ -55,8 +61,9 @@ export class Scanner {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of [...this.#timers.values(), ...this.#second.values()]) clearTimeout(t);
     this.#timers.clear();
+    this.#second.clear();
     await this.#watcher?.close();
   }
 
@@ -75,7 +82,14 @@ export class Scanner {
       base,
       setTimeout(() => {
         this.#timers.delete(base);
-        if (!this.#closed) this.#check(base);
+        if (this.#closed) return;
+        this.#check(base);
+        clearTimeout(this.#second.get(base));
+        const second = setTimeout(() => {
+          this.#second.delete(base);
+          if (!this.#closed && !this.#timers.has(base)) this.#check(base);
+        }, SECOND_LOOK_MS);
+        this.#second.set(base, second);
       }, delayMs),
     );
   }

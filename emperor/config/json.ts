@@ -1,0 +1,108 @@
+// JSON vassal reader: `{"vassal": {"key": value, ...}}` into the ordered Entry list.
+// Arrays repeat a key, numbers/booleans become their text, `env`/`set-ph` may also be objects.
+// No config logic; line numbers are best effort (the line where the key first appears).
+
+import type { ConfigError } from '../../shared/errors.js';
+import { cfgError, type Entry } from './entry.js';
+import { DIRECTIVES, normaliseKey } from './keys.js';
+
+export interface JsonResult {
+  entries: Entry[];
+  /** the "vassal" object was found */
+  found: boolean;
+  /** line of the "vassal" key */
+  header: number;
+  /** number of keys in the "vassal" object */
+  keyCount: number;
+}
+
+/** 1-based line of a character index, by binary search over the newline positions */
+function lineIndex(text: string): (index: number) => number {
+  const nl: number[] = [];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) nl.push(i);
+  return (index) => {
+    let lo = 0;
+    let hi = nl.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (nl[mid]! < index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
+function parseErrorLine(message: string, lineAt: (i: number) => number): number {
+  const lc = /line (\d+) column/.exec(message);
+  if (lc) return Number(lc[1]);
+  const pos = /position (\d+)/.exec(message);
+  if (pos) return lineAt(Number(pos[1]));
+  return 1;
+}
+
+/** where `"raw":` first appears at or after `from` (a key, not the same text as a value) */
+function keyIndex(text: string, raw: string, from: number): number {
+  const quoted = JSON.stringify(raw).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`${quoted}\\s*:`, 'g');
+  re.lastIndex = from;
+  const m = re.exec(text);
+  return m ? m.index : text.indexOf(JSON.stringify(raw), from);
+}
+
+function scalar(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return null;
+}
+
+export function readJsonText(text: string, file: string, errors: ConfigError[]): JsonResult {
+  const res: JsonResult = { entries: [], found: false, header: 0, keyCount: 0 };
+  const lineAt = lineIndex(text);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    errors.push(cfgError('E_JSON', file, parseErrorLine(msg, lineAt), null, `invalid JSON: ${msg}`));
+    return res;
+  }
+  const top = doc as Record<string, unknown> | null;
+  if (top === null || typeof top !== 'object' || Array.isArray(top) || !('vassal' in top)) {
+    return res; // reported as E_EMPTY (no vassal section) by the caller
+  }
+  const vIdx = text.indexOf('"vassal"');
+  res.header = vIdx >= 0 ? lineAt(vIdx) : 1;
+  const body = top['vassal'];
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    errors.push(cfgError('E_JSON', file, res.header, 'vassal', '"vassal" must be an object of keys'));
+    return res;
+  }
+  res.found = true;
+  for (const [raw, value] of Object.entries(body as Record<string, unknown>)) {
+    res.keyCount++;
+    const kIdx = keyIndex(text, raw, Math.max(vIdx, 0) + 1);
+    const line = kIdx >= 0 ? lineAt(kIdx) : 1;
+    const key = normaliseKey(raw);
+    if (DIRECTIVES.has(key)) {
+      errors.push(cfgError('E_VALUE', file, line, key, `config logic (\`${key}\`) is only available in INI files`));
+      continue;
+    }
+    const push = (v: string) => res.entries.push({ key, value: v, file, line });
+    if ((key === 'env' || key === 'set-ph') && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const s = scalar(v);
+        if (s === null) errors.push(cfgError('E_VALUE', file, line, key, `\`${key}\` entry \`${k}\` must be a string, number or boolean`));
+        else push(`${k}=${s}`);
+      }
+      continue;
+    }
+    const items = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      const s = scalar(item);
+      if (s === null) errors.push(cfgError('E_VALUE', file, line, key, `\`${key}\` must be a string, number or boolean${Array.isArray(value) ? ' (in an array)' : ''}`));
+      else push(s);
+    }
+  }
+  return res;
+}

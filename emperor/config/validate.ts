@@ -1,0 +1,244 @@
+// From the ordered Entry list to a VassalConfig: last occurrence wins for scalar keys, env /
+// set-ph accumulate, then types, ranges, socket addresses, `app` xor `exec`, strictness and
+// the did-you-mean hint. Collects every error it finds.
+
+import { isIPv6 } from 'node:net';
+import { resolve } from 'node:path';
+import type { ConfigError } from '../../shared/errors.js';
+import type { KeySource, SocketAddress, VassalConfig } from '../../shared/types.js';
+import { cfgError, type Entry } from './entry.js';
+import { didYouMean, isKnownKey, KEYS } from './keys.js';
+import { splitCommandLine } from './names.js';
+
+export interface ValidateInfo {
+  name: string;
+  /** the vassal file as given (errors, sources) */
+  file: string;
+  /** absolute path of the vassal file (config.file) */
+  absFile: string;
+  /** absolute config dir, no trailing slash */
+  dir: string;
+  /** where to point "neither app nor exec" (the [vassal] header) */
+  anchor: KeySource;
+  /** earlier errors exist: skip the "neither app nor exec" complaint, which would be noise */
+  suppressMissing: boolean;
+}
+
+/** Unix sun_path holds 108 bytes including the terminating NUL */
+const MAX_UNIX_PATH = 107;
+
+export function parseBool(v: string): boolean | null {
+  const s = v.trim().toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(s)) return true;
+  if (['false', 'no', 'off', '0'].includes(s)) return false;
+  return null;
+}
+
+export type SocketParse = { ok: true; addr: SocketAddress } | { ok: false; reason: string };
+
+/**
+ * `/path.sock`, `unix:/path.sock`, relative `./x.sock` / `x.sock` / `unix:x.sock` (resolved
+ * against the config dir), `host:port`, `[v6]:port`, `:port` (all interfaces, 0.0.0.0).
+ */
+export function parseSocketAddress(value: string, dir: string): SocketParse {
+  let v = value.trim();
+  const unixPrefixed = v.startsWith('unix:');
+  if (unixPrefixed) v = v.slice(5);
+  if (v === '') return { ok: false, reason: 'empty address' };
+  if (unixPrefixed || v.startsWith('/') || v.startsWith('./') || v.startsWith('../') || (!v.includes(':') && v.endsWith('.sock'))) {
+    const path = resolve(dir, v);
+    if (Buffer.byteLength(path) > MAX_UNIX_PATH) return { ok: false, reason: `Unix socket path longer than ${MAX_UNIX_PATH} bytes: ${path}` };
+    return { ok: true, addr: { kind: 'unix', path } };
+  }
+  let host: string;
+  let portText: string;
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(v);
+  if (v6) {
+    host = v6[1]!;
+    portText = v6[2]!;
+    if (!isIPv6(host)) return { ok: false, reason: `\`${host}\` is not an IPv6 address` };
+  } else {
+    const colon = v.lastIndexOf(':');
+    if (colon < 0) {
+      return { ok: false, reason: /^\d+$/.test(v) ? `no host: write \`:${v}\` (all interfaces) or \`127.0.0.1:${v}\`` : 'expected /path.sock, host:port, [v6]:port or :port' };
+    }
+    host = v.slice(0, colon);
+    portText = v.slice(colon + 1);
+    if (host.includes(':')) return { ok: false, reason: 'an IPv6 address needs brackets: [addr]:port' };
+    if (host !== '' && !/^[A-Za-z0-9.-]+$/.test(host)) return { ok: false, reason: `\`${host}\` is not a host name or address` };
+  }
+  if (!/^\d{1,5}$/.test(portText)) return { ok: false, reason: `port \`${portText}\` is not a number` };
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return { ok: false, reason: `port ${port} is out of range 1-65535` };
+  if (host === '') return { ok: true, addr: { kind: 'tcp', host: '0.0.0.0', port, allInterfaces: true } };
+  return { ok: true, addr: { kind: 'tcp', host, port, allInterfaces: false } };
+}
+
+function addressText(a: SocketAddress): string {
+  if (a.kind === 'unix') return a.path;
+  if (a.allInterfaces) return `:${a.port}`;
+  return isIPv6(a.host) ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigError[], warnings: string[]): VassalConfig | null {
+  const before = errors.length;
+  const err = (e: Entry, message: string) => errors.push(cfgError('E_VALUE', e.file, e.line, e.key, message));
+  const last = new Map<string, Entry>();
+  const sources: Record<string, KeySource> = {};
+  const env: Record<string, string> = {};
+  for (const e of entries) {
+    sources[e.key] = { file: e.file, line: e.line };
+    if (e.key === 'env' || e.key === 'set-ph') {
+      const eq = e.value.indexOf('=');
+      if (eq <= 0 || e.value.slice(0, eq).trim() === '') {
+        err(e, `\`${e.key}\` must be ${e.key === 'env' ? 'KEY=VALUE' : 'name=value'}, got \`${e.value}\``);
+      } else if (e.key === 'env') {
+        env[e.value.slice(0, eq)] = e.value.slice(eq + 1);
+      }
+      continue;
+    }
+    last.set(e.key, e);
+  }
+
+  let strict = true;
+  const strictE = last.get('strict');
+  if (strictE) {
+    const b = parseBool(strictE.value);
+    if (b === null) err(strictE, `\`strict\` must be a boolean (true/false/yes/no/on/off/1/0), got \`${strictE.value}\``);
+    else strict = b;
+  }
+
+  // placeholders: set-ph and (strict = false) unknown keys, in file order
+  const placeholders: Record<string, string> = {};
+  const reported = new Set<string>();
+  for (const e of entries) {
+    if (e.key === 'set-ph') {
+      const eq = e.value.indexOf('=');
+      if (eq > 0 && e.value.slice(0, eq).trim() !== '') placeholders[e.value.slice(0, eq).trim()] = e.value.slice(eq + 1).trim();
+    } else if (!isKnownKey(e.key)) {
+      if (!strict) placeholders[e.key] = e.value;
+      else if (!reported.has(e.key)) {
+        reported.add(e.key);
+        const hint = didYouMean(e.key);
+        errors.push(cfgError('E_UNKNOWN_KEY', e.file, e.line, e.key,
+          `unknown key \`${e.key}\`${hint ? `: did you mean \`${hint}\`?` : ''} (set strict = false to keep unknown keys as placeholders)`));
+      }
+    }
+  }
+
+  const int = (key: string, dflt: number): number => {
+    const e = last.get(key);
+    if (!e) return dflt;
+    const spec = KEYS[key]!;
+    const s = e.value.trim();
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
+    const min = spec.min ?? 0;
+    const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(n)) { err(e, `\`${key}\` must be a whole number ≥ ${min}, got \`${e.value}\``); return dflt; }
+    if (n < min || n > max) { err(e, `\`${key}\` must be between ${min} and ${max}, got ${n}`); return dflt; }
+    return n;
+  };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const e = last.get(key);
+    if (!e) return dflt;
+    const b = parseBool(e.value);
+    if (b === null) { err(e, `\`${key}\` must be a boolean (true/false/yes/no/on/off/1/0), got \`${e.value}\``); return dflt; }
+    return b;
+  };
+  const ident = (key: string): string | null => {
+    const e = last.get(key);
+    if (!e) return null;
+    const s = e.value.trim();
+    if (!/^[^\s:]+$/.test(s)) { err(e, `\`${key}\` must be a user/group name or number, got \`${e.value}\``); return null; }
+    return s;
+  };
+  const socket = (key: string): SocketAddress | null => {
+    const e = last.get(key);
+    if (!e) return null;
+    const r = parseSocketAddress(e.value, info.dir);
+    if (!r.ok) { err(e, `\`${key}\` ${r.reason}`); return null; }
+    if (r.addr.kind === 'tcp' && r.addr.allInterfaces) {
+      warnings.push(`${e.file}:${e.line} [${key}]: \`${e.value.trim()}\` listens on all interfaces (0.0.0.0)`);
+    }
+    return r.addr;
+  };
+
+  let app: string | null = null;
+  const appE = last.get('app');
+  if (appE) {
+    if (appE.value.trim() === '') err(appE, '`app` is empty');
+    else app = resolve(info.dir, appE.value.trim());
+  }
+  let exec: string[] | null = null;
+  const execE = last.get('exec');
+  if (execE) {
+    try {
+      const argv = splitCommandLine(execE.value);
+      if (argv.length === 0) err(execE, '`exec` is empty');
+      else exec = argv;
+    } catch (x) {
+      err(execE, `\`exec\` cannot be split: ${(x as Error).message}`);
+    }
+  }
+  if (appE && execE) {
+    const later = appE.line >= execE.line && appE.file === execE.file ? appE : execE;
+    errors.push(cfgError('E_APP_EXEC', later.file, later.line, later.key, `both \`app\` (${appE.file}:${appE.line}) and \`exec\` (${execE.file}:${execE.line}) are set: keep one`));
+  } else if (!appE && !execE && !info.suppressMissing) {
+    errors.push(cfgError('E_APP_EXEC', info.anchor.file, info.anchor.line, 'app', 'neither `app` nor `exec` is set: a vassal needs exactly one'));
+  }
+
+  let chmodSocket = 0o660;
+  const modeE = last.get('chmod-socket');
+  if (modeE) {
+    const s = modeE.value.trim();
+    if (/^0?[0-7]{3}$/.test(s)) chmodSocket = parseInt(s, 8);
+    else err(modeE, `\`chmod-socket\` must be an octal mode like 660 or 0660, got \`${modeE.value}\``);
+  }
+  let chownSocket: VassalConfig['chownSocket'] = null;
+  const ownE = last.get('chown-socket');
+  if (ownE) {
+    const m = /^([^\s:]+)(?::([^\s:]+))?$/.exec(ownE.value.trim());
+    if (m) chownSocket = { user: m[1]!, group: m[2] ?? null };
+    else err(ownE, `\`chown-socket\` must be user[:group], got \`${ownE.value}\``);
+  }
+  let chdir = info.dir;
+  const chdirE = last.get('chdir');
+  if (chdirE) {
+    if (chdirE.value.trim() === '') err(chdirE, '`chdir` is empty');
+    else chdir = resolve(info.dir, chdirE.value.trim());
+  }
+  const statsAddr = socket('stats');
+
+  const config: VassalConfig = {
+    name: info.name,
+    file: info.absFile,
+    app,
+    exec,
+    httpSocket: socket('http-socket'),
+    chmodSocket,
+    chownSocket,
+    uid: ident('uid'),
+    gid: ident('gid'),
+    allowRoot: bool('allow-root', false),
+    processes: int('processes', 1),
+    harakiri: int('harakiri', 0),
+    maxRequests: int('max-requests', 0),
+    reloadOnRss: int('reload-on-rss', 0),
+    bufferSize: int('buffer-size', 8192),
+    mercy: int('mercy', 10),
+    env,
+    chdir,
+    onDemand: bool('on-demand', false),
+    idle: int('idle', 0),
+    stats: statsAddr ? addressText(statsAddr) : null,
+    memoryReport: bool('memory-report', false),
+    honourStdin: bool('honour-stdin', false),
+    readyAfter: int('ready-after', 1000),
+    heartbeat: int('heartbeat', 30),
+    essential: bool('essential', false),
+    strict,
+    placeholders,
+    sources,
+  };
+  return errors.length > before ? null : config;
+}
