@@ -1,0 +1,64 @@
+// vassal/stats.ts — per-worker request statistics (counts, in-flight, latency ring for avg/p99)
+// and the heartbeat timer that reports them to the emperor. No runtime imports: loaded on the
+// start-up path of every worker.
+
+import type { WorkerStats } from '../shared/protocol.js';
+
+/** Latencies kept for avg/p99: the most recent RING_SIZE requests. */
+const RING_SIZE = 1024;
+
+export class Stats {
+  requests = 0;
+  inFlight = 0;
+  harakiriKills = 0;
+  private readonly ring = new Float64Array(RING_SIZE);
+  private filled = 0;
+  private next = 0;
+
+  requestStarted(): void {
+    this.inFlight++;
+  }
+
+  requestEnded(ms: number): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.requests++;
+    this.ring[this.next] = ms;
+    this.next = (this.next + 1) % RING_SIZE;
+    if (this.filled < RING_SIZE) this.filled++;
+  }
+
+  snapshot(): WorkerStats {
+    let avgMs = 0;
+    let p99Ms = 0;
+    if (this.filled > 0) {
+      const recent = this.ring.slice(0, this.filled).sort();
+      let sum = 0;
+      for (const v of recent) sum += v;
+      avgMs = round(sum / recent.length);
+      p99Ms = round(recent[Math.max(0, Math.ceil(recent.length * 0.99) - 1)] ?? 0);
+    }
+    return {
+      requests: this.requests,
+      inFlight: this.inFlight,
+      rss: process.memoryUsage.rss(),
+      avgMs,
+      p99Ms,
+      harakiriKills: this.harakiriKills,
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * Send stats every heartbeat/3 seconds (at least every second) while the worker lives.
+ * `heartbeatSeconds` is the emperor's deadline; 0 disables heartbeats. The timer is unref'd.
+ */
+export function startHeartbeat(stats: Stats, heartbeatSeconds: number, send: (s: WorkerStats) => void): void {
+  if (!(heartbeatSeconds > 0)) return;
+  const everyMs = Math.max(1000, (heartbeatSeconds * 1000) / 3);
+  const timer = setInterval(() => send(stats.snapshot()), everyMs);
+  timer.unref();
+}

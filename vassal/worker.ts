@@ -1,0 +1,299 @@
+// vassal/worker.ts — entry of one app worker (the built-in app server of `app` vassals): reads
+// EMPEROR_WORKER, loads the app module, serves it on the inherited listening fd, reports ready,
+// heartbeats and load errors over IPC, and drains on SIGTERM/SIGINT/{type:'drain'}/disconnect.
+
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
+import type { Drain } from './drain.js';
+import type { FetchApp } from './adapter.js';
+import { Stats, startHeartbeat } from './stats.js';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** Forced-exit delay once the emperor's channel is gone (SPEC 3: every copy exits within 2 s). */
+const ORPHAN_GRACE_MS = 1500;
+
+const stats = new Stats();
+const active = new Set<ServerResponse>();
+let settings: WorkerSettings;
+let server: http.Server | null = null;
+/** listen() was called: a stop request waits for its callback instead of exiting */
+let listening = false;
+let draining = false;
+let drain: Drain | null = null;
+let pendingGraceMs = Infinity;
+let stopSignals = 0;
+
+// ---------------------------------------------------------------------------------------------
+// settings and IPC
+
+function parseSettings(raw: string | undefined): WorkerSettings {
+  if (!raw) throw new Error(`${WORKER_SETTINGS_ENV} is not set (app workers are started by the emperor)`);
+  const v = JSON.parse(raw) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null) throw new Error(`${WORKER_SETTINGS_ENV} is not a JSON object`);
+  if (typeof v.app !== 'string' || v.app === '') throw new Error(`${WORKER_SETTINGS_ENV}: "app" must be a path`);
+  if (typeof v.fd !== 'number' || !Number.isInteger(v.fd) || v.fd < 0) {
+    throw new Error(`${WORKER_SETTINGS_ENV}: "fd" must be a file descriptor number`);
+  }
+  const num = (key: string, fallback: number): number => {
+    const n = v[key];
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+  };
+  return {
+    name: typeof v.name === 'string' ? v.name : 'app',
+    app: v.app,
+    fd: v.fd,
+    harakiri: num('harakiri', 0),
+    maxRequests: num('maxRequests', 0),
+    reloadOnRss: num('reloadOnRss', 0),
+    bufferSize: num('bufferSize', 0) || 8192,
+    mercy: num('mercy', 10),
+    memoryReport: v.memoryReport === true,
+    heartbeat: num('heartbeat', 30),
+  };
+}
+
+function send(msg: WorkerMessage, then?: () => void): void {
+  if (!process.send || !process.connected) {
+    then?.();
+    return;
+  }
+  let called = false;
+  const once = (): void => {
+    if (called) return;
+    called = true;
+    then?.();
+  };
+  try {
+    process.send(msg, undefined, {}, once);
+  } catch {
+    once();
+    return;
+  }
+  if (then) setTimeout(once, 500); // channel stuck: don't wait for it forever
+}
+
+function exit(code: number): never {
+  process.exit(code);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** Start-up failure: tell the emperor (it backs off), print it, exit 1. */
+function fatal(what: string, err: unknown): void {
+  const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`worker: ${what}: ${describe(err)}\n`);
+  send({ type: 'load-error', message }, () => exit(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the app
+
+async function loadApp(app: string): Promise<Listener> {
+  const mod = (await import(pathToFileURL(app).href)) as Record<string, unknown>;
+  let exp: unknown = mod.default ?? (typeof mod.fetch === 'function' ? mod : undefined);
+  // transpiled ESM in a CommonJS file: module.exports = { default: app }
+  if (isObject(exp) && typeof exp.fetch !== 'function' && 'default' in exp) exp = exp.default;
+  if (typeof exp === 'function') return exp as Listener;
+  if (isObject(exp) && typeof exp.fetch === 'function') {
+    const { fetchListener } = await import('./adapter.js');
+    return fetchListener(exp as unknown as FetchApp);
+  }
+  throw new Error(
+    'the module must export default a request listener (req, res) => void or an object with fetch(request) => Response',
+  );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+function appError(res: ServerResponse, err: unknown): void {
+  process.stderr.write(`worker: request handler error: ${describe(err)}\n`);
+  if (res.destroyed) return;
+  if (!res.headersSent) {
+    res.statusCode = 500;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.end('Internal Server Error\n');
+  } else if (!res.writableEnded) {
+    res.destroy();
+  }
+}
+
+function markClose(res: ServerResponse): void {
+  if (res.headersSent) return;
+  res.setHeader('Connection', 'close');
+  res.shouldKeepAlive = false;
+}
+
+/** Wraps the app: accounting, unread-body draining, memory-report, drain hand-off. */
+function instrument(listener: Listener): Listener {
+  return (req, res) => {
+    const started = performance.now();
+    stats.requestStarted();
+    active.add(res);
+    if (draining) markClose(res);
+    res.once('finish', () => {
+      // A body the app never read: discard it so the next request on this keep-alive
+      // connection is parsed (Node dumps untouched bodies itself, not half-read ones).
+      if (!req.complete && !req.destroyed) req.resume();
+    });
+    res.once('close', () => {
+      active.delete(res);
+      stats.requestEnded(performance.now() - started);
+      afterRequest();
+      drain?.responseDone();
+    });
+    try {
+      const result = listener(req, res);
+      if (isObject(result) && typeof result.then === 'function') {
+        (result as unknown as PromiseLike<unknown>).then(undefined, (err: unknown) => appError(res, err));
+      }
+    } catch (err) {
+      appError(res, err);
+    }
+  };
+}
+
+/**
+ * After every request. Recycling limits belong here (a later issue, not implemented yet):
+ * - max-requests: stats.requests >= settings.maxRequests -> send {type:'recycle', reason:'max-requests'}
+ * - reload-on-rss: rss > settings.reloadOnRss MB -> send {type:'recycle', reason:'reload-on-rss'}
+ * - harakiri runs outside the main thread (a watchdog worker thread fed request start/end).
+ */
+function afterRequest(): void {
+  if (settings.memoryReport) {
+    process.stdout.write(`memory: rss=${(process.memoryUsage.rss() / 1048576).toFixed(1)} MB\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the server
+
+const handledClientErrors = new WeakSet<Duplex>();
+
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (handledClientErrors.has(socket)) return; // the parser reports every further chunk too
+  handledClientErrors.add(socket);
+  let status = '400 Bad Request';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = '431 Request Header Fields Too Large';
+    process.stderr.write(`worker: request header larger than buffer-size (${settings.bufferSize} bytes)\n`);
+  } else if (err.code === 'HPE_HEADER_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = '408 Request Timeout';
+  } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (!pending || !pending.headersSent)) {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  } else {
+    socket.destroy();
+  }
+}
+
+function listen(listener: Listener): void {
+  const srv = http.createServer(
+    {
+      maxHeaderSize: settings.bufferSize,
+      keepAliveTimeout: 5000,
+      headersTimeout: 30000,
+      requestTimeout: 300000,
+    },
+    instrument(listener),
+  );
+  srv.on('clientError', onClientError);
+  const onListenError = (err: unknown): void => fatal(`cannot listen on inherited fd ${settings.fd}`, err);
+  srv.once('error', onListenError);
+  srv.listen({ fd: settings.fd }, () => {
+    srv.off('error', onListenError);
+    srv.on('error', (err) => process.stderr.write(`worker: server error: ${describe(err)}\n`));
+    server = srv;
+    send({ type: 'ready', pid: process.pid });
+    startHeartbeat(stats, settings.heartbeat, (s) => send({ type: 'heartbeat', stats: s }));
+    if (draining) beginDrain(); // asked to stop while loading
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// stopping
+
+function stop(graceMs: number): void {
+  pendingGraceMs = Math.min(pendingGraceMs, graceMs);
+  if (drain) {
+    drain.shorten(graceMs);
+    return;
+  }
+  if (draining) return; // drain.js is loading, it picks pendingGraceMs up
+  draining = true;
+  if (!server) {
+    // Not serving yet: nothing in flight. Exit unless listen() is about to call back.
+    if (!listening) exit(0);
+    return;
+  }
+  beginDrain();
+}
+
+function beginDrain(): void {
+  const srv = server;
+  if (!srv) return;
+  for (const res of active) markClose(res);
+  void import('./drain.js').then(({ Drain }) => {
+    drain = new Drain({ server: srv, active, exit }, pendingGraceMs);
+  });
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  stopSignals++;
+  if (stopSignals > 1) {
+    process.stderr.write(`worker: second ${signal}, exiting now with ${active.size} request(s) in flight\n`);
+    exit(1);
+  }
+  stop(settings.mercy * 1000);
+}
+
+function installStopHandlers(): void {
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('message', (msg: unknown) => {
+    if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
+  });
+  process.on('disconnect', () => stop(ORPHAN_GRACE_MS));
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function main(): Promise<void> {
+  try {
+    settings = parseSettings(process.env[WORKER_SETTINGS_ENV]);
+  } catch (err) {
+    process.stderr.write(`worker: bad ${WORKER_SETTINGS_ENV}: ${err instanceof Error ? err.message : String(err)}\n`);
+    exit(1);
+  }
+  process.title = `emperor worker ${settings.name}`;
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`worker: uncaught exception: ${describe(err)}\n`);
+    exit(1);
+  });
+  installStopHandlers();
+  let listener: Listener;
+  try {
+    listener = await loadApp(settings.app);
+  } catch (err) {
+    fatal(`cannot load app ${settings.app}`, err);
+    return;
+  }
+  if (draining) exit(0); // told to stop while the app was loading
+  listening = true;
+  listen(listener);
+}
+
+void main();
