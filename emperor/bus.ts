@@ -9,6 +9,17 @@ export interface BusEvents {
   record: [VassalRecord];
   forget: [string];
   event: [EmperorEvent];
+  /** one line a vassal's copy printed */
+  log: [VassalLogLine];
+}
+
+export interface VassalLogLine {
+  vassal: string;
+  pid: number;
+  stream: 'stdout' | 'stderr';
+  line: string;
+  /** ISO 8601 */
+  ts: string;
 }
 
 export class Bus extends EventEmitter<BusEvents> {

@@ -31,6 +31,7 @@ export function recordOf(s: Supervisor): VassalRecord {
     error: s.error,
     config: config ? redact(config) : null,
     file: s.file,
+    workers: copies.map((c) => ({ pid: c.copy.pid, generation: c.gen.id, ready: c.ready, startedAt: new Date(c.copy.startedAtMs).toISOString(), stats: c.stats })),
     updatedAt: new Date().toISOString(),
   };
 }

@@ -269,7 +269,10 @@ export class Supervisor {
     try {
       const copy = spawnCopy(
         buildSpawnSpec(gen.prepared, {
-          onLine: (stream, line) => log.info({ vassal: this.name, pid: rec?.copy.pid, stream }, line),
+          onLine: (stream, line) => {
+            log.info({ vassal: this.name, pid: rec?.copy.pid, stream }, line);
+            this.deps.bus.emit('log', { vassal: this.name, pid: rec?.copy.pid ?? 0, stream, line, ts: new Date().toISOString() });
+          },
           onMessage: (raw) => rec && this.#onMessage(rec, raw),
           onNotify: (line) => rec && line.trim() === 'READY=1' && this.#onReady(rec),
         }),
@@ -298,6 +301,7 @@ export class Supervisor {
     else if (msg.type === 'heartbeat') {
       rec.lastBeat = Date.now();
       rec.stats = msg.stats;
+      this.#changed();
     } else if (msg.type === 'load-error') this.error = `app failed to load: ${msg.message}`;
   }
 

@@ -104,6 +104,17 @@ export interface VassalRecord {
   updatedAt: string;
   /** process start times (/proc/PID/stat field 22) of `pids`, to recognise leftovers safely */
   pidStarts: number[];
+  /** every live copy, oldest first, with the stats its last heartbeat carried (app workers) */
+  workers: WorkerInfo[];
+}
+
+export interface WorkerInfo {
+  pid: number;
+  generation: number;
+  ready: boolean;
+  /** ISO 8601 */
+  startedAt: string;
+  stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number; harakiriKills: number } | null;
 }
 
 export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources'> & { env: Record<string, '<redacted>'> };

@@ -45,6 +45,7 @@ function rec(name: string, over: Partial<VassalRecord> = {}): VassalRecord {
     state: 'ready',
     pid: 1234,
     pids: [1234, 1235],
+    workers: [],
     uid: 1000,
     gid: 1000,
     socket: `unix:/run/${name}.sock`,
