@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { VassalRecord } from '../shared/types.js';
 import { Bus } from './bus.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { prepare } from './prepare.js';
@@ -76,6 +77,25 @@ export class Emperor {
       this.bus.publish(null, 'emperor-stopped', {});
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Operator commands on one vassal (dashboard, later CLI): the same commands the scanner and
+   * signals send. `stop` keeps the file (and the record, state `stopped`); `start` reads it again.
+   */
+  async control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; error: string }> {
+    const sup = this.supervisors.get(name);
+    if (!sup || sup.state === 'gone') return { ok: false, error: `no vassal "${name}"` };
+    if (this.#stopping) return { ok: false, error: 'the emperor is stopping' };
+    if (action === 'reload') await sup.dispatch({ type: 'reload' });
+    else if (action === 'stop') await sup.dispatch({ type: 'shutdown' });
+    else this.#apply(sup.file, sup, false);
+    return { ok: true };
+  }
+
+  /** Every vassal's current record. */
+  records(): VassalRecord[] {
+    return [...this.supervisors.values()].filter((s) => s.state !== 'gone' && s.state !== 'new').map((s) => s.record());
   }
 
   /** A second signal: kill every copy at once. */

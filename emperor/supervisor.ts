@@ -35,7 +35,8 @@ const TABLE: Record<TableState, Record<Command['type'], Action>> = {
   invalid: { apply: 'start', invalid: 'markInvalid', reload: 'ignore', remove: 'remove', shutdown: 'shutdown' },
   idle: { apply: 'change', invalid: 'reportError', reload: 'ignore', remove: 'remove', shutdown: 'shutdown' },
   stopping: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
-  stopped: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
+  // stopped by an operator (dashboard) or at shutdown; a new config or `start` runs it again
+  stopped: { apply: 'start', invalid: 'markInvalid', reload: 'ignore', remove: 'remove', shutdown: 'ignore' },
   gone: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
 };
 

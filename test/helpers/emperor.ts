@@ -223,7 +223,7 @@ export async function startEmperor(t: TestContext, opts: EmperorOptions = {}): P
   const dir = opts.dir ?? tempDir();
   fs.mkdirSync(path.join(dir, 'vassals.d'), { recursive: true });
   for (const [name, content] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, 'vassals.d', name), content);
-  const proc = spawn(process.execPath, [CLI, 'run', '--vassals', path.join(dir, 'vassals.d'), '--state', path.join(dir, 'emperor.db'), '--log-level', 'debug', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [CLI, 'run', '--vassals', path.join(dir, 'vassals.d'), '--state', path.join(dir, 'emperor.db'), '--log-level', 'debug', ...((opts.args ?? []).includes('--dashboard') ? [] : ['--dashboard', 'off']), ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
