@@ -15,11 +15,16 @@ import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor } from './supervisor.js';
+import { startDashboard } from './dashboard/index.js';
+import { attachLogStore } from './logs.js';
 
 export interface RunOptions {
   vassals: string;
   state: string;
   vassalDefaults: string | null;
+  /** HOST:PORT, or 'off' */
+  dashboard: string;
+  dashboardToken: string | null;
   log: Logger;
 }
 
@@ -201,9 +206,23 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
 
+  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state));
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
+  if (opts.dashboard !== 'off') {
+    try {
+      dashboard = await startDashboard({ addr: opts.dashboard, token: opts.dashboardToken, emperor, log });
+    } catch (err) {
+      log.fatal({ dashboard: opts.dashboard }, `cannot start the dashboard: ${(err as Error).message}`);
+      logStore.close();
+      store.close();
+      return EXIT.START_FAILED;
+    }
+  }
   await emperor.start();
-  log.info({ vassals, state: opts.state, pid: process.pid }, 'emperor running');
+  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off' }, 'emperor running');
   const code = await done;
+  await dashboard?.close();
+  logStore.close();
   store.close();
   return code;
 }

@@ -22,11 +22,11 @@ export type Command =
   | { type: 'remove' }
   | { type: 'shutdown' };
 
-type Action = 'start' | 'change' | 'rollout' | 'restart' | 'queue' | 'reportError' | 'markInvalid' | 'remove' | 'shutdown' | 'ignore';
-type TableState = VassalState | 'new' | 'gone';
+export type Action = 'start' | 'change' | 'rollout' | 'restart' | 'queue' | 'reportError' | 'markInvalid' | 'remove' | 'shutdown' | 'ignore';
+export type TableState = VassalState | 'new' | 'gone';
 
 /** state × command → action. Copy events (ready, exit, timers) settle the state through settle(). */
-const TABLE: Record<TableState, Record<Command['type'], Action>> = {
+export const TABLE: Record<TableState, Record<Command['type'], Action>> = {
   new: { apply: 'start', invalid: 'markInvalid', reload: 'ignore', remove: 'remove', shutdown: 'ignore' },
   starting: { apply: 'change', invalid: 'reportError', reload: 'restart', remove: 'remove', shutdown: 'shutdown' },
   ready: { apply: 'change', invalid: 'reportError', reload: 'rollout', remove: 'remove', shutdown: 'shutdown' },
