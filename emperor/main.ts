@@ -15,7 +15,6 @@ import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor } from './supervisor.js';
-import { startDashboard } from './dashboard/index.js';
 import { attachLogStore } from './logs.js';
 
 export interface RunOptions {
@@ -207,9 +206,11 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
 
   const logStore = attachLogStore(emperor.bus, path.resolve(opts.state));
-  let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
+  let dashboard: { close(): Promise<void>; address: string } | null = null;
   if (opts.dashboard !== 'off') {
     try {
+      // loaded only when enabled: ws and prom-client stay off an emperor that does not serve them
+      const { startDashboard } = await import('./dashboard/index.js');
       dashboard = await startDashboard({ addr: opts.dashboard, token: opts.dashboardToken, emperor, log });
     } catch (err) {
       log.fatal({ dashboard: opts.dashboard }, `cannot start the dashboard: ${(err as Error).message}`);

@@ -26,6 +26,7 @@ export function recordOf(s: Supervisor): VassalRecord {
     gid: identity?.gid ?? null,
     socket: config?.httpSocket ? socketKey(config.httpSocket) : null,
     restarts: s.restarts,
+    harakiriKills: s.harakiriKills,
     startedAt: gen?.startedAt ?? null,
     lastExit: s.lastExit,
     error: s.error,

@@ -47,10 +47,19 @@ export class Copy {
     this.pidStart = processStartTime(this.pid) ?? 0;
     this.exit = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.exited = exitInfo(code, signal);
+        const info = exitInfo(code, signal);
         // leftovers of the copy's process group (children it spawned) go with it
         signalGroup(this.pid, 'SIGKILL');
-        resolve(this.exited);
+        // report the exit after the copy's last output lines (they may explain it, e.g. harakiri),
+        // but never wait long for pipes something else might still hold
+        const done = (): void => {
+          if (this.exited) return;
+          this.exited = info;
+          resolve(info);
+        };
+        if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) return done();
+        child.once('close', done);
+        setTimeout(done, 200).unref();
       });
     });
   }

@@ -6,7 +6,7 @@ import type { ConfigError } from '../shared/errors.js';
 import { formatConfigError } from '../shared/errors.js';
 import type { EventKind } from '../shared/events.js';
 import type { ExitInfo, VassalConfig, VassalRecord, VassalState } from '../shared/types.js';
-import { parseWorkerMessage, type WorkerStats } from '../shared/protocol.js';
+import { HARAKIRI_PREFIX, parseWorkerMessage, type WorkerStats } from '../shared/protocol.js';
 import type { Logger } from '../shared/logger.js';
 import type { Bus } from './bus.js';
 import { buildSpawnSpec, needsRestart, type Prepared } from './launch.js';
@@ -46,6 +46,12 @@ export interface CopyRec {
   ready: boolean;
   lastBeat: number;
   stats: WorkerStats | null;
+  /** its harakiri watchdog announced a kill: replace it at once, no backoff */
+  harakiri: boolean;
+  /** it asked to be recycled (max-requests, reload-on-rss): a replacement is starting */
+  recycling: boolean;
+  /** the copy this one replaces once ready (recycling) */
+  replaces: CopyRec | null;
 }
 
 export interface Generation {
@@ -70,6 +76,7 @@ export class Supervisor {
   config: VassalConfig | null = null;
   error: string | null = null;
   restarts = 0;
+  harakiriKills = 0;
   lastExit: ExitInfo | null = null;
   readonly file: string;
 
@@ -263,7 +270,7 @@ export class Supervisor {
     return { id: ++this.#genIds, prepared, copies: new Set(), startedAt: new Date().toISOString(), timers: new Set() };
   }
 
-  #spawn(gen: Generation): void {
+  #spawn(gen: Generation, replaces: CopyRec | null = null): void {
     const { config } = gen.prepared;
     let rec: CopyRec | null = null;
     const log = this.deps.log;
@@ -271,6 +278,7 @@ export class Supervisor {
       const copy = spawnCopy(
         buildSpawnSpec(gen.prepared, {
           onLine: (stream, line) => {
+            if (rec && stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) rec.harakiri = true;
             log.info({ vassal: this.name, pid: rec?.copy.pid, stream }, line);
             this.deps.bus.emit('log', { vassal: this.name, pid: rec?.copy.pid ?? 0, stream, line, ts: new Date().toISOString() });
           },
@@ -278,7 +286,7 @@ export class Supervisor {
           onNotify: (line) => rec && line.trim() === 'READY=1' && this.#onReady(rec),
         }),
       );
-      rec = { copy, gen, ready: false, lastBeat: Date.now(), stats: null };
+      rec = { copy, gen, ready: false, lastBeat: Date.now(), stats: null, harakiri: false, recycling: false, replaces };
     } catch (err) {
       this.error = `cannot spawn: ${(err as Error).message}`;
       this.#event('exited', { error: this.error });
@@ -304,6 +312,12 @@ export class Supervisor {
       rec.stats = msg.stats;
       this.#changed();
     } else if (msg.type === 'load-error') this.error = `app failed to load: ${msg.message}`;
+    else if (msg.type === 'recycle' && rec.gen === this.current && rec.ready && !rec.recycling && !rec.copy.stopping && !this.next) {
+      // replacement first, drain after (SPEC §5): the new copy stops this one once it is ready
+      rec.recycling = true;
+      this.#event('recycling', { pid: rec.copy.pid, reason: msg.reason });
+      this.#spawn(rec.gen, rec);
+    }
   }
 
   #onReady(rec: CopyRec): void {
@@ -317,6 +331,8 @@ export class Supervisor {
       return;
     }
     if (rec.gen === this.current && this.error?.startsWith('app failed')) this.error = null;
+    if (rec.replaces?.copy.alive) void rec.replaces.copy.stop(rec.gen.prepared.config.mercy * 1000);
+    rec.replaces = null;
     this.#settle();
   }
 
@@ -327,7 +343,17 @@ export class Supervisor {
     if (!planned) this.restarts++;
     this.#event(planned ? 'stopped' : 'exited', { pid: rec.copy.pid, code: info.code, signal: info.signal, generation: rec.gen.id });
     if (!planned && rec.gen === this.next) return this.#rolloutFailed(`new copy ${rec.copy.pid} exited with code ${info.code} before it was ready`);
-    if (!planned && rec.gen === this.current && !this.#ending()) {
+    if (rec.harakiri) {
+      this.harakiriKills++;
+      this.#event('harakiri', { pid: rec.copy.pid });
+    }
+    // a replacement that died before it was ready is not replaced: the recycled copy goes on
+    // serving and asks again
+    const wasReplacement = rec.replaces !== null;
+    if (rec.replaces) rec.replaces.recycling = false;
+    const replace = !planned && !wasReplacement && rec.gen === this.current && !this.#ending();
+    if (replace && rec.harakiri) this.#replaceLater(rec.gen, 0);
+    else if (replace) {
       const { state, delayMs } = onCopyExit(this.#backoff, Date.now() - rec.copy.startedAtMs);
       this.#backoff = state;
       this.#replaceLater(rec.gen, delayMs);

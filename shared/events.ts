@@ -13,6 +13,8 @@ export const EVENT_KINDS = [
   'reload-failed',
   'restarting',
   'exited',
+  'harakiri',
+  'recycling',
   'backoff',
   'stopping',
   'stopped',

@@ -43,6 +43,12 @@ export type WorkerMessage =
 
 export type EmperorToWorker = { type: 'drain' };
 
+/**
+ * The stderr line a worker's harakiri watchdog writes just before it SIGKILLs the worker (its
+ * main thread may be blocked, so IPC is out of reach): the emperor replaces such a worker at once.
+ */
+export const HARAKIRI_PREFIX = 'worker: harakiri:';
+
 export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;

@@ -92,6 +92,8 @@ export interface VassalRecord {
   /** `unix:/path` or `tcp:host:port` */
   socket: string | null;
   restarts: number;
+  /** workers killed by harakiri */
+  harakiriKills: number;
   /** ISO 8601: when the current generation started */
   startedAt: string | null;
   lastExit: ExitInfo | null;

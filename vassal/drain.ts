@@ -1,7 +1,9 @@
-// vassal/drain.ts — graceful drain of one app worker: stop accepting, end idle keep-alive
-// connections, mark in-flight responses `Connection: close`, exit 0 once every connection is
+// vassal/drain.ts — graceful drain of one app worker: stop accepting, answer the next request on
+// each kept-alive connection with `Connection: close` (never close an idle connection under a
+// client's feet: its next request may already be on the wire), exit 0 once every connection is
 // gone, or exit 1 when the grace period (mercy) runs out. Loaded lazily on the first stop request.
 
+import net from 'node:net';
 import type { Server, ServerResponse } from 'node:http';
 
 export interface DrainContext {
@@ -15,7 +17,6 @@ export interface DrainContext {
 export class Drain {
   private deadline: NodeJS.Timeout | null = null;
   private deadlineAt = Infinity;
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly ctx: DrainContext,
@@ -23,14 +24,12 @@ export class Drain {
   ) {
     const { server, active } = ctx;
     for (const res of active) markClose(res);
-    // server.close() stops accepting (the emperor keeps the socket: other copies take over the
-    // backlog) and calls back once the last connection has ended.
-    server.close(() => ctx.exit(0));
-    server.closeIdleConnections();
-    // A response whose headers were already sent keeps its connection alive: once it finishes
-    // the connection turns idle and the sweep closes it. Cheap, and immune to event ordering.
-    this.sweeper = setInterval(() => server.closeIdleConnections(), 100);
-    this.sweeper.unref();
+    // Stop accepting (the emperor keeps the socket: other copies take over the backlog) with
+    // net.Server's close: http.Server's own close() would also drop idle keep-alive connections,
+    // racing requests clients are sending on them. Idle connections end on their next response
+    // (marked close) or at the keep-alive timeout, as they would anyway; the callback runs once
+    // the last one has ended.
+    net.Server.prototype.close.call(server, () => ctx.exit(0));
     this.shorten(graceMs);
   }
 
@@ -49,10 +48,8 @@ export class Drain {
     }, graceMs);
   }
 
-  /** Called by the worker when a response is done: its connection may now be idle. */
-  responseDone(): void {
-    setImmediate(() => this.ctx.server.closeIdleConnections());
-  }
+  /** Called by the worker when a response is done (its connection closes itself: marked close). */
+  responseDone(): void {}
 }
 
 /** Make this response the last one on its connection (no-op once its headers are out). */

@@ -10,6 +10,7 @@ import { WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '..
 import type { Drain } from './drain.js';
 import type { FetchApp } from './adapter.js';
 import { Stats, startHeartbeat } from './stats.js';
+import type { Harakiri } from './watchdog.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -26,6 +27,8 @@ let draining = false;
 let drain: Drain | null = null;
 let pendingGraceMs = Infinity;
 let stopSignals = 0;
+let harakiri: Harakiri | null = null;
+let recycleAskedAt = 0;
 
 // ---------------------------------------------------------------------------------------------
 // settings and IPC
@@ -136,6 +139,7 @@ function instrument(listener: Listener): Listener {
   return (req, res) => {
     const started = performance.now();
     stats.requestStarted();
+    harakiri?.started(res);
     active.add(res);
     if (draining) markClose(res);
     res.once('finish', () => {
@@ -145,6 +149,7 @@ function instrument(listener: Listener): Listener {
     });
     res.once('close', () => {
       active.delete(res);
+      harakiri?.ended(res);
       stats.requestEnded(performance.now() - started);
       afterRequest();
       drain?.responseDone();
@@ -161,15 +166,23 @@ function instrument(listener: Listener): Listener {
 }
 
 /**
- * After every request. Recycling limits belong here (a later issue, not implemented yet):
- * - max-requests: stats.requests >= settings.maxRequests -> send {type:'recycle', reason:'max-requests'}
- * - reload-on-rss: rss > settings.reloadOnRss MB -> send {type:'recycle', reason:'reload-on-rss'}
- * - harakiri runs outside the main thread (a watchdog worker thread fed request start/end).
+ * After every request: memory-report, and the recycling limits. A worker past max-requests or
+ * reload-on-rss asks the emperor for a replacement (at most once a second); the emperor starts
+ * one, waits until it is ready, then drains this worker (SPEC §5: replacement before drain).
  */
 function afterRequest(): void {
   if (settings.memoryReport) {
     process.stdout.write(`memory: rss=${(process.memoryUsage.rss() / 1048576).toFixed(1)} MB\n`);
   }
+  if (draining || (settings.maxRequests <= 0 && settings.reloadOnRss <= 0)) return;
+  const now = Date.now();
+  if (now - recycleAskedAt < 1000) return;
+  let reason: 'max-requests' | 'reload-on-rss' | null = null;
+  if (settings.maxRequests > 0 && stats.requests >= settings.maxRequests) reason = 'max-requests';
+  else if (settings.reloadOnRss > 0 && process.memoryUsage.rss() > settings.reloadOnRss * 1048576) reason = 'reload-on-rss';
+  if (!reason) return;
+  recycleAskedAt = now;
+  send({ type: 'recycle', reason });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +305,10 @@ async function main(): Promise<void> {
     return;
   }
   if (draining) exit(0); // told to stop while the app was loading
+  if (settings.harakiri > 0) {
+    const { Harakiri } = await import('./watchdog.js');
+    harakiri = new Harakiri(settings.harakiri);
+  }
   listening = true;
   listen(listener);
 }

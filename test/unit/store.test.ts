@@ -46,6 +46,7 @@ function rec(name: string, over: Partial<VassalRecord> = {}): VassalRecord {
     pid: 1234,
     pids: [1234, 1235],
     workers: [],
+    harakiriKills: 0,
     uid: 1000,
     gid: 1000,
     socket: `unix:/run/${name}.sock`,

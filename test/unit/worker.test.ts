@@ -179,6 +179,9 @@ test('fetch apps: GET, POST echo, multiple set-cookie, 500 on throw', async (t) 
   assert.deepEqual(cookies.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
   const thrown = await request(w.port, { path: '/throw' });
   assert.equal(thrown.status, 500);
+  // the stderr pipe and the HTTP response race to this process: wait for the line
+  const deadline = Date.now() + 3000;
+  while (!/fixture error/.test(w.stderr()) && Date.now() < deadline) await sleep(20);
   assert.match(w.stderr(), /fixture error/);
 });
 
@@ -253,13 +256,22 @@ test('SIGTERM drains: the in-flight request completes, then exit 0', async (t) =
   assert.equal(code, 0);
 });
 
-test("IPC {type:'drain'} closes idle keep-alive connections and exits 0", async (t) => {
+test("IPC {type:'drain'}: the next request on an idle keep-alive connection is served with Connection: close, then exit 0", async (t) => {
   const w = await startWorker(t, 'hello.mjs');
   await w.waitFor('ready');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
+  let connections = 0;
+  const connect = (agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection.bind(agent);
+  (agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection = (...a: unknown[]) => (connections++, connect(...a));
   await request(w.port, { agent }); // leaves an idle kept-alive connection
   w.child.send({ type: 'drain' });
+  await sleep(200);
+  // the idle connection was not closed under the client's feet: its next request is answered
+  const second = await request(w.port, { agent });
+  assert.equal(second.status, 200);
+  assert.equal(connections, 1, 'the same kept-alive connection served both requests');
+  assert.equal(second.headers.connection, 'close');
   const { code } = await withTimeout(w.exited, 3000, 'exit after drain');
   assert.equal(code, 0);
 });
