@@ -10,6 +10,8 @@ import { createLogger } from '../shared/logger.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { runEmperor } from './main.js';
 import { printStatus } from './status.js';
+import { serveOne } from './serve.js';
+import { resolveIdentity, resolveSocketOwner, systemLookup } from './privileges.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -56,19 +58,42 @@ program
   .description('validate vassal config files without running them')
   .argument('<files...>')
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
-  .action((files: string[], o: { vassalDefaults?: string }) => {
+  .action(async (files: string[], o: { vassalDefaults?: string }) => {
     let bad = 0;
+    const lookup = systemLookup();
+    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup };
     for (const file of files) {
       const r = loadVassalFile(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null });
-      if (r.ok) {
-        for (const w of r.warnings) console.log(`${file}: warning: ${w}`);
-        console.log(`${file}: ok (vassal "${r.config.name}", ${r.config.app ? 'app' : 'exec'})`);
-      } else {
+      if (!r.ok) {
         bad++;
         for (const e of r.errors) console.error(formatConfigError(e));
+        continue;
       }
+      // users and groups are checked as the emperor would, running as this user
+      const who = await resolveIdentity(r.config, ids);
+      const owner = who.ok ? await resolveSocketOwner(r.config, who.identity, lookup) : null;
+      const error = !who.ok ? who.error : owner && !owner.ok ? owner.error : null;
+      if (error) {
+        bad++;
+        console.error(formatConfigError(error));
+        continue;
+      }
+      for (const w of r.warnings) console.log(`${file}: warning: ${w}`);
+      console.log(`${file}: ok (vassal "${r.config.name}", ${r.config.app ? 'app' : 'exec'})`);
     }
     process.exitCode = bad ? EXIT.INVALID : EXIT.OK;
+  });
+
+program
+  .command('serve')
+  .description('run one vassal in the foreground, without watching a directory (development)')
+  .argument('<file>')
+  .option('--vassal-defaults <file>', "a config file whose keys apply under the vassal's own")
+  .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
+  .action(async (file: string, o: { vassalDefaults?: string; logLevel: string }) => {
+    const log = await createLogger({ level: o.logLevel as 'info' });
+    process.exitCode = await serveOne(file, { vassalDefaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null, log });
+    setTimeout(() => process.exit(), 100).unref();
   });
 
 program

@@ -9,12 +9,12 @@ import type { VassalRecord } from '../shared/types.js';
 import { Bus } from './bus.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { prepare } from './prepare.js';
-import { systemLookup } from './privileges.js';
+import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
 import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type SupervisorDeps } from './supervisor.js';
 import { attachLogStore } from './logs.js';
 
 export interface RunOptions {
@@ -30,6 +30,8 @@ export interface RunOptions {
 export class Emperor {
   readonly bus: Bus;
   readonly supervisors = new Map<string, Supervisor>();
+  /** files refused because another file already defines their vassal name: next in line */
+  readonly #refused = new Map<string, Set<string>>();
   readonly #sockets: Sockets;
   readonly #scanner: Scanner;
   readonly #lookup = systemLookup();
@@ -113,9 +115,19 @@ export class Emperor {
     const name = vassalNameOf(e.file);
     if (e.type === 'removed') {
       const sup = name ? this.supervisors.get(name) : undefined;
-      if (!sup || sup.file !== e.file) return;
+      if (!sup || sup.file !== e.file) {
+        if (name) this.#refused.get(name)?.delete(e.file);
+        return;
+      }
       void sup.dispatch({ type: 'remove' }).then(() => {
-        if (this.supervisors.get(sup.name) === sup && sup.state === 'gone') this.supervisors.delete(sup.name);
+        if (this.supervisors.get(sup.name) !== sup || sup.state !== 'gone') return;
+        this.supervisors.delete(sup.name);
+        // a file refused as a duplicate of this name takes over
+        const next = this.#refused.get(sup.name)?.values().next();
+        if (next && !next.done) {
+          this.#refused.get(sup.name)!.delete(next.value);
+          this.#onScan({ type: 'upsert', file: next.value, reason: 'added' });
+        }
       });
       return;
     }
@@ -124,17 +136,14 @@ export class Emperor {
       return;
     }
     let sup = this.supervisors.get(name);
-    if (sup && sup.file !== e.file) {
+    if (sup && sup.file !== e.file && sup.state !== 'gone') {
+      if (!this.#refused.has(name)) this.#refused.set(name, new Set());
+      this.#refused.get(name)!.add(e.file);
       this.bus.publish(name, 'config-error', { file: e.file, errors: [`${e.file}: vassal "${name}" is already defined by ${sup.file}`] });
       return;
     }
     if (!sup || sup.state === 'gone') {
-      sup = new Supervisor(name, e.file, {
-        bus: this.bus,
-        log: this.opts.log,
-        prepare: (c) => prepare(c, { sockets: this.#sockets, lookup: this.#lookup, euid: process.geteuid!(), egid: process.getegid!() }),
-        releaseSocket: (key) => this.#sockets.release(key),
-      });
+      sup = new Supervisor(name, e.file, supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup));
       this.supervisors.set(name, sup);
       this.bus.publish(name, 'added', { file: e.file });
     }
@@ -147,6 +156,17 @@ export class Emperor {
     for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
     void sup.dispatch(reloadIfSame && sameConfig(sup, result.config) ? { type: 'reload' } : { type: 'apply', config: result.config });
   }
+}
+
+/** What every supervisor is given: the bus, the log, and the one way to prepare a config. */
+export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: Lookup): SupervisorDeps {
+  const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  return {
+    bus,
+    log,
+    prepare: (c) => prepare(c, { sockets, lookup, ...ids }),
+    releaseSocket: (key) => sockets.release(key),
+  };
 }
 
 function sameConfig(sup: Supervisor, config: object): boolean {

@@ -22,6 +22,14 @@ export async function prepare(config: VassalConfig, ctx: PrepareContext): Promis
   const who = await resolveIdentity(config, { euid: ctx.euid, egid: ctx.egid, lookup: ctx.lookup });
   if (!who.ok) return { ok: false, error: who.error, transient: false };
   const warnings = [...who.warnings];
+  if (!config.httpSocket && config.app !== null) {
+    const src = config.sources.app;
+    return {
+      ok: false,
+      transient: false,
+      error: { code: 'E_VALUE', file: src?.file ?? config.file, line: src?.line ?? 0, key: 'http-socket', message: 'an `app` vassal needs an http-socket to serve on' },
+    };
+  }
   if (!config.httpSocket) return { ok: true, prepared: { config, identity: who.identity, socket: null }, warnings };
 
   const owner = await resolveSocketOwner(config, who.identity, ctx.lookup);

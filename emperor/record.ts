@@ -6,8 +6,10 @@ import type { Supervisor } from './supervisor.js';
 
 export function redact(config: VassalConfig): RedactedConfig {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { env, sources: _sources, ...rest } = config;
-  return { ...rest, env: Object.fromEntries(Object.keys(env).map((k) => [k, '<redacted>' as const])) };
+  const { env, sources: _sources, placeholders, ...rest } = config;
+  // values of env and set-ph placeholders may be secrets: records travel (state file, dashboard)
+  const hide = (o: Record<string, string>) => Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const]));
+  return { ...rest, env: hide(env), placeholders: hide(placeholders) };
 }
 
 export function recordOf(s: Supervisor): VassalRecord {

@@ -10,25 +10,25 @@ export function isRunning(row: EmperorRow | null): boolean {
 }
 
 export function statusDocument(path: string): StatusDocument {
+  return readStatus(path).doc;
+}
+
+function readStatus(path: string): { doc: StatusDocument; stoppedAt: string | null } {
   const { emperor, vassals } = readState(path);
   const running = isRunning(emperor);
-  return {
-    emperor: {
-      pid: emperor?.pid ?? null,
-      running,
-      vassalsDir: emperor?.vassalsDir ?? null,
-      startedAt: emperor?.startedAt ?? null,
-      stoppedAt: emperor?.stoppedAt ?? null,
-    },
+  const doc: StatusDocument = {
+    emperor: { pid: emperor?.pid ?? null, running, vassalsDir: emperor?.vassalsDir ?? null, startedAt: emperor?.startedAt ?? null },
     // a record left by an emperor that died without a word: its copies are not running any more
     vassals: running ? vassals : vassals.map((v) => (v.state === 'stopped' ? v : { ...v, state: 'stopped' as const, pid: null, pids: [] })),
   };
+  return { doc, stoppedAt: emperor?.stoppedAt ?? null };
 }
 
 export function printStatus(path: string, json: boolean): number {
   let doc: StatusDocument;
+  let stoppedAt: string | null;
   try {
-    doc = statusDocument(path);
+    ({ doc, stoppedAt } = readStatus(path));
   } catch (err) {
     console.error(`emperor status: ${(err as Error).message}`);
     return EXIT.INVALID;
@@ -38,7 +38,7 @@ export function printStatus(path: string, json: boolean): number {
     return EXIT.OK;
   }
   const e = doc.emperor;
-  console.log(e.running ? `emperor running (pid ${e.pid}) since ${e.startedAt} on ${e.vassalsDir}` : `emperor not running${e.stoppedAt ? ` (stopped ${e.stoppedAt})` : e.pid ? ` (pid ${e.pid} is gone)` : ''}`);
+  console.log(e.running ? `emperor running (pid ${e.pid}) since ${e.startedAt} on ${e.vassalsDir}` : `emperor not running${stoppedAt ? ` (stopped ${stoppedAt})` : e.pid ? ` (pid ${e.pid} is gone)` : ''}`);
   const rows = doc.vassals.map((v) => row(v));
   const head = ['NAME', 'STATE', 'PID', 'UID:GID', 'RESTARTS', 'SOCKET', 'ERROR'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

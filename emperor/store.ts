@@ -52,6 +52,8 @@ export class Store {
   private lastAttempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private everOpened = false;
+  /** an error was logged since the database last worked: say so when it works again */
+  private degraded = false;
   private suspectCorrupt = false;
   private walWarned = false;
   private appendsSincePrune = 0;
@@ -278,7 +280,8 @@ export class Store {
       this.suspectCorrupt = false;
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
-      if (this.everOpened) this.log.warn({ path: this.path }, 'state database usable again; pending writes saved');
+      if (this.degraded) this.log.warn({ path: this.path }, 'state database usable again; pending writes saved');
+      this.degraded = false;
       this.everOpened = true;
       this.prune();
     } catch (err) {
@@ -355,6 +358,7 @@ export class Store {
     const code = errCode(err);
     this.lastAttempt = Date.now(); // the next attempt waits retryMs from now, however long this took
     if (isCorrupt(err)) this.suspectCorrupt = true;
+    this.degraded = true;
     this.logError(code, op, err, {}, 'state database unusable: supervision continues, writes kept in memory and retried');
     const db = this.db;
     this.db = null;

@@ -14,6 +14,7 @@ import { initialBackoff, onCopyExit, type BackoffState } from './policy.js';
 import type { PrepareResult } from './prepare.js';
 import { spawnCopy, type Copy } from './spawn.js';
 import { recordOf } from './record.js';
+import { startStatsServer, type StatsServer } from './stats-server.js';
 
 export type Command =
   | { type: 'apply'; config: VassalConfig }
@@ -87,6 +88,7 @@ export class Supervisor {
   #retryTimer: NodeJS.Timeout | null = null;
   #beatTimer: NodeJS.Timeout | null = null;
   #chain: Promise<void> = Promise.resolve();
+  #stats: StatsServer | null = null;
 
   constructor(
     readonly name: string,
@@ -426,7 +428,22 @@ export class Supervisor {
   }
 
   #changed(): void {
+    this.#syncStats();
     if (this.state !== 'gone' && this.state !== 'new') this.deps.bus.record(this.record());
+  }
+
+  /** The `stats` endpoint follows the config in force; it goes with the vassal. */
+  #syncStats(): void {
+    const want = this.#ending() ? null : (this.config?.stats ?? null);
+    if (this.#stats?.addr === want) return;
+    this.#stats?.close();
+    this.#stats = null;
+    if (!want) return;
+    try {
+      this.#stats = startStatsServer(want, () => this.record(), this.deps.log);
+    } catch (err) {
+      this.deps.log.warn({ vassal: this.name, err }, 'cannot start the stats server');
+    }
   }
 
   #event(kind: EventKind, detail: Record<string, unknown>): void {

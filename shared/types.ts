@@ -119,14 +119,18 @@ export interface WorkerInfo {
   stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number; harakiriKills: number } | null;
 }
 
-export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources'> & { env: Record<string, '<redacted>'> };
+export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources' | 'placeholders'> & {
+  env: Record<string, '<redacted>'>;
+  placeholders: Record<string, '<redacted>'>;
+};
 
 export interface EmperorInfo {
   pid: number | null;
   running: boolean;
   vassalsDir: string | null;
   startedAt: string | null;
-  stoppedAt: string | null;
+  /** not in `status --json` (SPEC §6 lists the keys above); internal readers may carry it */
+  stoppedAt?: string | null;
 }
 
 export interface StatusDocument {

@@ -32,12 +32,37 @@ function lineIndex(text: string): (index: number) => number {
   };
 }
 
-function parseErrorLine(message: string, lineAt: (i: number) => number): number {
+function parseErrorLine(message: string, text: string, lineAt: (i: number) => number): number {
   const lc = /line (\d+) column/.exec(message);
   if (lc) return Number(lc[1]);
   const pos = /position (\d+)/.exec(message);
   if (pos) return lineAt(Number(pos[1]));
-  return 1;
+  return lineAt(errorOffset(text));
+}
+
+/**
+ * Where JSON.parse gives up when its message carries no position (Node 20: "Unexpected token",
+ * "Unexpected end of JSON input"): the shortest prefix that fails for another reason than
+ * running out of input. Prefixes of valid JSON only ever run out, so this is a binary search.
+ */
+function errorOffset(text: string): number {
+  const failsEarly = (k: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (e) {
+      return !/end of (JSON )?input|Unterminated/i.test((e as Error).message);
+    }
+  };
+  if (!failsEarly(text.length)) return Math.max(0, text.trimEnd().length - 1); // truncated: the end
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (failsEarly(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return Math.max(0, lo - 1);
 }
 
 /** where `"raw":` first appears at or after `from` (a key, not the same text as a value) */
@@ -63,8 +88,8 @@ export function readJsonText(text: string, file: string, errors: ConfigError[]):
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
-    errors.push(cfgError('E_JSON', file, parseErrorLine(msg, lineAt), null, `invalid JSON: ${msg}`));
+    const msg = (e as Error).message.replace(/\s+/g, ' ');
+    errors.push(cfgError('E_JSON', file, parseErrorLine(msg, text, lineAt), null, `invalid JSON: ${msg}`));
     return res;
   }
   const top = doc as Record<string, unknown> | null;
