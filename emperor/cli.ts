@@ -29,16 +29,12 @@ program
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
   .option('--dashboard <addr>', 'dashboard address HOST:PORT, or off', '127.0.0.1:9191')
   .option('--dashboard-token <token>', 'token required by the dashboard and its control actions (env EMPEROR_DASHBOARD_TOKEN)')
-  .option('--tyrant', 'run each vassal as the owner of its config file (not built yet: see the README)')
+  .option('--tyrant', 'run each vassal as the owner of its config file (root-owned files and symlinks refused)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
-    if (o.tyrant) {
-      log.fatal('--tyrant is not implemented yet; refusing to run without it rather than ignore it');
-      process.exit(EXIT.USAGE);
-    }
     const dashboardToken = o.dashboardToken ?? process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
-    process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, log });
+    process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log });
     // vassal pipes and timers are closed; anything left must not hold the emperor up
     setTimeout(() => process.exit(), 100).unref();
   });

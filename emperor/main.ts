@@ -15,6 +15,8 @@ import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
+import { fileOwner, includeRule } from './tyrant.js';
+import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
 
 export interface RunOptions {
@@ -24,6 +26,8 @@ export interface RunOptions {
   /** HOST:PORT, or 'off' */
   dashboard: string;
   dashboardToken: string | null;
+  /** run each vassal as the owner of its file (SPEC §4) */
+  tyrant: boolean;
   log: Logger;
 }
 
@@ -143,7 +147,7 @@ export class Emperor {
       return;
     }
     if (!sup || sup.state === 'gone') {
-      sup = new Supervisor(name, e.file, supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup));
+      sup = new Supervisor(name, e.file, supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup, this.opts.tyrant));
       this.supervisors.set(name, sup);
       this.bus.publish(name, 'added', { file: e.file });
     }
@@ -151,7 +155,13 @@ export class Emperor {
   }
 
   #apply(file: string, sup: Supervisor, reloadIfSame: boolean): void {
-    const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults });
+    let canInclude: ((p: string) => string | null) | undefined;
+    if (this.opts.tyrant) {
+      const f = fileOwner(file);
+      if (!f.ok) return void sup.dispatch({ type: 'invalid', errors: [{ code: 'E_TYRANT', file, line: 0, key: null, message: f.reason }] });
+      canInclude = includeRule(f.owner);
+    }
+    const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults, canInclude });
     if (!result.ok) return void sup.dispatch({ type: 'invalid', errors: result.errors });
     for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
     void sup.dispatch(reloadIfSame && sameConfig(sup, result.config) ? { type: 'reload' } : { type: 'apply', config: result.config });
@@ -159,8 +169,8 @@ export class Emperor {
 }
 
 /** What every supervisor is given: the bus, the log, and the one way to prepare a config. */
-export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: Lookup): SupervisorDeps {
-  const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: Lookup, tyrant = false): SupervisorDeps {
+  const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, tyrant };
   return {
     bus,
     log,
@@ -192,6 +202,8 @@ async function endLeftovers(store: Store, log: Logger): Promise<void> {
 
 export async function runEmperor(opts: RunOptions): Promise<number> {
   const { log } = opts;
+  const closed = closeInheritedFds();
+  if (closed.length) log.debug({ fds: closed }, 'closed inherited descriptors (they would reach every vassal)');
   const vassals = path.resolve(opts.vassals);
   if (!fs.statSync(vassals, { throwIfNoEntry: false })?.isDirectory()) {
     log.fatal({ vassals }, `the vassals directory ${vassals} does not exist`);

@@ -6,12 +6,15 @@ import type { ConfigError } from '../shared/errors.js';
 import { resolveIdentity, resolveSocketOwner, type Lookup } from './privileges.js';
 import { SocketError, type Sockets } from './sockets.js';
 import type { Prepared } from './launch.js';
+import { fileOwner, type Owner } from './tyrant.js';
 
 export interface PrepareContext {
   sockets: Sockets;
   lookup: Lookup;
   euid: number;
   egid: number;
+  /** tyrant mode (SPEC §4): vassals run as their file's owner */
+  tyrant: boolean;
 }
 
 export type PrepareResult =
@@ -19,7 +22,13 @@ export type PrepareResult =
   | { ok: false; error: ConfigError; /** worth retrying later (e.g. the port is in use) */ transient: boolean };
 
 export async function prepare(config: VassalConfig, ctx: PrepareContext): Promise<PrepareResult> {
-  const who = await resolveIdentity(config, { euid: ctx.euid, egid: ctx.egid, lookup: ctx.lookup });
+  let tyrant: Owner | null = null;
+  if (ctx.tyrant) {
+    const f = fileOwner(config.file);
+    if (!f.ok) return { ok: false, transient: false, error: { code: 'E_TYRANT', file: config.file, line: 0, key: null, message: f.reason } };
+    tyrant = f.owner;
+  }
+  const who = await resolveIdentity(config, { euid: ctx.euid, egid: ctx.egid, lookup: ctx.lookup, tyrant });
   if (!who.ok) return { ok: false, error: who.error, transient: false };
   const warnings = [...who.warnings];
   if (!config.httpSocket && config.app !== null) {

@@ -71,12 +71,31 @@ export interface ResolveContext {
   euid: number;
   egid: number;
   lookup: Lookup;
+  /** tyrant mode: the owner of the vassal's file, whom it must run as */
+  tyrant?: { uid: number; gid: number } | null;
+}
+
+/** Tyrant mode: the file's owner, and a config's own uid/gid may not say otherwise. */
+async function tyrantIdentity(config: VassalConfig, ctx: ResolveContext, owner: { uid: number; gid: number }): Promise<Resolved> {
+  if (config.uid !== null) {
+    const u = /^\d+$/.test(config.uid) ? Number(config.uid) : ((await ctx.lookup.user(config.uid))?.uid ?? null);
+    if (u !== owner.uid) return { ok: false, error: keyError(config, 'uid', 'E_TYRANT', `tyrant mode: the vassal runs as its file's owner (uid ${owner.uid}); uid = ${config.uid} is refused`) };
+  }
+  if (config.gid !== null) {
+    const g = /^\d+$/.test(config.gid) ? Number(config.gid) : await ctx.lookup.group(config.gid);
+    if (g !== owner.gid) return { ok: false, error: keyError(config, 'gid', 'E_TYRANT', `tyrant mode: the vassal runs as its file's group (gid ${owner.gid}); gid = ${config.gid} is refused`) };
+  }
+  if (ctx.euid !== 0 && owner.uid !== ctx.euid)
+    return { ok: false, error: keyError(config, 'uid', 'E_TYRANT', `tyrant mode needs a root emperor to run this file as its owner (uid ${owner.uid})`) };
+  const user = await ctx.lookup.user(String(owner.uid));
+  return { ok: true, identity: { uid: owner.uid, gid: owner.gid, user: user?.name ?? null, switchTo: ctx.euid === 0 }, warnings: [] };
 }
 
 export type Resolved = { ok: true; identity: Identity; warnings: string[] } | { ok: false; error: ConfigError };
 
 /** Who a vassal runs as. */
 export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext): Promise<Resolved> {
+  if (ctx.tyrant) return tyrantIdentity(config, ctx, ctx.tyrant);
   const warnings: string[] = [];
   if (ctx.euid !== 0) {
     // not root: vassals run as the emperor's user; asking for another one is an error

@@ -19,6 +19,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** --vassal-defaults FILE: its keys apply under the vassal's own */
   defaults?: string | null;
+  /** tyrant mode: a reason to refuse an `ini =` include (null = allowed) */
+  canInclude?: (path: string) => string | null;
 }
 
 export type LoadResult =
@@ -92,6 +94,7 @@ function load(file: string, opts: LoadOptions): LoadResult {
     errors,
     stack: [],
     budget: LINE_BUDGET,
+    canInclude: opts.canInclude ?? null,
   };
   if (opts.defaults) readInto(opts.defaults, st, true);
   const anchor = readInto(file, st, false);

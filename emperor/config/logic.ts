@@ -29,6 +29,8 @@ export interface LogicState {
   stack: { id: string; file: string }[];
   /** lines executed, a guard against runaway for-loops */
   budget: number;
+  /** tyrant mode: a reason to refuse an include, or null */
+  canInclude: ((path: string) => string | null) | null;
 }
 
 export interface SectionInfo {
@@ -200,6 +202,11 @@ function include(spec: string, file: string, line: number, st: LogicState): void
   }
   if (st.stack.length >= MAX_INCLUDE_DEPTH) {
     st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `includes nested deeper than ${MAX_INCLUDE_DEPTH}`));
+    return;
+  }
+  const refused = st.canInclude?.(target) ?? null;
+  if (refused) {
+    st.errors.push(cfgError('E_TYRANT', file, line, 'ini', `cannot include ${target}: ${refused}`));
     return;
   }
   const r = readConfigText(target);

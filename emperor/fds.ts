@@ -1,0 +1,33 @@
+// Descriptor hygiene (SPEC §4, THINGS-TO-KNOW "child processes inherit the listening socket"):
+// every descriptor the emperor opens is close-on-exec (libuv opens everything O_CLOEXEC), so a
+// vassal gets only what spawn.ts hands it. Descriptors the emperor itself INHERITED without
+// close-on-exec (a shell's, a CI runner's) would flow on into every vassal: close them at start.
+import fs from 'node:fs';
+
+const O_CLOEXEC = 0o2000000;
+
+/** Close inherited descriptors above stderr that lack close-on-exec; returns what was closed. */
+export function closeInheritedFds(): number[] {
+  const keep = new Set([0, 1, 2, Number(process.env.NODE_CHANNEL_FD ?? -1)]);
+  const closed: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return closed; // not Linux /proc: nothing to do
+  }
+  for (const name of entries) {
+    const fd = Number(name);
+    if (keep.has(fd)) continue;
+    try {
+      const flags = /flags:\s*([0-7]+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (flags && (parseInt(flags[1]!, 8) & O_CLOEXEC) === 0) {
+        fs.closeSync(fd);
+        closed.push(fd);
+      }
+    } catch {
+      /* the directory's own fd, already closed */
+    }
+  }
+  return closed;
+}
