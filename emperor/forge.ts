@@ -6,7 +6,7 @@
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ForgeBindRequest, ForgeReply } from '../shared/protocol.js';
+import type { ForgeBindRequest, ForgeEchoRequest, ForgeReply } from '../shared/protocol.js';
 
 function reply(msg: ForgeReply, handle?: unknown): void {
   // `handle` is the server's native TCP/Pipe handle: Node sends it as 'net.Native' (an fd over
@@ -73,7 +73,14 @@ function bindUnix(req: ForgeBindRequest & { address: { kind: 'unix' } }): void {
   });
 }
 
-process.on('message', (msg: ForgeBindRequest) => {
+process.on('message', (msg: ForgeBindRequest | ForgeEchoRequest, handle?: { close(): void }) => {
+  if (msg?.type === 'echo') {
+    // a duplicate of a socket the emperor holds: receiving it made a new descriptor here, sending
+    // it back makes another one there; this one is closed once sent
+    if (!handle) return reply({ type: 'bind-error', id: msg.id, code: 'EHANDOFF', message: 'no handle to echo' });
+    process.send!({ type: 'bound', id: msg.id, port: null }, handle as unknown as net.Server, () => handle.close());
+    return;
+  }
   if (msg?.type !== 'bind') return;
   if (msg.address.kind === 'tcp') bindTcp(msg as ForgeBindRequest & { address: { kind: 'tcp' } });
   else bindUnix(msg as ForgeBindRequest & { address: { kind: 'unix' } });

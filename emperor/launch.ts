@@ -41,7 +41,8 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       bufferSize: config.bufferSize,
       mercy: config.mercy,
       memoryReport: config.memoryReport,
-      heartbeat: config.heartbeat,
+      // an on-demand vassal's idle timer reads request counts from heartbeats: make them frequent enough
+      heartbeat: config.onDemand && config.idle > 0 ? Math.min(config.heartbeat || Infinity, config.idle) : config.heartbeat,
     };
     return {
       ...base,

@@ -176,6 +176,7 @@ export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: 
     log,
     prepare: (c) => prepare(c, { sockets, lookup, ...ids }),
     releaseSocket: (key) => sockets.release(key),
+    dupSocket: (key) => sockets.dup(key),
   };
 }
 

@@ -6,7 +6,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '../shared/types.js';
-import { parseForgeReply, type ForgeBindRequest, type ForgeReply } from '../shared/protocol.js';
+import type net from 'node:net';
+import { parseForgeReply, type ForgeBindRequest, type ForgeEchoRequest, type ForgeReply } from '../shared/protocol.js';
 import type { Logger } from '../shared/logger.js';
 
 const FORGE = fileURLToPath(new URL('./forge.js', import.meta.url));
@@ -27,11 +28,19 @@ export interface HeldSocket {
   ownership: Ownership;
   /** the vassal that holds it */
   owner: string;
+  /**
+   * Clear or set O_NONBLOCK on the socket (shared by every descriptor of it). Programs given a
+   * socket by systemd expect a blocking one; Node (the forge, a waiter, app workers) sets it
+   * non-blocking, so exec copies get it made blocking just before they start.
+   */
+  setBlocking(blocking: boolean): void;
 }
 
-interface NativeHandle {
+export interface NativeHandle {
   fd: number;
   close(cb?: () => void): void;
+  /** uv_stream_set_blocking: fcntl O_NONBLOCK on the descriptor */
+  setBlocking?(blocking: boolean): number;
 }
 
 export class SocketError extends Error {
@@ -75,7 +84,7 @@ export class Sockets {
       const code = reply.type === 'bind-error' ? reply.code : 'EHANDOFF';
       throw new SocketError(describeBindError(address, code, reply.type === 'bind-error' ? reply.message : ''), code);
     }
-    const sock: HeldSocket = { key, address, fd: handle.fd, ownership, owner };
+    const sock: HeldSocket = { key, address, fd: handle.fd, ownership, owner, setBlocking: (b) => void handle.setBlocking?.(b) };
     this.#held.set(key, { sock, handle });
     return sock;
   }
@@ -93,6 +102,24 @@ export class Sockets {
     for (const key of [...this.#held.keys()]) this.release(key);
     this.#forge?.disconnect();
     this.#forge = null;
+  }
+
+  /**
+   * A second descriptor of a held socket (through the forge: a descriptor passed over a Unix
+   * socket arrives as a new one). The emperor may listen on it and close it without touching
+   * the socket the vassal gets: on-demand vassals use it to accept their first connection.
+   */
+  async dup(key: string): Promise<NativeHandle> {
+    const held = this.#held.get(key);
+    if (!held) throw new SocketError(`no socket ${key} is held`, 'ENOENT');
+    const forge = this.#startForge();
+    const id = this.#nextId++;
+    const { reply, handle } = await new Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }>((resolve) => {
+      this.#pending.set(id, (r, h) => resolve({ reply: r, handle: h }));
+      forge.send({ type: 'echo', id } satisfies ForgeEchoRequest, held.handle as unknown as net.Server);
+    });
+    if (reply.type !== 'bound' || !handle) throw new SocketError(`cannot duplicate ${key}`, reply.type === 'bind-error' ? reply.code : 'EHANDOFF');
+    return handle;
   }
 
   /** Start the forge ahead of the first bind (it costs one Node start). */

@@ -7,6 +7,7 @@ import { execa, type Options } from 'execa';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
 import { NOTIFY_FD_ENV } from '../shared/protocol.js';
@@ -70,6 +71,13 @@ export class Copy {
 
   send(msg: unknown): void {
     if (this.child.connected) this.child.send(msg as object, (err) => void err);
+  }
+
+  /** Hand an accepted connection to an app worker (its IPC channel carries the descriptor). */
+  sendConnection(socket: Socket): boolean {
+    if (!this.child.connected) return false;
+    this.child.send({ type: 'connection' }, socket, (err) => err && socket.destroy());
+    return true;
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -15,6 +15,9 @@ import type { PrepareResult } from './prepare.js';
 import { spawnCopy, type Copy } from './spawn.js';
 import { recordOf } from './record.js';
 import { startStatsServer, type StatsServer } from './stats-server.js';
+import { handOver, IdleWatch, Waiter } from './on-demand.js';
+import type { NativeHandle } from './sockets.js';
+import type { Socket } from 'node:net';
 
 export type Command =
   | { type: 'apply'; config: VassalConfig }
@@ -68,6 +71,8 @@ export interface SupervisorDeps {
   log: Logger;
   prepare(config: VassalConfig): Promise<PrepareResult>;
   releaseSocket(key: string): void;
+  /** a duplicate descriptor of a held socket (on-demand vassals accept their first client on it) */
+  dupSocket(key: string): Promise<NativeHandle>;
 }
 
 export class Supervisor {
@@ -89,6 +94,9 @@ export class Supervisor {
   #beatTimer: NodeJS.Timeout | null = null;
   #chain: Promise<void> = Promise.resolve();
   #stats: StatsServer | null = null;
+  #waiter: Waiter | null = null;
+  #firstClient: Socket | null = null;
+  #idleWatch: IdleWatch | null = null;
 
   constructor(
     readonly name: string,
@@ -166,9 +174,56 @@ export class Supervisor {
     this.error = null;
     this.#backoff = initialBackoff();
     this.current = this.#newGeneration(result.prepared);
+    this.#armHeartbeat();
+    if (config.onDemand) return this.#sleep();
     this.#set('starting');
     for (let i = 0; i < config.processes; i++) this.#spawn(this.current);
-    this.#armHeartbeat();
+  }
+
+  // ---- on demand ---------------------------------------------------------------------------------
+
+  /** Not running: wait for the first connection on the socket (state `idle`). */
+  #sleep(): void {
+    const gen = this.current!;
+    const key = gen.prepared.socket!.key;
+    this.#set('idle');
+    void Waiter.arm(
+      () => this.deps.dupSocket(key),
+      (client) => this.#wake(gen, client),
+    ).then(
+      (w) => (this.current === gen && this.state === 'idle' ? (this.#waiter = w) : w.close()),
+      (err) => {
+        this.error = `on-demand: cannot wait on the socket: ${(err as Error).message}`;
+        this.#changed();
+      },
+    );
+  }
+
+  #wake(gen: Generation, client: Socket): void {
+    this.#waiter = null;
+    if (this.current !== gen || this.state !== 'idle') return void client.destroy();
+    this.#firstClient = client;
+    this.#event('activated', {});
+    this.#set('starting');
+    for (let i = 0; i < gen.prepared.config.processes; i++) this.#spawn(gen);
+  }
+
+  /** `idle` seconds without requests: stop the copies, then wait for a connection again. */
+  async #goIdle(): Promise<void> {
+    const gen = this.current;
+    if (!gen || this.next || this.state !== 'ready') return;
+    this.#event('idle', { idleSeconds: gen.prepared.config.idle });
+    await this.#drain(gen);
+    if (this.current === gen && !this.#ending() && !this.next) this.#sleep();
+  }
+
+  #clearOnDemand(): void {
+    this.#waiter?.close();
+    this.#waiter = null;
+    this.#firstClient?.destroy();
+    this.#firstClient = null;
+    this.#idleWatch?.stop();
+    this.#idleWatch = null;
   }
 
   async #prepareFailed(config: VassalConfig, result: Extract<PrepareResult, { ok: false }>): Promise<void> {
@@ -276,6 +331,8 @@ export class Supervisor {
     const { config } = gen.prepared;
     let rec: CopyRec | null = null;
     const log = this.deps.log;
+    // systemd hands programs a blocking socket; Node on the other end left it non-blocking
+    if (config.exec !== null) gen.prepared.socket?.setBlocking(true);
     try {
       const copy = spawnCopy(
         buildSpawnSpec(gen.prepared, {
@@ -335,6 +392,18 @@ export class Supervisor {
     if (rec.gen === this.current && this.error?.startsWith('app failed')) this.error = null;
     if (rec.replaces?.copy.alive) void rec.replaces.copy.stop(rec.gen.prepared.config.mercy * 1000);
     rec.replaces = null;
+    const { config } = rec.gen.prepared;
+    if (this.#firstClient && rec.gen === this.current) {
+      handOver(this.#firstClient, rec.copy, config.app !== null, config.httpSocket!);
+      this.#firstClient = null;
+    }
+    if (config.onDemand && config.idle > 0 && config.app !== null && rec.gen === this.current && !this.#idleWatch) {
+      const gen = rec.gen;
+      this.#idleWatch = new IdleWatch(config.idle, () => activity(gen), () => {
+        this.#idleWatch = null;
+        void this.#goIdle();
+      });
+    }
     this.#settle();
   }
 
@@ -383,6 +452,7 @@ export class Supervisor {
 
   async #stopGenerations(): Promise<void> {
     this.#clearRollout();
+    this.#clearOnDemand();
     await Promise.all([this.current, this.next].filter((g): g is Generation => g !== null).map((g) => this.#drain(g)));
     this.next = null;
   }
@@ -459,4 +529,15 @@ export class Supervisor {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
   }
+}
+
+/** Requests served and in flight across a generation's copies (from their heartbeats). */
+function activity(gen: Generation): { requests: number; inFlight: number } {
+  let requests = 0;
+  let inFlight = 0;
+  for (const c of gen.copies) {
+    requests += c.stats?.requests ?? 0;
+    inFlight += c.stats?.inFlight ?? 0;
+  }
+  return { requests, inFlight };
 }

@@ -14,6 +14,8 @@ export const EVENT_KINDS = [
   'restarting',
   'exited',
   'harakiri',
+  'activated',
+  'idle',
   'recycling',
   'backoff',
   'stopping',

@@ -41,7 +41,11 @@ export type WorkerMessage =
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' };
 
-export type EmperorToWorker = { type: 'drain' };
+/**
+ * emperor -> worker. `connection` carries an accepted connection (as the send handle): the first
+ * client of an on-demand vassal, accepted by the emperor while the vassal was not running.
+ */
+export type EmperorToWorker = { type: 'drain' } | { type: 'connection' };
 
 /**
  * The stderr line a worker's harakiri watchdog writes just before it SIGKILLs the worker (its
@@ -76,6 +80,12 @@ export interface ForgeBindRequest {
   uid: number;
   gid: number;
   backlog: number;
+}
+
+/** emperor -> forge: send this handle straight back (a duplicate descriptor of the same socket). */
+export interface ForgeEchoRequest {
+  type: 'echo';
+  id: number;
 }
 
 export type ForgeReply =

@@ -275,8 +275,10 @@ function onSignal(signal: NodeJS.Signals): void {
 function installStopHandlers(): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('message', (msg: unknown) => {
+  process.on('message', (msg: unknown, handle?: unknown) => {
     if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
+    // an on-demand vassal's first client, accepted by the emperor while nothing ran
+    if (isObject(msg) && msg.type === 'connection' && handle && server) server.emit('connection', handle);
   });
   process.on('disconnect', () => stop(ORPHAN_GRACE_MS));
 }

@@ -1,0 +1,78 @@
+// On-demand vassals (SPEC §2 `on-demand`, `idle`; §4): while such a vassal is not running the
+// emperor listens on a DUPLICATE of its socket (sockets.dup), accepts the first connection,
+// starts the vassal and hands that connection over once a copy is ready; later clients wait in
+// the backlog of the vassal's own socket. After `idle` seconds without requests the vassal is
+// stopped and the waiter armed again. Costs of an idle vassal: its socket and one listener.
+import net from 'node:net';
+import type { SocketAddress } from '../shared/types.js';
+import type { NativeHandle } from './sockets.js';
+import type { Copy } from './spawn.js';
+
+/** Accepts exactly one connection on a duplicate of the vassal's socket, then closes the duplicate. */
+export class Waiter {
+  #server: net.Server | null = null;
+  #closed = false;
+
+  static async arm(dup: () => Promise<NativeHandle>, onFirst: (socket: net.Socket) => void): Promise<Waiter> {
+    const w = new Waiter();
+    const handle = await dup();
+    if (w.#closed) {
+      handle.close();
+      return w;
+    }
+    const server = net.createServer({ pauseOnConnect: true });
+    server.once('connection', (socket) => {
+      w.close(); // only the duplicate: the vassal's socket stays open, later clients queue there
+      onFirst(socket);
+    });
+    server.on('error', () => w.close());
+    server.listen(handle as unknown as net.Server);
+    w.#server = server;
+    return w;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#server?.close();
+    this.#server = null;
+  }
+}
+
+/**
+ * Hand the first connection to a ready copy: app workers take the descriptor over their IPC
+ * channel; an exec vassal cannot, so its first connection is relayed to its own socket (the
+ * only connection that passes through the emperor; documented limit).
+ */
+export function handOver(socket: net.Socket, copy: Copy, isApp: boolean, address: SocketAddress): void {
+  if (isApp && copy.sendConnection(socket)) return;
+  const upstream = address.kind === 'unix' ? net.connect(address.path) : net.connect(address.port, address.host === '0.0.0.0' ? '127.0.0.1' : address.host);
+  upstream.on('error', () => socket.destroy());
+  socket.on('error', () => upstream.destroy());
+  socket.pipe(upstream).pipe(socket);
+  socket.resume();
+}
+
+/** Calls onIdle once `idleSeconds` pass with no change in the activity count and nothing in flight. */
+export class IdleWatch {
+  #last = -1;
+  #since = Date.now();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(idleSeconds: number, activity: () => { requests: number; inFlight: number }, onIdle: () => void) {
+    this.#timer = setInterval(() => {
+      const a = activity();
+      if (a.requests !== this.#last || a.inFlight > 0) {
+        this.#last = a.requests;
+        this.#since = Date.now();
+      } else if (Date.now() - this.#since >= idleSeconds * 1000) {
+        this.stop();
+        onIdle();
+      }
+    }, Math.min(1000, Math.max(100, (idleSeconds * 1000) / 4)));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
