@@ -110,4 +110,28 @@ program
     console.log(`touched ${path.join(o.vassals, file)}`);
   });
 
+program
+  .command('top')
+  .description('live terminal view of the vassals and their workers, like uwsgitop (q quits)')
+  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .option('--interval <ms>', 'refresh interval in milliseconds', '1000')
+  .action(async (o: { state: string; interval: string }) => {
+    const { runTop } = await import('./top.js');
+    process.exitCode = await runTop(o.state, { intervalMs: Number(o.interval) || 1000 });
+  });
+
+program
+  .command('logs')
+  .description("print a vassal's captured stdout/stderr (kept in STATE.logs/, 1 MiB + one rotated file per vassal)")
+  .argument('<name>')
+  .option('-f, --follow', 'keep printing new lines until interrupted')
+  .option('-n, --lines <n>', 'only the last N lines')
+  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .action(async (name: string, o: { state: string; follow?: boolean; lines?: string }) => {
+    const { printLogs } = await import('./logs.js');
+    process.exitCode = await printLogs(o.state, name, Boolean(o.follow), o.lines === undefined ? null : Number(o.lines));
+  });
+
 await program.parseAsync(process.argv);

@@ -218,6 +218,9 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     return EXIT.START_FAILED;
   }
   await endLeftovers(store, log);
+  // what the state says ran before is not running now: no record may show a dead copy as live
+  for (const rec of store.listVassals())
+    if (rec.pids.length || rec.state !== 'stopped') store.upsertVassal({ ...rec, state: 'stopped', pid: null, pids: [], pidStarts: [], workers: [] });
 
   const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
   let signals = 0;
@@ -238,7 +241,7 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
 
-  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state));
+  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state), log);
   let dashboard: { close(): Promise<void>; address: string } | null = null;
   if (opts.dashboard !== 'off') {
     try {

@@ -25,6 +25,18 @@ export const DEBOUNCE_MS = 15;
  * that lands just after another one can go unreported; the second look catches it.
  */
 export const SECOND_LOOK_MS = 250;
+/** the longest a file being written continuously is waited for */
+export const MAX_SETTLE_MS = 1000;
+
+/** size and mtime of a file (through symlinks), or '' when it is not there */
+function statKey(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return '';
+  }
+}
 
 export class Scanner {
   #seen = new Map<string, Seen>();
@@ -78,20 +90,30 @@ export class Scanner {
   #schedule(base: string, delayMs: number): void {
     const prev = this.#timers.get(base);
     if (prev) clearTimeout(prev);
-    this.#timers.set(
-      base,
-      setTimeout(() => {
-        this.#timers.delete(base);
-        if (this.#closed) return;
-        this.#check(base);
-        clearTimeout(this.#second.get(base));
-        const second = setTimeout(() => {
-          this.#second.delete(base);
-          if (!this.#closed && !this.#timers.has(base)) this.#check(base);
-        }, SECOND_LOOK_MS);
-        this.#second.set(base, second);
-      }, delayMs),
-    );
+    const file = path.join(this.dir, base);
+    // chokidar holds back events that follow the first one on a file, so a burst of writes is
+    // recognised by the file itself: it is looked at only once its size and mtime held still
+    // for a whole debounce period (bounded, so a file written forever is still looked at)
+    const started = Date.now();
+    let last = statKey(file);
+    const fire = (): void => {
+      this.#timers.delete(base);
+      if (this.#closed) return;
+      const now = statKey(file);
+      if (now !== last && Date.now() - started < MAX_SETTLE_MS) {
+        last = now;
+        this.#timers.set(base, setTimeout(fire, DEBOUNCE_MS));
+        return;
+      }
+      this.#check(base);
+      clearTimeout(this.#second.get(base));
+      const second = setTimeout(() => {
+        this.#second.delete(base);
+        if (!this.#closed && !this.#timers.has(base)) this.#check(base);
+      }, SECOND_LOOK_MS);
+      this.#second.set(base, second);
+    };
+    this.#timers.set(base, setTimeout(fire, delayMs));
   }
 
   #check(base: string): void {

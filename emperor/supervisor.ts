@@ -132,6 +132,8 @@ export class Supervisor {
       case 'rollout':
         return this.#rollout(this.config!);
       case 'queue':
+        // the config already rolling out needs no second rollout (a burst that settled on it)
+        if (cmd.type === 'apply' && this.next && JSON.stringify(cmd.config) === JSON.stringify(this.next.prepared.config)) return;
         this.#queued = cmd.type === 'apply' ? cmd.config : this.#queued ?? 'reload';
         return;
       case 'reportError':

@@ -1,0 +1,177 @@
+// The WebSocket side of the dashboard (SPEC §6): a snapshot, then every record change, removal
+// and event in bus order; `?since=ID` replays stored events first, without gap or duplicate. A
+// slow client is dropped (close 1013), never waited for: the emperor's loop must not stall.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../shared/logger.js';
+import type { EmperorEvent } from '../../shared/events.js';
+import type { VassalRecord } from '../../shared/types.js';
+import type { VassalLogLine } from '../bus.js';
+import { flushLogs, readTail } from '../logs.js';
+import type { DashboardHost } from './host.js';
+import type { HistoryMessage, StatsMessage } from './sampler.js';
+
+/** above this many bytes queued for one client, it is dropped */
+export const MAX_BUFFERED = 4 * 1024 * 1024;
+/** at most this many stored events are replayed; older ones are reported as a gap */
+export const REPLAY_LIMIT = 5000;
+const PING_MS = 30_000;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+interface Client {
+  ws: WebSocket;
+  /** highest event id sent: live events at or below it are duplicates of the replay */
+  lastEventId: number;
+  /** the vassal whose output lines this client follows */
+  followLogs: string | null;
+  alive: boolean;
+  dead: boolean;
+}
+
+export class Hub {
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  readonly #clients = new Set<Client>();
+  readonly #ping: NodeJS.Timeout;
+  readonly #off: Array<() => void> = [];
+
+  constructor(
+    readonly host: DashboardHost,
+    readonly log: Logger,
+    readonly history: () => HistoryMessage,
+  ) {
+    const on = <K extends 'record' | 'forget' | 'event' | 'log'>(k: K, fn: (...a: never[]) => void): void => {
+      host.bus.on(k, fn as never);
+      this.#off.push(() => host.bus.off(k, fn as never));
+    };
+    on('record', (r: VassalRecord) => this.#broadcast(JSON.stringify({ type: 'vassal', vassal: r })));
+    on('forget', (name: string) => this.#broadcast(JSON.stringify({ type: 'removed', name })));
+    on('event', (e: EmperorEvent) => this.#onEvent(e));
+    on('log', (l: VassalLogLine) => this.#onLog(l));
+    this.#ping = setInterval(() => this.#heartbeat(), PING_MS).unref();
+  }
+
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Take over an authorised upgrade request. `since` = null: no replay. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, since: number | null): void {
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connect(ws, since));
+  }
+
+  stats(m: StatsMessage): void {
+    this.#broadcast(JSON.stringify(m));
+  }
+
+  close(): void {
+    clearInterval(this.#ping);
+    for (const off of this.#off) off();
+    for (const c of this.#clients) c.ws.close(1001, 'the emperor is stopping');
+    const left = [...this.#clients];
+    this.#clients.clear();
+    setTimeout(() => left.forEach((c) => c.ws.terminate()), 1000).unref();
+    this.#wss.close();
+  }
+
+  /**
+   * Runs synchronously from the upgrade to the last replayed event: the client is subscribed (in
+   * #clients) before the store is read, and no bus event can interleave; lastEventId still dedupes.
+   */
+  #connect(ws: WebSocket, since: number | null): void {
+    const c: Client = { ws, lastEventId: 0, followLogs: null, alive: true, dead: false };
+    this.#clients.add(c);
+    ws.on('pong', () => (c.alive = true));
+    ws.on('close', () => this.#clients.delete(c));
+    ws.on('error', () => this.#clients.delete(c));
+    ws.on('message', (data, isBinary) => !isBinary && this.#onMessage(c, data.toString()));
+    this.#send(c, JSON.stringify({ type: 'snapshot', vassals: this.host.records() }));
+    this.#send(c, JSON.stringify(this.history()));
+    if (since === null) return;
+    let from = since;
+    const newest = this.host.store.maxEventId();
+    // an id from the future: the state was replaced since the client's last visit; start over
+    if (from > newest) from = Math.max(0, newest - REPLAY_LIMIT);
+    if (newest - from > REPLAY_LIMIT) {
+      this.#send(c, JSON.stringify({ type: 'gap', from: since, to: newest - REPLAY_LIMIT }));
+      from = newest - REPLAY_LIMIT;
+    }
+    for (const e of this.host.store.eventsSince(from, REPLAY_LIMIT)) {
+      if (e.id <= c.lastEventId) continue;
+      c.lastEventId = e.id;
+      this.#send(c, JSON.stringify({ type: 'event', event: e }));
+    }
+  }
+
+  #onEvent(e: EmperorEvent): void {
+    const data = JSON.stringify({ type: 'event', event: e });
+    for (const c of this.#clients) {
+      if (e.id <= c.lastEventId) continue;
+      c.lastEventId = e.id;
+      this.#send(c, data);
+    }
+  }
+
+  #onLog(l: VassalLogLine): void {
+    let data: string | null = null;
+    for (const c of this.#clients) {
+      if (c.followLogs !== l.vassal) continue;
+      data ??= JSON.stringify({ type: 'log', vassal: l.vassal, ts: l.ts, stream: l.stream, pid: l.pid, line: l.line });
+      this.#send(c, data);
+    }
+  }
+
+  /** Client -> server: `{"type":"follow-logs","vassal":NAME|null,"lines":N}` (the page's log tail). */
+  #onMessage(c: Client, text: string): void {
+    let m: { type?: unknown; vassal?: unknown; lines?: unknown };
+    try {
+      m = JSON.parse(text) as typeof m;
+    } catch {
+      return;
+    }
+    if (m?.type !== 'follow-logs') return;
+    const name = typeof m.vassal === 'string' && NAME_RE.test(m.vassal) ? m.vassal : null;
+    c.followLogs = name;
+    if (name === null) return;
+    const lines = Math.min(2000, Math.max(0, Number(m.lines ?? 200) || 0));
+    // flush, read and subscribe in one synchronous run: no line lost or repeated in between
+    flushLogs(this.host.bus);
+    let tail: ReturnType<typeof readTail> = [];
+    try {
+      tail = readTail(this.host.store.path, name, lines);
+    } catch (err) {
+      this.log.warn({ err, vassal: name }, 'cannot read stored vassal output');
+    }
+    this.#send(c, JSON.stringify({ type: 'logs', vassal: name, lines: tail }));
+  }
+
+  #broadcast(data: string): void {
+    for (const c of this.#clients) this.#send(c, data);
+  }
+
+  #send(c: Client, data: string): void {
+    if (c.dead || c.ws.readyState !== c.ws.OPEN) return;
+    if (c.ws.bufferedAmount > MAX_BUFFERED) return this.#drop(c, 'it does not read fast enough');
+    c.ws.send(data);
+  }
+
+  #drop(c: Client, why: string): void {
+    c.dead = true;
+    this.#clients.delete(c);
+    this.log.warn({ bufferedAmount: c.ws.bufferedAmount }, `dropping a dashboard client: ${why}`);
+    // the close frame waits behind the queued data; a stuck client never reads it, so terminate
+    c.ws.close(1013, 'too slow: reconnect with ?since=LAST_EVENT_ID');
+    setTimeout(() => c.ws.terminate(), 1000).unref();
+  }
+
+  #heartbeat(): void {
+    for (const c of this.#clients) {
+      if (!c.alive) {
+        this.#drop(c, 'it did not answer a ping');
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}

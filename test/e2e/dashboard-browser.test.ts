@@ -1,0 +1,122 @@
+// The dashboard page in headless Chromium (playwright-core) on the real emperor: a file dropped in
+// vassals.d shows up and turns ready without reloading the page, its output tails live, and the
+// page reconnects by itself after an emperor restart. Saves test-artifacts/dashboard.png.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { appIni, freePort, request, ROOT, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TOKEN = 'browser-test-token-42';
+const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+async function launch(t: import('node:test').TestContext): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  t.after(() => browser.close());
+  return browser;
+}
+
+const stateOf = (page: Page, name: string): Promise<string | null> =>
+  page.locator(`#vassals tr[data-vassal="${name}"] td.state`).textContent({ timeout: 1000 }).catch(() => null);
+
+test('the page shows a dropped vassal turning ready, live, and survives an emperor restart', { timeout: 120_000 }, async (t) => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const port = await freePort();
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const args = ['--dashboard', `127.0.0.1:${port}`, '--dashboard-token', TOKEN];
+  const e1 = await startEmperor(t, { dir, args });
+  e1.write('api.ini', appIni('chatty.mjs', path.join(dir, 'api.sock'), 'processes = 2\nheartbeat = 3'));
+  await e1.waitVassal('api', (v) => v.state === 'ready' && v.pids.length === 2, 15_000);
+  // some traffic for the charts, until the test ends (bounded: stops with the test)
+  let traffic = true;
+  t.after(() => (traffic = false));
+  void (async () => {
+    for (let i = 0; traffic && i < 2000; i++) {
+      await request({ socketPath: path.join(dir, 'api.sock') }, `/page-${i}`).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20 + (i % 40)));
+    }
+  })();
+
+  const browser = await launch(t);
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  let loads = 0;
+  page.on('load', () => loads++);
+  // the ?token= link sets the HttpOnly cookie and redirects to / (the token leaves the address bar)
+  await page.goto(`http://127.0.0.1:${port}/?token=${TOKEN}`);
+  assert.equal(new URL(page.url()).search, '', 'the token is no longer in the URL');
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
+  await page.locator('#vassals tr[data-vassal="api"]').waitFor({ timeout: 10_000 });
+  assert.equal(await stateOf(page, 'api'), 'ready');
+
+  // negative case: the page has not seen "web" yet
+  assert.equal(await page.locator('#vassals tr[data-vassal="web"]').count(), 0);
+  e1.write('web.ini', appIni('chatty.mjs', path.join(dir, 'web.sock'), 'heartbeat = 3'));
+  await page.locator('#vassals tr[data-vassal="web"] td.state', { hasText: 'ready' }).waitFor({ timeout: 15_000 });
+  await page.locator('#events li', { hasText: 'web' }).filter({ hasText: 'ready' }).first().waitFor({ timeout: 5000 });
+
+  // its output: the tail, then a line printed after the panel opened
+  await page.locator('#vassals tr[data-vassal="web"]').click();
+  await page.locator('#d-logs', { hasText: 'chatty loaded in' }).waitFor({ timeout: 10_000 });
+  assert.equal((await request({ socketPath: path.join(dir, 'web.sock') }, '/from-the-test')).status, 200);
+  await page.locator('#d-logs', { hasText: 'chatty served /from-the-test' }).waitFor({ timeout: 10_000 });
+  assert.ok(await page.locator('#d-actions').isVisible(), 'controls are offered with a token');
+  await page.locator('#d-workers tbody tr').first().waitFor({ timeout: 5000 });
+  // the busier vassal's charts, once a few samples have arrived: keep a picture
+  await page.locator('#vassals tr[data-vassal="api"]').click();
+  await page.locator('#d-logs', { hasText: 'chatty served /page-' }).waitFor({ timeout: 10_000 });
+  const points = async (): Promise<number> => ((await page.locator('#c-rps svg path.line').getAttribute('d', { timeout: 500 }).catch(() => null)) ?? '').split('L').length;
+  await waitUntil(async () => (await points()) > 4, 20_000, 'a few chart points', 250);
+  fs.mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+  await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
+
+  // the emperor restarts: the page reconnects (backoff, ?since=) and keeps following
+  await e1.stop();
+  await page.locator('#conn[data-state="down"]').waitFor({ timeout: 10_000 });
+  const e2 = await startEmperor(t, { dir, args });
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 20_000 });
+  e2.write('later.ini', appIni('hello.mjs', path.join(dir, 'later.sock')));
+  await page.locator('#vassals tr[data-vassal="later"] td.state', { hasText: 'ready' }).waitFor({ timeout: 15_000 });
+  await page.locator('#events li', { hasText: 'emperor-stopped' }).first().waitFor({ timeout: 5000 });
+  assert.equal(await stateOf(page, 'web'), 'ready');
+  assert.equal(loads, 1, 'the page was never reloaded');
+  assert.deepEqual(errors, [], 'no script errors');
+});
+
+test('without the token the page is refused, and the control buttons are hidden without one', { timeout: 60_000 }, async (t) => {
+  const port = await freePort();
+  const secured = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${port}`, '--dashboard-token', TOKEN] });
+  assert.ok(secured.pid);
+  const browser = await launch(t);
+  const page = await browser.newPage();
+  const res = await page.goto(`http://127.0.0.1:${port}/`);
+  assert.equal(res?.status(), 401);
+
+  const openPort = await freePort();
+  const open = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${openPort}`] });
+  open.write('one.ini', appIni('hello.mjs', path.join(open.dir, 'one.sock')));
+  await page.goto(`http://127.0.0.1:${openPort}/`);
+  await page.locator('#vassals tr[data-vassal="one"] td.state', { hasText: 'ready' }).waitFor({ timeout: 15_000 });
+  await page.locator('#vassals tr[data-vassal="one"]').click();
+  await page.locator('#detail').waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await page.locator('#d-actions').isVisible(), false, 'no token configured: no control buttons');
+});
+
+test('the page assets are served by the emperor itself (no CDN)', async (t) => {
+  const port = await freePort();
+  await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${port}`] });
+  const page = await request({ port }, '/');
+  const refs = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(refs.length >= 3);
+  for (const ref of refs) {
+    assert.ok(ref.startsWith('/'), `${ref} is served locally`);
+    assert.equal((await request({ port }, ref)).status, 200, ref);
+  }
+  const js = (await request({ port }, '/app.js')).body;
+  assert.doesNotThrow(() => new Function(js), 'app.js parses');
+  assert.ok(!/https?:\/\//.test(js.replace('http://www.w3.org/2000/svg', '')), 'no external URL in the script');
+});

@@ -1,0 +1,116 @@
+// Dashboard access rules in process: with a token every HTTP request and WebSocket upgrade needs
+// it (Bearer header, ?token= which sets an HttpOnly SameSite=Strict cookie, or that cookie);
+// cross-origin upgrades are refused; control actions need a configured token; the token and env
+// values never appear in a payload or a log line; without a token only a loopback Host is served.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDashboard, type Dashboard } from '../../emperor/dashboard/index.js';
+import { tokenEquals } from '../../emperor/dashboard/auth.js';
+import { request, type HttpResult } from '../helpers/emperor.js';
+import { FakeEmperor, fakeRecord, memLogger, wsConnect, wsRefusal } from '../helpers/dashboard.js';
+import type { TestContext } from 'node:test';
+
+const TOKEN = 'correct-horse-battery-staple';
+
+async function setup(t: TestContext, token: string | null): Promise<{ d: Dashboard; host: FakeEmperor; lines: string[]; get: (p: string, h?: Record<string, string>, method?: string) => Promise<HttpResult> }> {
+  const host = new FakeEmperor(t);
+  const { log, lines } = memLogger();
+  const d = await startDashboard({ addr: '127.0.0.1:0', token, emperor: host, log });
+  t.after(() => d.close());
+  const port = Number(d.address.split(':').at(-1));
+  const get = (p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpResult> => request({ host: '127.0.0.1', port }, p, { headers, method });
+  return { d, host, lines, get };
+}
+
+test('tokens compare in constant time over digests (any length, no early exit)', () => {
+  assert.ok(tokenEquals('abc', 'abc'));
+  assert.ok(!tokenEquals('abc', 'abd'));
+  assert.ok(!tokenEquals('abc', 'abcd'));
+  assert.ok(!tokenEquals('', 'abc'));
+});
+
+test('with a token: 401 without it or with a wrong one, on every path; Bearer, ?token= and the cookie pass', async (t) => {
+  const { get, lines } = await setup(t, TOKEN);
+  for (const p of ['/', '/app.js', '/api/status', '/metrics', '/api/vassals/x/logs', '/nope']) {
+    const r = await get(p);
+    assert.equal(r.status, 401, p);
+    assert.match(String(r.headers['www-authenticate']), /^Bearer/);
+    assert.equal((await get(p, { authorization: 'Bearer wrong-token' })).status, 401, `${p} with a wrong token`);
+  }
+  assert.equal((await get('/api/status?token=nope')).status, 401);
+  assert.equal((await get('/api/status', { authorization: `Bearer ${TOKEN}` })).status, 200);
+  assert.equal((await get('/metrics', { authorization: `bearer ${TOKEN}` })).status, 200);
+
+  const viaQuery = await get(`/?token=${TOKEN}`);
+  assert.equal(viaQuery.status, 303, 'the page link sets the cookie and drops the token from the address bar');
+  assert.equal(viaQuery.headers.location, '/');
+  const cookie = String(viaQuery.headers['set-cookie']);
+  assert.match(cookie, /^emperor_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+  const page = await get('/', { cookie: cookie.split(';')[0]! });
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<title>emperor<\/title>/);
+  assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
+  assert.equal((await get('/', { cookie: 'emperor_token=wrong' })).status, 401);
+  assert.ok(!lines.some((l) => l.includes(TOKEN)), 'the token never reaches the logs');
+});
+
+test('with a token: WebSocket upgrades need it and cross-origin ones are refused', async (t) => {
+  const { d } = await setup(t, TOKEN);
+  assert.equal(await wsRefusal(d.address), 401);
+  assert.equal(await wsRefusal(d.address, '?token=wrong'), 401);
+  assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'http://evil.example' }), 403);
+  assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'null' }), 403);
+  assert.equal(await wsRefusal(d.address, `?token=${TOKEN}`), 0);
+  assert.equal(await wsRefusal(d.address, '', { headers: { cookie: `emperor_token=${TOKEN}` }, origin: `http://${d.address}` }), 0);
+  const c = await wsConnect(t, d.address, '', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal((await c.next((m) => m.type === 'snapshot')).type, 'snapshot');
+});
+
+test('without a token: loopback Host only, cross-origin upgrades refused, same-origin ones accepted', async (t) => {
+  const { d, get } = await setup(t, null);
+  assert.equal((await get('/api/status')).status, 200);
+  assert.equal((await get('/api/status', { host: 'evil.example' })).status, 403, 'DNS rebinding: a foreign Host is refused');
+  assert.equal((await get('/api/status', { host: `localhost:${d.address.split(':')[1]}` })).status, 200);
+  assert.equal(await wsRefusal(d.address, '', { origin: 'http://evil.example' }), 403);
+  assert.equal(await wsRefusal(d.address, '', { origin: `http://${d.address}` }), 0);
+  assert.equal(await wsRefusal(d.address), 0, 'a non-browser client sends no Origin: accepted');
+});
+
+test('control actions: 403 naming the token when none is configured; with one they call emperor.control', async (t) => {
+  const open = await setup(t, null);
+  open.host.set(fakeRecord('web', 'ready'));
+  const refused = await open.get('/api/vassals/web/reload', {}, 'POST');
+  assert.equal(refused.status, 403);
+  assert.match(JSON.parse(refused.body).error, /token/);
+  assert.deepEqual(open.host.controls, [], 'nothing was done');
+
+  const { host, get } = await setup(t, TOKEN);
+  host.set(fakeRecord('web', 'ready'));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  assert.equal((await get('/api/vassals/web/reload', {}, 'POST')).status, 401);
+  assert.equal((await get('/api/vassals/web/reload', { ...auth, origin: 'http://evil.example' }, 'POST')).status, 403, 'cross-origin POST refused');
+  assert.equal((await get('/api/vassals/web/reload', auth, 'GET')).status, 405);
+  for (const action of ['reload', 'stop', 'start']) {
+    const r = await get(`/api/vassals/web/${action}`, auth, 'POST');
+    assert.equal(r.status, 200, action);
+    assert.deepEqual(JSON.parse(r.body), { ok: true });
+  }
+  const missing = await get('/api/vassals/ghost/stop', auth, 'POST');
+  assert.equal(missing.status, 404);
+  assert.match(JSON.parse(missing.body).error, /no vassal/);
+  assert.deepEqual(host.controls, [['web', 'reload'], ['web', 'stop'], ['web', 'start'], ['ghost', 'stop']]);
+});
+
+test('payloads carry no env values and no token', async (t) => {
+  const { d, host, get } = await setup(t, TOKEN);
+  // records come redacted from the emperor (record.ts); the dashboard adds nothing of its own
+  host.set(fakeRecord('web', 'ready', { config: { env: { SECRET: '<redacted>' } } as never }));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const c = await wsConnect(t, d.address, '?since=0', { headers: auth });
+  host.bus.publish('web', 'ready', {});
+  await c.next((m) => m.type === 'event');
+  for (const p of ['/api/status', '/api/info', '/metrics', '/', '/app.js']) assert.ok(!(await get(p, auth)).body.includes(TOKEN), p);
+  assert.ok(!JSON.stringify(c.messages).includes(TOKEN));
+  const info = JSON.parse((await get('/api/info', auth)).body);
+  assert.equal(info.controls, true);
+});
