@@ -43,9 +43,15 @@ program
   .command('status')
   .description('show the vassals and their state, whether or not the emperor runs')
   .option('--json', 'print the status document as JSON')
+  .option('--health', 'exit 0 when the emperor runs and every essential vassal is ready, else 1 (one line says why)')
   .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
   .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
-  .action((o: { json?: boolean; state: string }) => {
+  .action(async (o: { json?: boolean; health?: boolean; state: string }) => {
+    if (o.health) {
+      const { printHealth } = await import('./health.js');
+      process.exitCode = printHealth(o.state);
+      return;
+    }
     process.exitCode = printStatus(o.state, Boolean(o.json));
   });
 

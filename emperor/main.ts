@@ -40,6 +40,8 @@ export class Emperor {
   readonly #scanner: Scanner;
   readonly #lookup = systemLookup();
   #stopping: Promise<void> | null = null;
+  /** set by runEmperor: an essential vassal cannot become ready */
+  onEssentialFailed: ((name: string, reason: string) => void) | null = null;
 
   constructor(
     readonly opts: RunOptions,
@@ -147,7 +149,10 @@ export class Emperor {
       return;
     }
     if (!sup || sup.state === 'gone') {
-      sup = new Supervisor(name, e.file, supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup, this.opts.tyrant));
+      sup = new Supervisor(name, e.file, {
+        ...supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup, this.opts.tyrant),
+        essentialFailed: (n, reason) => this.onEssentialFailed?.(n, reason),
+      });
       this.supervisors.set(name, sup);
       this.bus.publish(name, 'added', { file: e.file });
     }
@@ -235,6 +240,13 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
       void emperor.stop().then(() => resolve(EXIT.OK));
     };
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onStop);
+    // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
+    // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
+    emperor.onEssentialFailed = (name, reason) => {
+      if (signals++ > 0) return;
+      log.fatal({ vassal: name, reason }, `essential vassal ${name} cannot become ready: stopping every vassal`);
+      void emperor.stop().then(() => resolve(EXIT.ESSENTIAL_FAILED));
+    };
     process.on('SIGHUP', () => emperor.reloadAll());
   });
   // "from now on, we must not die" (s6): a bug in one handler must not take every vassal down

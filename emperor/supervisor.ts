@@ -10,7 +10,7 @@ import { HARAKIRI_PREFIX, parseWorkerMessage, type WorkerStats } from '../shared
 import type { Logger } from '../shared/logger.js';
 import type { Bus } from './bus.js';
 import { buildSpawnSpec, needsRestart, type Prepared } from './launch.js';
-import { initialBackoff, onCopyExit, type BackoffState } from './policy.js';
+import { atCap, initialBackoff, onCopyExit, type BackoffState } from './policy.js';
 import type { PrepareResult } from './prepare.js';
 import { spawnCopy, type Copy } from './spawn.js';
 import { recordOf } from './record.js';
@@ -73,6 +73,8 @@ export interface SupervisorDeps {
   releaseSocket(key: string): void;
   /** a duplicate descriptor of a held socket (on-demand vassals accept their first client on it) */
   dupSocket(key: string): Promise<NativeHandle>;
+  /** an `essential` vassal's backoff reached its cap: it cannot become ready (SPEC §2) */
+  essentialFailed?(name: string, reason: string): void;
 }
 
 export class Supervisor {
@@ -235,6 +237,7 @@ export class Supervisor {
       // e.g. the port is still held by someone else: retry with this vassal's backoff
       const { state, delayMs } = onCopyExit(this.#backoff, 0);
       this.#backoff = state;
+      this.#checkEssential();
       this.#event('socket-error', { error: this.error, retryInMs: delayMs });
       this.#retryTimer = setTimeout(() => void this.dispatch({ type: 'apply', config }), delayMs);
     }
@@ -429,6 +432,7 @@ export class Supervisor {
     else if (replace) {
       const { state, delayMs } = onCopyExit(this.#backoff, Date.now() - rec.copy.startedAtMs);
       this.#backoff = state;
+      this.#checkEssential();
       this.#replaceLater(rec.gen, delayMs);
     }
     this.#settle();
@@ -475,6 +479,15 @@ export class Supervisor {
       }
     }, every);
     this.#beatTimer.unref();
+  }
+
+  /** essential = true and the backoff is at its cap with nothing serving: tell the emperor */
+  #checkEssential(): void {
+    const config = this.current?.prepared.config ?? this.config;
+    if (!config?.essential || !atCap(this.#backoff)) return;
+    if ([...(this.current?.copies ?? [])].some((c) => c.ready && c.copy.alive)) return;
+    this.#event('essential-failed', { failures: this.#backoff.failures, error: this.error });
+    this.deps.essentialFailed?.(this.name, this.error ?? `copies keep exiting (${this.#backoff.failures} in a row)`);
   }
 
   // ---- state -----------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ export class EmperorProc {
     } catch {
       /* no state */
     }
-    if (this.exitCode === null) this.proc.kill('SIGKILL');
+    // copies first: killed after the emperor, they would be reparented (and may stay zombies)
     for (const pid of this.seenPids) {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -209,6 +209,7 @@ export class EmperorProc {
         /* gone */
       }
     }
+    if (this.exitCode === null) this.proc.kill('SIGKILL');
   }
 }
 
