@@ -8,11 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ForgeBindRequest, ForgeEchoRequest, ForgeReply } from '../shared/protocol.js';
 
-function reply(msg: ForgeReply, handle?: unknown): void {
+function reply(msg: ForgeReply, handle?: unknown, onFail?: () => void): void {
   // `handle` is the server's native TCP/Pipe handle: Node sends it as 'net.Native' (an fd over
   // SCM_RIGHTS), and the emperor keeps it without listening on it.
   process.send!(msg, handle as net.Server | undefined, (err: Error | null) => {
-    if (err && msg.type === 'bound') process.send!({ type: 'bind-error', id: msg.id, code: 'EHANDOFF', message: err.message });
+    if (!err || msg.type !== 'bound') return;
+    onFail?.();
+    process.send!({ type: 'bind-error', id: msg.id, code: 'EHANDOFF', message: err.message });
   });
 }
 
@@ -67,7 +69,8 @@ function bindUnix(req: ForgeBindRequest & { address: { kind: 'unix' } }): void {
       cleanup();
       return fail(req, err as NodeJS.ErrnoException);
     }
-    reply({ type: 'bound', id: req.id, port: null }, (srv as unknown as { _handle: unknown })._handle);
+    // a socket that never reached the emperor must not stay behind at its public path
+    reply({ type: 'bound', id: req.id, port: null }, (srv as unknown as { _handle: unknown })._handle, () => fs.rmSync(final, { force: true }));
     srv.close();
     cleanup();
   });

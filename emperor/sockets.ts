@@ -61,6 +61,7 @@ export class Sockets {
   #forge: ChildProcess | null = null;
   #pending = new Map<number, (r: ForgeReply, h: NativeHandle | undefined) => void>();
   #nextId = 1;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly log: Logger) {}
 
@@ -109,7 +110,11 @@ export class Sockets {
    * socket arrives as a new one). The emperor may listen on it and close it without touching
    * the socket the vassal gets: on-demand vassals use it to accept their first connection.
    */
-  async dup(key: string): Promise<NativeHandle> {
+  dup(key: string): Promise<NativeHandle> {
+    return this.#serial(() => this.#dupNow(key));
+  }
+
+  async #dupNow(key: string): Promise<NativeHandle> {
     const held = this.#held.get(key);
     if (!held) throw new SocketError(`no socket ${key} is held`, 'ENOENT');
     const forge = this.#startForge();
@@ -140,7 +145,25 @@ export class Sockets {
     }
   }
 
-  async #bind(address: SocketAddress, own: Ownership, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+  /**
+   * One forge request at a time: Node queues a second handle transfer until the first is
+   * acknowledged, and the forge closes its copy of a socket right after sending it, so a queued
+   * transfer would carry a closed descriptor. Serialised, every transfer goes out at once.
+   */
+  #serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(job, job);
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  #bind(address: SocketAddress, own: Ownership, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+    return this.#serial(() => this.#bindNow(address, own, tries));
+  }
+
+  async #bindNow(address: SocketAddress, own: Ownership, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
     const forge = this.#startForge();
     const id = this.#nextId++;
     const req: ForgeBindRequest = {
@@ -157,7 +180,7 @@ export class Sockets {
       forge.send(req);
     });
     if (tries > 1 && result.reply.type === 'bind-error' && (result.reply.code === 'EHANDOFF' || result.reply.code === 'EFORGE')) {
-      return this.#bind(address, own, tries - 1);
+      return this.#bindNow(address, own, tries - 1);
     }
     return result;
   }

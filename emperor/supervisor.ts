@@ -354,7 +354,9 @@ export class Supervisor {
     } catch (err) {
       this.error = `cannot spawn: ${(err as Error).message}`;
       this.#event('exited', { error: this.error });
-      return this.#replaceLater(gen, 0);
+      const { state, delayMs } = onCopyExit(this.#backoff, 0);
+      this.#backoff = state;
+      return this.#replaceLater(gen, delayMs);
     }
     const r = rec;
     gen.copies.add(r);
