@@ -44,6 +44,9 @@ export const TABLE: Record<TableState, Record<Command['type'], Action>> = {
   gone: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
 };
 
+/** how often heartbeat stats alone republish a record (state file, status --json) */
+const STATS_PUBLISH_MS = 30_000;
+
 export interface CopyRec {
   copy: Copy;
   gen: Generation;
@@ -99,6 +102,7 @@ export class Supervisor {
   #waiter: Waiter | null = null;
   #firstClient: Socket | null = null;
   #idleWatch: IdleWatch | null = null;
+  #statsTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
@@ -376,7 +380,7 @@ export class Supervisor {
     else if (msg.type === 'heartbeat') {
       rec.lastBeat = Date.now();
       rec.stats = msg.stats;
-      this.#changed();
+      this.#statsChanged();
     } else if (msg.type === 'load-error') this.error = `app failed to load: ${msg.message}`;
     else if (msg.type === 'recycle' && rec.gen === this.current && rec.ready && !rec.recycling && !rec.copy.stopping && !this.next) {
       // replacement first, drain after (SPEC §5): the new copy stops this one once it is ready
@@ -514,7 +518,24 @@ export class Supervisor {
     this.#changed();
   }
 
+  /**
+   * Worker stats changed (a heartbeat): the record is republished at most every
+   * STATS_PUBLISH_MS, not on every heartbeat: with hundreds of workers, a state-file write per
+   * heartbeat would cost more than everything else an idle emperor does. The dashboard samples
+   * live stats through records() on its own clock.
+   */
+  #statsChanged(): void {
+    if (this.#statsTimer) return;
+    this.#statsTimer = setTimeout(() => {
+      this.#statsTimer = null;
+      this.#changed();
+    }, STATS_PUBLISH_MS);
+    this.#statsTimer.unref();
+  }
+
   #changed(): void {
+    if (this.#statsTimer) clearTimeout(this.#statsTimer);
+    this.#statsTimer = null;
     this.#syncStats();
     if (this.state !== 'gone' && this.state !== 'new') this.deps.bus.record(this.record());
   }
