@@ -20,6 +20,8 @@ interface Seen {
 
 /** quiet time after the last event on a file before it is looked at */
 export const DEBOUNCE_MS = 15;
+/** the same for a file not seen before */
+export const ADD_DEBOUNCE_MS = 3;
 /**
  * A second look after this long: chokidar throttles events per file for a few ms, so a write
  * that lands just after another one can go unreported; the second look catches it.
@@ -84,7 +86,9 @@ export class Scanner {
     const base = path.basename(p);
     // a ConfigMap update renames `..data_tmp` over `..data`: every visible file may have changed
     if (base.startsWith('..')) return this.rescan();
-    if (!isIgnoredFileName(base)) this.#schedule(base, DEBOUNCE_MS);
+    // a new file is looked at sooner (a dropped config is one write; time to first request
+    // counts), a known one after the full quiet period (editors write in bursts)
+    if (!isIgnoredFileName(base)) this.#schedule(base, this.#seen.has(base) ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
   }
 
   #schedule(base: string, delayMs: number): void {
@@ -102,7 +106,7 @@ export class Scanner {
       const now = statKey(file);
       if (now !== last && Date.now() - started < MAX_SETTLE_MS) {
         last = now;
-        this.#timers.set(base, setTimeout(fire, DEBOUNCE_MS));
+        this.#timers.set(base, setTimeout(fire, delayMs));
         return;
       }
       this.#check(base);
