@@ -15,6 +15,9 @@ import { resolveIdentity, resolveSocketOwner, systemLookup } from './privileges.
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** every command takes the same --vassals/--state defaults as `run` (SPEC §7) */
+const vassalsOption = (): Option => new Option('--vassals <dir>', 'directory of vassal config files').default('./vassals.d');
+const stateOption = (): Option => new Option('--state <path>', 'SQLite state file (env EMPEROR_STATE)').default(defaultState());
 
 const program = new Command('emperor')
   .description('Emperor-style multi-app orchestrator: one config file per app in vassals.d/')
@@ -24,8 +27,8 @@ const program = new Command('emperor')
 program
   .command('run')
   .description('run the emperor on a vassals directory')
-  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
-  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .addOption(vassalsOption())
+  .addOption(stateOption())
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
   .option('--dashboard <addr>', 'dashboard address HOST:PORT, or off', '127.0.0.1:9191')
   .option('--dashboard-token <token>', 'token required by the dashboard and its control actions (env EMPEROR_DASHBOARD_TOKEN)')
@@ -44,8 +47,8 @@ program
   .description('show the vassals and their state, whether or not the emperor runs')
   .option('--json', 'print the status document as JSON')
   .option('--health', 'exit 0 when the emperor runs and every essential vassal is ready, else 1 (one line says why)')
-  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
-  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .addOption(stateOption())
+  .addOption(vassalsOption())
   .action(async (o: { json?: boolean; health?: boolean; state: string }) => {
     if (o.health) {
       const { printHealth } = await import('./health.js');
@@ -102,8 +105,8 @@ program
   .command('reload')
   .description("reload a vassal gracefully (touches its config file)")
   .argument('<name>')
-  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
-  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
+  .addOption(vassalsOption())
+  .addOption(stateOption())
   .action((name: string, o: { vassals: string }) => {
     const file = fs.readdirSync(o.vassals).find((f) => vassalNameOf(path.join(o.vassals, f)) === name);
     if (!file) {
@@ -119,8 +122,8 @@ program
 program
   .command('top')
   .description('live terminal view of the vassals and their workers, like uwsgitop (q quits)')
-  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
-  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .addOption(stateOption())
+  .addOption(vassalsOption())
   .option('--interval <ms>', 'refresh interval in milliseconds', '1000')
   .action(async (o: { state: string; interval: string }) => {
     const { runTop } = await import('./top.js');
@@ -133,8 +136,8 @@ program
   .argument('<name>')
   .option('-f, --follow', 'keep printing new lines until interrupted')
   .option('-n, --lines <n>', 'only the last N lines')
-  .option('--state <path>', 'SQLite state file (env EMPEROR_STATE)', defaultState())
-  .option('--vassals <dir>', 'directory of vassal config files', './vassals.d')
+  .addOption(stateOption())
+  .addOption(vassalsOption())
   .action(async (name: string, o: { state: string; follow?: boolean; lines?: string }) => {
     const { printLogs } = await import('./logs.js');
     process.exitCode = await printLogs(o.state, name, Boolean(o.follow), o.lines === undefined ? null : Number(o.lines));

@@ -68,5 +68,10 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
  * never takes the app down: the stricter, safer reading of "a bad deploy never takes an app down".
  */
 export function needsRestart(before: VassalConfig, after: VassalConfig): boolean {
-  return JSON.stringify(before.httpSocket) !== JSON.stringify(after.httpSocket);
+  return !same(before.httpSocket, after.httpSocket);
+}
+
+/** Configs (or parts of them) are plain data: equal when they serialise the same. */
+export function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

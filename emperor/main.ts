@@ -169,7 +169,7 @@ export class Emperor {
     const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults, canInclude });
     if (!result.ok) return void sup.dispatch({ type: 'invalid', errors: result.errors });
     for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
-    void sup.dispatch(reloadIfSame && sameConfig(sup, result.config) ? { type: 'reload' } : { type: 'apply', config: result.config });
+    void sup.update(result.config, reloadIfSame);
   }
 }
 
@@ -183,10 +183,6 @@ export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: 
     releaseSocket: (key) => sockets.release(key),
     dupSocket: (key) => sockets.dup(key),
   };
-}
-
-function sameConfig(sup: Supervisor, config: object): boolean {
-  return sup.config !== null && JSON.stringify(sup.config) === JSON.stringify(config);
 }
 
 /** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */

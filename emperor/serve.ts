@@ -46,7 +46,7 @@ export async function serveOne(fileArg: string, opts: { vassalDefaults: string |
     process.on('SIGHUP', () => {
       const r = load();
       if (!r.ok) void sup.dispatch({ type: 'invalid', errors: r.errors });
-      else void sup.dispatch(JSON.stringify(r.config) === JSON.stringify(sup.config) ? { type: 'reload' } : { type: 'apply', config: r.config });
+      else void sup.update(r.config, true);
     });
   });
 }

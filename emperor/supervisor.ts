@@ -9,7 +9,7 @@ import type { ExitInfo, VassalConfig, VassalRecord, VassalState } from '../share
 import { HARAKIRI_PREFIX, parseWorkerMessage, type WorkerStats } from '../shared/protocol.js';
 import type { Logger } from '../shared/logger.js';
 import type { Bus } from './bus.js';
-import { buildSpawnSpec, needsRestart, type Prepared } from './launch.js';
+import { buildSpawnSpec, needsRestart, same, type Prepared } from './launch.js';
 import { atCap, initialBackoff, onCopyExit, type BackoffState } from './policy.js';
 import type { PrepareResult } from './prepare.js';
 import { spawnCopy, type Copy } from './spawn.js';
@@ -118,6 +118,15 @@ export class Supervisor {
     return this.#chain;
   }
 
+  /**
+   * A config read from the vassal's file. A touch or SIGHUP (`reloadIfSame`) with an unchanged
+   * config is a reload; anything else is applied (a changed file rolls out, or restarts when its
+   * socket moved, even if only a comment changed: the file changed, SPEC §3).
+   */
+  update(config: VassalConfig, reloadIfSame: boolean): Promise<void> {
+    return this.dispatch(reloadIfSame && same(this.config, config) ? { type: 'reload' } : { type: 'apply', config });
+  }
+
   record(): VassalRecord {
     return recordOf(this);
   }
@@ -139,7 +148,7 @@ export class Supervisor {
         return this.#rollout(this.config!);
       case 'queue':
         // the config already rolling out needs no second rollout (a burst that settled on it)
-        if (cmd.type === 'apply' && this.next && JSON.stringify(cmd.config) === JSON.stringify(this.next.prepared.config)) return;
+        if (cmd.type === 'apply' && this.next && same(cmd.config, this.next.prepared.config)) return;
         this.#queued = cmd.type === 'apply' ? cmd.config : this.#queued ?? 'reload';
         return;
       case 'reportError':
