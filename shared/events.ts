@@ -26,6 +26,7 @@ export const EVENT_KINDS = [
   'socket-error',
   'leftover-killed',
   'state-error',
+  'essential-failed',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
