@@ -53,12 +53,29 @@ function round(ms: number): number {
 }
 
 /**
- * Send stats every heartbeat/3 seconds (at least every second) while the worker lives.
- * `heartbeatSeconds` is the emperor's deadline; 0 disables heartbeats. The timer is unref'd.
+ * Heartbeats with stats. `heartbeatSeconds` is the emperor's deadline (0 disables heartbeats).
+ * A worker that served requests since its last beat reports every heartbeat/3 seconds (fresh
+ * stats for the dashboard); an idle one only every heartbeat/2, which still leaves the emperor
+ * one beat of slack: with hundreds of idle workers, beats are most of an idle emperor's work.
+ * The timer is unref'd.
  */
 export function startHeartbeat(stats: Stats, heartbeatSeconds: number, send: (s: WorkerStats) => void): void {
   if (!(heartbeatSeconds > 0)) return;
-  const everyMs = Math.max(1000, (heartbeatSeconds * 1000) / 3);
-  const timer = setInterval(() => send(stats.snapshot()), everyMs);
+  const busyMs = Math.max(1000, (heartbeatSeconds * 1000) / 3);
+  const idleMs = Math.max(1000, (heartbeatSeconds * 1000) / 2);
+  let lastAt = 0;
+  let lastRequests = -1;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const busy = stats.requests !== lastRequests || stats.inFlight > 0;
+    if (now - lastAt < (busy ? busyMs : idleMs) - 50) return;
+    lastAt = now;
+    lastRequests = stats.requests;
+    send(stats.snapshot());
+  }, Math.max(500, busyMs / 2));
   timer.unref();
+  // the first beat right away: the emperor has stats from the start
+  lastAt = Date.now();
+  lastRequests = stats.requests;
+  send(stats.snapshot());
 }
