@@ -44,8 +44,8 @@ export const TABLE: Record<TableState, Record<Command['type'], Action>> = {
   gone: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
 };
 
-/** how often heartbeat stats alone republish a record (state file, status --json) */
-const STATS_PUBLISH_MS = 30_000;
+/** how often an idle worker's heartbeat alone republishes its record (state file, status --json) */
+const STATS_PUBLISH_MS = 60_000;
 
 export interface CopyRec {
   copy: Copy;
@@ -388,8 +388,10 @@ export class Supervisor {
     if (msg.type === 'ready') this.#onReady(rec);
     else if (msg.type === 'heartbeat') {
       rec.lastBeat = Date.now();
+      const busy = !rec.stats || rec.stats.requests !== msg.stats.requests || msg.stats.inFlight > 0;
       rec.stats = msg.stats;
-      this.#statsChanged();
+      if (busy) this.#changed();
+      else this.#statsChanged();
     } else if (msg.type === 'load-error') this.error = `app failed to load: ${msg.message}`;
     else if (msg.type === 'recycle' && rec.gen === this.current && rec.ready && !rec.recycling && !rec.copy.stopping && !this.next) {
       // replacement first, drain after (SPEC §5): the new copy stops this one once it is ready
@@ -528,10 +530,10 @@ export class Supervisor {
   }
 
   /**
-   * Worker stats changed (a heartbeat): the record is republished at most every
-   * STATS_PUBLISH_MS, not on every heartbeat: with hundreds of workers, a state-file write per
-   * heartbeat would cost more than everything else an idle emperor does. The dashboard samples
-   * live stats through records() on its own clock.
+   * An idle worker's heartbeat (only its RSS moved): the record is republished at most every
+   * STATS_PUBLISH_MS, not on every beat: with hundreds of idle workers, a state-file write per
+   * beat would cost more than everything else an idle emperor does. A busy worker's beat
+   * republishes at once (status, top and the dashboard follow its request counts).
    */
   #statsChanged(): void {
     if (this.#statsTimer) return;

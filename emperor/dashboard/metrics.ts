@@ -90,11 +90,18 @@ export class Metrics {
 
   async text(): Promise<string> {
     this.#scrape = null;
+    // records are republished on state changes, heartbeat stats only every 30 s: bring the
+    // request counters up to the live stats before each scrape
+    for (const r of this.#scrapeRecords()) this.#record(r);
     try {
       return await this.registry.metrics();
     } finally {
       this.#scrape = null;
     }
+  }
+
+  #scrapeRecords(): VassalRecord[] {
+    return (this.#scrape ??= this.#host.records());
   }
 
   close(): void {
