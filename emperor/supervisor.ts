@@ -44,6 +44,17 @@ export const TABLE: Record<TableState, Record<Command['type'], Action>> = {
   gone: { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore' },
 };
 
+/**
+ * Supervisors whose workers owe heartbeats, checked by ONE timer (not one per vassal: with
+ * hundreds of vassals, per-vassal timers were a good part of an idle emperor's wake-ups).
+ */
+const WATCHED = new Set<Supervisor>();
+const SWEEP_MS = 2000;
+setInterval(() => {
+  const now = Date.now();
+  for (const s of WATCHED) s.checkHeartbeats(now);
+}, SWEEP_MS).unref();
+
 /** how often an idle worker's heartbeat alone republishes its record (state file, status --json) */
 const STATS_PUBLISH_MS = 60_000;
 
@@ -96,7 +107,6 @@ export class Supervisor {
   #queued: VassalConfig | 'reload' | null = null;
   #rolloutTimer: NodeJS.Timeout | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
-  #beatTimer: NodeJS.Timeout | null = null;
   #chain: Promise<void> = Promise.resolve();
   #stats: StatsServer | null = null;
   #waiter: Waiter | null = null;
@@ -320,8 +330,7 @@ export class Supervisor {
 
   async #end(how: 'remove' | 'shutdown'): Promise<void> {
     this.#clearRetry();
-    if (this.#beatTimer) clearInterval(this.#beatTimer);
-    this.#beatTimer = null;
+    WATCHED.delete(this);
     const wasRunning = this.current !== null || this.next !== null;
     this.#set('stopping');
     if (wasRunning) this.#event('stopping', {});
@@ -456,6 +465,8 @@ export class Supervisor {
   }
 
   #replaceLater(gen: Generation, delayMs: number): void {
+    // up to 20 % later: vassals that failed together (a shared dependency) do not retry in lockstep
+    delayMs = Math.round(delayMs * (1 + Math.random() * 0.2));
     const t = setTimeout(() => {
       gen.timers.delete(t);
       if (gen === this.current && !this.#ending()) this.#spawn(gen);
@@ -482,20 +493,21 @@ export class Supervisor {
 
   /** heartbeat (SPEC §2): an app worker silent for `heartbeat` seconds is replaced. */
   #armHeartbeat(): void {
-    if (this.#beatTimer || !this.config?.app || this.config.heartbeat <= 0) return;
-    const every = Math.max(1000, (this.config.heartbeat * 1000) / 2);
-    this.#beatTimer = setInterval(() => {
-      const limit = (this.config?.heartbeat ?? 0) * 1000;
-      for (const gen of [this.current, this.next]) {
-        for (const rec of gen?.copies ?? []) {
-          if (limit > 0 && rec.ready && !rec.copy.stopping && Date.now() - rec.lastBeat > limit) {
-            this.deps.log.warn({ vassal: this.name, pid: rec.copy.pid }, `no heartbeat for ${limit / 1000} s: replacing the worker`);
-            rec.copy.signal('SIGKILL');
-          }
+    if (this.config?.app && this.config.heartbeat > 0) WATCHED.add(this);
+  }
+
+  /** Called by the one sweep over every supervisor (see sweepHeartbeats). */
+  checkHeartbeats(now: number): void {
+    const limit = (this.config?.heartbeat ?? 0) * 1000;
+    if (limit <= 0) return;
+    for (const gen of [this.current, this.next]) {
+      for (const rec of gen?.copies ?? []) {
+        if (rec.ready && !rec.copy.stopping && now - rec.lastBeat > limit) {
+          this.deps.log.warn({ vassal: this.name, pid: rec.copy.pid }, `no heartbeat for ${limit / 1000} s: replacing the worker`);
+          rec.copy.signal('SIGKILL');
         }
       }
-    }, every);
-    this.#beatTimer.unref();
+    }
   }
 
   /** essential = true and the backoff is at its cap with nothing serving: tell the emperor */
