@@ -223,7 +223,9 @@ test('a crashing vassal is replaced with doubling backoff while its neighbour ke
   assert.ok(gap1 >= 800 && gap1 < 2000, `first backoff ~1 s (was ${gap1} ms)`);
   assert.ok(gap2 >= 1600 && gap2 < 3800, `second backoff ~2 s (was ${gap2} ms)`);
   assert.ok(spawns[2]! - spawns[1]! > spawns[1]! - spawns[0]!, 'the delay between spawns grows');
-  assert.deepEqual(e.events('backoff', 'crashy').slice(0, 2).map((l) => l.delayMs), [1000, 2000]);
+  // 1 s doubling, each delay up to 20 % later (jitter: vassals failing together don't retry in lockstep)
+  const delays = e.events('backoff', 'crashy').slice(0, 2).map((l) => l.delayMs as number);
+  assert.ok(delays[0]! >= 1000 && delays[0]! <= 1200 && delays[1]! >= 2000 && delays[1]! <= 2400, `backoff delays ${delays.join(', ')}`);
   const rec = e.vassal('crashy')!;
   assert.ok(rec.restarts >= 2, `restarts counts the crashes (${rec.restarts})`);
   assert.equal(rec.lastExit?.code, 1);
