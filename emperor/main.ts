@@ -6,6 +6,7 @@ import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { VassalRecord } from '../shared/types.js';
+import type { EventKind } from '../shared/events.js';
 import { Bus } from './bus.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { prepare } from './prepare.js';
@@ -18,6 +19,9 @@ import { Supervisor, type SupervisorDeps } from './supervisor.js';
 import { fileOwner, includeRule } from './tyrant.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
+
+/** events logged at warn level: something went wrong with a vassal */
+const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
 
 export interface RunOptions {
   vassals: string;
@@ -52,7 +56,7 @@ export class Emperor {
     this.bus.on('forget', (name) => store.deleteVassal(name));
     this.bus.on('event', (e) => {
       store.appendEvent(e);
-      const level = e.kind === 'exited' || e.kind === 'reload-failed' || e.kind === 'invalid' || e.kind === 'config-error' || e.kind === 'socket-error' ? 'warn' : 'info';
+      const level = WARN_EVENTS.has(e.kind) ? 'warn' : 'info';
       opts.log[level]({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind);
     });
     this.#sockets = new Sockets(opts.log);
