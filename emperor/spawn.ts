@@ -93,6 +93,22 @@ export class Copy {
   }
 }
 
+/**
+ * One spawn per turn of the event loop. `spawn()` returns only once the child has exec'd, which
+ * on a loaded machine waits for the child to be scheduled: 200 vassals touched at once, spawned
+ * back to back, froze the emperor for seconds (bench/dashboard-fanout.mjs). Through this gate
+ * every spawn is its own macrotask, with I/O (ready messages, heartbeats, the dashboard) between.
+ */
+const gate: Array<() => void> = [];
+function drainGate(): void {
+  gate.shift()?.();
+  if (gate.length > 0) setImmediate(drainGate);
+}
+export function whenSpawnSlot(fn: () => void): void {
+  gate.push(fn);
+  if (gate.length === 1) setImmediate(drainGate);
+}
+
 export function spawnCopy(spec: SpawnSpec): Copy {
   let argv = spec.argv;
   const env: Record<string, string | undefined> = { ...spec.env };

@@ -12,7 +12,7 @@ import type { Bus } from './bus.js';
 import { buildSpawnSpec, needsRestart, same, type Prepared } from './launch.js';
 import { atCap, initialBackoff, onCopyExit, type BackoffState } from './policy.js';
 import type { PrepareResult } from './prepare.js';
-import { spawnCopy, type Copy } from './spawn.js';
+import { spawnCopy, whenSpawnSlot, type Copy } from './spawn.js';
 import { recordOf } from './record.js';
 import { startStatsServer, type StatsServer } from './stats-server.js';
 import { handOver, IdleWatch, Waiter } from './on-demand.js';
@@ -354,7 +354,16 @@ export class Supervisor {
     return { id: ++this.#genIds, prepared, copies: new Set(), startedAt: new Date().toISOString(), timers: new Set() };
   }
 
+  /** Start one copy of `gen` at the next spawn slot (spawn.ts), unless it is obsolete by then. */
   #spawn(gen: Generation, replaces: CopyRec | null = null): void {
+    whenSpawnSlot(() => {
+      if (this.#ending() || (gen !== this.current && gen !== this.next)) return;
+      if (replaces && !replaces.copy.alive) return;
+      this.#spawnNow(gen, replaces);
+    });
+  }
+
+  #spawnNow(gen: Generation, replaces: CopyRec | null): void {
     const { config } = gen.prepared;
     let rec: CopyRec | null = null;
     const log = this.deps.log;
