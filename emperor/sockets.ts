@@ -62,6 +62,13 @@ export class Sockets {
   #pending = new Map<number, (r: ForgeReply, h: NativeHandle | undefined) => void>();
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
+  #inFlight = 0;
+
+  #refChannel(on: boolean): void {
+    const channel = this.#forge?.channel as unknown as { ref?: () => void; unref?: () => void } | undefined;
+    if (on) channel?.ref?.();
+    else channel?.unref?.();
+  }
 
   constructor(private readonly log: Logger) {}
 
@@ -152,6 +159,13 @@ export class Sockets {
    */
   #serial<T>(job: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(job, job);
+    // while a request is in flight the forge's channel keeps the loop alive (an emperor whose
+    // only other handle closed, as during shutdown or in `serve`, must still get its answer)
+    this.#inFlight++;
+    this.#refChannel(true);
+    void run.finally(() => {
+      if (--this.#inFlight === 0) this.#refChannel(false);
+    }).catch(() => undefined);
     this.#queue = run.then(
       () => undefined,
       () => undefined,
@@ -205,9 +219,10 @@ export class Sockets {
       for (const [id, done] of this.#pending) done({ type: 'bind-error', id, code: 'EFORGE', message: `socket forge exited (${code ?? signal})` }, undefined);
       this.#pending.clear();
     });
+    // an idle forge must not keep the emperor alive; a request in flight must (see #track)
     forge.unref();
-    (forge.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
     this.#forge = forge;
+    this.#refChannel(this.#inFlight > 0);
     return forge;
   }
 }
