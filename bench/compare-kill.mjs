@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// bench/compare-kill.mjs — a worker SIGKILLed under a steady trickle of new connections.
+// One hello app with a single worker process; a client opens a new TCP connection and sends
+// `GET /` (Connection: close) every 5 ms (each request has a 10 s timeout; requests overlap when
+// the server is slow); 1 s in, the worker gets kill -9. Measured: time from the kill until a
+// request started after it is answered 200 ("served again"), connections refused meanwhile
+// (ECONNREFUSED: target 0), requests lost in flight (reset or empty reply), and the slowest
+// answered request.
+//
+// Trials per system: TRIALS kills of a worker that has been up at least 31 s (emperor resets its
+// crash backoff for a copy that lived 30 s), then one "quick second kill" 3 s after the previous
+// recovery (crash-loop behaviour). Systems: emperor (worker pid from `emperor status --json`),
+// PM2 cluster mode (`pm2 start app.cjs -i 1`, pid from `pm2 jlist`), the uWSGI Emperor (one
+// vassal, master + 1 worker, the worker's pid from /proc) when installed.
+//
+//   node bench/compare-kill.mjs [--only emperor,pm2,uwsgi] [--trials 3]
+//
+// Writes bench/results/compare-kill.json.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as C from './compare-lib.mjs';
+
+const { L } = C;
+const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } } });
+const ONLY = args.only.split(',');
+const TRIALS = Math.min(10, Math.max(1, Number(args.trials)));
+const MIN_AGE_S = Math.min(120, Math.max(0, Number(args['min-age'])));
+const INTERVAL_MS = 5;
+const BEFORE_KILL_MS = 1000;
+const AFTER_RECOVERY_MS = 1000;
+const MAX_TRIAL_MS = 20_000;
+
+/** One kill trial: the client loop, the kill at +1 s, figures. */
+async function trial(sys, label) {
+  const pid = await sys.workerPid();
+  if (!pid) throw new Error(`${sys.name}: no worker pid`);
+  const age = C.ageSeconds(pid);
+  const results = [];
+  const pending = new Set();
+  const meter = C.cpuMeter([]);
+  const t0 = L.now();
+  let tKill = null;
+  let recoveredAt = null;
+  let killedAtWall = null;
+  for (let i = 0; i < MAX_TRIAL_MS / INTERVAL_MS; i++) {
+    const due = t0 + i * INTERVAL_MS;
+    const wait = due - L.now();
+    if (wait > 0) await L.sleep(wait);
+    if (tKill === null && L.now() - t0 >= BEFORE_KILL_MS) {
+      tKill = L.now();
+      killedAtWall = new Date().toISOString();
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (err) {
+        throw new Error(`${sys.name}: kill -9 ${pid}: ${err.message}`);
+      }
+    }
+    const p = C.rawGet(sys.port, 10_000).then((r) => {
+      results.push(r);
+      pending.delete(p);
+      if (tKill !== null && r.ok && r.t0 > tKill && (recoveredAt === null || r.t1 < recoveredAt)) recoveredAt = r.t1;
+    });
+    pending.add(p);
+    if (recoveredAt !== null && L.now() - recoveredAt > AFTER_RECOVERY_MS) break;
+  }
+  await Promise.all([...pending]);
+  const after = results.filter((r) => r.t0 >= tKill);
+  const errors = {};
+  for (const r of results) if (!r.ok) errors[r.error ?? `HTTP ${r.status}`] = (errors[r.error ?? `HTTP ${r.status}`] ?? 0) + 1;
+  const lostInFlight = results.filter((r) => !r.ok && r.t0 < tKill && r.error !== 'ECONNREFUSED').length;
+  const okAfter = after.filter((r) => r.ok);
+  const firstOkAny = results.filter((r) => r.ok && r.t1 > tKill).sort((a, b) => a.t1 - b.t1)[0];
+  const newPid = await sys.workerPid({ waitMs: 10_000, not: pid });
+  const out = {
+    label,
+    killedPid: pid,
+    killedPidAgeS: L.round(age, 1),
+    killedAt: killedAtWall,
+    servedAgainAt: recoveredAt === null ? null : new Date(Date.now() - (L.now() - recoveredAt)).toISOString(),
+    newPid,
+    requests: results.length,
+    requestsAfterKill: after.length,
+    servedAgainMs: recoveredAt === null ? null : L.round(recoveredAt - tKill, 1),
+    firstAnswerAfterKillMs: firstOkAny ? L.round(firstOkAny.t1 - tKill, 1) : null,
+    refused: results.filter((r) => r.error === 'ECONNREFUSED').length,
+    lostInFlight,
+    errors,
+    maxLatencyAfterKillMs: okAfter.length ? L.round(Math.max(...okAfter.map((r) => r.t1 - r.t0)), 1) : null,
+    machineBusyCores: meter.stop().machineBusyCores,
+    p50LatencyBeforeKillMs: L.round(L.pct(results.filter((r) => r.ok && r.t1 < tKill).map((r) => r.t1 - r.t0), 50), 2),
+  };
+  console.log(
+    `  ${sys.name.padEnd(8)} ${label.padEnd(18)} killed ${pid} (up ${out.killedPidAgeS} s) -> served again after ${C.fmtMs(out.servedAgainMs)}; refused ${out.refused}; lost in flight ${lostInFlight}; errors ${JSON.stringify(errors)}; slowest answered ${C.fmtMs(out.maxLatencyAfterKillMs)}; new pid ${newPid}`,
+  );
+  return out;
+}
+
+/** wait until the worker has lived minAgeS (bounded) */
+async function ageWorker(sys, minAgeS) {
+  const deadline = Date.now() + (minAgeS + 30) * 1000;
+  while (Date.now() < deadline) {
+    const pid = await sys.workerPid();
+    const age = pid ? C.ageSeconds(pid) : null;
+    if (age !== null && age >= minAgeS) return age;
+    await L.sleep(Math.min(2000, Math.max(100, (minAgeS - (age ?? 0)) * 1000)));
+  }
+  throw new Error(`${sys.name}: the worker did not reach ${minAgeS} s of age`);
+}
+
+// ---- the systems ----------------------------------------------------------------------------------
+
+async function emperorSystem(root) {
+  const app = L.writeApp(root.dir);
+  const emp = await C.startEmperorOn(root);
+  const port = await L.freePort();
+  fs.writeFileSync(path.join(root.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 1\n`);
+  await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready'), { timeoutMs: 30_000 });
+  await C.waitServing(port);
+  return {
+    name: 'emperor',
+    how: 'one app vassal, processes = 1; the worker pid from `emperor status --json`',
+    port,
+    async workerPid({ waitMs = 0, not = null } = {}) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const v = (await C.emperorStatusAsync(root.state)).vassals.find((x) => x.name === 'hello');
+        const pid = v?.state === 'ready' ? v.pid : null;
+        if ((pid && pid !== not) || Date.now() >= deadline) return pid && pid !== not ? pid : null;
+        await L.sleep(50);
+      }
+    },
+    async info() {
+      const v = (await C.emperorStatusAsync(root.state)).vassals.find((x) => x.name === 'hello');
+      const ev = (await C.readEvents(root.state)).filter((e) => e.vassal === 'hello' && ['exited', 'backoff', 'spawned', 'ready'].includes(e.kind)).map((e) => ({ ts: e.ts, kind: e.kind, detail: e.detail }));
+      return { restarts: v?.restarts, state: v?.state, events: ev.slice(-40) };
+    },
+    stop: () => emp.stop(),
+  };
+}
+
+async function pm2System(root) {
+  const home = path.join(root.dir, 'pm2home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
+  const app = C.writePm2App(root.dir);
+  const port = await L.freePort();
+  const pm2 = new C.Pm2(home);
+  pm2.env.PORT = String(port);
+  pm2.run(['start', app, '-i', '1', '--name', 'app'], { timeoutMs: 60_000 });
+  await C.waitServing(port, { timeoutMs: 30_000 });
+  return {
+    name: 'pm2',
+    how: `PM2 ${pkgVersion('pm2')} cluster mode, \`pm2 start app.cjs -i 1\` (default restart policy); the worker pid from \`pm2 jlist\``,
+    port,
+    async workerPid({ waitMs = 0, not = null } = {}) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const p = pm2.list().find((x) => x.name === 'app');
+        const pid = p?.status === 'online' ? p.pid : null;
+        if ((pid && pid !== not) || Date.now() >= deadline) return pid && pid !== not ? pid : null;
+        await L.sleep(50);
+      }
+    },
+    async info() {
+      const p = pm2.list().find((x) => x.name === 'app');
+      return { restarts: p?.restarts, status: p?.status };
+    },
+    stop: () => pm2.kill(),
+  };
+}
+
+async function uwsgiSystem(root) {
+  const dir = path.join(root.dir, 'uwsgi.d');
+  fs.mkdirSync(dir, { mode: 0o755 });
+  const app = path.join(root.dir, 'app.py');
+  fs.writeFileSync(app, "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '3'), ('Connection', 'close')])\n    return [b'ok\\n']\n", { mode: 0o644 });
+  const port = await L.freePort();
+  fs.writeFileSync(path.join(dir, 'hello.ini'), C.uwsgiVassalIni({ app, port, processes: 1 }), { mode: 0o644 });
+  const log = path.join(root.dir, 'uwsgi.log');
+  const uw = await C.startUwsgiEmperor(dir, log, { freq: 1 });
+  await C.waitServing(port, { timeoutMs: 30_000 });
+  uw.trackAll();
+  return {
+    name: 'uwsgi',
+    how: `uWSGI ${uwsgiVersion()} Emperor, one vassal: http-socket, master, processes = 1, uid nobody; the worker = the vassal master's child`,
+    port,
+    async workerPid({ waitMs = 0, not = null } = {}) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const pid = uw.vassals().flatMap((v) => v.workers)[0] ?? null;
+        if ((pid && pid !== not) || Date.now() >= deadline) {
+          uw.trackAll();
+          return pid && pid !== not ? pid : null;
+        }
+        await L.sleep(20);
+      }
+    },
+    async info() {
+      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => /DAMN|respawn/i.test(l));
+      return { logLines: lines.slice(-10) };
+    },
+    stop: () => uw.stop(),
+  };
+}
+
+function pkgVersion(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+function uwsgiVersion() {
+  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 ? r.stdout.trim() : '?';
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+await C.runMain(
+  'compare-kill',
+  async () => {
+    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
+    const result = {
+      machine: C.machineInfo(),
+      method: `a client opens a new TCP connection + GET / (Connection: close, 10 s timeout) every ${INTERVAL_MS} ms; kill -9 of the only worker ${BEFORE_KILL_MS} ms in; "served again" = from the kill to the first 200 of a request started after the kill; ${TRIALS} trials with a worker up >= ${MIN_AGE_S} s, then one quick second kill 3 s after the previous recovery`,
+      systems: {},
+      skipped: {},
+    };
+    const starters = { emperor: emperorSystem, pm2: pm2System, uwsgi: uwsgiSystem };
+    const available = { emperor: () => null, pm2: () => (C.havePm2() ? null : `PM2 not installed under ${C.PM2_PREFIX}`), uwsgi: () => (C.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed') };
+    for (const name of ONLY) {
+      if (!starters[name]) continue;
+      const why = available[name]();
+      if (why) {
+        console.log(`${name}: skipped: ${why}`);
+        result.skipped[name] = why;
+        continue;
+      }
+      const root = L.tempRoot(`cmp-kill-${name}`);
+      const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
+      let sys;
+      try {
+        sys = await starters[name](root);
+      } catch (err) {
+        console.log(`${name}: could not be started: ${err.message}`);
+        result.skipped[name] = `could not be started: ${err.message}`;
+        continue;
+      }
+      console.log(`${name}: ${sys.how}`);
+      const trials = [];
+      for (let i = 1; i <= TRIALS; i++) {
+        await ageWorker(sys, MIN_AGE_S);
+        trials.push(await trial(sys, `kill ${i} (old worker)`));
+      }
+      await L.sleep(3000);
+      await ageWorker(sys, 0);
+      const quick = await trial(sys, 'quick second kill');
+      const info = await sys.info();
+      await sys.stop();
+      unregDir();
+      L.removeDir(root.dir);
+      const served = trials.map((t) => t.servedAgainMs);
+      result.systems[name] = {
+        how: sys.how,
+        trials,
+        quickSecondKill: quick,
+        info,
+        summary: {
+          servedAgainMs: served,
+          servedAgainMedianMs: L.round(L.pct(served.filter((x) => x !== null), 50), 1),
+          refused: trials.map((t) => t.refused),
+          lostInFlight: trials.map((t) => t.lostInFlight),
+          quickSecondKillServedAgainMs: quick.servedAgainMs,
+          quickSecondKillRefused: quick.refused,
+        },
+        targets: { zeroRefused: [...trials, quick].every((t) => t.refused === 0) },
+      };
+    }
+    const file = L.writeResult('compare-kill', result);
+    console.log('\nsummary');
+    for (const [name, s] of Object.entries(result.systems)) {
+      console.log(`  ${name.padEnd(8)} served again after ${s.summary.servedAgainMs.map((x) => C.fmtMs(x)).join(', ')} (median ${C.fmtMs(s.summary.servedAgainMedianMs)}); refused ${s.summary.refused.join(', ')}; quick second kill: ${C.fmtMs(s.summary.quickSecondKillServedAgainMs)}, refused ${s.summary.quickSecondKillRefused}`);
+    }
+    console.log(`wrote ${file}`);
+  },
+  { limitMs: 25 * 60_000 },
+);

@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// bench/compare-memory.mjs — memory per idle app: 10 hello apps with one worker each, idle
+// (each answered one request, then 10 s of quiet), measured from /proc/PID/smaps_rollup of every
+// process: RSS, PSS (shared pages split between the processes mapping them: note that other node
+// processes on the machine share node's text too, so PSS moves with what else runs) and USS
+// (Private_Clean + Private_Dirty: what ending that process would give back).
+// Systems: emperor (10 app vassals, processes = 1), bare `node bench/bare-server.mjs` x10 (no
+// manager: the floor), PM2 cluster mode (10 apps x 1 instance, from an ecosystem file) and the
+// uWSGI Emperor (10 vassals, master + 1 worker each) where installed. Per-app cost = the app's
+// own processes; the manager's processes (emperor + forge, PM2 daemon, uWSGI emperor) are listed
+// apart and also spread over the 10 apps.
+//
+//   node bench/compare-memory.mjs [--only emperor,bare,pm2,uwsgi] [--apps 10]
+//
+// Writes bench/results/compare-memory.json.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as C from './compare-lib.mjs';
+
+const { L } = C;
+const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,bare,pm2,uwsgi' }, apps: { type: 'string', default: '10' }, settle: { type: 'string', default: '10' } } });
+const ONLY = args.only.split(',');
+const APPS = Math.min(50, Math.max(1, Number(args.apps)));
+const SETTLE_S = Math.min(60, Math.max(0, Number(args.settle)));
+
+const mb = (kb) => (kb === null || kb === undefined ? null : L.round(kb / 1024, 1));
+const sum = (xs) => xs.reduce((a, b) => a + (b ?? 0), 0);
+const mean = (xs) => (xs.length ? sum(xs) / xs.length : null);
+
+/** memory of groups of pids: { perApp: [{pids, rss, pss, uss}], manager: {...} } in kB */
+function snapshot(appGroups, managerPids) {
+  const measure = (pids) => {
+    const m = pids.map((p) => ({ pid: p, ...C.smaps(p) }));
+    return { pids, procs: m, rss: sum(m.map((x) => x.rss)), pss: sum(m.map((x) => x.pss)), uss: sum(m.map((x) => x.uss)) };
+  };
+  return { perApp: appGroups.map(measure), manager: measure(managerPids) };
+}
+
+function summarise(name, how, snap) {
+  const per = snap.perApp;
+  const s = {
+    how,
+    apps: per.length,
+    processesPerApp: L.round(mean(per.map((a) => a.pids.length)), 1),
+    perAppMB: { rss: mb(mean(per.map((a) => a.rss))), pss: mb(mean(per.map((a) => a.pss))), uss: mb(mean(per.map((a) => a.uss))) },
+    managerMB: { rss: mb(snap.manager.rss), pss: mb(snap.manager.pss), uss: mb(snap.manager.uss), processes: snap.manager.pids.length },
+    perAppIncludingManagerShareMB: {
+      pss: mb(mean(per.map((a) => a.pss)) + snap.manager.pss / per.length),
+      uss: mb(mean(per.map((a) => a.uss)) + snap.manager.uss / per.length),
+    },
+    raw: snap,
+  };
+  console.log(
+    `  ${name.padEnd(8)} per app (${s.processesPerApp} process${s.processesPerApp > 1 ? 'es' : ''}): RSS ${s.perAppMB.rss} MB, PSS ${s.perAppMB.pss} MB, USS ${s.perAppMB.uss} MB;` +
+      ` manager (${s.managerMB.processes} processes): RSS ${s.managerMB.rss} MB, PSS ${s.managerMB.pss} MB, USS ${s.managerMB.uss} MB; per app incl. 1/${per.length} of the manager: PSS ${s.perAppIncludingManagerShareMB.pss} MB`,
+  );
+  return s;
+}
+
+async function settle(ports) {
+  for (const p of ports) await C.waitServing(p, { timeoutMs: 30_000 });
+  await L.sleep(SETTLE_S * 1000);
+}
+
+// ---- the systems ----------------------------------------------------------------------------------
+
+async function emperorRun(root) {
+  const app = L.writeApp(root.dir);
+  const emp = await C.startEmperorOn(root);
+  const ports = [];
+  for (let i = 0; i < APPS; i++) {
+    const port = await L.freePort();
+    ports.push(port);
+    fs.writeFileSync(path.join(root.vassals, `m${i}.ini`), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 1\n`);
+  }
+  const doc = await C.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'ready').length === APPS, { timeoutMs: 60_000 });
+  await settle(ports);
+  const groups = doc.vassals.map((v) => v.pids);
+  const forge = L.emperorChildren(emp.pid).forge;
+  const snap = snapshot(groups, [emp.pid, forge].filter(Boolean));
+  await emp.stop();
+  return summarise('emperor', `${APPS} app vassals, processes = 1 (workers as nobody); manager = emperor + its socket forge`, snap);
+}
+
+async function bareRun(root) {
+  const app = L.writeApp(root.dir);
+  const pids = [];
+  const ports = [];
+  const children = [];
+  const stopAll = async () => {
+    for (const c of children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {}
+    }
+    await L.waitGone(pids, { timeoutMs: 5000 });
+  };
+  const unreg = C.onCleanup('bare servers', stopAll);
+  for (let i = 0; i < APPS; i++) {
+    const port = await L.freePort();
+    const c = spawn(process.execPath, [L.BARE, app, `127.0.0.1:${port}`], { stdio: 'ignore' });
+    L.track(c.pid, 'bare server');
+    children.push(c);
+    pids.push(c.pid);
+    ports.push(port);
+  }
+  await settle(ports);
+  const snap = snapshot(pids.map((p) => [p]), []);
+  await stopAll();
+  unreg();
+  return summarise('bare', `${APPS} x \`node bench/bare-server.mjs app.mjs 127.0.0.1:PORT\` (as root, no manager)`, snap);
+}
+
+async function pm2Run(root) {
+  const home = path.join(root.dir, 'pm2home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
+  const app = C.writePm2App(root.dir);
+  const ports = [];
+  for (let i = 0; i < APPS; i++) ports.push(await L.freePort());
+  const eco = path.join(root.dir, 'ecosystem.config.cjs');
+  fs.writeFileSync(eco, `module.exports = { apps: ${JSON.stringify(ports.map((port, i) => ({ name: `m${i}`, script: app, exec_mode: 'cluster', instances: 1, env: { PORT: String(port) } })))} };\n`);
+  const pm2 = new C.Pm2(home);
+  pm2.run(['start', eco], { timeoutMs: 120_000 });
+  await settle(ports);
+  const list = pm2.list();
+  const groups = list.map((p) => [p.pid]);
+  const daemon = pm2.daemonPid();
+  const snap = snapshot(groups, [daemon]);
+  await pm2.kill();
+  return summarise('pm2', `PM2 ${pkgVersion()} cluster mode, ${APPS} apps x 1 instance from an ecosystem file (workers as root); manager = the PM2 God daemon`, snap);
+}
+
+async function uwsgiRun(root) {
+  const dir = path.join(root.dir, 'uwsgi.d');
+  fs.mkdirSync(dir, { mode: 0o755 });
+  const app = C.writeWsgiApp(root.dir);
+  const ports = [];
+  for (let i = 0; i < APPS; i++) {
+    const port = await L.freePort();
+    ports.push(port);
+    fs.writeFileSync(path.join(dir, `m${i}.ini`), C.uwsgiVassalIni({ app, port, processes: 1 }), { mode: 0o644 });
+  }
+  const uw = await C.startUwsgiEmperor(dir, path.join(root.dir, 'uwsgi.log'), { freq: 1 });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && uw.vassals().filter((v) => v.workers.length === 1).length < APPS) await L.sleep(200);
+  uw.trackAll();
+  await settle(ports);
+  const groups = uw.vassals().map((v) => [v.master, ...v.workers]);
+  const snap = snapshot(groups, [uw.pid]);
+  await uw.stop();
+  return summarise('uwsgi', `uWSGI ${uwsgiVersion()} Emperor, ${APPS} vassals (python3 plugin, master + 1 worker each, uid nobody); per app = master + worker; manager = the emperor process`, snap);
+}
+
+function pkgVersion() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+function uwsgiVersion() {
+  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 ? r.stdout.trim() : '?';
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+await C.runMain(
+  'compare-memory',
+  async () => {
+    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
+    const result = {
+      machine: C.machineInfo(),
+      method: `${APPS} idle hello apps with one worker each; every app answered one GET, then ${SETTLE_S} s idle; /proc/PID/smaps_rollup of each process: Rss, Pss, USS = Private_Clean + Private_Dirty; means over the apps`,
+      systems: {},
+      skipped: {},
+    };
+    const runs = { emperor: emperorRun, bare: bareRun, pm2: pm2Run, uwsgi: uwsgiRun };
+    const available = { emperor: () => null, bare: () => null, pm2: () => (C.havePm2() ? null : `PM2 not installed under ${C.PM2_PREFIX}`), uwsgi: () => (C.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed') };
+    for (const name of ONLY) {
+      if (!runs[name]) continue;
+      const why = available[name]();
+      if (why) {
+        console.log(`${name}: skipped: ${why}`);
+        result.skipped[name] = why;
+        continue;
+      }
+      const root = L.tempRoot(`cmp-mem-${name}`);
+      const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
+      try {
+        result.systems[name] = await runs[name](root);
+      } catch (err) {
+        console.log(`${name}: failed: ${err.message}`);
+        result.skipped[name] = `failed: ${err.message}`;
+      }
+      unregDir();
+      L.removeDir(root.dir);
+    }
+    const file = L.writeResult('compare-memory', result);
+    console.log(`wrote ${file}`);
+  },
+  { limitMs: 15 * 60_000 },
+);

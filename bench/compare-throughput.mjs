@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// bench/compare-throughput.mjs — hello-world requests/s and latency of an emperor vassal with
+// `processes = 2` against the same request listener in bare node:http under 2 node:cluster
+// workers (Node's default round-robin scheduling; a SCHED_NONE cluster, which shares the listening
+// socket the way emperor's workers do, is measured too for reference). Load: `wrk -t2 -c32
+// -d10s --latency`, each system twice, in alternating order, after a 3 s warm-up each.
+// Per run it also samples how the 32 connections spread over the worker pids (ss -tnp) and the
+// CPU each server process used.
+//
+//   node bench/compare-throughput.mjs [--seconds 10] [--rounds 2] [--single-accept]
+//
+// --single-accept adds an experiment: a second emperor started with UV_TCP_SINGLE_ACCEPT=1 in its
+// environment (its workers inherit it), to see whether an even spread of connections helps.
+//
+// Writes bench/results/compare-throughput.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as C from './compare-lib.mjs';
+
+const { L } = C;
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, 'single-accept': { type: 'boolean', default: false } } });
+const SINGLE_ACCEPT = args['single-accept'];
+const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
+const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
+/** a run during which other processes used more than this many cores is repeated (bounded) */
+const CONTENDED_CORES = 0.25;
+const MAX_TRIES = 4;
+const QUIET_WAIT_MS = 60_000;
+
+/** one wrk run; sampled: connections per worker pid (ss) at mid-run, CPU of every process */
+async function measureOnce(label, port, serverPids, extraPids = {}) {
+  const quiet = await C.waitQuiet({ maxBusyCores: 0.3, timeoutMs: QUIET_WAIT_MS });
+  const before = Object.fromEntries([...serverPids, ...Object.values(extraPids)].map((p) => [p, L.cpuTicks(p)]));
+  const meter = C.cpuMeter([...serverPids, ...Object.values(extraPids)]);
+  const wrkP = C.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: 32, seconds: SECONDS });
+  meter.sample([wrkP.pid]);
+  await L.sleep((SECONDS * 1000) / 2);
+  const conns = C.connectionsByPid(port);
+  await L.sleep(SECONDS * 1000 / 2 - 300);
+  meter.sample();
+  const w = await wrkP;
+  const machine = meter.stop();
+  const cpu = (p) => (before[p] === null || L.cpuTicks(p) === null ? null : L.round((L.cpuTicks(p) - before[p]) / L.CLK_TCK / w.seconds, 2));
+  const run = {
+    label,
+    rps: w.rps,
+    requests: w.requests,
+    latencyMs: w.latencyMs,
+    socketErrors: w.socketErrors,
+    non2xx: w.non2xx,
+    connectionsPerWorker: serverPids.map((p) => conns[p] ?? 0),
+    connectionsOther: Object.entries(conns).filter(([p]) => !serverPids.includes(Number(p))).map(([p, n]) => ({ pid: Number(p), n })),
+    cpuCoresPerWorker: serverPids.map(cpu),
+    cpuCoresOther: Object.fromEntries(Object.entries(extraPids).map(([k, p]) => [k, cpu(p)])),
+    quietBefore: quiet,
+    machine,
+    contended: machine.foreignCores > CONTENDED_CORES,
+    wrk: w.args,
+  };
+  const e = w.socketErrors;
+  console.log(
+    `  ${label.padEnd(20)} ${String(Math.round(w.rps)).padStart(6)} req/s  p50 ${C.fmtMs(w.latencyMs.p50)}  p99 ${C.fmtMs(w.latencyMs.p99)}  max ${C.fmtMs(w.latencyMs.max)}` +
+      `  err c/r/w/t ${e.connect}/${e.read}/${e.write}/${e.timeout} non2xx ${w.non2xx}  conns ${run.connectionsPerWorker.join('+')}  cpu ${run.cpuCoresPerWorker.join('+')}` +
+      `  other load ${machine.foreignCores} cores${run.contended ? ' (CONTENDED)' : ''}`,
+  );
+  return run;
+}
+
+/** measureOnce, repeated (at most MAX_TRIES) while another process took more than CONTENDED_CORES */
+async function measure(label, port, serverPids, extraPids = {}) {
+  const discarded = [];
+  for (let i = 1; ; i++) {
+    const r = await measureOnce(label, port, serverPids, extraPids);
+    if (!r.contended || i >= MAX_TRIES) return { ...r, discardedContendedRuns: discarded };
+    discarded.push({ rps: r.rps, p99: r.latencyMs.p99, foreignCores: r.machine.foreignCores });
+    console.log('    (other load on the machine during that run: measuring again)');
+  }
+}
+
+await C.runMain('compare-throughput', async () => {
+  if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
+  if (!C.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  const root = L.tempRoot('cmp-tput');
+  C.onCleanup('temp dir', async () => L.removeDir(root.dir));
+  const app = L.writeApp(root.dir);
+  console.log(`compare-throughput: wrk -t2 -c32 -d${SECONDS}s --latency, ${ROUNDS} rounds, machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  // the emperor, one vassal with processes = 2
+  const emp = await C.startEmperorOn(root);
+  const ePort = await L.freePort();
+  fs.writeFileSync(path.join(root.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${ePort}`)}processes = 2\n`);
+  const doc = await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
+  await C.waitServing(ePort);
+  const ePids = doc.vassals.find((v) => v.name === 'hello').pids;
+  const forge = L.emperorChildren(emp.pid).forge;
+
+  // experiment (--single-accept): a second emperor whose environment, hence its workers', has
+  // UV_TCP_SINGLE_ACCEPT=1 (libuv then accepts one connection per loop turn and yields, which
+  // spreads connections more evenly over processes sharing one listening socket)
+  let sa = null;
+  if (SINGLE_ACCEPT) {
+    const root2 = L.tempRoot('cmp-tput-sa');
+    C.onCleanup('temp dir', async () => L.removeDir(root2.dir));
+    process.env.UV_TCP_SINGLE_ACCEPT = '1';
+    let emp2;
+    try {
+      emp2 = await C.startEmperorOn(root2);
+    } finally {
+      delete process.env.UV_TCP_SINGLE_ACCEPT;
+    }
+    const port = await L.freePort();
+    fs.writeFileSync(path.join(root2.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 2\n`);
+    const d2 = await C.waitStatus(root2.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
+    await C.waitServing(port);
+    sa = { emp: emp2, port, pids: d2.vassals.find((v) => v.name === 'hello').pids, forge: L.emperorChildren(emp2.pid).forge };
+  }
+
+  // bare node:cluster, default (round-robin) and SCHED_NONE
+  const bPort = await L.freePort();
+  const bare = await C.startBareCluster(app, bPort, 2, { policy: 'rr' });
+  await C.waitServing(bPort);
+  const nPort = await L.freePort();
+  const none = await C.startBareCluster(app, nPort, 2, { policy: 'none' });
+  await C.waitServing(nPort);
+
+  const systems = {
+    emperor: { port: ePort, pids: ePids, extra: { emperor: emp.pid, forge } },
+    'bare cluster (rr)': { port: bPort, pids: bare.workerPids, extra: { primary: bare.pid } },
+    'bare cluster (none)': { port: nPort, pids: none.workerPids, extra: { primary: none.pid } },
+  };
+  if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { emperor: sa.emp.pid, forge: sa.forge } };
+  console.log('warm-up (3 s each, not counted)');
+  for (const s of Object.values(systems)) await C.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: 3 });
+
+  const runs = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    // alternate order: E, B, N then N, B, E
+    const names = ['emperor', 'bare cluster (rr)', 'bare cluster (none)', ...(sa ? ['emperor single-accept'] : [])];
+    const order = round % 2 === 1 ? names : [...names].reverse();
+    console.log(`round ${round}: ${order.join(' -> ')}`);
+    for (const name of order) {
+      const s = systems[name];
+      const r = await measure(name, s.port, s.pids, s.extra);
+      runs.push({ round, system: name, ...r });
+      await L.sleep(1000);
+    }
+  }
+  const ePidsAfter = (await C.emperorStatusAsync(root.state)).vassals.find((v) => v.name === 'hello').pids;
+
+  if (sa) await sa.emp.stop();
+  await none.stop();
+  await bare.stop();
+  const stopped = await emp.stop();
+
+  const of = (name) => runs.filter((r) => r.system === name);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const perRound = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const e = runs.find((r) => r.round === round && r.system === 'emperor');
+    const b = runs.find((r) => r.round === round && r.system === 'bare cluster (rr)');
+    const n = runs.find((r) => r.round === round && r.system === 'bare cluster (none)');
+    perRound.push({ round, rpsRatioVsRr: L.round(e.rps / b.rps, 3), rpsRatioVsNone: L.round(e.rps / n.rps, 3), p99RatioVsRr: L.round(e.latencyMs.p99 / b.latencyMs.p99, 2) });
+  }
+  const ratio = L.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3);
+  const result = {
+    machine: C.machineInfo(),
+    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); 3 s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
+    runs,
+    perRound,
+    summary: {
+      emperorRps: of('emperor').map((r) => r.rps),
+      bareRrRps: of('bare cluster (rr)').map((r) => r.rps),
+      bareNoneRps: of('bare cluster (none)').map((r) => r.rps),
+      emperorP99Ms: of('emperor').map((r) => r.latencyMs.p99),
+      bareRrP99Ms: of('bare cluster (rr)').map((r) => r.latencyMs.p99),
+      bareNoneP99Ms: of('bare cluster (none)').map((r) => r.latencyMs.p99),
+      ratioOfMeansVsRr: ratio,
+      ...(sa ? { emperorSingleAcceptRps: of('emperor single-accept').map((r) => r.rps), emperorSingleAcceptP99Ms: of('emperor single-accept').map((r) => r.latencyMs.p99), singleAcceptRatioOfMeansVsRr: L.round(mean(of('emperor single-accept').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3) } : {}),
+      ratioOfMeansVsNone: L.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (none)').map((r) => r.rps)), 3),
+    },
+    target: { rule: 'emperor req/s >= 0.95 x bare cluster (rr) req/s', met: ratio >= 0.95 },
+    emperorWorkersUnchanged: JSON.stringify(ePids) === JSON.stringify(ePidsAfter),
+    emperorStop: stopped,
+  };
+  const file = L.writeResult('compare-throughput', result);
+  console.log('\nsummary');
+  for (const pr of perRound) console.log(`  round ${pr.round}: emperor/bare(rr) req/s ${pr.rpsRatioVsRr}x, vs bare(none) ${pr.rpsRatioVsNone}x, p99 ratio vs rr ${pr.p99RatioVsRr}x`);
+  console.log(`  ratio of means emperor/bare(rr): ${ratio}x (target >= 0.95: ${result.target.met ? 'met' : 'NOT met'})`);
+  console.log(`wrote ${file}`);
+});
