@@ -42,9 +42,11 @@ function assertProtocol(a: Fd3Answer, name: string, pid: number | null): void {
   assert.equal(a.LISTEN_FDNAMES, name);
 }
 
-const readyDelay = (e: EmperorProc, name: string, pid: number): number => {
+/** spawned -> ready of one copy, from the emperor's log lines (which may reach this process a
+ * moment after the state file shows the copy ready: wait for them) */
+const readyDelay = async (e: EmperorProc, name: string, pid: number): Promise<number> => {
+  const ready = await e.waitLog((l) => l.event === 'ready' && l.vassal === name && l.pid === pid, 5000, `the ready line of ${pid}`);
   const spawned = e.events('spawned', name).find((l) => l.pid === pid)!;
-  const ready = e.events('ready', name).find((l) => l.pid === pid)!;
   return at(ready) - at(spawned);
 };
 
@@ -59,7 +61,7 @@ test('exec vassal on fd 3 (systemd protocol): LISTEN_* variables, served on Unix
   e.write('pytcp.ini', execIni(`${PY} ${FD3_SERVER}`, `http-socket = 127.0.0.1:${port}\n${extra}`));
   const u = await e.waitVassal('py', 'ready', 8000);
   const p = await e.waitVassal('pytcp', 'ready', 8000);
-  assert.ok(readyDelay(e, 'py', u.pid!) < 5000, 'ready long before ready-after');
+  assert.ok((await readyDelay(e, 'py', u.pid!)) < 5000, 'ready long before ready-after');
   assert.equal(u.uid, 65534, 'runs as nobody');
 
   const au = await ask({ socketPath: sock });
@@ -108,7 +110,7 @@ test('an exec vassal that never writes READY=1 is starting, then ready after rea
   assert.ok(alive(s.pid!));
   const r = await e.waitVassal('sleeper', 'ready', 6000);
   assert.equal(r.pid, s.pid, 'the same copy became ready');
-  const delay = readyDelay(e, 'sleeper', s.pid!);
+  const delay = await readyDelay(e, 'sleeper', s.pid!);
   assert.ok(delay >= 1400 && delay < 3500, `ready ~1.5 s after spawn (was ${delay} ms)`);
 });
 
