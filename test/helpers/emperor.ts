@@ -123,7 +123,8 @@ export class EmperorProc {
     });
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (d: string) => this.logs.push({ msg: d, stderr: true }));
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? 128 + (os.constants.signals[signal!] ?? 0)))));
+    // 'close', not 'exit': the emperor's last log lines are read by then (tests check them)
+    this.exited = new Promise((resolve) => proc.once('close', (code, signal) => resolve((this.exitCode = code ?? 128 + (os.constants.signals[signal!] ?? 0)))));
   }
 
   get pid(): number {
