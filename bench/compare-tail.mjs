@@ -1,19 +1,20 @@
 #!/usr/bin/env node
-// bench/compare-autogroup.mjs — why emperor's p99 under a co-located wrk is higher than bare
-// node:cluster's while its requests/s are the same: a control experiment without emperor.
-// Two plain node:http workers share one listening socket (inherited as fd 3, as emperor's workers
-// get it), started three ways:
+// bench/compare-tail.mjs — why emperor's p99 under a co-located wrk is higher than bare
+// node:cluster's while its requests/s are the same: control experiments without the emperor.
+// Two workers share one listening socket (inherited as fd 3, as emperor's workers get it); the
+// worker is either a plain node:http hello server ("plain") or emperor's own app server
+// (dist/vassal/worker.js with the same hello app, run directly: no emperor process, no IPC
+// channel, no setpriv) ("emperor-worker"), started two ways:
 //   own-session    each worker in its own session (setsid), as emperor starts every copy
 //   one-session    both workers in one new session, as a detached node:cluster primary's workers
-//   wrk-session    both workers in this script's session, the one wrk runs in
 // With kernel.sched_autogroup_enabled = 1 (and processes in the root cpu cgroup, as here), the
 // scheduler shares CPU fairly between sessions ("autogroups") before threads, so where the
 // workers' sessions are changes how wrk and the workers preempt each other on 2 cores.
 // wrk -t2 -c32 -d10s --latency, ROUNDS rounds in rotating order.
 //
-//   node bench/compare-autogroup.mjs [--rounds 3]
+//   node bench/compare-tail.mjs [--rounds 4]
 //
-// Writes bench/results/compare-autogroup.json.
+// Writes bench/results/compare-tail.json.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -22,9 +23,10 @@ import { parseArgs } from 'node:util';
 import * as C from './compare-lib.mjs';
 
 const { L } = C;
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
-const ROUNDS = Math.min(6, Math.max(1, Number(args.rounds)));
-const VARIANTS = ['own-session', 'one-session', 'wrk-session'];
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '4' } } });
+const ROUNDS = Math.min(8, Math.max(1, Number(args.rounds)));
+const VARIANTS = ['plain/own-session', 'plain/one-session', 'emperor-worker/own-session', 'emperor-worker/one-session'];
+const WORKER_JS = path.join(path.dirname(path.dirname(L.CLI)), 'vassal', 'worker.js');
 
 function autogroup(pid) {
   try {
@@ -35,23 +37,27 @@ function autogroup(pid) {
 }
 
 /** bind 127.0.0.1:port, start 2 workers on its fd the given way, close our copy in the same tick */
-async function start(variant, workerFile) {
+async function start(variant, plainFile, appFile) {
+  const [kind, session] = variant.split('/');
   const port = await L.freePort();
   const srv = net.createServer();
   await new Promise((resolve) => srv.listen({ host: '127.0.0.1', port, backlog: 1024 }, resolve));
   const fd = srv._handle.fd;
+  const argv = kind === 'plain' ? [process.execPath, plainFile] : [process.execPath, WORKER_JS];
+  const env = kind === 'plain' ? process.env : { ...process.env, EMPEROR_WORKER: JSON.stringify({ name: 'tail', app: appFile, fd: 3, harakiri: 0, maxRequests: 0, reloadOnRss: 0, bufferSize: 8192, mercy: 10, memoryReport: false, heartbeat: 30 }) };
   let procs;
-  if (variant === 'one-session') {
+  if (session === 'one-session') {
     // one new session holding both workers (a shell waits for them)
-    procs = [spawn('/bin/sh', ['-c', `"${process.execPath}" "${workerFile}" & "${process.execPath}" "${workerFile}" & wait`], { stdio: ['ignore', 'inherit', 'inherit', fd], detached: true })];
+    const cmd = argv.map((a) => `"${a}"`).join(' ');
+    procs = [spawn('/bin/sh', ['-c', `${cmd} & ${cmd} & wait`], { stdio: ['ignore', 'inherit', 'inherit', fd], detached: true, env })];
   } else {
-    procs = [0, 1].map(() => spawn(process.execPath, [workerFile], { stdio: ['ignore', 'inherit', 'inherit', fd], detached: variant === 'own-session' }));
+    procs = [0, 1].map(() => spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit', fd], detached: true, env }));
   }
   srv.close();
   for (const p of procs) L.track(p.pid, `${variant} worker`);
   await C.waitServing(port);
   const roots = procs.map((p) => p.pid);
-  const workers = variant === 'one-session' ? C.descendants(roots[0]) : roots;
+  const workers = variant.endsWith('one-session') ? C.descendants(roots[0]) : roots;
   for (const w of workers) L.track(w, `${variant} worker`);
   const stop = async () => {
     for (const p of [...workers, ...roots]) {
@@ -73,22 +79,24 @@ async function start(variant, workerFile) {
   };
 }
 
-await C.runMain('compare-autogroup', async () => {
+await C.runMain('compare-tail', async () => {
   if (!C.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
-  const root = L.tempRoot('cmp-autogroup');
+  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: build first`);
+  const root = L.tempRoot('cmp-tail');
   C.onCleanup('temp dir', async () => L.removeDir(root.dir));
+  const appFile = L.writeApp(root.dir);
   const workerFile = path.join(root.dir, 'worker.mjs');
   fs.writeFileSync(workerFile, "import http from 'node:http';\nhttp.createServer((req, res) => {\n  res.writeHead(200, { 'content-type': 'text/plain' });\n  res.end('ok\\n');\n}).listen({ fd: 3 });\n", { mode: 0o644 });
   let enabled = null;
   try {
     enabled = fs.readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim();
   } catch {}
-  console.log(`compare-autogroup: kernel.sched_autogroup_enabled = ${enabled}; this script's ${autogroup(process.pid)}`);
+  console.log(`compare-tail: kernel.sched_autogroup_enabled = ${enabled}; this script's ${autogroup(process.pid)}`);
   const servers = {};
   for (const v of VARIANTS) {
-    servers[v] = await start(v, workerFile);
+    servers[v] = await start(v, workerFile, appFile);
     await C.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: 3 }); // warm-up
-    console.log(`  ${v.padEnd(12)} workers ${servers[v].workers.join(', ')} in ${servers[v].groups.join(' | ')}`);
+    console.log(`  ${v.padEnd(26)} workers ${servers[v].workers.join(', ')} in ${servers[v].groups.join(' | ')}`);
   }
   const runs = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -103,22 +111,22 @@ await C.runMain('compare-autogroup', async () => {
       const w = await wp;
       const machine = meter.stop();
       runs.push({ round, variant: v, rps: w.rps, latencyMs: w.latencyMs, socketErrors: w.socketErrors, machine, quietBefore: quiet });
-      console.log(`  round ${round} ${v.padEnd(12)} ${Math.round(w.rps)} req/s  p50 ${C.fmtMs(w.latencyMs.p50)}  p99 ${C.fmtMs(w.latencyMs.p99)}  max ${C.fmtMs(w.latencyMs.max)}  other load ${machine.foreignCores} cores`);
+      console.log(`  round ${round} ${v.padEnd(26)} ${Math.round(w.rps)} req/s  p50 ${C.fmtMs(w.latencyMs.p50)}  p99 ${C.fmtMs(w.latencyMs.p99)}  max ${C.fmtMs(w.latencyMs.max)}  other load ${machine.foreignCores} cores`);
     }
   }
   for (const v of VARIANTS) await servers[v].stop();
   const by = (v) => runs.filter((r) => r.variant === v);
   const med = (xs) => L.round(L.pct(xs, 50), 2);
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, { rps: by(v).map((r) => r.rps), p99Ms: by(v).map((r) => r.latencyMs.p99), medianP99Ms: med(by(v).map((r) => r.latencyMs.p99)), maxMs: by(v).map((r) => r.latencyMs.max) }]));
-  const file = L.writeResult('compare-autogroup', {
+  const file = L.writeResult('compare-tail', {
     machine: C.machineInfo(),
     schedAutogroupEnabled: enabled,
-    method: 'two node:http hello workers sharing one listening fd; own-session = setsid each (as emperor), one-session = both in one new session (as a detached node:cluster), wrk-session = in the benchmark script\'s session; wrk -t2 -c32 -d10s --latency; rounds in rotating order',
+    method: 'two hello workers sharing one listening fd, plain node:http or emperor\'s dist/vassal/worker.js run directly (no emperor, no IPC, no setpriv); own-session = setsid each (as emperor), one-session = both in one new session (as a detached node:cluster); wrk -t2 -c32 -d10s --latency; rounds in rotating order; machine quiet-gated',
     groups: Object.fromEntries(VARIANTS.map((v) => [v, servers[v].groups])),
     runs,
     summary,
   });
   console.log('\nsummary (median p99 over rounds)');
-  for (const v of VARIANTS) console.log(`  ${v.padEnd(12)} p99 ${summary[v].p99Ms.join(', ')} ms (median ${summary[v].medianP99Ms}); req/s ${summary[v].rps.map(Math.round).join(', ')}`);
+  for (const v of VARIANTS) console.log(`  ${v.padEnd(26)} p99 ${summary[v].p99Ms.join(', ')} ms (median ${summary[v].medianP99Ms}); req/s ${summary[v].rps.map(Math.round).join(', ')}`);
   console.log(`wrote ${file}`);
 });
