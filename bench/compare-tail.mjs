@@ -7,9 +7,13 @@
 // channel, no setpriv) ("emperor-worker"), started two ways:
 //   own-session    each worker in its own session (setsid), as emperor starts every copy
 //   one-session    both workers in one new session, as a detached node:cluster primary's workers
-// With kernel.sched_autogroup_enabled = 1 (and processes in the root cpu cgroup, as here), the
-// scheduler shares CPU fairly between sessions ("autogroups") before threads, so where the
-// workers' sessions are changes how wrk and the workers preempt each other on 2 cores.
+// Hypothesis tested: with kernel.sched_autogroup_enabled = 1 (processes in the root cpu cgroup, as
+// here) the scheduler shares CPU between sessions ("autogroups") before threads, so emperor's
+// one-session-per-copy (setsid) could lengthen the tail when wrk shares the 2 cores.
+// Outcome on the 2-core VM (2026-11-28): not supported. Every variant, emperor's worker code
+// included, had runs with p99 ~2-6 ms and runs with 10-40 ms; emperor's worker code run alone
+// was no worse than plain node:http. The tail of a closed-loop wrk sharing 2 cores with the
+// servers is dominated by scheduling noise; see the report for what to measure instead.
 // wrk -t2 -c32 -d10s --latency, ROUNDS rounds in rotating order.
 //
 //   node bench/compare-tail.mjs [--rounds 4]
