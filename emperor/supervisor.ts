@@ -209,16 +209,20 @@ export class Supervisor {
 
   // ---- on demand ---------------------------------------------------------------------------------
 
-  /** Not running: wait for the first connection on the socket (state `idle`). */
+  /** Not running: wait for the first connection on the socket; `idle` once the waiter listens. */
   #sleep(): void {
     const gen = this.current!;
     const key = gen.prepared.socket!.key;
-    this.#set('idle');
     void Waiter.arm(
       () => this.deps.dupSocket(key),
       (client) => this.#wake(gen, client),
     ).then(
-      (w) => (this.current === gen && this.state === 'idle' ? (this.#waiter = w) : w.close()),
+      (w) => {
+        // no connection event can come before this runs (it needs a turn of the loop)
+        if (this.current !== gen || this.next || this.#ending() || gen.copies.size > 0) return w.close();
+        this.#waiter = w;
+        this.#set('idle');
+      },
       (err) => {
         this.error = `on-demand: cannot wait on the socket: ${(err as Error).message}`;
         this.#changed();
