@@ -5,8 +5,7 @@
 // line so an operator reading `docker inspect` or `kubectl describe` sees them.
 import { EXIT } from '../shared/errors.js';
 import type { StatusDocument, VassalRecord, VassalState } from '../shared/types.js';
-import { statusDocument } from './status.js';
-import { readState } from './store.js';
+import { readStatus } from './status.js';
 
 export interface Health {
   ok: boolean;
@@ -56,10 +55,7 @@ export function health(doc: StatusDocument): Health {
 export function printHealth(statePath: string): number {
   let h: Health;
   try {
-    const doc = statusDocument(statePath);
-    // `status --json` leaves stoppedAt out (SPEC §6's keys); a stopped emperor's line says when
-    if (!doc.emperor.running && doc.emperor.stoppedAt == null) doc.emperor.stoppedAt = readState(statePath).emperor?.stoppedAt ?? null;
-    h = health(doc);
+    h = health(readStatus(statePath)); // with stoppedAt: a stopped emperor's line says when
   } catch (err) {
     // no state yet (the emperor is starting) or an unreadable one: not healthy, say why
     h = { ok: false, reason: `cannot read the state: ${firstLine((err as Error).message)}` };

@@ -139,10 +139,6 @@ export class Sockets {
     this.#startForge();
   }
 
-  held(): HeldSocket[] {
-    return [...this.#held.values()].map((h) => h.sock);
-  }
-
   #applyOwnership(path: string, before: Ownership, after: Ownership): void {
     try {
       if (before.mode !== after.mode) fs.chmodSync(path, after.mode);

@@ -68,10 +68,6 @@ export class Copy {
     return this.exited === null;
   }
 
-  send(msg: unknown): void {
-    if (this.child.connected) this.child.send(msg as object, (err) => void err);
-  }
-
   /** Hand an accepted connection to an app worker (its IPC channel carries the descriptor). */
   sendConnection(socket: Socket): boolean {
     if (!this.child.connected) return false;

@@ -9,36 +9,47 @@ export function isRunning(row: EmperorRow | null): boolean {
   return row !== null && row.stoppedAt === null && processStartTime(row.pid) === row.pidStart;
 }
 
+/** SPEC §6's document, exactly its keys (what `status --json` prints). */
 export function statusDocument(path: string): StatusDocument {
-  return readStatus(path).doc;
+  return specKeys(readStatus(path));
 }
 
-function readStatus(path: string): { doc: StatusDocument; stoppedAt: string | null } {
+function specKeys(doc: StatusDocument): StatusDocument {
+  delete doc.emperor.stoppedAt;
+  return doc;
+}
+
+/** The same, with `emperor.stoppedAt` for readers that say when a stopped emperor stopped. */
+export function readStatus(path: string): StatusDocument {
   const { emperor, vassals } = readState(path);
   const running = isRunning(emperor);
-  const doc: StatusDocument = {
-    emperor: { pid: emperor?.pid ?? null, running, vassalsDir: emperor?.vassalsDir ?? null, startedAt: emperor?.startedAt ?? null },
+  return {
+    emperor: {
+      pid: emperor?.pid ?? null,
+      running,
+      vassalsDir: emperor?.vassalsDir ?? null,
+      startedAt: emperor?.startedAt ?? null,
+      stoppedAt: emperor?.stoppedAt ?? null,
+    },
     // a record left by an emperor that died without a word: its copies are not running any more
     vassals: running ? vassals : vassals.map((v) => (v.state === 'stopped' ? v : { ...v, state: 'stopped' as const, pid: null, pids: [] })),
   };
-  return { doc, stoppedAt: emperor?.stoppedAt ?? null };
 }
 
 export function printStatus(path: string, json: boolean): number {
   let doc: StatusDocument;
-  let stoppedAt: string | null;
   try {
-    ({ doc, stoppedAt } = readStatus(path));
+    doc = readStatus(path);
   } catch (err) {
     console.error(`emperor status: ${(err as Error).message}`);
     return EXIT.INVALID;
   }
   if (json) {
-    console.log(JSON.stringify(doc, null, 2));
+    console.log(JSON.stringify(specKeys(doc), null, 2));
     return EXIT.OK;
   }
   const e = doc.emperor;
-  console.log(e.running ? `emperor running (pid ${e.pid}) since ${e.startedAt} on ${e.vassalsDir}` : `emperor not running${stoppedAt ? ` (stopped ${stoppedAt})` : e.pid ? ` (pid ${e.pid} is gone)` : ''}`);
+  console.log(e.running ? `emperor running (pid ${e.pid}) since ${e.startedAt} on ${e.vassalsDir}` : `emperor not running${e.stoppedAt ? ` (stopped ${e.stoppedAt})` : e.pid ? ` (pid ${e.pid} is gone)` : ''}`);
   const rows = doc.vassals.map((v) => row(v));
   const head = ['NAME', 'STATE', 'PID', 'UID:GID', 'RESTARTS', 'SOCKET', 'ERROR'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

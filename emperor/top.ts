@@ -1,10 +1,10 @@
 // `emperor top`: a live terminal view in the spirit of uwsgitop, reading the state file read-only
-// every second (statusDocument): vassals, their workers, requests/s from counter deltas, latency
+// every second (readStatus): vassals, their workers, requests/s from counter deltas, latency
 // and RSS. Quits on `q`, Ctrl-C or SIGINT/SIGTERM; without a TTY it prints one snapshot and exits.
 import { EXIT } from '../shared/errors.js';
 import type { StatusDocument, VassalRecord } from '../shared/types.js';
 import { RateWindow, RequestTotals, rateWindowMs, workerSums } from './dashboard/rates.js';
-import { statusDocument } from './status.js';
+import { readStatus } from './status.js';
 
 export interface TopOptions {
   intervalMs?: number;
@@ -134,7 +134,7 @@ export async function runTop(statePath: string, opts: TopOptions = {}): Promise<
   const interval = Math.max(100, opts.intervalMs ?? 1000);
   let doc: StatusDocument;
   try {
-    doc = statusDocument(statePath);
+    doc = readStatus(statePath);
   } catch (err) {
     console.error(`emperor top: ${(err as Error).message}`);
     return EXIT.INVALID;
@@ -156,7 +156,7 @@ export async function runTop(statePath: string, opts: TopOptions = {}): Promise<
   };
   const refresh = (): void => {
     try {
-      doc = statusDocument(statePath);
+      doc = readStatus(statePath);
       lastError = null;
     } catch (err) {
       lastError = (err as Error).message;
