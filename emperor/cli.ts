@@ -13,7 +13,8 @@ import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { runEmperor } from './main.js';
 import { printStatus } from './status.js';
 import { serveOne } from './serve.js';
-import { resolveIdentity, resolveSocketOwner, systemLookup } from './privileges.js';
+import { systemLookup } from './privileges.js';
+import { resolveAccess } from './prepare.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -67,8 +68,7 @@ program
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
   .action(async (files: string[], o: { vassalDefaults?: string }) => {
     let bad = 0;
-    const lookup = systemLookup();
-    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup };
+    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant: false };
     for (const file of files) {
       const r = loadVassalFile(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null });
       if (!r.ok) {
@@ -76,13 +76,11 @@ program
         for (const e of r.errors) console.error(formatConfigError(e));
         continue;
       }
-      // users and groups are checked as the emperor would, running as this user
-      const who = await resolveIdentity(r.config, ids);
-      const owner = who.ok ? await resolveSocketOwner(r.config, who.identity, lookup) : null;
-      const error = !who.ok ? who.error : owner && !owner.ok ? owner.error : null;
-      if (error) {
+      // users, groups and the socket's owner are checked as the emperor would, running as this user
+      const access = await resolveAccess(r.config, ids);
+      if (!access.ok) {
         bad++;
-        console.error(formatConfigError(error));
+        console.error(formatConfigError(access.error));
         continue;
       }
       for (const w of r.warnings) console.log(`${file}: warning: ${w}`);
