@@ -116,8 +116,7 @@ export class Emperor {
 
   /** A second signal: kill every copy at once. */
   killAll(): void {
-    for (const sup of this.supervisors.values())
-      for (const gen of [sup.current, sup.next]) for (const c of gen?.copies ?? []) c.copy.signal('SIGKILL');
+    for (const sup of this.supervisors.values()) sup.killNow();
     this.#sockets.releaseAll();
   }
 
@@ -189,6 +188,31 @@ export function supervisorDeps(bus: Bus, log: Logger, sockets: Sockets, lookup: 
   };
 }
 
+/**
+ * SIGTERM, SIGINT, SIGQUIT (SPEC §3): the first stops gracefully, a second kills at once. `done`
+ * resolves with the exit code; `stopWith` starts the graceful stop for another reason.
+ */
+export function stopOnSignals(log: Logger, graceful: () => Promise<void>, kill: () => void): { done: Promise<number>; stopWith(code: number): void } {
+  let stops = 0;
+  let resolve!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolve = r));
+  const stopWith = (code: number): void => {
+    if (stops++ > 0) return;
+    void graceful().then(() => resolve(code));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stops > 0) {
+      log.warn({ signal }, 'second signal: killing every vassal at once');
+      kill();
+      return resolve(EXIT.OK);
+    }
+    log.info({ signal }, 'stopping every vassal gracefully');
+    stopWith(EXIT.OK);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onSignal);
+  return { done, stopWith };
+}
+
 /** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */
 async function endLeftovers(store: Store, log: Logger): Promise<void> {
   const jobs: Promise<void>[] = [];
@@ -228,27 +252,14 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     if (rec.pids.length || rec.state !== 'stopped') store.upsertVassal({ ...rec, state: 'stopped', pid: null, pids: [], pidStarts: [], workers: [] });
 
   const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
-  let signals = 0;
-  const done = new Promise<number>((resolve) => {
-    const onStop = (sig: NodeJS.Signals): void => {
-      if (++signals > 1) {
-        log.warn({ signal: sig }, 'second signal: killing every vassal at once');
-        emperor.killAll();
-        return resolve(EXIT.OK);
-      }
-      log.info({ signal: sig }, 'stopping every vassal gracefully');
-      void emperor.stop().then(() => resolve(EXIT.OK));
-    };
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onStop);
-    // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
-    // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
-    emperor.onEssentialFailed = (name, reason) => {
-      if (signals++ > 0) return;
-      log.fatal({ vassal: name, reason }, `essential vassal ${name} cannot become ready: stopping every vassal`);
-      void emperor.stop().then(() => resolve(EXIT.ESSENTIAL_FAILED));
-    };
-    process.on('SIGHUP', () => emperor.reloadAll());
-  });
+  const stopper = stopOnSignals(log, () => emperor.stop(), () => emperor.killAll());
+  // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
+  // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
+  emperor.onEssentialFailed = (name, reason) => {
+    log.fatal({ vassal: name, reason }, `essential vassal ${name} cannot become ready: stopping every vassal`);
+    stopper.stopWith(EXIT.ESSENTIAL_FAILED);
+  };
+  process.on('SIGHUP', () => emperor.reloadAll());
   // "from now on, we must not die" (s6): a bug in one handler must not take every vassal down
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
@@ -269,7 +280,7 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   }
   await emperor.start();
   log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off' }, 'emperor running');
-  const code = await done;
+  const code = await stopper.done;
   await dashboard?.close();
   logStore.close();
   store.close();

@@ -6,7 +6,7 @@ import { EXIT, formatConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { Bus } from './bus.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
-import { supervisorDeps } from './main.js';
+import { stopOnSignals, supervisorDeps } from './main.js';
 import { systemLookup } from './privileges.js';
 import { Sockets } from './sockets.js';
 import { Supervisor } from './supervisor.js';
@@ -28,25 +28,18 @@ export async function serveOne(fileArg: string, opts: { vassalDefaults: string |
   bus.publish(name, 'added', { file });
   await sup.dispatch({ type: 'apply', config: first.config });
 
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const stop = (sig: NodeJS.Signals): void => {
-      if (++signals > 1) {
-        for (const g of [sup.current, sup.next]) for (const c of g?.copies ?? []) c.copy.signal('SIGKILL');
-        sockets.releaseAll();
-        return resolve(EXIT.OK);
-      }
-      log.info({ signal: sig }, 'stopping');
-      void sup.dispatch({ type: 'shutdown' }).then(() => {
-        sockets.releaseAll();
-        resolve(EXIT.OK);
-      });
-    };
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, stop);
-    process.on('SIGHUP', () => {
-      const r = load();
-      if (!r.ok) void sup.dispatch({ type: 'invalid', errors: r.errors });
-      else void sup.update(r.config, true);
-    });
+  process.on('SIGHUP', () => {
+    const r = load();
+    if (!r.ok) void sup.dispatch({ type: 'invalid', errors: r.errors });
+    else void sup.update(r.config, true);
   });
+  const stopper = stopOnSignals(
+    log,
+    () => sup.dispatch({ type: 'shutdown' }).then(() => sockets.releaseAll()),
+    () => {
+      sup.killNow();
+      sockets.releaseAll();
+    },
+  );
+  return stopper.done;
 }

@@ -141,6 +141,11 @@ export class Supervisor {
     return recordOf(this);
   }
 
+  /** A second stop signal: SIGKILL every copy at once (no drain, no bookkeeping first). */
+  killNow(): void {
+    for (const gen of [this.current, this.next]) for (const c of gen?.copies ?? []) c.copy.signal('SIGKILL');
+  }
+
   async #run(cmd: Command): Promise<void> {
     const action = TABLE[this.state][cmd.type];
     switch (action) {
