@@ -15,7 +15,7 @@ import { Scanner, type ScanEvent } from './scanner.js';
 import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
-import { Supervisor, type SupervisorDeps } from './supervisor.js';
+import { Supervisor, type SupervisorDeps } from './supervisor/index.js';
 import { fileOwner, includeRule } from './tyrant.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';

@@ -1,22 +1,37 @@
-// Restart policy (SPEC §3): per-vassal exponential backoff, 1 s doubling to 60 s while copies
-// keep dying within 30 s of their start; a copy that lived longer resets it. Pure: the caller
-// passes the clock readings, so tests drive it with a fake clock.
+// Restart policy (SPEC §3), pure: the caller passes the clock readings, so tests and the
+// simulation drive it with a fake clock. A copy that had become ready and ran at least 1 s is
+// replaced at once, every time (s6: at most one start per second per slot; an OOM kill or an
+// operator's kill -9 is no crash loop); one that dies before ready or within 1 s waits 1 s,
+// doubling to 60 s while that keeps happening; being ready for 30 s resets the count.
 
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_CAP_MS = 60_000;
-/** a copy that lived at least this long counts as a success */
+/** a copy that was ready and lived at least this long is replaced without delay */
+export const MIN_RUN_MS = 1000;
+/** a copy ready for at least this long resets the backoff */
 export const STABLE_AFTER_MS = 30_000;
 
 export interface BackoffState {
-  /** consecutive quick deaths */
+  /** consecutive failed starts (deaths before ready or within MIN_RUN_MS) */
   failures: number;
 }
 
 export const initialBackoff = (): BackoffState => ({ failures: 0 });
 
-/** A copy exited on its own after `livedMs`: the new state and how long to wait before replacing it. */
-export function onCopyExit(state: BackoffState, livedMs: number): { state: BackoffState; delayMs: number } {
-  const failures = livedMs >= STABLE_AFTER_MS ? 1 : state.failures + 1;
+/**
+ * A copy exited on its own after `livedMs`, having been ready for `readyForMs` (null: it never
+ * became ready): the new state and how long to wait before replacing it.
+ */
+export function onCopyExit(state: BackoffState, livedMs: number, readyForMs: number | null): { state: BackoffState; delayMs: number } {
+  const base = readyForMs !== null && readyForMs >= STABLE_AFTER_MS ? 0 : state.failures;
+  if (readyForMs !== null && livedMs >= MIN_RUN_MS) return { state: { failures: base }, delayMs: 0 };
+  const failures = base + 1;
+  return { state: { failures }, delayMs: delayFor(failures) };
+}
+
+/** A start failed before any copy ran (a busy port, a spawn error): one more failure. */
+export function onStartFailure(state: BackoffState): { state: BackoffState; delayMs: number } {
+  const failures = state.failures + 1;
   return { state: { failures }, delayMs: delayFor(failures) };
 }
 
@@ -27,3 +42,10 @@ export function delayFor(failures: number): number {
 
 /** Backoff has reached its cap: an `essential` vassal that is here cannot become ready. */
 export const atCap = (state: BackoffState): boolean => delayFor(state.failures) >= BACKOFF_CAP_MS;
+
+/**
+ * How long a worker may stay silent before it is replaced: its `heartbeat` plus one second. A
+ * worker beats at least every max(1 s, heartbeat / 2), and `heartbeat = 1` must not kill
+ * healthy workers on a beat that arrives a few milliseconds late.
+ */
+export const heartbeatLimitMs = (heartbeatSeconds: number): number => heartbeatSeconds * 1000 + 1000;

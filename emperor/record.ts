@@ -1,8 +1,9 @@
-// The status record of a vassal (SPEC §6), derived from its supervisor: the one shape that
-// `emperor status`, the store and the dashboard see. Env values are redacted: records travel.
+// The status record of a vassal (SPEC §6), derived from its supervisor's state: the one shape
+// that `emperor status`, the store and the dashboard see. Env values are redacted: records travel.
+// Every live copy of every generation (draining ones included) is listed: none goes untracked.
 import type { RedactedConfig, VassalConfig, VassalRecord } from '../shared/types.js';
-import { socketKey } from './sockets.js';
-import type { Supervisor } from './supervisor.js';
+import type { State } from './supervisor/model.js';
+import { keyOf } from './supervisor/ops.js';
 
 export function redact(config: VassalConfig): RedactedConfig {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -12,29 +13,28 @@ export function redact(config: VassalConfig): RedactedConfig {
   return { ...rest, env: hide(env), placeholders: hide(placeholders) };
 }
 
-export function recordOf(s: Supervisor): VassalRecord {
-  const copies = [s.current, s.next].flatMap((g) => [...(g?.copies ?? [])]).filter((c) => c.copy.alive);
-  copies.sort((a, b) => a.copy.startedAtMs - b.copy.startedAtMs);
+export function recordOf(name: string, file: string, s: State): VassalRecord {
+  const copies = s.copies.filter((c) => c.status === 'live').sort((a, b) => a.startedAt - b.startedAt || a.id - b.id);
   const gen = s.current ?? s.next;
   const identity = gen?.prepared.identity ?? null;
-  const config = s.config;
+  const config = s.current?.config ?? s.latest;
   return {
-    name: s.name,
-    state: s.state === 'new' || s.state === 'gone' ? 'stopped' : s.state,
-    pid: copies[0]?.copy.pid ?? null,
-    pids: copies.map((c) => c.copy.pid),
-    pidStarts: copies.map((c) => c.copy.pidStart),
+    name,
+    state: s.phase === 'new' || s.phase === 'gone' ? 'stopped' : s.phase,
+    pid: copies[0]?.pid ?? null,
+    pids: copies.map((c) => c.pid),
+    pidStarts: copies.map((c) => c.pidStart),
     uid: identity?.uid ?? null,
     gid: identity?.gid ?? null,
-    socket: config?.httpSocket ? socketKey(config.httpSocket) : null,
+    socket: keyOf(config?.httpSocket ?? null),
     restarts: s.restarts,
     harakiriKills: s.harakiriKills,
-    startedAt: gen?.startedAt ?? null,
+    startedAt: gen ? new Date(gen.startedAt).toISOString() : null,
     lastExit: s.lastExit,
     error: s.error,
     config: config ? redact(config) : null,
-    file: s.file,
-    workers: copies.map((c) => ({ pid: c.copy.pid, generation: c.gen.id, ready: c.ready, startedAt: new Date(c.copy.startedAtMs).toISOString(), stats: c.stats })),
+    file,
+    workers: copies.map((c) => ({ pid: c.pid, generation: c.gen, ready: c.readyAt !== null, startedAt: new Date(c.startedAt).toISOString(), stats: c.stats })),
     updatedAt: new Date().toISOString(),
   };
 }

@@ -9,7 +9,7 @@ import { loadVassalFile, vassalNameOf } from './config/index.js';
 import { stopOnSignals, supervisorDeps } from './main.js';
 import { systemLookup } from './privileges.js';
 import { Sockets } from './sockets.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor } from './supervisor/index.js';
 
 export async function serveOne(fileArg: string, opts: { vassalDefaults: string | null; log: Logger }): Promise<number> {
   const { log } = opts;

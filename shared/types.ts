@@ -63,6 +63,8 @@ export interface VassalConfig {
   readyAfter: number;
   /** seconds */
   heartbeat: number;
+  /** seconds a new copy may take to become ready, at any start */
+  startTimeout: number;
   essential: boolean;
   strict: boolean;
   /** `set-ph` placeholders, and unknown keys when `strict = false` */

@@ -37,6 +37,7 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   'honour-stdin': { kind: 'bool' },
   'ready-after': { kind: 'int', min: 0, max: 2_147_483_647 },
   heartbeat: { kind: 'int', min: 0, max: MAX_SECONDS },
+  'start-timeout': { kind: 'int', min: 1, max: MAX_SECONDS },
   essential: { kind: 'bool' },
   strict: { kind: 'bool' },
   'set-ph': { kind: 'list' },

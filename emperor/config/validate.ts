@@ -235,6 +235,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     honourStdin: bool('honour-stdin', false),
     readyAfter: int('ready-after', 1000),
     heartbeat: int('heartbeat', 30),
+    startTimeout: int('start-timeout', 60),
     essential: bool('essential', false),
     strict,
     placeholders,

@@ -2,7 +2,7 @@
 // "do nothing" is written out, and the rules SPEC §3 states hold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TABLE } from '../../emperor/supervisor.js';
+import { TABLE } from '../../emperor/supervisor/index.js';
 
 const STATES = ['new', 'starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped', 'gone'] as const;
 const COMMANDS = ['apply', 'invalid', 'reload', 'remove', 'shutdown'] as const;

@@ -1,0 +1,305 @@
+// One supervisor per vassal (the door of emperor/supervisor/): feeds every event, one at a time,
+// through the pure table (table.ts) and executes the effects it returns. The only owner of the
+// vassal's real processes, timers, waiter and stats endpoint; it decides nothing itself, and
+// calls each OS module (prepare, spawnCopy, releaseSocket, handOver...) from one place.
+import type { Socket } from 'node:net';
+import type { Logger } from '../../shared/logger.js';
+import { HARAKIRI_PREFIX, parseWorkerMessage } from '../../shared/protocol.js';
+import type { VassalConfig, VassalRecord } from '../../shared/types.js';
+import type { Bus } from '../bus.js';
+import { buildSpawnSpec, type Prepared } from '../launch.js';
+import { handOver, Waiter } from '../on-demand.js';
+import type { PrepareResult } from '../prepare.js';
+import { recordOf } from '../record.js';
+import type { NativeHandle } from '../sockets.js';
+import { spawnCopy, whenSpawnSlot, type Copy } from '../spawn.js';
+import { startStatsServer, type StatsServer } from '../stats-server.js';
+import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
+import { same } from './ops.js';
+import { step } from './table.js';
+
+export { TABLE, EVENTS, step } from './table.js';
+export type { Command } from './model.js';
+export type TableState = Phase;
+
+export interface SupervisorDeps {
+  bus: Bus;
+  log: Logger;
+  prepare(config: VassalConfig): Promise<PrepareResult>;
+  releaseSocket(key: string): void;
+  /** a duplicate descriptor of a held socket (on-demand vassals accept their first client on it) */
+  dupSocket(key: string): Promise<NativeHandle>;
+  /** an `essential` vassal's backoff reached its cap: it cannot become ready (SPEC §2) */
+  essentialFailed?(name: string, reason: string): void;
+}
+
+/** Supervisors with app workers, swept by ONE heartbeat timer (not one per vassal: wake-ups). */
+const WATCHED = new Set<Supervisor>();
+const SWEEP_MS = 1000;
+setInterval(() => {
+  for (const s of WATCHED) s.checkHeartbeats();
+}, SWEEP_MS).unref();
+
+/** how often an idle worker's heartbeat alone republishes its record (state file, status --json) */
+const STATS_PUBLISH_MS = 60_000;
+
+export class Supervisor {
+  readonly file: string;
+  #s: State = initialState();
+  #queue: Event[] = [];
+  #busy = false;
+  #waits: Array<{ done: (s: State) => boolean; resolve: () => void }> = [];
+  readonly #copies = new Map<number, Copy>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #waiters = new Map<number, Waiter>();
+  #client: Socket | null = null;
+  #stats: StatsServer | null = null;
+  #statsTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly name: string,
+    file: string,
+    private readonly deps: SupervisorDeps,
+  ) {
+    this.file = file;
+    WATCHED.add(this);
+  }
+
+  get state(): Phase {
+    return this.#s.phase;
+  }
+
+  /** Queue a command; resolves once it has been acted on (an end: once every copy is gone). */
+  dispatch(cmd: Command): Promise<void> {
+    const done = doneWhen(cmd);
+    const p = new Promise<void>((resolve) => this.#waits.push({ done, resolve }));
+    this.#feed(cmd);
+    return p;
+  }
+
+  /**
+   * A config read from the vassal's file. A touch or SIGHUP (`reloadIfSame`) with an unchanged
+   * config is a reload; anything else is applied.
+   */
+  update(config: VassalConfig, reloadIfSame: boolean): Promise<void> {
+    return this.dispatch(reloadIfSame && same(this.#s.latest, config) ? { type: 'reload' } : { type: 'apply', config });
+  }
+
+  record(): VassalRecord {
+    return recordOf(this.name, this.file, this.#s);
+  }
+
+  /** A second stop signal: SIGKILL every copy at once (no drain, no bookkeeping first). */
+  killNow(): void {
+    for (const c of this.#copies.values()) c.signal('SIGKILL');
+  }
+
+  /** Called by the one sweep over every supervisor. */
+  checkHeartbeats(): void {
+    const config = this.#s.current?.config;
+    if (config?.app && config.heartbeat > 0) this.#feed({ type: 'tick' });
+  }
+
+  #feed(ev: Event): void {
+    this.#queue.push(ev);
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let e = this.#queue.shift(); e; e = this.#queue.shift()) {
+        const r = step(this.#s, e, Date.now());
+        this.#s = r.state;
+        for (const fx of r.effects) {
+          try {
+            this.#do(fx);
+          } catch (err) {
+            this.deps.log.error({ err, vassal: this.name, effect: fx.type }, 'supervisor effect failed');
+          }
+        }
+      }
+    } finally {
+      this.#busy = false;
+    }
+    const waits = this.#waits;
+    this.#waits = waits.filter((w) => !w.done(this.#s));
+    for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
+  }
+
+  #do(fx: Effect): void {
+    switch (fx.type) {
+      case 'prepare':
+        return void this.deps.prepare(fx.config).then(
+          (result) => this.#feed({ type: 'prepared', seq: fx.seq, result }),
+          (err: Error) => this.#feed({ type: 'prepared', seq: fx.seq, result: { ok: false, transient: true, error: { code: 'E_SOCKET', file: fx.config.file, line: 0, key: null, message: err.message } } }),
+        );
+      case 'release':
+        return this.deps.releaseSocket(fx.key);
+      case 'queue-spawn':
+        return whenSpawnSlot(() => this.#feed({ type: 'slot', copy: fx.copy }));
+      case 'spawn':
+        return this.#spawn(fx.copy, fx.prepared as Prepared);
+      case 'stop':
+        return void this.#copies.get(fx.copy)?.stop(fx.mercyMs);
+      case 'signal':
+        return this.#copies.get(fx.copy)?.signal(fx.signal);
+      case 'arm': {
+        clearTimeout(this.#timers.get(fx.name));
+        // up to 20 % later: vassals that failed together (a shared dependency) do not retry in lockstep
+        const ms = fx.jitter ? Math.round(fx.ms * (1 + Math.random() * 0.2)) : fx.ms;
+        const t = setTimeout(() => {
+          if (this.#timers.get(fx.name) === t) this.#timers.delete(fx.name);
+          this.#feed({ type: 'timer', name: fx.name, token: fx.token });
+        }, ms);
+        this.#timers.set(fx.name, t);
+        return;
+      }
+      case 'cancel':
+        clearTimeout(this.#timers.get(fx.name));
+        this.#timers.delete(fx.name);
+        return;
+      case 'event':
+        return void this.deps.bus.publish(this.name, fx.kind, fx.detail);
+      case 'record':
+        return fx.lazy ? this.#statsChanged() : this.#changed();
+      case 'forget':
+        WATCHED.delete(this);
+        this.#syncStats();
+        return this.deps.bus.forget(this.name);
+      case 'arm-waiter':
+        return this.#armWaiter(fx.gen, fx.key);
+      case 'release-waiter':
+        for (const [gen, w] of this.#waiters) {
+          if (fx.gen !== null && gen !== fx.gen) continue;
+          w.close();
+          this.#waiters.delete(gen);
+        }
+        return;
+      case 'hand-over': {
+        const client = this.#client;
+        const copy = this.#copies.get(fx.copy);
+        this.#client = null;
+        if (client && copy) handOver(client, copy, fx.prepared.config.app !== null, fx.prepared.config.httpSocket!);
+        else client?.destroy();
+        return;
+      }
+      case 'drop-client':
+        this.#client?.destroy();
+        this.#client = null;
+        return;
+      case 'essential-failed':
+        return this.deps.essentialFailed?.(this.name, fx.reason);
+      case 'warn':
+        return this.deps.log.warn({ vassal: this.name }, fx.message);
+    }
+  }
+
+  /** Start one copy now; its `spawned` (or `spawn-failed`) is the next event the table sees. */
+  #spawn(id: number, prepared: Prepared): void {
+    const { config } = prepared;
+    const log = this.deps.log;
+    let pid = 0;
+    // systemd hands programs a blocking socket; Node on the other end left it non-blocking
+    if (config.exec !== null) prepared.socket?.setBlocking(true);
+    let copy: Copy;
+    try {
+      copy = spawnCopy(
+        buildSpawnSpec(prepared, {
+          onLine: (stream, line) => {
+            if (stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) this.#feed({ type: 'harakiri', copy: id });
+            log.info({ vassal: this.name, pid, stream }, line);
+            this.deps.bus.emit('log', { vassal: this.name, pid, stream, line, ts: new Date().toISOString() });
+          },
+          onMessage: (raw) => {
+            const msg = parseWorkerMessage(raw);
+            if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });
+            else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+            else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
+            else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
+          },
+          onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
+        }),
+      );
+    } catch (err) {
+      this.#queue.unshift({ type: 'spawn-failed', copy: id, error: (err as Error).message });
+      return;
+    }
+    pid = copy.pid;
+    this.#copies.set(id, copy);
+    void copy.exit.then((info) => {
+      this.#copies.delete(id);
+      this.#feed({ type: 'exited', copy: id, info });
+    });
+    this.#queue.unshift({ type: 'spawned', copy: id, pid: copy.pid, pidStart: copy.pidStart });
+  }
+
+  #armWaiter(gen: number, key: string): void {
+    void Waiter.arm(
+      () => this.deps.dupSocket(key),
+      (client) => {
+        this.#client?.destroy();
+        this.#client = client;
+        this.#waiters.delete(gen);
+        this.#feed({ type: 'woken', gen });
+      },
+    ).then(
+      (w) => {
+        // no connection can come before this runs (it needs a turn of the loop)
+        this.#waiters.get(gen)?.close();
+        this.#waiters.set(gen, w);
+        this.#feed({ type: 'waiter-listening', gen });
+      },
+      (err: Error) => this.#feed({ type: 'waiter-failed', gen, error: err.message }),
+    );
+  }
+
+  /**
+   * An idle worker's heartbeat (only its RSS moved): the record is republished at most every
+   * STATS_PUBLISH_MS, not on every beat (a state-file write per beat of hundreds of idle workers
+   * would cost more than everything else an idle emperor does). A busy worker's beat
+   * republishes at once (status, top and the dashboard follow its request counts).
+   */
+  #statsChanged(): void {
+    if (this.#statsTimer) return;
+    this.#statsTimer = setTimeout(() => {
+      this.#statsTimer = null;
+      this.#changed();
+    }, STATS_PUBLISH_MS);
+    this.#statsTimer.unref();
+  }
+
+  #changed(): void {
+    if (this.#statsTimer) clearTimeout(this.#statsTimer);
+    this.#statsTimer = null;
+    this.#syncStats();
+    if (this.#s.phase !== 'gone' && this.#s.phase !== 'new') this.deps.bus.record(this.record());
+  }
+
+  /** The `stats` endpoint follows the config in force; it goes with the vassal. */
+  #syncStats(): void {
+    const s = this.#s;
+    const ending = s.want !== 'run' || s.phase === 'gone';
+    const want = ending ? null : ((s.current?.config ?? s.latest)?.stats ?? null);
+    if (this.#stats?.addr === want) return;
+    this.#stats?.close();
+    this.#stats = null;
+    if (!want) return;
+    try {
+      this.#stats = startStatsServer(want, () => this.record(), this.deps.log);
+    } catch (err) {
+      this.deps.log.warn({ vassal: this.name, err }, 'cannot start the stats server');
+    }
+  }
+}
+
+/** When a dispatched command counts as acted on. */
+function doneWhen(cmd: Command): (s: State) => boolean {
+  switch (cmd.type) {
+    case 'remove':
+      return (s) => s.phase === 'gone' || s.want !== 'gone';
+    case 'shutdown':
+      return (s) => s.phase === 'stopped' || s.phase === 'gone';
+    case 'stop':
+      return (s) => s.phase === 'stopped' || s.phase === 'gone' || s.want !== 'stop';
+    default:
+      return (s) => s.prep === null || s.phase === 'gone';
+  }
+}
