@@ -3,7 +3,7 @@
 // Every live copy of every generation (draining ones included) is listed: none goes untracked.
 import type { RedactedConfig, VassalConfig, VassalRecord } from '../shared/types.js';
 import type { State } from './supervisor/model.js';
-import { keyOf } from './supervisor/ops.js';
+import { errorOf, keyOf } from './supervisor/ops.js';
 
 export function redact(config: VassalConfig): RedactedConfig {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -31,7 +31,7 @@ export function recordOf(name: string, file: string, s: State): VassalRecord {
     harakiriKills: s.harakiriKills,
     startedAt: gen ? new Date(gen.startedAt).toISOString() : null,
     lastExit: s.lastExit,
-    error: s.error,
+    error: errorOf(s),
     config: config ? redact(config) : null,
     file,
     workers: copies.map((c) => ({ pid: c.pid, generation: c.gen, ready: c.readyAt !== null, startedAt: new Date(c.startedAt).toISOString(), stats: c.stats })),

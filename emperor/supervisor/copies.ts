@@ -3,7 +3,7 @@
 // tracked, a retired generation or a disarmed timer is a no-op, written out as such below.
 import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../policy.js';
 import type { CopyState, Event } from './model.js';
-import { arm, cancel, copiesOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
+import { arm, cancel, copiesOf, errorOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
 
 type CopyEvent = Extract<Event, { type: 'slot' | 'spawned' | 'spawn-failed' | 'ready' | 'exited' | 'heartbeat' | 'recycle' | 'harakiri' | 'load-error' | 'tick' }>;
 
@@ -53,6 +53,7 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
     case 'ready':
       return ready(x, c);
     case 'exited':
+      if (c.status !== 'live') return; // ignore: only a process that ran can exit
       return exited(x, c, ev.info);
     case 'heartbeat': {
       const busy = !c.stats || c.stats.requests !== ev.stats.requests || ev.stats.inFlight > 0;
@@ -96,7 +97,7 @@ function ready(x: Ctx, c: CopyState): void {
     return;
   }
   const gen = s.current!;
-  if (s.error?.startsWith('app failed') || s.error?.includes('start-timeout')) s.error = s.invalid;
+  s.error = null; // a copy serves: what went wrong at run time is over
   const replaced = c.replaces === null ? undefined : findCopy(s, c.replaces);
   if (replaced) stopCopy(x, replaced, gen.config.mercy);
   c.replaces = null;
@@ -170,7 +171,7 @@ function rolloutDone(x: Ctx): void {
   cancel(x, 'rollout');
   retire(x, old);
   s.current = gen;
-  s.error = s.invalid; // a config error reported meanwhile stays reported
+  s.error = null; // a config error reported meanwhile (invalid) stays reported
   event(x, 'reloaded', { generation: gen.id, pids: copiesOf(s, gen.id).map((c) => c.pid) });
   armIdle(x);
 }
@@ -180,8 +181,7 @@ export function rolloutFailed(x: Ctx, reason: string): void {
   const gen = s.next;
   if (!gen) return;
   retire(x, gen);
-  s.error = `reload failed: ${reason}`;
-  s.prepFailed = true; // the same config is not rolled out again until a new command
+  s.failed = `reload failed: ${reason}`; // the same config is not rolled out again until a new command
   event(x, 'reload-failed', { reason, generation: gen.id });
 }
 
@@ -191,8 +191,8 @@ export function checkEssential(x: Ctx): void {
   const config = s.current?.config ?? s.latest;
   if (!config?.essential || !atCap(s.backoff)) return;
   if (s.copies.some((c) => c.gen === s.current?.id && c.readyAt !== null && c.status === 'live')) return;
-  const reason = s.error ?? `copies keep exiting (${s.backoff.failures} in a row)`;
-  event(x, 'essential-failed', { failures: s.backoff.failures, error: s.error });
+  const reason = errorOf(s) ?? `copies keep exiting (${s.backoff.failures} in a row)`;
+  event(x, 'essential-failed', { failures: s.backoff.failures, error: errorOf(s) });
   x.fx.push({ type: 'essential-failed', reason });
 }
 

@@ -74,7 +74,8 @@ export interface State {
   /** the socket this vassal holds (kept across stop/start, released when it goes) */
   key: string | null;
   /** the last prepare of `latest` failed: `invalid` (or `backoff` with a retry armed) */
-  prepFailed: boolean;
+  /** the latest config could not be prepared or rolled out: reported, and not tried again until a new command */
+  failed: string | null;
   /** on-demand: the copies were stopped for idleness; the waiter is armed again once they are gone */
   sleeping: boolean;
   waiter: 'none' | 'arming' | 'listening';
@@ -86,6 +87,7 @@ export interface State {
   recycleNotBefore: number;
   /** armed timers: name -> token; a firing whose token differs is stale */
   timers: Record<string, number>;
+  /** what went wrong at run time (a crash, start-timeout, a busy port): cleared once a copy is ready */
   error: string | null;
   restarts: number;
   harakiriKills: number;
@@ -158,7 +160,7 @@ export function initialState(): State {
     copies: [],
     prep: null,
     key: null,
-    prepFailed: false,
+    failed: null,
     sleeping: false,
     waiter: 'none',
     client: false,

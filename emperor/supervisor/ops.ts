@@ -127,6 +127,9 @@ export function conflicts(key: string | null, config: VassalConfig): boolean {
 /** Configs are plain data: equal when they serialise the same. */
 export const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
+/** The record's error: the file's, then the latest config's, then the last run-time one. */
+export const errorOf = (s: State): string | null => s.invalid ?? s.failed ?? s.error;
+
 /** The phase that follows from the state: computed in this one place, after every step. */
 export function derivePhase(s: State): Phase {
   if (s.phase === 'gone') return 'gone';
@@ -144,7 +147,7 @@ export function derivePhase(s: State): Phase {
     return 'starting';
   }
   if (armed(s, 'retry')) return 'backoff';
-  if (s.prepFailed || (s.latest === null && s.invalid !== null)) return 'invalid';
+  if (s.failed !== null || (s.latest === null && s.invalid !== null)) return 'invalid';
   if (s.phase === 'new') return 'new';
   if (s.phase === 'stopped' && s.latest === null) return 'stopped';
   return 'starting';

@@ -7,7 +7,7 @@ import { formatConfigError } from '../../shared/errors.js';
 import { delayFor, onStartFailure } from '../policy.js';
 import { cloneState, type Command, type Effect, type Event, type Phase, type PrepareOutcome, type State } from './model.js';
 import { onCopyEvent, onTimer, onWaiter, checkEssential } from './copies.js';
-import { arm, cancel, conflicts, copiesOf, derivePhase, event, liveCopies, newGeneration, queueCopy, releaseIfUnused, retire, same, type Ctx } from './ops.js';
+import { arm, cancel, conflicts, copiesOf, derivePhase, errorOf, event, liveCopies, newGeneration, queueCopy, releaseIfUnused, retire, same, type Ctx } from './ops.js';
 
 export type Action = 'apply' | 'invalid' | 'reload' | 'start' | 'stop' | 'remove' | 'shutdown' | 'ignore';
 /** the emperor is stopping: a row of its own, whatever the phase */
@@ -85,15 +85,20 @@ function command(x: Ctx, cmd: Command): void {
   // a new command decides afresh: a pending retry (of an older config) is void
   cancel(x, 'retry');
   switch (action) {
-    case 'apply':
-      s.latest = (cmd as Extract<Command, { type: 'apply' }>).config;
+    case 'apply': {
+      const config = (cmd as Extract<Command, { type: 'apply' }>).config;
+      // the file changed, if only a comment: a reload (SPEC §3), unless that config is already on its way (a burst)
+      const onItsWay = (s.next && same(s.next.config, config)) || (s.prep && same(s.prep.config, config));
+      if (same(s.latest, config) && !onItsWay) s.reloadAsked = true;
+      s.latest = config;
       s.invalid = null;
-      s.prepFailed = false;
+      s.failed = null;
       s.want = 'run';
       return;
+    }
     case 'invalid': {
       const errors = (cmd as Extract<Command, { type: 'invalid' }>).errors.map(formatConfigError);
-      s.invalid = s.error = errors.join('\n');
+      s.invalid = errors.join('\n');
       // a file created again but invalid is reported, not forgotten
       if (s.want === 'gone') [s.want, s.latest] = ['run', null];
       const running = s.current !== null && copiesOf(s, s.current.id).length > 0;
@@ -103,17 +108,19 @@ function command(x: Ctx, cmd: Command): void {
     case 'reload':
       if (s.want === 'gone') return;
       s.want = 'run';
-      s.prepFailed = false;
       s.reloadAsked = true;
+      s.failed = null;
       return;
     case 'start':
       if (s.want === 'gone') return;
       s.want = 'run';
-      s.prepFailed = false;
+      s.failed = null;
       return;
     case 'stop':
     case 'remove':
     case 'shutdown':
+      // a removal in progress completes: stopping or shutting down leaves it gone
+      if (s.want === 'gone' && action !== 'remove') return;
       if (s.want === 'run' && (liveCopies(s).length > 0 || s.current || s.next)) event(x, 'stopping', {});
       s.want = action === 'remove' ? 'gone' : action;
       s.reloadAsked = false;
@@ -124,11 +131,18 @@ function command(x: Ctx, cmd: Command): void {
 /** Move toward what the last command asks for. Called after every event; idempotent. */
 export function converge(x: Ctx): void {
   const { s } = x;
-  if (s.prep || s.phase === 'gone') return; // one prepare at a time: its answer converges again
+  if (s.phase === 'gone') return;
   if (s.want !== 'run') return end(x);
-  const target = s.latest;
-  if (!target || s.prepFailed || armed(x, 'retry')) return;
   const cur = s.current;
+  // on-demand, asleep, its last copy gone: wait for a connection
+  if (cur?.config.onDemand && s.sleeping && s.waiter === 'none' && copiesOf(s, cur.id).length === 0 && cur.key) {
+    s.waiter = 'arming';
+    x.fx.push({ type: 'arm-waiter', gen: cur.id, key: cur.key });
+  }
+  if (s.prep) return; // one prepare at a time: its answer converges again
+  const target = s.latest;
+  if (!target) return halt(x); // a file created again, but invalid: nothing valid to run
+  if (s.failed !== null || armed(x, 'retry')) return;
   if (!cur) {
     // the new address needs the old socket closed, and every copy that inherited it gone
     if (s.key && conflicts(s.key, target)) {
@@ -137,10 +151,6 @@ export function converge(x: Ctx): void {
       s.key = null;
     }
     return prepare(x, 'restart');
-  }
-  if (cur.config.onDemand && s.sleeping && s.waiter === 'none' && copiesOf(s, cur.id).length === 0 && cur.key) {
-    s.waiter = 'arming';
-    x.fx.push({ type: 'arm-waiter', gen: cur.id, key: cur.key });
   }
   if (s.next) return; // a rollout is in progress: its outcome converges again
   const changed = !same(cur.config, target);
@@ -196,7 +206,7 @@ function prepared(x: Ctx, seq: number, result: PrepareOutcome): void {
   const oldKey = s.key;
   s.key = key;
   releaseIfUnused(x, oldKey);
-  s.error = s.invalid;
+  s.error = null;
   s.backoff = { failures: 0 };
   const gen = (s.current = newGeneration(x, p));
   if (config.onDemand) {
@@ -208,42 +218,48 @@ function prepared(x: Ctx, seq: number, result: PrepareOutcome): void {
 
 function prepareFailed(x: Ctx, result: Extract<PrepareOutcome, { ok: false }>, mode: 'restart' | 'rollout'): void {
   const { s } = x;
-  s.error = formatConfigError(result.error);
+  const error = formatConfigError(result.error);
   const running = s.current !== null && copiesOf(s, s.current.id).length > 0;
   if (result.transient) {
     // e.g. the port is still held by someone else: retry (the latest config) with this vassal's backoff
     const r = onStartFailure(s.backoff);
     s.backoff = r.state;
-    event(x, 'socket-error', { error: s.error, retryInMs: r.delayMs });
+    s.error = error;
+    event(x, 'socket-error', { error, retryInMs: r.delayMs });
     arm(x, 'retry', r.delayMs, true);
     checkEssential(x);
-  } else s.prepFailed = true;
-  if (mode === 'rollout') return event(x, 'reload-failed', { reason: s.error });
+  } else s.failed = error;
+  if (mode === 'rollout') return event(x, 'reload-failed', { reason: error });
   if (running) {
     // keep serving on the last good config; the error is reported
-    if (!result.transient) event(x, 'config-error', { errors: [s.error] });
+    if (!result.transient) event(x, 'config-error', { errors: [error] });
     return;
   }
   if (s.next) retire(x, s.next);
   if (s.current) retire(x, s.current);
   if (s.key) x.fx.push({ type: 'release', key: s.key });
   s.key = null;
-  if (!result.transient) event(x, 'invalid', { errors: [s.error] });
+  if (!result.transient) event(x, 'invalid', { errors: [error] });
 }
 
-/** stop, remove, shutdown: drain everything; once the last copy is gone, settle. */
+/** stop, remove, shutdown: drain everything; once the last copy is gone, a removal gives its socket back. */
 function end(x: Ctx): void {
+  const { s } = x;
+  halt(x);
+  if (s.want === 'gone' && liveCopies(s).length === 0 && s.key) {
+    x.fx.push({ type: 'release', key: s.key });
+    s.key = null;
+  }
+}
+
+/** Nothing is to run: every generation drained, every timer off. */
+function halt(x: Ctx): void {
   const { s } = x;
   for (const t of ['retry', 'backoff', 'rollout', 'idle']) cancel(x, t);
   if (s.next) retire(x, s.next);
   if (s.current) retire(x, s.current);
   if (s.waiter !== 'none') x.fx.push({ type: 'release-waiter', gen: null });
   s.waiter = 'none';
-  if (liveCopies(s).length > 0) return;
-  if (s.want === 'gone') {
-    if (s.key) x.fx.push({ type: 'release', key: s.key });
-    s.key = null;
-  }
 }
 
 function setPhase(x: Ctx, phase: Phase): void {
@@ -264,5 +280,5 @@ function setPhase(x: Ctx, phase: Phase): void {
 
 /** What a record shows: when it differs after a step, the record is republished. */
 function fingerprint(s: State): string {
-  return JSON.stringify([s.phase, s.error, s.restarts, s.harakiriKills, s.lastExit, s.current?.id, s.next?.id, s.latest === null, s.copies.map((c) => [c.pid, c.readyAt !== null, c.status])]);
+  return JSON.stringify([s.phase, errorOf(s), s.restarts, s.harakiriKills, s.lastExit, s.current?.id, s.next?.id, s.latest === null, s.copies.map((c) => [c.pid, c.readyAt !== null, c.status])]);
 }
