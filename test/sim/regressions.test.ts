@@ -1,0 +1,109 @@
+// Named regression sequences, one per supervisor defect of the review (issue 10): each runs in
+// the simulation world (invariants after every step, the final state at quiescence) with, where
+// the general checks are not specific enough, an assertion of its own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { World, type Action } from './world.js';
+
+function run(actions: Action[], before?: (w: World) => void): World {
+  const w = new World();
+  for (const x of actions) w.act(x);
+  before?.(w);
+  w.settle();
+  w.checkFinal();
+  return w;
+}
+
+const calm: Action = { a: 'calm' };
+
+test('defect 1: stop, then start runs the vassal again', () => {
+  const w = run([{ a: 'apply', cfg: 'A' }, calm, { a: 'stop' }, calm, { a: 'start' }]);
+  assert.equal(w.s.phase, 'ready');
+  // and a touch (reload) or a change of the file after a stop runs it too
+  assert.equal(run([{ a: 'apply', cfg: 'A' }, calm, { a: 'stop' }, calm, { a: 'reload' }]).s.phase, 'ready');
+  assert.equal(run([{ a: 'apply', cfg: 'A' }, calm, { a: 'stop' }, calm, { a: 'apply', cfg: 'B' }]).s.phase, 'ready');
+});
+
+test('defect 2: a file removed and created again while its copies stop runs the new config', () => {
+  const w = run([{ a: 'apply', cfg: 'A' }, calm, { a: 'remove' }, { a: 'apply', cfg: 'B' }]);
+  assert.equal(w.s.phase, 'ready');
+  assert.equal(w.s.current?.config.app, '/apps/B.mjs');
+});
+
+test('defect 3: spawns queued for a generation that is restarted never run (no orphan copy)', () => {
+  run([
+    { a: 'apply', cfg: 'P3' },
+    { a: 'prepare', i: 0, outcome: 'ok' },
+    { a: 'slot', i: 0 },
+    { a: 'apply', cfg: 'C' },
+    { a: 'prepare', i: 0, outcome: 'ok' },
+    { a: 'slot', i: 0 },
+    { a: 'slot', i: 0 },
+    { a: 'slot', i: 0 },
+  ]);
+});
+
+test('defect 4: a recycling worker that dies before its replacement is ready gets no second replacement', () => {
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'recycle', i: 0 }, { a: 'exit', i: 0, signal: false }, calm, { a: 'recycle', i: 0 }, { a: 'exit', i: 0, signal: true }, calm]);
+});
+
+test('defect 5: a retry armed for a busy port never applies a config the file no longer says', () => {
+  const w = run([{ a: 'apply', cfg: 'A' }, calm, { a: 'apply', cfg: 'C' }, { a: 'prepare', i: 0, outcome: 'transient' }, { a: 'apply', cfg: 'A' }, { a: 'advance', ms: 70_000 }]);
+  assert.equal(w.s.current?.config.httpSocket?.kind === 'unix' && w.s.current.config.httpSocket.path, '/run/v.sock');
+});
+
+test('defect 6: moving a TCP port from 127.0.0.1:P to 0.0.0.0:P applies (the old socket is closed first)', () => {
+  const w = run([{ a: 'apply', cfg: 'D' }, calm, { a: 'apply', cfg: 'E' }]);
+  assert.deepEqual([...w.held], ['tcp:0.0.0.0:8000']);
+});
+
+test('defect 7: a copy that never becomes ready is ended after start-timeout and retried with backoff', () => {
+  run([{ a: 'apply', cfg: 'A' }, { a: 'prepare', i: 0, outcome: 'ok' }, { a: 'slot', i: 0 }, { a: 'slot', i: 0 }, { a: 'advance', ms: 61_000 }], (w) => {
+    assert.ok(w.s.error?.includes('start-timeout'), String(w.s.error));
+    assert.ok([...w.procs.values()].every((p) => p.stopping), 'both copies ended');
+  });
+  // a recycle replacement that hangs is ended too, and the worker may recycle again later
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'recycle', i: 0 }, { a: 'slot', i: 0 }, { a: 'advance', ms: 61_000 }, calm, { a: 'advance', ms: 5_000 }, { a: 'recycle', i: 0 }], (w) => {
+    assert.ok(w.s.copies.some((c) => c.replaces !== null), 'a second recycle is accepted');
+  });
+});
+
+test('defect 8: after a reload, an on-demand vassal with traffic does not go idle', () => {
+  const beat = (requests: number): Action => ({ a: 'beat', i: 0, requests });
+  run(
+    [{ a: 'apply', cfg: 'OD' }, calm, { a: 'waiter', i: 0 }, { a: 'wake' }, calm, { a: 'apply', cfg: 'OD2' }, calm, beat(1), { a: 'advance', ms: 2000 }, beat(2), { a: 'advance', ms: 2000 }, beat(3), { a: 'advance', ms: 2000 }, beat(4), { a: 'advance', ms: 2000 }],
+    (w) => assert.equal(w.s.phase, 'ready', 'busy: not idle'),
+  );
+});
+
+test('defect 10: a copy that turns ready while being stopped completes no rollout', () => {
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'apply', cfg: 'B' }, { a: 'prepare', i: 0, outcome: 'ok' }, { a: 'slot', i: 0 }, { a: 'slot', i: 0 }, { a: 'stop' }, { a: 'ready', i: 2 }, { a: 'ready', i: 3 }], (w) =>
+    assert.equal(w.s.phase, 'stopping'),
+  );
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'apply', cfg: 'B' }, { a: 'prepare', i: 0, outcome: 'ok' }, { a: 'slot', i: 0 }, { a: 'slot', i: 0 }, { a: 'shutdown' }, { a: 'ready', i: 2 }, { a: 'ready', i: 3 }]);
+});
+
+test('defect 12: a copy that was ready and ran 2 s is replaced at once, every time', () => {
+  const w = new World();
+  for (const x of [{ a: 'apply', cfg: 'A' }, calm] as Action[]) w.act(x);
+  for (let round = 0; round < 10; round++) {
+    w.act({ a: 'advance', ms: 2000 });
+    w.act({ a: 'exit', i: 0, signal: true });
+    assert.equal(w.gate.length, 1, `round ${round}: a replacement is queued at once`);
+    assert.equal(w.s.timers.backoff, undefined, `round ${round}: no backoff`);
+    w.act(calm);
+  }
+  w.settle();
+  w.checkFinal();
+});
+
+test('quick deaths before ready still back off, 1 s doubling', () => {
+  const w = new World();
+  w.act({ a: 'apply', cfg: 'A' });
+  w.act({ a: 'prepare', i: 0, outcome: 'ok' });
+  w.act({ a: 'slot', i: 0 });
+  w.act({ a: 'slot', i: 0 });
+  w.act({ a: 'exit', i: 0, signal: false });
+  assert.equal(w.gate.length, 0);
+  assert.equal(w.timers.get('backoff')!.due - w.now, 1000);
+});
