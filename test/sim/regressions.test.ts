@@ -44,7 +44,10 @@ test('defect 3: spawns queued for a generation that is restarted never run (no o
 });
 
 test('defect 4: a recycling worker that dies before its replacement is ready gets no second replacement', () => {
-  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'recycle', i: 0 }, { a: 'exit', i: 0, signal: false }, calm, { a: 'recycle', i: 0 }, { a: 'exit', i: 0, signal: true }, calm]);
+  // its replacement already runs (not ready yet) when the recycled worker dies
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'advance', ms: 2000 }, { a: 'recycle', i: 0 }, { a: 'slot', i: 0 }, { a: 'exit', i: 0, signal: false }, calm]);
+  // or is still queued for a spawn slot
+  run([{ a: 'apply', cfg: 'A' }, calm, { a: 'advance', ms: 2000 }, { a: 'recycle', i: 0 }, { a: 'exit', i: 0, signal: true }, calm]);
 });
 
 test('defect 5: a retry armed for a busy port never applies a config the file no longer says', () => {
