@@ -75,10 +75,15 @@ export class Emperor {
     }, 500).unref();
   }
 
-  /** SIGHUP: read every file again and reload every vassal gracefully. */
+  /**
+   * SIGHUP: read every file again and reload every vassal gracefully, and rescan the directory
+   * (files added or removed while an inotify event was lost are picked up too).
+   */
   reloadAll(): void {
+    if (this.#stopping) return;
     this.opts.log.info('reloading every vassal');
-    for (const sup of this.supervisors.values()) this.#apply(sup.file, sup, true);
+    for (const sup of this.supervisors.values()) if (sup.state !== 'gone') this.#apply(sup.file, sup, 'touched');
+    this.#scanner.rescan();
   }
 
   /** SIGTERM/SIGINT/SIGQUIT: stop every vassal in parallel. */
@@ -96,16 +101,18 @@ export class Emperor {
   }
 
   /**
-   * Operator commands on one vassal (dashboard, later CLI): the same commands the scanner and
-   * signals send. `stop` keeps the file (and the record, state `stopped`); `start` reads it again.
+   * Operator commands on one vassal (dashboard, CLI): the same commands the scanner and signals
+   * send. `stop` keeps the file, the socket and the record (state `stopped`) until `start`, a
+   * change of the file or an emperor restart; `start` reads the file again; `restart` is a
+   * readiness-gated rollout (and starts a stopped vassal).
    */
-  async control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; error: string }> {
+  async control(name: string, action: 'reload' | 'stop' | 'start' | 'restart'): Promise<{ ok: true } | { ok: false; error: string }> {
     const sup = this.supervisors.get(name);
     if (!sup || sup.state === 'gone') return { ok: false, error: `no vassal "${name}"` };
     if (this.#stopping) return { ok: false, error: 'the emperor is stopping' };
-    if (action === 'reload') await sup.dispatch({ type: 'reload' });
-    else if (action === 'stop') await sup.dispatch({ type: 'shutdown' });
-    else this.#apply(sup.file, sup, false);
+    if (action === 'reload' || action === 'restart') await sup.dispatch({ type: action });
+    else if (action === 'stop') await sup.dispatch({ type: 'stop' });
+    else await this.#apply(sup.file, sup, 'start');
     return { ok: true };
   }
 
@@ -159,20 +166,21 @@ export class Emperor {
       this.supervisors.set(name, sup);
       this.bus.publish(name, 'added', { file: e.file });
     }
-    this.#apply(e.file, sup, e.reason === 'touched');
+    void this.#apply(e.file, sup, e.reason === 'touched' ? 'touched' : 'changed');
   }
 
-  #apply(file: string, sup: Supervisor, reloadIfSame: boolean): void {
+  /** Read a vassal's file and hand the supervisor what it says (see Supervisor.update). */
+  #apply(file: string, sup: Supervisor, how: 'touched' | 'changed' | 'start'): Promise<void> {
     let canInclude: ((p: string) => string | null) | undefined;
     if (this.opts.tyrant) {
       const f = fileOwner(file);
-      if (!f.ok) return void sup.dispatch({ type: 'invalid', errors: [{ code: 'E_TYRANT', file, line: 0, key: null, message: f.reason }] });
+      if (!f.ok) return sup.dispatch({ type: 'invalid', errors: [{ code: 'E_TYRANT', file, line: 0, key: null, message: f.reason }] });
       canInclude = includeRule(f.owner);
     }
     const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults, canInclude });
-    if (!result.ok) return void sup.dispatch({ type: 'invalid', errors: result.errors });
+    if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
     for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
-    void sup.update(result.config, reloadIfSame);
+    return sup.update(result.config, how);
   }
 }
 
@@ -278,7 +286,8 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
       return EXIT.START_FAILED;
     }
   }
-  await emperor.start();
+  // a stop signal before the directory watch is ready must not wait for it (it never comes once closed)
+  await Promise.race([emperor.start(), stopper.done]);
   log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off' }, 'emperor running');
   const code = await stopper.done;
   await dashboard?.close();

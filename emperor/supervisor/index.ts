@@ -78,11 +78,14 @@ export class Supervisor {
   }
 
   /**
-   * A config read from the vassal's file. A touch or SIGHUP (`reloadIfSame`) with an unchanged
-   * config is a reload; anything else is applied.
+   * A config read from the vassal's file. `touched` (a touch, SIGHUP) with an unchanged config is
+   * a reload; `changed` applies it (a changed file reloads even if only a comment changed);
+   * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
-  update(config: VassalConfig, reloadIfSame: boolean): Promise<void> {
-    return this.dispatch(reloadIfSame && same(this.#s.latest, config) ? { type: 'reload' } : { type: 'apply', config });
+  update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean): Promise<void> {
+    const unchanged = same(this.#s.latest, config);
+    if (how === 'start') return unchanged ? this.dispatch({ type: 'start' }) : this.dispatch({ type: 'apply', config });
+    return this.dispatch((how === true || how === 'touched') && unchanged ? { type: 'reload' } : { type: 'apply', config });
   }
 
   record(): VassalRecord {
