@@ -82,8 +82,11 @@ function command(x: Ctx, cmd: Command): void {
   const { s } = x;
   const action = TABLE[rowOf(s)][cmd.type];
   if (action === 'ignore') return;
-  // a new command decides afresh: a pending retry (of an older config) is void
-  cancel(x, 'retry');
+  // a new command decides afresh: a pending retry (of an older config) is void, and so is its error
+  if (armed(x, 'retry')) {
+    cancel(x, 'retry');
+    s.error = null;
+  }
   switch (action) {
     case 'apply': {
       const config = (cmd as Extract<Command, { type: 'apply' }>).config;
