@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// The command-line front end (commander): `run`, `status`, `check`, `reload` (SPEC §7). Every
+// The command-line front end (commander): `run`, `status`, `check`, `reload`, `stop`, `start`,
+// `restart`, `top`, `logs`, `serve` (SPEC §7). Every
 // command takes the same --vassals/--state defaults as `run`. It parses and dispatches only; the
 // work lives in main.ts (run), status.ts and config/ (check).
 // (--max-semi-space-size=1: a 1 MB young generation keeps an emperor of 300 vassals ~14 MB
@@ -15,6 +16,8 @@ import { printStatus } from './status.js';
 import { serveOne } from './serve.js';
 import { systemLookup } from './privileges.js';
 import { resolveAccess } from './prepare.js';
+import { sendControl, type ClientResult } from './control/client.js';
+import type { ControlCommand } from '../shared/control.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -101,13 +104,38 @@ program
     setTimeout(() => process.exit(), 100).unref();
   });
 
+/** Exit code of a control command's answer (shared/errors.ts EXIT). */
+function exitOf(r: ClientResult): number {
+  if (r.ok) return EXIT.OK;
+  return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'unknown-vassal' ? EXIT.UNKNOWN_VASSAL : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
+}
+
+/** stop/start/restart/reload --wait NAME: ask the running emperor, print one line, exit with its code */
+async function control(cmd: ControlCommand, name: string, o: { state: string; timeout: string }): Promise<void> {
+  const seconds = Number(o.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    console.error(`--timeout must be a positive number of seconds, not "${o.timeout}"`);
+    process.exitCode = EXIT.USAGE;
+    return;
+  }
+  const r = await sendControl(path.resolve(o.state), cmd, name, seconds * 1000);
+  if (r.ok) console.log(`${name}: ${r.message}`);
+  else console.error(`${name}: ${cmd} failed: ${r.error}`);
+  process.exitCode = exitOf(r);
+}
+
+const timeoutOption = (): Option => new Option('--timeout <seconds>', 'how long to wait for the outcome').default('90');
+
 program
   .command('reload')
-  .description("reload a vassal gracefully (touches its config file)")
+  .description('reload a vassal gracefully: touches its config file; with --wait, asks the running emperor and waits for the outcome (exit 0 once the new copies serve, 1 with the reason when rolled back)')
   .argument('<name>')
+  .option('--wait', 'ask the running emperor (control socket) and wait for the outcome')
+  .addOption(timeoutOption())
   .addOption(vassalsOption())
   .addOption(stateOption())
-  .action((name: string, o: { vassals: string }) => {
+  .action(async (name: string, o: { vassals: string; state: string; wait?: boolean; timeout: string }) => {
+    if (o.wait) return control('reload', name, o);
     const file = fs.readdirSync(o.vassals).find((f) => vassalNameOf(path.join(o.vassals, f)) === name);
     if (!file) {
       console.error(`no vassal "${name}" in ${path.resolve(o.vassals)}`);
@@ -118,6 +146,21 @@ program
     fs.utimesSync(path.join(o.vassals, file), now, now);
     console.log(`touched ${path.join(o.vassals, file)}`);
   });
+
+for (const [cmd, what] of [
+  ['stop', 'stop a vassal (its copies stop, its socket and file stay) until start, a change of its file, or an emperor restart'],
+  ['start', 'start a stopped vassal again and wait until it is ready'],
+  ['restart', 'restart a vassal as a readiness-gated rollout (the old copies serve until the new ones are ready) and wait for the outcome'],
+] as const) {
+  program
+    .command(cmd)
+    .description(`${what} (through the running emperor's control socket, STATE.ctl)`)
+    .argument('<name>')
+    .addOption(timeoutOption())
+    .addOption(stateOption())
+    .addOption(vassalsOption())
+    .action((name: string, o: { state: string; timeout: string }) => control(cmd, name, o));
+}
 
 program
   .command('top')

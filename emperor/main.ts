@@ -19,6 +19,7 @@ import { Supervisor, type SupervisorDeps } from './supervisor.js';
 import { fileOwner, includeRule } from './tyrant.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
+import { startControlServer } from './control/index.js';
 
 /** events logged at warn level: something went wrong with a vassal */
 const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
@@ -279,8 +280,11 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     }
   }
   await emperor.start();
-  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off' }, 'emperor running');
+  // stop/start/restart/reload --wait from the CLI: the same commands as the dashboard's buttons
+  const control = await startControlServer(path.resolve(opts.state), emperor, log);
+  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
   const code = await stopper.done;
+  control?.close();
   await dashboard?.close();
   logStore.close();
   store.close();
