@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { DIRECTIVES, KEYS } from '../../emperor/config/keys.js';
 import { loadVassalFile } from '../../emperor/config/index.js';
 import { EXIT } from '../../shared/errors.js';
+import { EVENT_KINDS } from '../../shared/events.js';
+import { TABLE } from '../../emperor/supervisor.js';
 
 function findRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -175,6 +177,14 @@ test('docs/configuration.md has a heading or table row for every key of the key 
   assert.deepEqual(directives, [], `directives missing from docs/configuration.md: ${directives.join(', ')}`);
   // the documented limits are the code's
   assert.match(md, /1 MiB/);
+});
+
+test('docs/lifecycle.md has a table row for every state of the supervisor table and every event kind', () => {
+  const documented = documentedKeys(read('docs/lifecycle.md'));
+  const states = Object.keys(TABLE).filter((st) => st !== 'new' && st !== 'gone');
+  assert.ok(states.includes('ready') && states.includes('idle'));
+  const missing = [...states, ...EVENT_KINDS].filter((k) => !documented.has(k));
+  assert.deepEqual(missing, [], `states or event kinds missing from docs/lifecycle.md: ${missing.join(', ')}`);
 });
 
 test('negative control: a key only mentioned in prose, not in a heading or table row, is reported missing', () => {
