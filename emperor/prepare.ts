@@ -74,7 +74,7 @@ export async function prepare(config: VassalConfig, ctx: PrepareContext): Promis
     return {
       ok: false,
       error: { code: 'E_SOCKET', file: src?.file ?? config.file, line: src?.line ?? 0, key: 'http-socket', message: (err as Error).message },
-      transient: code === 'EADDRINUSE' || code === 'EFORGE' || code === 'EHANDOFF',
+      transient: code === 'EADDRINUSE' || code === 'EFORGE' || code === 'EHANDOFF' || code === 'ETIMEDOUT',
     };
   }
 }
