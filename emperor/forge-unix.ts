@@ -55,7 +55,9 @@ async function inspect(dirFd: number, name: string, req: UnixBindRequest): Promi
   if (!st.isSocket()) throw errno('EEXIST', `${req.path} exists and is not a socket: it is left alone`);
   if (req.tenant !== null && Number(st.uid) !== req.tenant)
     throw errno('EEXIST', `${req.path} is a socket of another user (uid ${st.uid}): tyrant mode never replaces it`);
-  const live = await probe(entry);
+  // through the directory's descriptor when that path fits in sun_path (107 bytes), else the
+  // public path (which always fits): a redirected probe can only make us refuse, never replace
+  const live = await probe(Buffer.byteLength(entry) <= 107 ? entry : req.path);
   if (live === 'gone') return 'again';
   if (live) throw errno('EADDRINUSE', `socket in use: ${req.path} accepts connections (another process serves it)`);
   return idOf(st);

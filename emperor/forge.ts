@@ -18,14 +18,21 @@ const SELF = { euid: process.geteuid!(), egid: process.getegid!(), groups: proce
  */
 function become(actor: ForgeActor | null): () => void {
   if (!actor || SELF.euid !== 0) return () => undefined;
-  process.setgroups!(actor.groups);
-  process.setegid!(actor.gid);
-  process.seteuid!(actor.uid);
-  return () => {
+  const restore = (): void => {
+    // euid first: only root may set the gid and groups back
     process.seteuid!(SELF.euid);
     process.setegid!(SELF.egid);
     process.setgroups!(SELF.groups);
   };
+  try {
+    process.setgroups!(actor.groups);
+    process.setegid!(actor.gid);
+    process.seteuid!(actor.uid);
+  } catch (err) {
+    restore(); // never serve the next request half switched
+    throw err;
+  }
+  return restore;
 }
 
 function send(msg: ForgeReply, handle?: unknown, cb?: (err: Error | null) => void): void {
