@@ -53,8 +53,9 @@ export function writableByOthers(dbPath: string): { dir: string; mode: number } 
   const dir = path.dirname(path.resolve(dbPath));
   try {
     const st = fs.statSync(dir);
-    // a sticky directory (/tmp) protects entries from other users' renames and deletions
-    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return { dir, mode: st.mode & 0o7777 };
+    // sticky (/tmp) included: others cannot replace our files there, but they can plant a
+    // -wal or -shm of their own (or a link) before SQLite creates it
+    if ((st.mode & 0o022) !== 0) return { dir, mode: st.mode & 0o7777 };
   } catch {
     /* missing: the open reports it */
   }
