@@ -9,11 +9,13 @@ import type { SpawnSpec } from './spawn.js';
 
 const WORKER = fileURLToPath(new URL('../vassal/worker.js', import.meta.url));
 
-/** A vassal ready to run: everything resolved, its socket held. */
+/** A vassal ready to run: everything resolved, its sockets held. */
 export interface Prepared {
   config: VassalConfig;
   identity: Identity;
   socket: HeldSocket | null;
+  /** the `stats` socket (served by the emperor on a duplicate), bound with the same rules */
+  stats: HeldSocket | null;
 }
 
 type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify'>;

@@ -113,6 +113,8 @@ export class Supervisor {
   #firstClient: Socket | null = null;
   #idleWatch: IdleWatch | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
+  /** stats sockets held for this vassal's generations (released by #syncStats) */
+  #statsKeys = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -581,18 +583,21 @@ export class Supervisor {
     if (this.state !== 'gone' && this.state !== 'new') this.deps.bus.record(this.record());
   }
 
-  /** The `stats` endpoint follows the config in force; it goes with the vassal. */
+  /**
+   * The `stats` endpoint follows the generation in force (its socket was bound by prepare, only
+   * for an accepted config) and goes with the vassal. A stats socket no generation uses any more
+   * (replaced, a failed rollout's, the vassal ending) is released here.
+   */
   #syncStats(): void {
-    const want = this.#ending() ? null : (this.config?.stats ?? null);
-    if (this.#stats?.addr === want) return;
+    const inUse = this.#ending() ? [] : [this.current, this.next].map((g) => g?.prepared.stats?.key).filter((k): k is string => !!k);
+    for (const k of this.#statsKeys) if (!inUse.includes(k)) this.deps.releaseSocket(k);
+    this.#statsKeys = new Set(inUse);
+    const want = this.#ending() ? null : (this.current?.prepared.stats?.key ?? null);
+    if ((this.#stats?.key ?? null) === want) return;
     this.#stats?.close();
     this.#stats = null;
     if (!want) return;
-    try {
-      this.#stats = startStatsServer(want, () => this.record(), this.deps.log);
-    } catch (err) {
-      this.deps.log.warn({ vassal: this.name, err }, 'cannot start the stats server');
-    }
+    this.#stats = startStatsServer(want, () => this.deps.dupSocket(want), () => this.record(), this.deps.log);
   }
 
   #event(kind: EventKind, detail: Record<string, unknown>): void {
