@@ -11,7 +11,7 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from '../shared/logger.js';
 import { isIgnoredFileName } from './config/index.js';
-import { readBounded, refusal } from './config/read.js';
+import { descriptorRefusal, readBounded } from './config/read.js';
 
 export type ScanEvent = { type: 'upsert'; file: string; reason: 'added' | 'changed' | 'touched' } | { type: 'removed'; file: string };
 
@@ -190,7 +190,7 @@ function contentHash(file: string, tyrant: boolean, st: fs.Stats): string {
   }
   try {
     const fst = fs.fstatSync(fd);
-    if (refusal(fst)) return `refused@${fst.size}:${fst.mtimeMs}:${fst.ino}`;
+    if (descriptorRefusal(fd, fst)) return `refused@${fst.size}:${fst.mtimeMs}:${fst.ino}`;
     const buf = readBounded(fd);
     return typeof buf === 'string' ? standIn : createHash('sha1').update(buf).digest('hex');
   } catch {

@@ -121,6 +121,29 @@ function decode(buf: Buffer, info: FileInfo): ReadOutcome {
   return { ok: true, text, info };
 }
 
+/**
+ * Kernel pseudo file systems (statfs f_type): their "regular" files say size 0 and may block or
+ * be consumed by a read (/proc/kmsg), so nothing is read from them.
+ */
+const PSEUDO_FS = new Map<number, string>([
+  [0x9fa0, 'procfs'], [0x62656572, 'sysfs'], [0x64626720, 'debugfs'], [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'], [0x27e0eb, 'cgroupfs'], [0x63677270, 'cgroup2fs'], [0x6e736673, 'nsfs'],
+]);
+
+/** Why the open descriptor `fd` (fstat `st`) may not be read, or null. */
+export function descriptorRefusal(fd: number, st: fs.Stats): string | null {
+  const no = refusal(st);
+  if (no) return no;
+  try {
+    // statfs through the descriptor's /proc/self/fd link: the file system of what was opened
+    const fsName = PSEUDO_FS.get(fs.statfsSync(`/proc/self/fd/${fd}`).type);
+    if (fsName) return `not a plain file (it lives on ${fsName}): refused before reading`;
+  } catch {
+    /* no /proc: the size checks above still hold */
+  }
+  return null;
+}
+
 /** Check and read an open descriptor (closed by the caller). */
 export function readDescriptor(fd: number): ReadOutcome {
   let st: fs.Stats;
@@ -129,7 +152,7 @@ export function readDescriptor(fd: number): ReadOutcome {
   } catch (e) {
     return { ok: false, kind: 'read', line: 0, reason: errText(e) };
   }
-  const no = refusal(st);
+  const no = descriptorRefusal(fd, st);
   if (no) return { ok: false, kind: 'read', line: 0, reason: no };
   const buf = readBounded(fd);
   if (typeof buf === 'string') return { ok: false, kind: 'read', line: 0, reason: buf };

@@ -30,6 +30,8 @@ test('placeholder bombs, device/FIFO includes, huge for loops and sparse files l
   const big = path.join(e.dir, 'big.inc');
   fs.writeFileSync(big, `[vassal]\n${'set-ph = filler=0123456789abcdef0123456789abcdef\n'.repeat(20_000)}`);
   e.write('loop.ini', app(path.join(e.dir, 'loop.sock'), `set-ph = w=${'w '.repeat(30_000)}\nfor = %(w)\nini = ${big}\nendfor`));
+  // a symlink to /proc/kmsg (a read would block, or consume the kernel log)
+  fs.symlinkSync('/proc/kmsg', e.file('kmsg.ini'));
   // a 1.5 GB sparse file in vassals.d
   const fd = fs.openSync(e.file('sparse.ini'), 'w');
   fs.ftruncateSync(fd, 1_500_000_000);
@@ -41,6 +43,7 @@ test('placeholder bombs, device/FIFO includes, huge for loops and sparse files l
   assert.match((await e.waitVassal('fifo', 'invalid', 30_000)).error!, /fifo\.ini:5 \[ini\]: .*not a regular file/);
   assert.match((await e.waitVassal('loop', 'invalid', 30_000)).error!, /(loop\.ini|big\.inc):\d+ \[\w+-?\w*\]: .*E_(VALUE|BLOCK)/);
   assert.match((await e.waitVassal('sparse', 'invalid', 30_000)).error!, /sparse\.ini: .*larger than 1048576 bytes.*E_READ/);
+  assert.match((await e.waitVassal('kmsg', 'invalid', 30_000)).error!, /kmsg\.ini: .*not a plain file.*procfs.*E_READ/);
   for (let i = 0; i < 15; i++) await e.waitVassal(`bomb${i}`, 'invalid', 30_000);
 
   // the emperor is still responsive: a touch reloads the healthy vassal

@@ -31,6 +31,8 @@ test('reader: FIFO, device, huge sparse file and directory are refused before re
   assert.ok(!huge.ok && huge.reason.includes(`larger than ${MAX_CONFIG_BYTES}`));
   fs.rmSync(big);
   assert.ok(!readConfigText(dir).ok);
+  const kmsg = readConfigText(isRoot ? '/proc/kmsg' : '/proc/self/status');
+  assert.ok(!kmsg.ok && /procfs/.test(kmsg.reason), 'procfs files are never read (size 0, may block or be consumed)');
   write(dir, 'fine.ini', '[vassal]\nexec = true\n');
   const fine = readConfigText(path.join(dir, 'fine.ini'));
   assert.ok(fine.ok && fine.text.startsWith('[vassal]') && fine.info.nlink === 1);
