@@ -2,14 +2,23 @@
 // the open descriptor before a byte is read (FIFO, device, huge sparse file, symlink when not
 // followed), tyrant resolution walks as the owner, expansion stops at 64 KiB / 1 MiB naming the
 // line, and JSON key lines are found in linear time.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readConfigText, readFor, visibleTo, MAX_CONFIG_BYTES } from '../../emperor/config/read.js';
 import { MAX_VALUE, loadVassalFile } from '../../emperor/config/index.js';
-import { errs, expectError, loadText, ok, tmp, write } from '../helpers/config.js';
+import { errs, expectError, loadText, ok, tmp as tmpDir, write } from '../helpers/config.js';
+
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+/** a temp dir removed after this file's tests */
+function tmp(): string {
+  const d = tmpDir();
+  made.push(d);
+  return d;
+}
 
 const isRoot = process.geteuid?.() === 0;
 
