@@ -16,7 +16,7 @@ import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor, type SupervisorDeps } from './supervisor.js';
-import { loadForRun } from './tyrant.js';
+import { fileOwner, loadForRun } from './tyrant.js';
 import { configEnv } from './environment.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
@@ -132,13 +132,23 @@ export class Emperor {
         if (name) this.#refused.get(name)?.delete(e.file);
         return;
       }
+      const departedUid = sup.record().uid;
       void sup.dispatch({ type: 'remove' }).then(() => {
         if (this.supervisors.get(sup.name) !== sup || sup.state !== 'gone') return;
         this.supervisors.delete(sup.name);
-        // a file refused as a duplicate of this name takes over
+        // a file refused as a duplicate of this name takes over; in tyrant mode only a file of
+        // the same owner (another user's file must not inherit the name, its record and its log)
         const next = this.#refused.get(sup.name)?.values().next();
         if (next && !next.done) {
           this.#refused.get(sup.name)!.delete(next.value);
+          const owner = this.opts.tyrant ? fileOwner(next.value) : null;
+          if (owner && departedUid !== null && (!owner.ok || owner.owner.uid !== departedUid)) {
+            this.bus.publish(sup.name, 'config-error', {
+              file: next.value,
+              errors: [`${next.value}: not taking over vassal "${sup.name}" of uid ${departedUid} (tyrant mode); touch the file to start it as a new vassal`],
+            });
+            return;
+          }
           this.#onScan({ type: 'upsert', file: next.value, reason: 'added' });
         }
       });
