@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import type { VassalConfig } from '../shared/types.js';
 import type { ConfigError } from '../shared/errors.js';
+import { canEnter } from './config/read.js';
 
 export interface UserEntry {
   name: string;
@@ -147,9 +148,18 @@ async function tyrantIdentity(config: VassalConfig, ctx: ResolveContext, fileOwn
 
 export type Resolved = { ok: true; identity: Identity; warnings: string[] } | { ok: false; error: ConfigError };
 
-/** Who a vassal runs as. */
+/** Who a vassal runs as, and that this user can enter its chdir (a clear error up front). */
 export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext): Promise<Resolved> {
-  if (ctx.tyrant) return tyrantIdentity(config, ctx, ctx.tyrant);
+  const r = ctx.tyrant ? await tyrantIdentity(config, ctx, ctx.tyrant) : await plainIdentity(config, ctx);
+  if (!r.ok || !r.identity.switchTo) return r;
+  const id = r.identity;
+  const groups = id.ownerGroups ?? (id.user ? await ctx.lookup.groups(id.user) : null) ?? [];
+  const no = canEnter({ uid: id.uid, gids: [id.gid, ...groups] }, config.chdir);
+  if (no) return { ok: false, error: keyError(config, 'chdir', 'E_CHDIR', `${id.user ?? `uid ${id.uid}`} cannot enter ${config.chdir}: ${no}`) };
+  return r;
+}
+
+async function plainIdentity(config: VassalConfig, ctx: ResolveContext): Promise<Resolved> {
   const warnings: string[] = [];
   if (ctx.euid !== 0) {
     // not root: vassals run as the emperor's user; asking for another one is an error

@@ -272,3 +272,25 @@ export function visibleTo(who: Who, file: string): boolean {
   fs.closeSync(w.fd);
   return true;
 }
+
+/**
+ * Could `who` enter directory `dir`? Judged on its real path (as root: realpath only reads
+ * links): reaching a directory, through symlinks or not, means searching its real parents and
+ * it. A pre-check for a clear error; the switch to the user is what really enforces it.
+ */
+export function canEnter(who: Who, dir: string): string | null {
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : errText(e);
+  }
+  const w = walk(who, real);
+  if (!w.ok) return w.reason;
+  try {
+    if (!w.st.isDirectory()) return 'it is not a directory';
+    return permits(w.st, who, 1) ? null : "no search (x) permission on it";
+  } finally {
+    fs.closeSync(w.fd);
+  }
+}

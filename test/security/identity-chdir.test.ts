@@ -1,6 +1,7 @@
 // Finding 12, against the real root emperor: a vassal's `chdir` (and so the path to its program)
 // is entered as the vassal's user, never as root first. A file inside a root-only (0700)
-// directory is not reachable through `chdir`; the copy fails with a clear error instead.
+// directory is not reachable through `chdir`: the vassal is refused with E_CHDIR up front, and a
+// directory that closes later fails the copy itself (env --chdir after setpriv).
 // Negative control: the same program in a directory the user may enter does print the file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,8 +29,14 @@ test('chdir into a root-only directory fails the copy and reads nothing', { skip
 
   // control: in a directory the user may enter, the program runs and prints the file
   await e.waitLog((l) => l.vassal === 'open' && String(l.msg).includes(`${SECRET}-open`), 20_000, 'the open vassal output');
-  // the closed one fails with a message naming the directory, and never prints the file
-  await e.waitLog((l) => l.vassal === 'closed' && /cannot change directory|chdir/i.test(String(l.msg)) && String(l.msg).includes(closed), 20_000, 'a chdir error');
-  await waitUntil(() => (e.vassal('closed')?.restarts ?? 0) >= 1, 20_000, 'the closed vassal to have failed a start');
-  assert.ok(!JSON.stringify(e.logs).includes(`${SECRET}-closed`), 'the root-only file was never read');
+  // a directory the user cannot enter is refused up front with an error naming the key
+  assert.match((await e.waitVassal('closed', 'invalid', 20_000)).error!, /closed\.ini:4 \[chdir\]: ecf-att cannot enter .*closed: no search .*E_CHDIR/);
+
+  // the switch is what enforces it: once the directory closes, the next copy fails in env, as the user
+  fs.chmodSync(open, 0o700);
+  fs.writeFileSync(path.join(open, 'secret.txt'), `${SECRET}-later\n`);
+  await e.waitLog((l) => l.vassal === 'open' && /cannot change directory/.test(String(l.msg)) && String(l.msg).includes(open), 30_000, 'a chdir error of the copy');
+  await waitUntil(() => (e.vassal('open')?.restarts ?? 0) >= 2, 30_000, 'a failed start after the directory closed');
+  const all = JSON.stringify(e.logs);
+  assert.ok(!all.includes(`${SECRET}-closed`) && !all.includes(`${SECRET}-later`), 'no root-only file was ever read');
 });

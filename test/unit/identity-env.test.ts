@@ -2,6 +2,7 @@
 // and the 0 re-check (privileges.ts, with a fake user database), and what vassals inherit
 // (environment.ts): never EMPEROR_*, tyrant mode minimal plus --tyrant-env, the user's HOME.
 import { test } from 'node:test';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { resolveIdentity, resolveSocketOwner, type Lookup, type UserEntry } from '../../emperor/privileges.js';
 import { configEnv, parseEnvNames, setEnvPolicy, vassalBaseEnv } from '../../emperor/environment.js';
@@ -23,8 +24,9 @@ const fake: Lookup = {
   groups: async (u) => MEMBERS[u] ?? null,
 };
 
+/** `chdir = /` unless given: the temp dir of loadText is 0700, which the fake users cannot enter */
 function config(extra: string): VassalConfig {
-  return ok(loadText(`[vassal]\nexec = true\n${extra}\n`).res).config;
+  return ok(loadText(`[vassal]\nexec = true\n${/chdir/.test(extra) ? '' : 'chdir = /\n'}${extra}\n`).res).config;
 }
 const tyrant = (c: VassalConfig, gid = 1001) => resolveIdentity(c, { euid: 0, egid: 0, lookup: fake, tyrant: { uid: 1001, gid } });
 
@@ -71,6 +73,16 @@ test('root emperor: a name resolving to uid 0 is refused without allow-root; pas
   assert.ok(!g.ok && g.error.code === 'E_ROOT');
   const v = await resolveIdentity(config('uid = vic'), { euid: 0, egid: 0, lookup: fake });
   assert.ok(v.ok && v.identity.home === '/home/vic' && v.identity.shell === '/bin/bash');
+});
+
+test('a chdir the user cannot enter is refused up front (E_CHDIR naming the key)', { skip: process.geteuid?.() !== 0 && 'needs root (a 0700 directory of root)' }, async () => {
+  const closed = config('');
+  const r = await resolveIdentity({ ...closed, chdir: path.dirname(closed.file) }, { euid: 0, egid: 0, lookup: fake });
+  assert.ok(!r.ok && r.error.code === 'E_CHDIR' && r.error.key === 'chdir', JSON.stringify(r));
+  const missing = await resolveIdentity(config('chdir = /nonexistent-ecf'), { euid: 0, egid: 0, lookup: fake });
+  assert.ok(!missing.ok && /does not exist/.test(missing.error.message) && missing.error.line === 3);
+  const att = await resolveIdentity(config('uid = att'), { euid: 0, egid: 0, lookup: fake });
+  assert.ok(att.ok, 'control: / can be entered');
 });
 
 test('environment: never EMPEROR_*; a switched user gets its HOME/USER/LOGNAME/SHELL', () => {
