@@ -184,7 +184,7 @@ function contentHash(file: string, tyrant: boolean, st: fs.Stats): string {
   const standIn = `unreadable@${st.size}:${st.mtimeMs}:${st.ino}`;
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (tyrant ? fs.constants.O_NOFOLLOW : 0));
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | (tyrant ? fs.constants.O_NOFOLLOW : 0));
   } catch {
     return standIn;
   }

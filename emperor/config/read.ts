@@ -10,7 +10,9 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** O_PATH (Linux): a descriptor naming a file without opening it for I/O; not in fs.constants */
 const O_PATH = 0o10000000;
-const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
+const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW, O_DIRECTORY, O_NOCTTY } = fs.constants;
+/** how a config is opened for reading: never waits (FIFO), never becomes our terminal (tty) */
+const READ_FLAGS = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 
 /** what a descriptor points at, as fstat says */
 export interface FileInfo {
@@ -166,9 +168,17 @@ export function readDescriptor(fd: number): ReadOutcome {
  */
 export function readConfigText(file: string, opts: ReadOptions = {}): ReadOutcome {
   if (opts.who) return readFor(opts.who, file);
+  // a first look without opening: a device is never opened at all (some act on open, e.g. a
+  // tape rewinds); the descriptor is checked again below, so a swap in between gains nothing
+  try {
+    const pre = opts.nofollow ? fs.lstatSync(file) : fs.statSync(file);
+    if (!pre.isFile() && !(opts.nofollow && pre.isSymbolicLink())) return { ok: false, kind: 'read', line: 0, reason: refusal(pre)! };
+  } catch (e) {
+    return { ok: false, kind: 'read', line: 0, reason: errText(e) };
+  }
   let fd: number;
   try {
-    fd = fs.openSync(file, O_RDONLY | O_NONBLOCK | (opts.nofollow ? O_NOFOLLOW : 0));
+    fd = fs.openSync(file, READ_FLAGS | (opts.nofollow ? O_NOFOLLOW : 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (opts.nofollow && code === 'ELOOP') return { ok: false, kind: 'read', line: 0, reason: 'the file is a symlink, which is not followed here' };
@@ -249,7 +259,7 @@ export function readFor(who: Who, file: string): ReadOutcome {
     if (no) return { ok: false, kind: 'read', line: 0, reason: no };
     let fd: number;
     try {
-      fd = fs.openSync(`/proc/self/fd/${w.fd}`, O_RDONLY | O_NONBLOCK);
+      fd = fs.openSync(`/proc/self/fd/${w.fd}`, READ_FLAGS);
     } catch (e) {
       return { ok: false, kind: 'read', line: 0, reason: errText(e) };
     }
