@@ -65,6 +65,13 @@ test('tyrant mode: group membership, hard links, chown-socket and honour-stdin',
   assert.match((await e.waitVassal('chgrp', 'invalid', 20_000)).error!, /chgrp\.ini:5 \[chown-socket\]: .*E_TYRANT/);
   assert.match((await e.waitVassal('grp', 'invalid', 20_000)).error!, /grp\.ini:5 \[gid\]: .*E_TYRANT/);
   assert.match((await e.waitVassal('stdin', 'invalid', 20_000)).error!, /stdin\.ini:5 \[honour-stdin\]: .*tyrant.*E_TYRANT/);
+  // `emperor check --tyrant` goes through the same code and says the same thing
+  for (const name of ['hl', 'chown', 'grp', 'stdin']) {
+    const error = e.vassal(name)!.error!;
+    const r = spawnSync(process.execPath, [CLI, 'check', '--tyrant', e.file(`${name}.ini`)], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(error), `check: ${r.stderr} / run: ${error}`);
+  }
   const plain = await e.waitVassal('plain', 'ready', 20_000);
   assert.equal(plain.uid, att.uid);
   assert.equal(plain.gid, att.gid);
