@@ -60,6 +60,7 @@ program
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
     envPolicy(Boolean(o.tyrant), o.tyrantEnv);
+    if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
     const dashboardToken = o.dashboardToken ?? envToken;
     process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log });
     // vassal pipes and timers are closed; anything left must not hold the emperor up
