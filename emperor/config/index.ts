@@ -132,6 +132,9 @@ function load(file: string, opts: LoadOptions): LoadResult {
     st.who = null;
     readInto(opts.defaults, st, true);
     st.who = opts.owner ?? null;
+    // what was read as the emperor must not answer the owner's includes of the same paths
+    st.reads = new Map();
+    st.lexed = new Map();
   }
   const anchor = readInto(file, st, false, opts.owner ?? null);
   if (!anchor) return { ok: false, errors };

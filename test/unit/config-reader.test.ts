@@ -138,3 +138,19 @@ test('JSON: 20k keys are located in linear time, each on its own line', () => {
   const tricky = ok(loadText('{\n "vassal": {\n  "exec": "strict",\n  "strict": true\n }\n}\n', 't.json').res).config;
   assert.equal(tricky.sources['strict']?.line, 4);
 });
+
+test('tyrant load: an include the defaults file read as root is not reused for the owner', { skip: !isRoot && 'needs root (files of other users)' }, () => {
+  const dir = tmp();
+  fs.chmodSync(dir, 0o755);
+  const secret = write(dir, 'common.ini', '[vassal]\nenv = COMMON_SECRET=1\n');
+  fs.chmodSync(secret, 0o600);
+  const defaults = write(dir, 'defaults.ini', `[vassal]\nini = ${secret}\n`);
+  const file = write(dir, 'app.ini', `[vassal]\nexec = true\nini = ${secret}\n`);
+  fs.chownSync(file, 65534, 65534);
+  const res = loadVassalFile(file, { env: {}, defaults, owner: { uid: 65534, gids: [65534] } });
+  const e = expectError(res, 'E_TYRANT', file, 3, 'ini');
+  assert.match(e.message, /could not read it/);
+  // control: without the owner's include, the defaults' own include applies
+  fs.writeFileSync(file, '[vassal]\nexec = true\n');
+  assert.ok('COMMON_SECRET' in ok(loadVassalFile(file, { env: {}, defaults, owner: { uid: 65534, gids: [65534] } })).config.env);
+});
