@@ -157,7 +157,7 @@ function exec(lines: IniLine[], from: number, to: number, match: Map<number, num
 
 function condition(key: string, v: string, st: LogicState, file: string): { holds: boolean; underscore: string } {
   if (key === 'if-env' || key === 'if-not-env') {
-    const val = st.env[v];
+    const val = Object.hasOwn(st.env, v) ? st.env[v] : undefined;
     const set = val !== undefined && val !== '';
     return { holds: key === 'if-env' ? set : !set, underscore: val ?? '' };
   }
@@ -187,14 +187,16 @@ function capped(st: LogicState, file: string, line: number, key: string, message
 
 function expandRaw(value: string, st: LogicState, file: string, line: number, key: string): string | null {
   let out = '';
+  // no `)` after some index means none after any later one: a line of unclosed `%(` stays linear
+  let unclosed = false;
   for (let i = 0; i < value.length; i++) {
     // checked as it grows: a doubling placeholder must not build a huge string first
     if (out.length > MAX_VALUE) return out;
     const c = value[i]!;
     const next = value[i + 1];
     if (c === '%' && next === '(') {
-      const end = value.indexOf(')', i + 2);
-      if (end < 0) { out += c; continue; }
+      const end = unclosed ? -1 : value.indexOf(')', i + 2);
+      if (end < 0) { unclosed = true; out += c; continue; }
       const name = value.slice(i + 2, end);
       const got = st.vars.get(name) ?? st.vars.get(normaliseKey(name));
       if (got === undefined) {
@@ -207,10 +209,10 @@ function expandRaw(value: string, st: LogicState, file: string, line: number, ke
       out += next === '%' ? '%' : st.magic[next as keyof Magic];
       i++;
     } else if (c === '$' && next === '(') {
-      const end = value.indexOf(')', i + 2);
-      if (end < 0) { out += c; continue; }
+      const end = unclosed ? -1 : value.indexOf(')', i + 2);
+      if (end < 0) { unclosed = true; out += c; continue; }
       const name = value.slice(i + 2, end);
-      const got = st.env[name];
+      const got = Object.hasOwn(st.env, name) ? st.env[name] : undefined;
       if (got === undefined) {
         st.errors.push(cfgError('E_ENV', file, line, key, `environment variable \`${name}\` is not set`));
         return null;

@@ -154,3 +154,12 @@ test('tyrant load: an include the defaults file read as root is not reused for t
   fs.writeFileSync(file, '[vassal]\nexec = true\n');
   assert.ok('COMMON_SECRET' in ok(loadVassalFile(file, { env: {}, defaults, owner: { uid: 65534, gids: [65534] } })).config.env);
 });
+
+test('linear on hostile lines: unclosed %( and $( and a huge unknown key', () => {
+  const started = Date.now();
+  const unclosed = Array.from({ length: 14 }, (_, i) => `env = A${i}=${(i % 2 ? '$(' : '%(').repeat(30_000)}`).join('\n');
+  const { res } = loadText(`[vassal]\nexec = true\n${unclosed}\n${'k'.repeat(100_000)} = 1\n`);
+  const list = errs(res);
+  assert.ok(list.some((x) => x.code === 'E_UNKNOWN_KEY' && x.line === 17));
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+});
