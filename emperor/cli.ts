@@ -10,7 +10,9 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, formatConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { vassalNameOf } from './config/index.js';
+import { parseEnvNames, setEnvPolicy, configEnv } from './environment.js';
+import { loadForRun } from './tyrant.js';
 import { runEmperor } from './main.js';
 import { printStatus } from './status.js';
 import { serveOne } from './serve.js';
@@ -20,6 +22,23 @@ import { sendControl, type ClientResult } from './control/client.js';
 import type { ControlCommand } from '../shared/control.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
+
+/**
+ * The dashboard token, taken out of the environment as soon as it is read: nothing that copies or
+ * expands process.env later (a vassal's $(ENV), a child) can see it (SPEC §2).
+ */
+const envToken = process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
+delete process.env.EMPEROR_DASHBOARD_TOKEN;
+
+/** --tyrant-env NAME,...: the environment policy for vassals and their configs; exits on a bad list */
+function envPolicy(tyrant: boolean, list: string | undefined): void {
+  const names = parseEnvNames(list ?? '');
+  if (!names.ok) {
+    console.error(`--tyrant-env: ${names.reason}`);
+    process.exit(EXIT.USAGE);
+  }
+  setEnvPolicy({ tyrant, allow: names.names });
+}
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** every command takes the same --vassals/--state defaults as `run` (SPEC §7) */
 const vassalsOption = (): Option => new Option('--vassals <dir>', 'directory of vassal config files').default('./vassals.d');
@@ -38,11 +57,14 @@ program
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
   .option('--dashboard <addr>', 'dashboard address HOST:PORT, or off', '127.0.0.1:9191')
   .option('--dashboard-token <token>', 'token required by the dashboard and its control actions (env EMPEROR_DASHBOARD_TOKEN)')
-  .option('--tyrant', 'run each vassal as the owner of its config file (root-owned files and symlinks refused)')
+  .option('--tyrant', 'run each vassal as the owner of its config file (root-owned files, symlinks and hard links refused)')
+  .option('--tyrant-env <names>', 'comma-separated environment variables tyrant vassals receive and may expand with $(NAME) (default: none)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
-  .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; dashboard: string; dashboardToken?: string }) => {
+  .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
-    const dashboardToken = o.dashboardToken ?? process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
+    envPolicy(Boolean(o.tyrant), o.tyrantEnv);
+    if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
+    const dashboardToken = o.dashboardToken ?? envToken;
     process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log });
     // vassal pipes and timers are closed; anything left must not hold the emperor up
     setTimeout(() => process.exit(), 100).unref();
@@ -69,11 +91,16 @@ program
   .description('validate vassal config files without running them')
   .argument('<files...>')
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
-  .action(async (files: string[], o: { vassalDefaults?: string }) => {
+  .option('--tyrant', 'check as `run --tyrant` would (the file runs as its owner)')
+  .option('--tyrant-env <names>', 'as `run --tyrant-env`')
+  .action(async (files: string[], o: { vassalDefaults?: string; tyrant?: boolean; tyrantEnv?: string }) => {
     let bad = 0;
-    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant: false };
+    const tyrant = Boolean(o.tyrant);
+    envPolicy(tyrant, o.tyrantEnv);
+    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant };
     for (const file of files) {
-      const r = loadVassalFile(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null });
+      // the same loading as `run` (environment, tyrant rules), then the same access checks
+      const r = await loadForRun(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null, env: configEnv(), tyrant, lookup: ids.lookup });
       if (!r.ok) {
         bad++;
         for (const e of r.errors) console.error(formatConfigError(e));

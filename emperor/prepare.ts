@@ -91,7 +91,8 @@ function idGroups(user: string, gid: number): Promise<number[]> {
  */
 async function actorFor(identity: Identity, ctx: PrepareContext): Promise<ForgeActor | null> {
   if (!ctx.tyrant || ctx.euid !== 0) return null;
-  const groups = identity.user ? await (ctx.groupsOf ?? idGroups)(identity.user, identity.gid) : [identity.gid];
+  // the owner's groups as identity resolution found them (one lookup for both), else `id -G`
+  const groups = identity.ownerGroups ?? (identity.user ? await (ctx.groupsOf ?? idGroups)(identity.user, identity.gid) : [identity.gid]);
   return { uid: identity.uid, gid: identity.gid, groups };
 }
 
