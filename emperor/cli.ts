@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// The command-line front end (commander): `run`, `status`, `check`, `reload` (SPEC §7). Every
+// The command-line front end (commander): `run`, `status`, `check`, `reload`, `stop`, `start`,
+// `restart`, `top`, `logs`, `serve` (SPEC §7). Every
 // command takes the same --vassals/--state defaults as `run`. It parses and dispatches only; the
 // work lives in main.ts (run), status.ts and config/ (check).
 // (--max-semi-space-size=1: a 1 MB young generation keeps an emperor of 300 vassals ~14 MB
@@ -9,14 +10,35 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, formatConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { vassalNameOf } from './config/index.js';
+import { parseEnvNames, setEnvPolicy, configEnv } from './environment.js';
+import { loadForRun } from './tyrant.js';
 import { runEmperor } from './main.js';
 import { printStatus } from './status.js';
 import { serveOne } from './serve.js';
 import { systemLookup } from './privileges.js';
 import { resolveAccess } from './prepare.js';
+import { sendControl, type ClientResult } from './control/client.js';
+import type { ControlCommand } from '../shared/control.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
+
+/**
+ * The dashboard token, taken out of the environment as soon as it is read: nothing that copies or
+ * expands process.env later (a vassal's $(ENV), a child) can see it (SPEC §2).
+ */
+const envToken = process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
+delete process.env.EMPEROR_DASHBOARD_TOKEN;
+
+/** --tyrant-env NAME,...: the environment policy for vassals and their configs; exits on a bad list */
+function envPolicy(tyrant: boolean, list: string | undefined): void {
+  const names = parseEnvNames(list ?? '');
+  if (!names.ok) {
+    console.error(`--tyrant-env: ${names.reason}`);
+    process.exit(EXIT.USAGE);
+  }
+  setEnvPolicy({ tyrant, allow: names.names });
+}
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** every command takes the same --vassals/--state defaults as `run` (SPEC §7) */
 const vassalsOption = (): Option => new Option('--vassals <dir>', 'directory of vassal config files').default('./vassals.d');
@@ -35,11 +57,14 @@ program
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
   .option('--dashboard <addr>', 'dashboard address HOST:PORT, or off', '127.0.0.1:9191')
   .option('--dashboard-token <token>', 'token required by the dashboard and its control actions (env EMPEROR_DASHBOARD_TOKEN)')
-  .option('--tyrant', 'run each vassal as the owner of its config file (root-owned files and symlinks refused)')
+  .option('--tyrant', 'run each vassal as the owner of its config file (root-owned files, symlinks and hard links refused)')
+  .option('--tyrant-env <names>', 'comma-separated environment variables tyrant vassals receive and may expand with $(NAME) (default: none)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
-  .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; dashboard: string; dashboardToken?: string }) => {
+  .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
-    const dashboardToken = o.dashboardToken ?? process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
+    envPolicy(Boolean(o.tyrant), o.tyrantEnv);
+    if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
+    const dashboardToken = o.dashboardToken ?? envToken;
     process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log });
     // vassal pipes and timers are closed; anything left must not hold the emperor up
     setTimeout(() => process.exit(), 100).unref();
@@ -66,11 +91,16 @@ program
   .description('validate vassal config files without running them')
   .argument('<files...>')
   .option('--vassal-defaults <file>', "a config file whose keys apply under every vassal's own")
-  .action(async (files: string[], o: { vassalDefaults?: string }) => {
+  .option('--tyrant', 'check as `run --tyrant` would (the file runs as its owner)')
+  .option('--tyrant-env <names>', 'as `run --tyrant-env`')
+  .action(async (files: string[], o: { vassalDefaults?: string; tyrant?: boolean; tyrantEnv?: string }) => {
     let bad = 0;
-    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant: false };
+    const tyrant = Boolean(o.tyrant);
+    envPolicy(tyrant, o.tyrantEnv);
+    const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant };
     for (const file of files) {
-      const r = loadVassalFile(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null });
+      // the same loading as `run` (environment, tyrant rules), then the same access checks
+      const r = await loadForRun(path.resolve(file), { defaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null, env: configEnv(), tyrant, lookup: ids.lookup });
       if (!r.ok) {
         bad++;
         for (const e of r.errors) console.error(formatConfigError(e));
@@ -101,13 +131,38 @@ program
     setTimeout(() => process.exit(), 100).unref();
   });
 
+/** Exit code of a control command's answer (shared/errors.ts EXIT). */
+function exitOf(r: ClientResult): number {
+  if (r.ok) return EXIT.OK;
+  return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'unknown-vassal' ? EXIT.UNKNOWN_VASSAL : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
+}
+
+/** stop/start/restart/reload --wait NAME: ask the running emperor, print one line, exit with its code */
+async function control(cmd: ControlCommand, name: string, o: { state: string; timeout: string }): Promise<void> {
+  const seconds = Number(o.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    console.error(`--timeout must be a positive number of seconds, not "${o.timeout}"`);
+    process.exitCode = EXIT.USAGE;
+    return;
+  }
+  const r = await sendControl(path.resolve(o.state), cmd, name, seconds * 1000);
+  if (r.ok) console.log(`${name}: ${r.message}`);
+  else console.error(`${name}: ${cmd} failed: ${r.error}`);
+  process.exitCode = exitOf(r);
+}
+
+const timeoutOption = (): Option => new Option('--timeout <seconds>', 'how long to wait for the outcome').default('90');
+
 program
   .command('reload')
-  .description("reload a vassal gracefully (touches its config file)")
+  .description('reload a vassal gracefully: touches its config file; with --wait, asks the running emperor and waits for the outcome (exit 0 once the new copies serve, 1 with the reason when rolled back)')
   .argument('<name>')
+  .option('--wait', 'ask the running emperor (control socket) and wait for the outcome')
+  .addOption(timeoutOption())
   .addOption(vassalsOption())
   .addOption(stateOption())
-  .action((name: string, o: { vassals: string }) => {
+  .action(async (name: string, o: { vassals: string; state: string; wait?: boolean; timeout: string }) => {
+    if (o.wait) return control('reload', name, o);
     const file = fs.readdirSync(o.vassals).find((f) => vassalNameOf(path.join(o.vassals, f)) === name);
     if (!file) {
       console.error(`no vassal "${name}" in ${path.resolve(o.vassals)}`);
@@ -118,6 +173,21 @@ program
     fs.utimesSync(path.join(o.vassals, file), now, now);
     console.log(`touched ${path.join(o.vassals, file)}`);
   });
+
+for (const [cmd, what] of [
+  ['stop', 'stop a vassal (its copies stop, its socket and file stay) until start, a change of its file, or an emperor restart'],
+  ['start', 'start a stopped vassal again and wait until it is ready'],
+  ['restart', 'restart a vassal as a readiness-gated rollout (the old copies serve until the new ones are ready) and wait for the outcome'],
+] as const) {
+  program
+    .command(cmd)
+    .description(`${what} (through the running emperor's control socket, STATE.ctl)`)
+    .argument('<name>')
+    .addOption(timeoutOption())
+    .addOption(stateOption())
+    .addOption(vassalsOption())
+    .action((name: string, o: { state: string; timeout: string }) => control(cmd, name, o));
+}
 
 program
   .command('top')

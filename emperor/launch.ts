@@ -1,35 +1,61 @@
 // How one copy of a vassal is started: from a prepared vassal (config + identity + socket) to a
 // spawn spec. Pure assembly of argv, env and stdio roles; spawn.ts does the starting.
+// The working directory is entered after the privilege drop (`env --chdir` behind setpriv), never
+// by the emperor as root (SPEC §4); the environment comes from environment.ts.
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { VassalConfig } from '../shared/types.js';
 import { WORKER_SETTINGS_ENV, type WorkerSettings } from '../shared/protocol.js';
 import { execPrefix, type Identity } from './privileges.js';
+import { vassalBaseEnv } from './environment.js';
 import type { HeldSocket } from './sockets.js';
 import type { SpawnSpec } from './spawn.js';
 
 const WORKER = fileURLToPath(new URL('../vassal/worker.js', import.meta.url));
 
-/** A vassal ready to run: everything resolved, its socket held. */
+/** A vassal ready to run: everything resolved, its sockets held. */
 export interface Prepared {
   config: VassalConfig;
   identity: Identity;
   socket: HeldSocket | null;
+  /** the `stats` socket (served by the emperor on a duplicate), bound with the same rules */
+  stats: HeldSocket | null;
 }
 
 type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify'>;
 
-/** The environment a copy gets: the emperor's own minus EMPEROR_* (its settings and secrets), then the config's `env`. */
-export function copyEnv(config: VassalConfig, extra: Record<string, string> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EMPEROR_') && !k.startsWith('NODE_CHANNEL') && k !== 'NODE_UNIQUE_ID') env[k] = v;
-  return { ...env, ...config.env, VASSAL_NAME: config.name, ...extra };
+/**
+ * The environment a copy gets: what vassals inherit (never EMPEROR_*; tyrant mode: a minimal
+ * set), its user's HOME/USER/LOGNAME/SHELL, then the config's `env`.
+ */
+export function copyEnv(config: VassalConfig, identity: Identity, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...vassalBaseEnv(identity), ...config.env, VASSAL_NAME: config.name, ...extra };
+}
+
+let envPath: string | null | undefined;
+/** coreutils env (it has --chdir since 8.28), or null */
+function findEnv(): string | null {
+  if (envPath === undefined) envPath = ['/usr/bin/env', '/bin/env'].find((p) => fs.existsSync(p)) ?? null;
+  return envPath;
+}
+
+/**
+ * `env --chdir=DIR --` placed after the privilege prefix: the directory (and through it the
+ * program) is entered as the vassal's user, so a root-only directory stays closed; a directory
+ * the user cannot enter fails the copy with env's "cannot change directory to DIR" on stderr.
+ * The copy itself is spawned in `/`. Without env, the old way (spawn's cwd, entered as root).
+ */
+function chdirAfterDrop(dir: string): { cwd: string; argv: string[] } {
+  const env = findEnv();
+  return env ? { cwd: '/', argv: [env, `--chdir=${dir}`, '--'] } : { cwd: dir, argv: [] };
 }
 
 export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
   const { config, identity, socket } = p;
   const prefix = execPrefix(identity);
   const fallbackIds = prefix === null && identity.switchTo ? { uid: identity.uid, gid: identity.gid } : null;
-  const base = { cwd: config.chdir, socketFd: socket?.fd ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
+  const enter = chdirAfterDrop(config.chdir);
+  const base = { cwd: enter.cwd, socketFd: socket?.fd ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
   if (config.app !== null) {
     const settings: WorkerSettings = {
       name: config.name,
@@ -46,16 +72,16 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
     };
     return {
       ...base,
-      argv: [...(prefix ?? []), process.execPath, WORKER],
-      env: copyEnv(config, { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }),
+      argv: [...(prefix ?? []), ...enter.argv, process.execPath, WORKER],
+      env: copyEnv(config, identity, { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }),
       channel: 'ipc',
       listenFdName: null,
     };
   }
   return {
     ...base,
-    argv: [...(prefix ?? []), ...config.exec!],
-    env: copyEnv(config),
+    argv: [...(prefix ?? []), ...enter.argv, ...config.exec!],
+    env: copyEnv(config, identity),
     channel: 'notify',
     listenFdName: socket ? config.name : null,
   };

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import type { VassalRecord } from '../shared/types.js';
 import type { EventKind } from '../shared/events.js';
 import { Bus } from './bus.js';
-import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { vassalNameOf } from './config/index.js';
 import { prepare } from './prepare.js';
 import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
@@ -16,9 +16,11 @@ import { Sockets } from './sockets.js';
 import { endLeftover, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor, type SupervisorDeps } from './supervisor/index.js';
-import { fileOwner, includeRule } from './tyrant.js';
+import { fileOwner, loadForRun } from './tyrant.js';
+import { configEnv } from './environment.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
+import { startControlServer } from './control/index.js';
 
 /** events logged at warn level: something went wrong with a vassal */
 const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
@@ -43,6 +45,8 @@ export class Emperor {
   readonly #sockets: Sockets;
   readonly #scanner: Scanner;
   readonly #lookup = systemLookup();
+  /** loads in flight per file: only the latest one's result is applied */
+  readonly #loads = new Map<string, number>();
   #stopping: Promise<void> | null = null;
   /** set by runEmperor: an essential vassal cannot become ready */
   onEssentialFailed: ((name: string, reason: string) => void) | null = null;
@@ -60,7 +64,7 @@ export class Emperor {
       opts.log[level]({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind);
     });
     this.#sockets = new Sockets(opts.log);
-    this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log);
+    this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log, { tyrant: opts.tyrant });
   }
 
   async start(): Promise<void> {
@@ -130,18 +134,29 @@ export class Emperor {
   #onScan(e: ScanEvent): void {
     const name = vassalNameOf(e.file);
     if (e.type === 'removed') {
+      this.#loads.delete(e.file); // a load still in flight for it is dropped
       const sup = name ? this.supervisors.get(name) : undefined;
       if (!sup || sup.file !== e.file) {
         if (name) this.#refused.get(name)?.delete(e.file);
         return;
       }
+      const departedUid = sup.record().uid;
       void sup.dispatch({ type: 'remove' }).then(() => {
         if (this.supervisors.get(sup.name) !== sup || sup.state !== 'gone') return;
         this.supervisors.delete(sup.name);
-        // a file refused as a duplicate of this name takes over
+        // a file refused as a duplicate of this name takes over; in tyrant mode only a file of
+        // the same owner (another user's file must not inherit the name, its record and its log)
         const next = this.#refused.get(sup.name)?.values().next();
         if (next && !next.done) {
           this.#refused.get(sup.name)!.delete(next.value);
+          const owner = this.opts.tyrant ? fileOwner(next.value) : null;
+          if (owner && departedUid !== null && (!owner.ok || owner.owner.uid !== departedUid)) {
+            this.bus.publish(sup.name, 'config-error', {
+              file: next.value,
+              errors: [`${next.value}: not taking over vassal "${sup.name}" of uid ${departedUid} (tyrant mode); touch the file to start it as a new vassal`],
+            });
+            return;
+          }
           this.#onScan({ type: 'upsert', file: next.value, reason: 'added' });
         }
       });
@@ -171,16 +186,17 @@ export class Emperor {
 
   /** Read a vassal's file and hand the supervisor what it says (see Supervisor.update). */
   #apply(file: string, sup: Supervisor, how: 'touched' | 'changed' | 'start'): Promise<void> {
-    let canInclude: ((p: string) => string | null) | undefined;
-    if (this.opts.tyrant) {
-      const f = fileOwner(file);
-      if (!f.ok) return sup.dispatch({ type: 'invalid', errors: [{ code: 'E_TYRANT', file, line: 0, key: null, message: f.reason }] });
-      canInclude = includeRule(f.owner);
-    }
-    const result = loadVassalFile(file, { defaults: this.opts.vassalDefaults, canInclude });
-    if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
-    for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
-    return sup.update(result.config, how);
+    const seq = (this.#loads.get(file) ?? 0) + 1;
+    this.#loads.set(file, seq);
+    // the same code as `emperor check`; tyrant mode looks up the owner's groups first (async)
+    return loadForRun(file, { defaults: this.opts.vassalDefaults, env: configEnv(), tyrant: this.opts.tyrant, lookup: this.#lookup }).then((result) => {
+      if (this.#loads.get(file) !== seq) return; // a newer look at the file is under way, or it is gone
+      this.#loads.delete(file);
+      if (this.supervisors.get(sup.name) !== sup) return;
+      if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
+      for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
+      return sup.update(result.config, how);
+    });
   }
 }
 
@@ -287,9 +303,12 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     }
   }
   // a stop signal before the directory watch is ready must not wait for it (it never comes once closed)
-  await Promise.race([emperor.start(), stopper.done]);
-  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off' }, 'emperor running');
+  const started = await Promise.race([emperor.start().then(() => true), stopper.done.then(() => false)]);
+  // stop/start/restart/reload --wait from the CLI: the same commands as the dashboard's buttons
+  const control = started ? await startControlServer(path.resolve(opts.state), emperor, log) : null;
+  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
   const code = await stopper.done;
+  control?.close();
   await dashboard?.close();
   logStore.close();
   store.close();

@@ -1,15 +1,20 @@
 // uid/gid resolution (SPEC §4): names or numbers to ids through the system's user database
 // (getent, so NSS sources work too), the root defaults (never root unless allow-root; nobody
 // when no uid is given) and the exec prefix that drops privileges. It decides; spawn.ts acts.
+// Tyrant mode (SPEC §4): the owner's uid, a group the owner belongs to, a socket owner among them.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import type { VassalConfig } from '../shared/types.js';
 import type { ConfigError } from '../shared/errors.js';
+import { canEnter } from './config/read.js';
 
 export interface UserEntry {
   name: string;
   uid: number;
   gid: number;
+  /** passwd home and shell ('' when the entry has none) */
+  home?: string;
+  shell?: string;
 }
 
 export interface Identity {
@@ -19,43 +24,72 @@ export interface Identity {
   user: string | null;
   /** the emperor must switch to it (it runs as root and the target differs) */
   switchTo: boolean;
+  /** the passwd entry of uid when it has one: HOME, SHELL of the vassal (SPEC §4) */
+  home?: string | null;
+  shell?: string | null;
+  /** tyrant mode: every group of the file's owner (chown-socket may name only these) */
+  ownerGroups?: number[] | null;
 }
 
 export interface Lookup {
   user(nameOrId: string): Promise<UserEntry | null>;
   group(nameOrId: string): Promise<number | null>;
+  /** every gid of a user (primary + supplementary, as initgroups sees them), null if unknown */
+  groups(user: string): Promise<number[] | null>;
 }
 
-function getent(db: 'passwd' | 'group', key: string): Promise<string[] | null> {
+/** 2^32-1 is (uid_t)-1, "unchanged" to setresuid: never a valid id */
+export const MAX_ID = 4_294_967_294;
+
+function run(cmd: string, args: string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile('getent', [db, key], { timeout: 5000 }, (err, stdout) => {
-      if (err || !stdout.trim()) return resolve(null);
-      resolve(stdout.trim().split('\n')[0]!.split(':'));
-    });
+    execFile(cmd, args, { timeout: 5000 }, (err, stdout) => resolve(err || !stdout.trim() ? null : stdout.trim()));
   });
+}
+
+async function getent(db: 'passwd' | 'group', key: string): Promise<string[] | null> {
+  const out = await run('getent', [db, '--', key]);
+  return out ? out.split('\n')[0]!.split(':') : null;
+}
+
+function id(v: string | undefined): number | null {
+  return v !== undefined && /^\d+$/.test(v) && Number(v) <= MAX_ID ? Number(v) : null;
+}
+
+/** A failed lookup is retried after this long (a user created later must be found). */
+const MISS_TTL_MS = 5000;
+
+/** One cache: successes kept, failures only for MISS_TTL_MS. */
+function cached<T>(fetch: (key: string) => Promise<T | null>): (key: string) => Promise<T | null> {
+  const hits = new Map<string, Promise<T | null>>();
+  return (key) => {
+    let p = hits.get(key);
+    if (!p) {
+      p = fetch(key);
+      hits.set(key, p);
+      void p.then((v) => {
+        if (v === null) setTimeout(() => hits.get(key) === p && hits.delete(key), MISS_TTL_MS).unref();
+      });
+    }
+    return p;
+  };
 }
 
 /** Cached getent lookups: one process per distinct name, not per vassal. */
 export function systemLookup(): Lookup {
-  const users = new Map<string, Promise<UserEntry | null>>();
-  const groups = new Map<string, Promise<number | null>>();
   return {
-    user(key) {
-      let p = users.get(key);
-      if (!p) {
-        p = getent('passwd', key).then((f) => (f ? { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) } : null));
-        users.set(key, p);
-      }
-      return p;
-    },
-    group(key) {
-      let p = groups.get(key);
-      if (!p) {
-        p = getent('group', key).then((f) => (f ? Number(f[2]) : null));
-        groups.set(key, p);
-      }
-      return p;
-    },
+    user: cached(async (key) => {
+      const f = await getent('passwd', key);
+      const uid = id(f?.[2]);
+      const gid = id(f?.[3]);
+      return f && uid !== null && gid !== null ? { name: f[0]!, uid, gid, home: f[5] ?? '', shell: f[6] ?? '' } : null;
+    }),
+    group: cached(async (key) => id((await getent('group', key))?.[2])),
+    groups: cached(async (user) => {
+      const out = await run('id', ['-G', '--', user]);
+      const gids = out?.split(/\s+/).map((g) => id(g));
+      return gids && gids.every((g) => g !== null) ? (gids as number[]) : null;
+    }),
   };
 }
 
@@ -75,27 +109,57 @@ export interface ResolveContext {
   tyrant?: { uid: number; gid: number } | null;
 }
 
-/** Tyrant mode: the file's owner, and a config's own uid/gid may not say otherwise. */
-async function tyrantIdentity(config: VassalConfig, ctx: ResolveContext, owner: { uid: number; gid: number }): Promise<Resolved> {
+/**
+ * Tyrant mode: the file's owner, and a config's own uid/gid may not say otherwise. The group is
+ * the file's when the owner belongs to it (a setgid vassals.d must not hand out its group), else
+ * the owner's primary group; a config's `gid` must be one of the owner's groups.
+ */
+async function tyrantIdentity(config: VassalConfig, ctx: ResolveContext, fileOwner: { uid: number; gid: number }): Promise<Resolved> {
+  const fail = (key: string, message: string): Resolved => ({ ok: false, error: keyError(config, key, 'E_TYRANT', message) });
+  // the owner of the descriptor the config was read from; a later lstat must agree
+  const owner = config.owner ?? fileOwner;
+  if (owner.uid !== fileOwner.uid) return fail('uid', `the file changed owner since it was read (uid ${owner.uid}, now ${fileOwner.uid})`);
+  if (owner.uid === 0) return fail('uid', 'tyrant mode refuses root-owned files (a vassal would run as root)');
+  if (ctx.euid !== 0 && owner.uid !== ctx.euid) return fail('uid', `tyrant mode needs a root emperor to run this file as its owner (uid ${owner.uid})`);
+  if (config.honourStdin) return fail('honour-stdin', "tyrant mode refuses honour-stdin: the emperor's stdin is not the file owner's to read");
+  const entry = await ctx.lookup.user(String(owner.uid));
+  if (!entry || entry.uid !== owner.uid) return fail('uid', `the file's owner (uid ${owner.uid}) has no passwd entry: tyrant mode needs the owner's groups`);
+  const groups = await ctx.lookup.groups(entry.name);
+  if (!groups) return fail('uid', `cannot list the groups of ${entry.name} (uid ${owner.uid})`);
+  const mine = new Set([entry.gid, ...groups]);
   if (config.uid !== null) {
-    const u = /^\d+$/.test(config.uid) ? Number(config.uid) : ((await ctx.lookup.user(config.uid))?.uid ?? null);
-    if (u !== owner.uid) return { ok: false, error: keyError(config, 'uid', 'E_TYRANT', `tyrant mode: the vassal runs as its file's owner (uid ${owner.uid}); uid = ${config.uid} is refused`) };
+    const u = isNumeric(config.uid) ? Number(config.uid) : ((await ctx.lookup.user(config.uid))?.uid ?? null);
+    if (u !== owner.uid) return fail('uid', `tyrant mode: the vassal runs as its file's owner (uid ${owner.uid}); uid = ${config.uid} is refused`);
   }
+  let gid = mine.has(owner.gid) && owner.gid !== 0 ? owner.gid : entry.gid;
   if (config.gid !== null) {
-    const g = /^\d+$/.test(config.gid) ? Number(config.gid) : await ctx.lookup.group(config.gid);
-    if (g !== owner.gid) return { ok: false, error: keyError(config, 'gid', 'E_TYRANT', `tyrant mode: the vassal runs as its file's group (gid ${owner.gid}); gid = ${config.gid} is refused`) };
+    const g = isNumeric(config.gid) ? Number(config.gid) : await ctx.lookup.group(config.gid);
+    if (g === null || !mine.has(g) || g === 0)
+      return fail('gid', `tyrant mode: the vassal's group must be one its owner ${entry.name} belongs to (${[...mine].join(', ')}); gid = ${config.gid} is refused`);
+    gid = g;
   }
-  if (ctx.euid !== 0 && owner.uid !== ctx.euid)
-    return { ok: false, error: keyError(config, 'uid', 'E_TYRANT', `tyrant mode needs a root emperor to run this file as its owner (uid ${owner.uid})`) };
-  const user = await ctx.lookup.user(String(owner.uid));
-  return { ok: true, identity: { uid: owner.uid, gid: owner.gid, user: user?.name ?? null, switchTo: ctx.euid === 0 }, warnings: [] };
+  if (gid === 0) return fail('gid', `tyrant mode refuses gid 0 (the primary group of ${entry.name})`);
+  return {
+    ok: true,
+    identity: { uid: owner.uid, gid, user: entry.name, switchTo: ctx.euid === 0, home: entry.home || null, shell: entry.shell || null, ownerGroups: [...mine] },
+    warnings: [],
+  };
 }
 
 export type Resolved = { ok: true; identity: Identity; warnings: string[] } | { ok: false; error: ConfigError };
 
-/** Who a vassal runs as. */
+/** Who a vassal runs as, and that this user can enter its chdir (a clear error up front). */
 export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext): Promise<Resolved> {
-  if (ctx.tyrant) return tyrantIdentity(config, ctx, ctx.tyrant);
+  const r = ctx.tyrant ? await tyrantIdentity(config, ctx, ctx.tyrant) : await plainIdentity(config, ctx);
+  if (!r.ok || !r.identity.switchTo) return r;
+  const id = r.identity;
+  const groups = id.ownerGroups ?? (id.user ? await ctx.lookup.groups(id.user) : null) ?? [];
+  const no = canEnter({ uid: id.uid, gids: [id.gid, ...groups] }, config.chdir);
+  if (no) return { ok: false, error: keyError(config, 'chdir', 'E_CHDIR', `${id.user ?? `uid ${id.uid}`} cannot enter ${config.chdir}: ${no}`) };
+  return r;
+}
+
+async function plainIdentity(config: VassalConfig, ctx: ResolveContext): Promise<Resolved> {
   const warnings: string[] = [];
   if (ctx.euid !== 0) {
     // not root: vassals run as the emperor's user; asking for another one is an error
@@ -106,7 +170,7 @@ export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext)
         return { ok: false, error: keyError(config, 'uid', 'E_USER', `cannot run as uid ${u.uid}: the emperor runs as uid ${ctx.euid}, not root`) };
     }
     const self = await ctx.lookup.user(String(ctx.euid));
-    return { ok: true, identity: { uid: ctx.euid, gid: ctx.egid, user: self?.name ?? null, switchTo: false }, warnings };
+    return { ok: true, identity: { uid: ctx.euid, gid: ctx.egid, user: self?.name ?? null, switchTo: false, home: null, shell: null }, warnings };
   }
 
   let entry: UserEntry | null;
@@ -118,7 +182,10 @@ export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext)
     warnings.push(`no uid given: running as ${entry.name} (${entry.uid}:${entry.gid}); set uid to choose, or allow-root = true with uid = root`);
   } else if (isNumeric(config.uid)) {
     const uid = Number(config.uid);
-    entry = (await ctx.lookup.user(config.uid)) ?? { name: '', uid, gid: uid };
+    if (uid > MAX_ID) return { ok: false, error: keyError(config, 'uid', 'E_VALUE', `\`uid\` must be a name or a number in 0..${MAX_ID}, got ${uid}`) };
+    const found = await ctx.lookup.user(config.uid);
+    // the number is what runs, whatever entry a lookup of it may return
+    entry = found && found.uid === uid ? found : { name: '', uid, gid: uid };
   } else {
     entry = await ctx.lookup.user(config.uid);
     if (!entry) return { ok: false, error: keyError(config, 'uid', 'E_USER', `unknown user "${config.uid}"`) };
@@ -128,25 +195,44 @@ export async function resolveIdentity(config: VassalConfig, ctx: ResolveContext)
   if (config.gid !== null) {
     const g = isNumeric(config.gid) ? Number(config.gid) : await ctx.lookup.group(config.gid);
     if (g === null) return { ok: false, error: keyError(config, 'gid', 'E_USER', `unknown group "${config.gid}"`) };
+    if (g > MAX_ID) return { ok: false, error: keyError(config, 'gid', 'E_VALUE', `\`gid\` must be a name or a number in 0..${MAX_ID}, got ${g}`) };
     gid = g;
   }
+  // re-checked after every lookup: a name, a number or a group may each resolve to 0
   if (entry.uid === 0 && !config.allowRoot)
     return { ok: false, error: keyError(config, 'uid', 'E_ROOT', 'refusing to run a vassal as root: set allow-root = true if you mean it') };
   if (gid === 0 && !config.allowRoot)
     return { ok: false, error: keyError(config, 'gid', 'E_ROOT', 'refusing to run a vassal with gid 0: set allow-root = true if you mean it') };
-  return { ok: true, identity: { uid: entry.uid, gid, user: entry.name || null, switchTo: entry.uid !== 0 || gid !== 0 }, warnings };
+  return {
+    ok: true,
+    identity: { uid: entry.uid, gid, user: entry.name || null, switchTo: entry.uid !== 0 || gid !== 0, home: entry.home || null, shell: entry.shell || null },
+    warnings,
+  };
 }
 
-/** `user[:group]` of chown-socket, resolved; null group = the user's primary group. */
+/**
+ * `user[:group]` of chown-socket, resolved; null group = the user's primary group. In tyrant mode
+ * (identity.ownerGroups) only the owner and the owner's groups may be named.
+ */
 export async function resolveSocketOwner(config: VassalConfig, identity: Identity, lookup: Lookup): Promise<{ ok: true; uid: number; gid: number } | { ok: false; error: ConfigError }> {
   const spec = config.chownSocket;
   if (!spec) return { ok: true, uid: identity.uid, gid: identity.gid };
   const u = isNumeric(spec.user) ? ((await lookup.user(spec.user)) ?? { name: '', uid: Number(spec.user), gid: Number(spec.user) }) : await lookup.user(spec.user);
   if (!u) return { ok: false, error: keyError(config, 'chown-socket', 'E_USER', `unknown user "${spec.user}"`) };
-  if (spec.group === null) return { ok: true, uid: u.uid, gid: u.gid };
-  const g = isNumeric(spec.group) ? Number(spec.group) : await lookup.group(spec.group);
-  if (g === null) return { ok: false, error: keyError(config, 'chown-socket', 'E_USER', `unknown group "${spec.group}"`) };
-  return { ok: true, uid: u.uid, gid: g };
+  let gid = u.gid;
+  if (spec.group !== null) {
+    const g = isNumeric(spec.group) ? Number(spec.group) : await lookup.group(spec.group);
+    if (g === null) return { ok: false, error: keyError(config, 'chown-socket', 'E_USER', `unknown group "${spec.group}"`) };
+    gid = g;
+  }
+  if (u.uid > MAX_ID || gid > MAX_ID) return { ok: false, error: keyError(config, 'chown-socket', 'E_VALUE', `ids must lie in 0..${MAX_ID}`) };
+  if (identity.ownerGroups) {
+    if (u.uid !== identity.uid)
+      return { ok: false, error: keyError(config, 'chown-socket', 'E_TYRANT', `tyrant mode: the socket may be owned only by the file's owner (uid ${identity.uid}), not ${spec.user}`) };
+    if (!identity.ownerGroups.includes(gid) || gid === 0)
+      return { ok: false, error: keyError(config, 'chown-socket', 'E_TYRANT', `tyrant mode: the socket's group must be one the file's owner belongs to, not ${spec.group ?? gid}`) };
+  }
+  return { ok: true, uid: u.uid, gid };
 }
 
 let setprivPath: string | null | undefined;

@@ -3,12 +3,15 @@
 // verified against the file itself after a short debounce, so a burst of writes is one reload, an
 // atomic rename (write temp + rename) is one reload, and a Kubernetes ConfigMap `..data` symlink
 // swap reloads exactly the files whose content changed (their targets all get new mtimes).
+// A file is hashed only through one non-blocking open whose descriptor is a regular file of at
+// most 1 MiB (SPEC §2): a FIFO, a device, /proc/kmsg or a huge sparse file is never read here.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from '../shared/logger.js';
 import { isIgnoredFileName } from './config/index.js';
+import { descriptorRefusal, readBounded } from './config/read.js';
 
 export type ScanEvent = { type: 'upsert'; file: string; reason: 'added' | 'changed' | 'touched' } | { type: 'removed'; file: string };
 
@@ -30,10 +33,13 @@ export const SECOND_LOOK_MS = 250;
 /** the longest a file being written continuously is waited for */
 export const MAX_SETTLE_MS = 1000;
 
-/** size and mtime of a file (through symlinks), or '' when it is not there */
-function statKey(file: string): string {
+/** a ConfigMap update renames `..data_tmp` over `..data` (the only `..` name that matters) */
+const CONFIGMAP_LINK = '..data';
+
+/** size and mtime of a file (through symlinks unless `nofollow`), or '' when it is not there */
+function statKey(file: string, nofollow = false): string {
   try {
-    const st = fs.statSync(file);
+    const st = nofollow ? fs.lstatSync(file) : fs.statSync(file);
     return `${st.size}:${st.mtimeMs}:${st.ino}`;
   } catch {
     return '';
@@ -46,11 +52,15 @@ export class Scanner {
   #second = new Map<string, NodeJS.Timeout>();
   #watcher: FSWatcher | null = null;
   #closed = false;
+  /** one pending full rescan at a time, however many `..data` events arrive */
+  #rescanTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly dir: string,
     private readonly onEvent: (e: ScanEvent) => void,
     private readonly log: Logger,
+    /** tyrant mode: symlinks are not followed (they are reported, and refused by the loader) */
+    private readonly opts: { tyrant?: boolean } = {},
   ) {}
 
   /** Reconcile what is already there (one upsert per file), then watch. */
@@ -78,14 +88,23 @@ export class Scanner {
     for (const t of [...this.#timers.values(), ...this.#second.values()]) clearTimeout(t);
     this.#timers.clear();
     this.#second.clear();
+    if (this.#rescanTimer) clearTimeout(this.#rescanTimer);
     await this.#watcher?.close();
   }
 
   #onFsEvent(p: string): void {
     if (path.dirname(p) !== this.dir) return;
     const base = path.basename(p);
-    // a ConfigMap update renames `..data_tmp` over `..data`: every visible file may have changed
-    if (base.startsWith('..')) return this.rescan();
+    // a ConfigMap update renames `..data_tmp` over `..data`: every visible file may have changed.
+    // Other `..x` names are noise (and must not buy a full rescan each); rescans are coalesced.
+    if (base === CONFIGMAP_LINK) {
+      this.#rescanTimer ??= setTimeout(() => {
+        this.#rescanTimer = null;
+        if (!this.#closed) this.rescan();
+      }, DEBOUNCE_MS);
+      return;
+    }
+    if (base.startsWith('..')) return;
     // a new file is looked at sooner (a dropped config is one write; time to first request
     // counts), a known one after the full quiet period (editors write in bursts)
     if (!isIgnoredFileName(base)) this.#schedule(base, this.#seen.has(base) ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
@@ -99,11 +118,12 @@ export class Scanner {
     // recognised by the file itself: it is looked at only once its size and mtime held still
     // for a whole debounce period (bounded, so a file written forever is still looked at)
     const started = Date.now();
-    let last = statKey(file);
+    const nofollow = Boolean(this.opts.tyrant);
+    let last = statKey(file, nofollow);
     const fire = (): void => {
       this.#timers.delete(base);
       if (this.#closed) return;
-      const now = statKey(file);
+      const now = statKey(file, nofollow);
       if (now !== last && Date.now() - started < MAX_SETTLE_MS) {
         last = now;
         this.#timers.set(base, setTimeout(fire, delayMs));
@@ -123,13 +143,7 @@ export class Scanner {
   #check(base: string): void {
     const file = path.join(this.dir, base);
     const before = this.#seen.get(base);
-    let now: Seen | null = null;
-    try {
-      const st = fs.statSync(file); // follows symlinks (ConfigMap files are symlinks)
-      if (st.isFile()) now = { real: fs.realpathSync(file), mtimeMs: st.mtimeMs, hash: contentHash(file, st.mtimeMs) };
-    } catch {
-      now = null;
-    }
+    const now = look(file, Boolean(this.opts.tyrant));
     if (!now) {
       if (before) {
         this.#seen.delete(base);
@@ -145,11 +159,43 @@ export class Scanner {
   }
 }
 
-/** The content's hash; an unreadable file still counts as present (the loader reports E_READ). */
-function contentHash(file: string, mtimeMs: number): string {
+/**
+ * What the file is now, or null when it is not a vassal file (absent, a directory, a FIFO, a
+ * device: never opened). Metadata comes from stat (no open); content only through contentHash.
+ * In tyrant mode a symlink counts as present (the loader refuses it), without being followed.
+ */
+function look(file: string, tyrant: boolean): Seen | null {
   try {
-    return createHash('sha1').update(fs.readFileSync(file)).digest('hex');
+    const st = tyrant ? fs.lstatSync(file) : fs.statSync(file); // normal mode follows (ConfigMap files are symlinks)
+    if (tyrant && st.isSymbolicLink()) return { real: file, mtimeMs: st.mtimeMs, hash: `symlink@${st.ino}:${st.mtimeMs}` };
+    if (!st.isFile()) return null;
+    return { real: tyrant ? file : fs.realpathSync(file), mtimeMs: st.mtimeMs, hash: contentHash(file, tyrant, st) };
   } catch {
-    return `unreadable@${mtimeMs}`;
+    return null;
+  }
+}
+
+/**
+ * The content's hash, read through one non-blocking open whose descriptor must be a regular file
+ * of at most 1 MiB; anything else (unreadable, too big, would block) still counts as present
+ * with a stand-in hash, and the loader reports why.
+ */
+function contentHash(file: string, tyrant: boolean, st: fs.Stats): string {
+  const standIn = `unreadable@${st.size}:${st.mtimeMs}:${st.ino}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | (tyrant ? fs.constants.O_NOFOLLOW : 0));
+  } catch {
+    return standIn;
+  }
+  try {
+    const fst = fs.fstatSync(fd);
+    if (descriptorRefusal(fd, fst)) return `refused@${fst.size}:${fst.mtimeMs}:${fst.ino}`;
+    const buf = readBounded(fd);
+    return typeof buf === 'string' ? standIn : createHash('sha1').update(buf).digest('hex');
+  } catch {
+    return standIn;
+  } finally {
+    fs.closeSync(fd);
   }
 }

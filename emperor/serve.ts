@@ -6,6 +6,7 @@ import { EXIT, formatConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { Bus } from './bus.js';
 import { loadVassalFile, vassalNameOf } from './config/index.js';
+import { configEnv } from './environment.js';
 import { stopOnSignals, supervisorDeps } from './main.js';
 import { systemLookup } from './privileges.js';
 import { Sockets } from './sockets.js';
@@ -14,7 +15,7 @@ import { Supervisor } from './supervisor/index.js';
 export async function serveOne(fileArg: string, opts: { vassalDefaults: string | null; log: Logger }): Promise<number> {
   const { log } = opts;
   const file = path.resolve(fileArg);
-  const load = () => loadVassalFile(file, { defaults: opts.vassalDefaults });
+  const load = () => loadVassalFile(file, { defaults: opts.vassalDefaults, env: configEnv() });
   const first = load();
   if (!first.ok) {
     for (const e of first.errors) console.error(formatConfigError(e));

@@ -2,16 +2,25 @@
 // child (emperor/forge.ts), arrives here as a raw handle that this process never listens on,
 // is handed to every copy as an inherited fd, survives reloads, restarts and crashes, and is
 // closed (and a Unix socket unlinked: vacuum) only when its vassal goes or the emperor stops.
+// A Unix socket's later chmod, chown and unlink touch only the file the forge created (same
+// device and inode), never what a hostile directory put at its path since.
 import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '../shared/types.js';
 import type net from 'node:net';
-import { parseForgeReply, type ForgeBindRequest, type ForgeEchoRequest, type ForgeReply } from '../shared/protocol.js';
+import { parseForgeReply, type ForgeActor, type ForgeReply, type ForgeRequest } from '../shared/protocol.js';
 import type { Logger } from '../shared/logger.js';
+import { unlinkOwnSocket, type FileId } from './socket-paths.js';
 
 const FORGE = fileURLToPath(new URL('./forge.js', import.meta.url));
 const BACKLOG = 1024;
+/**
+ * A forge request not answered within this long (a hung or stopped forge) fails with a transient
+ * ETIMEDOUT and that forge is killed; the next request starts a new one. A forge that has not
+ * said `ready` yet gets FORGE_START_MS more (a Node start on a loaded machine).
+ */
+const FORGE_TIMEOUT_MS = 5000;
+const FORGE_START_MS = 10_000;
 
 export interface Ownership {
   mode: number;
@@ -28,6 +37,10 @@ export interface HeldSocket {
   ownership: Ownership;
   /** the vassal that holds it */
   owner: string;
+  /** a Unix socket's device and inode at creation: the only file at its path the emperor touches */
+  file: FileId | null;
+  /** tyrant mode: the user the forge acts as for this socket's path operations */
+  actor: ForgeActor | null;
   /**
    * Clear or set O_NONBLOCK on the socket (shared by every descriptor of it). Programs given a
    * socket by systemd expect a blocking one; Node (the forge, a waiter, app workers) sets it
@@ -59,10 +72,12 @@ export function socketKey(a: SocketAddress): string {
 export class Sockets {
   #held = new Map<string, { sock: HeldSocket; handle: NativeHandle }>();
   #forge: ChildProcess | null = null;
-  #pending = new Map<number, (r: ForgeReply, h: NativeHandle | undefined) => void>();
+  /** requests in flight, with the forge each went to (one that exits fails only its own) */
+  #pending = new Map<number, { forge: ChildProcess; done: (r: ForgeReply, h: NativeHandle | undefined) => void }>();
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
+  #forgeReady = false;
 
   #refChannel(on: boolean): void {
     const channel = this.#forge?.channel as unknown as { ref?: () => void; unref?: () => void } | undefined;
@@ -72,27 +87,42 @@ export class Sockets {
 
   constructor(private readonly log: Logger) {}
 
+  /** true if `key` is held (by any vassal) */
+  holds(key: string): boolean {
+    return this.#held.has(key);
+  }
+
   /**
    * The socket for `address`, bound now or already held. A held Unix socket whose mode or owner
-   * changed gets the new ones in place (the same socket stays, clients keep their backlog).
+   * changed gets the new ones in place (the same socket stays, clients keep their backlog), through
+   * the forge and only if the file at its path is still the one it created. `actor` (tyrant mode)
+   * is the user whose rights the forge uses for this socket's path operations.
    */
-  async acquire(owner: string, address: SocketAddress, ownership: Ownership): Promise<HeldSocket> {
+  async acquire(owner: string, address: SocketAddress, ownership: Ownership, actor: ForgeActor | null = null): Promise<HeldSocket> {
     const key = socketKey(address);
     const held = this.#held.get(key);
     if (held && held.sock.owner !== owner) {
       throw new SocketError(`address ${key.replace(/^\w+:/, '')} is already used by vassal "${held.sock.owner}"`, 'EADDRINUSE');
     }
     if (held) {
-      if (address.kind === 'unix') this.#applyOwnership(address.path, held.sock.ownership, ownership);
+      const before = held.sock.ownership;
+      if (address.kind === 'unix' && held.sock.file && (before.mode !== ownership.mode || before.uid !== ownership.uid || before.gid !== ownership.gid)) {
+        const { reply } = await this.#serial(() =>
+          this.#request({ type: 'own', id: 0, path: address.path, ...held.sock.file!, mode: ownership.mode, uid: ownership.uid, gid: ownership.gid, as: actor }),
+        );
+        if (reply.type === 'bind-error') throw new SocketError(`cannot change the mode/owner of socket ${address.path}: ${reply.message}`, reply.code);
+      }
       held.sock.ownership = ownership;
+      held.sock.actor = actor;
       return held.sock;
     }
-    const { reply, handle } = await this.#bind(address, ownership, 2);
-    if (reply.type === 'bind-error' || !handle) {
+    const { reply, handle } = await this.#bind(address, ownership, actor, 2);
+    if (reply.type !== 'bound' || !handle) {
       const code = reply.type === 'bind-error' ? reply.code : 'EHANDOFF';
       throw new SocketError(describeBindError(address, code, reply.type === 'bind-error' ? reply.message : ''), code);
     }
-    const sock: HeldSocket = { key, address, fd: handle.fd, ownership, owner, setBlocking: (b) => void handle.setBlocking?.(b) };
+    const file = reply.dev !== null && reply.ino !== null ? { dev: reply.dev, ino: reply.ino } : null;
+    const sock: HeldSocket = { key, address, fd: handle.fd, ownership, owner, file, actor, setBlocking: (b) => void handle.setBlocking?.(b) };
     this.#held.set(key, { sock, handle });
     return sock;
   }
@@ -103,7 +133,8 @@ export class Sockets {
     if (!held) return;
     this.#held.delete(key);
     held.handle.close();
-    if (held.sock.address.kind === 'unix') unlinkSocket(held.sock.address.path);
+    // vacuum: only the file the forge created, whatever is at the path now
+    if (held.sock.address.kind === 'unix' && held.sock.file) unlinkOwnSocket(held.sock.address.path, held.sock.file);
   }
 
   releaseAll(): void {
@@ -124,12 +155,7 @@ export class Sockets {
   async #dupNow(key: string): Promise<NativeHandle> {
     const held = this.#held.get(key);
     if (!held) throw new SocketError(`no socket ${key} is held`, 'ENOENT');
-    const forge = this.#startForge();
-    const id = this.#nextId++;
-    const { reply, handle } = await new Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }>((resolve) => {
-      this.#pending.set(id, (r, h) => resolve({ reply: r, handle: h }));
-      forge.send({ type: 'echo', id } satisfies ForgeEchoRequest, held.handle as unknown as net.Server);
-    });
+    const { reply, handle } = await this.#request({ type: 'echo', id: 0 }, held.handle);
     if (reply.type !== 'bound' || !handle) throw new SocketError(`cannot duplicate ${key}`, reply.type === 'bind-error' ? reply.code : 'EHANDOFF');
     return handle;
   }
@@ -137,15 +163,6 @@ export class Sockets {
   /** Start the forge ahead of the first bind (it costs one Node start). */
   warmUp(): void {
     this.#startForge();
-  }
-
-  #applyOwnership(path: string, before: Ownership, after: Ownership): void {
-    try {
-      if (before.mode !== after.mode) fs.chmodSync(path, after.mode);
-      if (before.uid !== after.uid || before.gid !== after.gid) fs.chownSync(path, after.uid, after.gid);
-    } catch (err) {
-      this.log.warn({ err, path }, 'could not update socket mode/owner');
-    }
   }
 
   /**
@@ -169,51 +186,81 @@ export class Sockets {
     return run;
   }
 
-  #bind(address: SocketAddress, own: Ownership, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
-    return this.#serial(() => this.#bindNow(address, own, tries));
+  #bind(address: SocketAddress, own: Ownership, actor: ForgeActor | null, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+    return this.#serial(() => this.#bindNow(address, own, actor, tries));
   }
 
-  async #bindNow(address: SocketAddress, own: Ownership, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
-    const forge = this.#startForge();
-    const id = this.#nextId++;
-    const req: ForgeBindRequest = {
+  async #bindNow(address: SocketAddress, own: Ownership, actor: ForgeActor | null, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+    const result = await this.#request({
       type: 'bind',
-      id,
+      id: 0,
       address: address.kind === 'unix' ? { kind: 'unix', path: address.path } : { kind: 'tcp', host: address.host, port: address.port },
       mode: own.mode,
       uid: own.uid,
       gid: own.gid,
       backlog: BACKLOG,
-    };
-    const result = await new Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }>((resolve) => {
-      this.#pending.set(id, (reply, handle) => resolve({ reply, handle }));
-      forge.send(req);
+      as: actor,
     });
+    // a forge that died or a transfer that failed: once more on a fresh forge (not after a
+    // timeout: a forge that hangs once may hang again, the vassal's backoff retries instead)
     if (tries > 1 && result.reply.type === 'bind-error' && (result.reply.code === 'EHANDOFF' || result.reply.code === 'EFORGE')) {
-      return this.#bindNow(address, own, tries - 1);
+      return this.#bindNow(address, own, actor, tries - 1);
     }
     return result;
+  }
+
+  /** One request to the forge (callers serialise), answered or failed within the deadline. */
+  #request(msg: ForgeRequest, sendHandle?: unknown): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+    const forge = this.#startForge();
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const limit = FORGE_TIMEOUT_MS + (this.#forgeReady ? 0 : FORGE_START_MS);
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(id)) return;
+        this.log.error({ forgePid: forge.pid, request: msg.type }, `socket forge did not answer within ${limit / 1000} s: killing it`);
+        forge.kill('SIGKILL');
+        if (this.#forge === forge) this.#forge = null;
+        resolve({ reply: { type: 'bind-error', id, code: 'ETIMEDOUT', message: `the socket forge did not answer within ${limit / 1000} s` }, handle: undefined });
+      }, limit);
+      const done = (reply: ForgeReply, handle: NativeHandle | undefined): void => {
+        clearTimeout(timer);
+        resolve({ reply, handle });
+      };
+      this.#pending.set(id, { forge, done });
+      forge.send({ ...msg, id }, sendHandle as net.Server | undefined, (err) => {
+        if (!err || !this.#pending.delete(id)) return;
+        done({ type: 'bind-error', id, code: 'EFORGE', message: `cannot reach the socket forge: ${err.message}` }, undefined);
+      });
+    });
   }
 
   #startForge(): ChildProcess {
     if (this.#forge?.connected) return this.#forge;
     const forge = fork(FORGE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    this.#forgeReady = false;
     forge.on('message', (raw, handle) => {
       const reply = parseForgeReply(raw);
       if (!reply) return;
-      const done = this.#pending.get(reply.id);
-      if (!done) {
+      if (reply.type === 'ready') {
+        if (this.#forge === forge) this.#forgeReady = true;
+        return;
+      }
+      const entry = this.#pending.get(reply.id);
+      if (!entry || entry.forge !== forge) {
         (handle as NativeHandle | undefined)?.close();
         return;
       }
       // a 'bound' reply without its handle, or the late error of a handoff: report once
       this.#pending.delete(reply.id);
-      done(reply, handle as NativeHandle | undefined);
+      entry.done(reply, handle as NativeHandle | undefined);
     });
     forge.on('exit', (code, signal) => {
       if (this.#forge === forge) this.#forge = null;
-      for (const [id, done] of this.#pending) done({ type: 'bind-error', id, code: 'EFORGE', message: `socket forge exited (${code ?? signal})` }, undefined);
-      this.#pending.clear();
+      for (const [id, entry] of this.#pending) {
+        if (entry.forge !== forge) continue;
+        this.#pending.delete(id);
+        entry.done({ type: 'bind-error', id, code: 'EFORGE', message: `socket forge exited (${code ?? signal})` }, undefined);
+      }
     });
     // an idle forge must not keep the emperor alive; a request in flight must (see #track)
     forge.unref();
@@ -223,24 +270,21 @@ export class Sockets {
   }
 }
 
-function unlinkSocket(path: string): void {
-  try {
-    if (fs.lstatSync(path).isSocket()) fs.unlinkSync(path);
-  } catch {
-    /* already gone */
-  }
-}
-
 function describeBindError(a: SocketAddress, code: string, message: string): string {
   const where = a.kind === 'unix' ? a.path : `${a.host}:${a.port}`;
   switch (code) {
     case 'EADDRINUSE':
-      return `address ${where} is already in use`;
+      // the forge's message says which: a live socket at the path, or a port in use
+      return a.kind === 'unix' ? message || `socket in use: ${where}` : `address ${where} is already in use`;
+    case 'EEXIST':
+      return `cannot create socket ${where}: ${message}`;
+    case 'ETIMEDOUT':
+      return `cannot bind ${where} now: ${message} (it was restarted; retrying)`;
     case 'ENOENT':
       return `cannot create socket ${where}: its directory does not exist`;
     case 'EACCES':
     case 'EPERM':
-      return `no permission to bind ${where}`;
+      return `no permission to bind ${where}${message ? `: ${message}` : ''}`;
     case 'EADDRNOTAVAIL':
       return `address ${where} is not available on this host`;
     default:

@@ -1,24 +1,34 @@
 // `stats = ADDR` (SPEC §2): a per-vassal HTTP endpoint answering `GET /` with the vassal's
 // workers and their last reported stats as JSON, in the spirit of uwsgitop's stats socket. It is
 // served by the emperor (which has every worker's heartbeat), never by the vassal's own socket.
-import fs from 'node:fs';
+// Its socket is bound like any vassal socket (prepare, the forge: same rules against a hostile
+// directory) and held by sockets.ts; the server here listens on a duplicate of it and binds,
+// creates or deletes nothing itself.
 import http from 'node:http';
+import type net from 'node:net';
 import type { Logger } from '../shared/logger.js';
-import type { VassalRecord } from '../shared/types.js';
+import type { SocketAddress, VassalRecord } from '../shared/types.js';
+import type { NativeHandle } from './sockets.js';
 
 export interface StatsServer {
-  readonly addr: string;
+  /** the key of the held socket it serves on */
+  readonly key: string;
   close(): void;
 }
 
-function listenOptions(addr: string): { path: string } | { host: string; port: number } {
-  if (addr.startsWith('/')) return { path: addr };
+/** The address of `stats = ...` as the validated config writes it (/path, host:port, [v6]:port, :port). */
+export function statsAddress(addr: string): SocketAddress {
+  if (addr.startsWith('/')) return { kind: 'unix', path: addr };
   const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(addr);
   if (!m) throw new Error(`stats: "${addr}" is not /path or host:port`);
-  return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+  return m[1] ? { kind: 'tcp', host: m[1], port: Number(m[2]), allInterfaces: false } : { kind: 'tcp', host: '0.0.0.0', port: Number(m[2]), allInterfaces: true };
 }
 
-export function startStatsServer(addr: string, snapshot: () => VassalRecord, log: Logger): StatsServer {
+/**
+ * Serve the stats of a vassal on a duplicate of its held stats socket (`dup`): closing this server
+ * closes only the duplicate; the held socket is released (and a Unix one unlinked) by its holder.
+ */
+export function startStatsServer(key: string, dup: () => Promise<NativeHandle>, snapshot: () => VassalRecord, log: Logger): StatsServer {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/' && !req.url?.startsWith('/?'))) {
       res.writeHead(404).end();
@@ -43,14 +53,20 @@ export function startStatsServer(addr: string, snapshot: () => VassalRecord, log
     );
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
   });
-  const opts = listenOptions(addr);
-  if ('path' in opts) fs.rmSync(opts.path, { force: true });
-  server.on('error', (err) => log.warn({ err, stats: addr }, 'stats server error'));
-  server.listen(opts);
-  server.unref();
+  let closed = false;
+  server.on('error', (err) => log.warn({ err, stats: key }, 'stats server error'));
+  dup().then(
+    (handle) => {
+      if (closed) return handle.close();
+      server.listen(handle as unknown as net.Server);
+      server.unref();
+    },
+    (err) => log.warn({ err, stats: key }, 'cannot serve stats'),
+  );
   return {
-    addr,
+    key,
     close() {
+      closed = true;
       server.close();
       server.closeAllConnections();
     },

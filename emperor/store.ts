@@ -25,6 +25,7 @@ import {
   type EmperorRow,
   type Statements,
 } from './store/schema.js';
+import { narrowModes, withPrivateUmask, writableByOthers } from './store/files.js';
 
 export { readState, type EmperorRow } from './store/schema.js';
 
@@ -81,6 +82,8 @@ export class Store {
   /** Opens (creating and migrating) the state database; never throws, see `healthy`. */
   static open(path: string, log: Logger, opts: StoreOptions = {}): Store {
     const s = new Store(path, log, opts);
+    const open = writableByOthers(path);
+    if (open) log.warn({ dir: open.dir, mode: open.mode.toString(8) }, 'the state directory is writable by other users: they could replace the state files');
     s.tryOpen(); // handles its own errors
     return s;
   }
@@ -258,7 +261,11 @@ export class Store {
     const timeout = this.everOpened ? Math.min(this.busyTimeoutMs, 250) : this.busyTimeoutMs;
     let db: DB | null = null;
     try {
-      db = new Database(this.path, { timeout });
+      // 0600 from creation (SQLite gives -wal and -shm the database file's mode), and narrowed
+      // to 0600 if an older emperor created them wider
+      const changed = narrowModes(this.path);
+      if (changed.length > 0) this.log.warn({ files: changed }, 'state files were readable by other users: now 0600');
+      db = withPrivateUmask(() => new Database(this.path, { timeout }));
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && !this.walWarned) {
         this.walWarned = true;

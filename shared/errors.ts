@@ -12,6 +12,12 @@ export const EXIT = {
   START_FAILED: 3,
   /** an essential vassal could not become ready */
   ESSENTIAL_FAILED: 4,
+  /** stop/start/restart/reload --wait: no emperor runs on this state (no control socket) */
+  NOT_RUNNING: 5,
+  /** stop/start/restart/reload --wait: the running emperor has no vassal of that name */
+  UNKNOWN_VASSAL: 6,
+  /** stop/start/restart/reload --wait: no outcome within --timeout (the command goes on) */
+  TIMEOUT: 7,
 } as const;
 
 export const ERROR_CODES = {
@@ -33,6 +39,7 @@ export const ERROR_CODES = {
   E_ROOT: 'uid 0 without allow-root',
   E_SOCKET: 'the socket cannot be bound',
   E_TYRANT: 'the file is refused in tyrant mode',
+  E_CHDIR: "the vassal's user cannot enter its chdir (it is entered after the switch to that user)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

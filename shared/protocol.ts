@@ -70,16 +70,45 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   }
 }
 
+/**
+ * Whose credentials the forge takes (effective uid, gid, supplementary groups) around a tyrant
+ * vassal's path operations and binds, so the kernel decides what the file's owner may do:
+ * write the directory, bind a port below 1024, chown to a group (SPEC §4, tyrant mode).
+ */
+export interface ForgeActor {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
 /** emperor -> forge: bind a listening socket and hand back its handle. */
 export interface ForgeBindRequest {
   type: 'bind';
   id: number;
   address: { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-  /** Unix sockets: permission bits and owner applied before the socket is reachable */
+  /** Unix sockets: permission bits (set by the umask at bind) and owner, before the socket is reachable */
   mode: number;
   uid: number;
   gid: number;
   backlog: number;
+  /** act as this user (tyrant mode); null = as the forge itself (root or the emperor's user) */
+  as: ForgeActor | null;
+}
+
+/**
+ * emperor -> forge: give the Unix socket the emperor created (device and inode as the forge
+ * reported them at bind) a new mode and owner, without following a link at its path.
+ */
+export interface ForgeOwnRequest {
+  type: 'own';
+  id: number;
+  path: string;
+  dev: string;
+  ino: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  as: ForgeActor | null;
 }
 
 /** emperor -> forge: send this handle straight back (a duplicate descriptor of the same socket). */
@@ -88,15 +117,28 @@ export interface ForgeEchoRequest {
   id: number;
 }
 
+export type ForgeRequest = ForgeBindRequest | ForgeOwnRequest | ForgeEchoRequest;
+
+/**
+ * forge -> emperor. `bound` carries the socket as its send handle, and for a Unix socket the
+ * device and inode of the file it created (decimal strings: inode numbers may exceed 2^53), the
+ * identity the emperor later checks before it unlinks, chmods or chowns anything at that path.
+ * `ready` (id 0) says the forge started: request deadlines do not count its start-up.
+ */
 export type ForgeReply =
-  | { type: 'bound'; id: number; port: number | null }
+  | { type: 'bound'; id: number; port: number | null; dev: string | null; ino: string | null }
+  | { type: 'done'; id: number }
+  | { type: 'ready'; id: 0 }
   | { type: 'bind-error'; id: number; code: string; message: string };
 
 export function parseForgeReply(raw: unknown): ForgeReply | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;
   if (typeof m.id !== 'number') return null;
-  if (m.type === 'bound') return { type: 'bound', id: m.id, port: typeof m.port === 'number' ? m.port : null };
+  const str = (v: unknown): string | null => (typeof v === 'string' && /^\d+$/.test(v) ? v : null);
+  if (m.type === 'bound') return { type: 'bound', id: m.id, port: typeof m.port === 'number' ? m.port : null, dev: str(m.dev), ino: str(m.ino) };
+  if (m.type === 'done') return { type: 'done', id: m.id };
+  if (m.type === 'ready') return { type: 'ready', id: 0 };
   if (m.type === 'bind-error') return { type: 'bind-error', id: m.id, code: String(m.code), message: String(m.message) };
   return null;
 }

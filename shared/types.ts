@@ -71,6 +71,11 @@ export interface VassalConfig {
   placeholders: Record<string, string>;
   /** where each key was set (last occurrence), for runtime errors (bad uid, socket in use...) */
   sources: Record<string, KeySource>;
+  /**
+   * tyrant mode: owner uid and group of the descriptor the config was read from (the vassal
+   * must run as this uid); absent outside tyrant mode
+   */
+  owner?: { uid: number; gid: number } | null;
 }
 
 export interface ExitInfo {

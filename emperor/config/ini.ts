@@ -4,6 +4,10 @@
 import type { ConfigError } from '../../shared/errors.js';
 import { cfgError } from './entry.js';
 
+/** an echoed line is cut: records and events travel (state, dashboard), a whole line need not */
+const ECHO_MAX = 80;
+const clip = (s: string): string => (s.length > ECHO_MAX ? `${s.slice(0, ECHO_MAX)}…` : s);
+
 export interface IniLine {
   line: number;
   key: string;
@@ -49,12 +53,12 @@ export function lexIniSection(text: string, file: string, wanted = 'vassal'): In
     if (eq < 0) {
       const bare = s.toLowerCase();
       if (bare === 'endif' || bare === 'endfor') { out.lines.push({ line, key: bare, value: '' }); return; }
-      out.errors.push(cfgError('E_SYNTAX', file, line, null, `expected \`key = value\`, got \`${s}\``));
+      out.errors.push(cfgError('E_SYNTAX', file, line, null, `expected \`key = value\`, got \`${clip(s)}\``));
       return;
     }
     const key = s.slice(0, eq).trim();
     if (key === '' || /\s/.test(key)) {
-      out.errors.push(cfgError('E_SYNTAX', file, line, key || null, `expected \`key = value\`, got \`${s}\``));
+      out.errors.push(cfgError('E_SYNTAX', file, line, key || null, `expected \`key = value\`, got \`${clip(s)}\``));
       return;
     }
     out.lines.push({ line, key, value: s.slice(eq + 1).trim() });

@@ -77,6 +77,8 @@ export function levenshtein(a: string, b: string): number {
 
 /** closest known key or directive within edit distance 2 (1 for very short keys), else null */
 export function didYouMean(key: string): string | null {
+  // edit distance costs length x length: a hostile 1 MiB key gets no hint rather than seconds
+  if (key.length > 64) return null;
   const k = key.toLowerCase().replace(/_/g, '-');
   const limit = k.length <= 4 ? 1 : 2;
   let best: string | null = null;

@@ -1,14 +1,15 @@
 // INI config logic (uWSGI dialect): %(key) / magic %n %d %p %s %c %% / $(ENV) expansion,
 // `ini =` includes with cycle detection, if-env / if-not-env / if-exists / if-not-exists ...
-// endif and for ... endfor blocks (nestable). Produces the ordered Entry list.
+// endif and for ... endfor blocks (nestable). Produces the ordered Entry list. Expansion is
+// capped (64 KiB per value, 1 MiB per config) and every include is read once per load.
 
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigError } from '../../shared/errors.js';
 import { cfgError, type Entry } from './entry.js';
 import { lexIniSection, type IniLine } from './ini.js';
 import { normaliseKey } from './keys.js';
-import { readConfigText } from './read.js';
+import { readConfigText, visibleTo, type ReadOutcome, type Who } from './read.js';
 
 export interface Magic {
   n: string; // vassal name
@@ -29,9 +30,26 @@ export interface LogicState {
   stack: { id: string; file: string }[];
   /** lines executed, a guard against runaway for-loops */
   budget: number;
-  /** tyrant mode: a reason to refuse an include, or null */
-  canInclude: ((path: string) => string | null) | null;
+  /** tyrant mode: includes and if-exists resolve as this user would (the file's owner) */
+  who: Who | null;
+  /** includes read during this load, by path (a `for` over an include reads it once) */
+  reads: Map<string, ReadOutcome>;
+  /** lexed sections during this load, by file identity + section */
+  lexed: Map<string, { lines: IniLine[]; found: boolean; header: number; match: Map<number, number> | null }>;
+  /** bytes produced by expansion so far (capped at MAX_EXPANDED) */
+  expanded: number;
+  /** characters of raw values scanned by expansion so far (capped at MAX_SCANNED) */
+  scanned: number;
+  /** a cap was hit: nothing more is executed */
+  halted: boolean;
 }
+
+/** one value after expansion (SPEC §2) */
+export const MAX_VALUE = 64 * 1024;
+/** all values of one config after expansion (SPEC §2) */
+export const MAX_EXPANDED = 1024 * 1024;
+/** raw text scanned by expansion: bounds the work of values that expand to little */
+const MAX_SCANNED = 16 * 1024 * 1024;
 
 export interface SectionInfo {
   found: boolean;
@@ -42,19 +60,22 @@ export interface SectionInfo {
 const MAX_INCLUDE_DEPTH = 32;
 const IF_KEYS = new Set(['if-env', 'if-not-env', 'if-exists', 'if-not-exists']);
 
-export function fileId(file: string, section: string): string {
-  let p = resolve(file);
-  try { p = realpathSync(p); } catch { /* keep the resolved path */ }
-  return `${p}#${section}`;
+/** identity of a file read from `info` (device and inode), as include cycles compare it */
+export function fileId(info: { dev: number; ino: number }, section: string): string {
+  return `${info.dev}:${info.ino}#${section}`;
 }
 
 /** lex `text` (the contents of `file`), run its `section` lines and append to st.entries */
-export function runIniText(text: string, file: string, section: string, st: LogicState): SectionInfo {
-  const lexed = lexIniSection(text, file, section);
-  st.errors.push(...lexed.errors);
+export function runIniText(text: string, file: string, section: string, st: LogicState, cacheKey: string | null = null): SectionInfo {
+  let lexed = cacheKey ? st.lexed.get(cacheKey) : undefined;
+  if (!lexed) {
+    const l = lexIniSection(text, file, section);
+    st.errors.push(...l.errors);
+    lexed = { lines: l.lines, found: l.found, header: l.header, match: matchBlocks(l.lines, file, st.errors) };
+    if (cacheKey) st.lexed.set(cacheKey, lexed);
+  }
   const info = { found: lexed.found, header: lexed.header, lineCount: lexed.lines.length };
-  const match = matchBlocks(lexed.lines, file, st.errors);
-  if (match) exec(lexed.lines, 0, lexed.lines.length, match, file, st);
+  if (lexed.match) exec(lexed.lines, 0, lexed.lines.length, lexed.match, file, st);
   return info;
 }
 
@@ -99,6 +120,7 @@ function withUnderscore(st: LogicState, value: string, body: () => void): void {
 
 function exec(lines: IniLine[], from: number, to: number, match: Map<number, number>, file: string, st: LogicState): void {
   for (let i = from; i < to; i++) {
+    if (st.halted) return;
     if (--st.budget < 0) {
       if (st.budget === -1) st.errors.push(cfgError('E_BLOCK', file, lines[i]!.line, 'for', 'config logic produced too many lines (nested for loops?)'));
       return;
@@ -135,24 +157,46 @@ function exec(lines: IniLine[], from: number, to: number, match: Map<number, num
 
 function condition(key: string, v: string, st: LogicState, file: string): { holds: boolean; underscore: string } {
   if (key === 'if-env' || key === 'if-not-env') {
-    const val = st.env[v];
+    const val = Object.hasOwn(st.env, v) ? st.env[v] : undefined;
     const set = val !== undefined && val !== '';
     return { holds: key === 'if-env' ? set : !set, underscore: val ?? '' };
   }
   const p = isAbsolute(v) ? v : resolve(dirname(resolve(file)), v);
-  const exists = v !== '' && existsSync(p);
+  // tyrant mode: only what the owner could see (never an oracle for root-only paths)
+  const exists = v !== '' && (st.who ? visibleTo(st.who, p) : existsSync(p));
   return { holds: key === 'if-exists' ? exists : !exists, underscore: v };
 }
 
 /** expand %(name), %n %d %p %s %c %%, $(ENV); null after pushing an error */
 export function expand(value: string, st: LogicState, file: string, line: number, key: string): string | null {
+  const out = expandRaw(value, st, file, line, key);
+  if (out === null) return null;
+  if (out.length > MAX_VALUE) return capped(st, file, line, key, `the value expands to more than ${MAX_VALUE} bytes (64 KiB per value)`);
+  st.expanded += out.length;
+  if (st.expanded > MAX_EXPANDED) return capped(st, file, line, key, `expansion exceeds ${MAX_EXPANDED} bytes (1 MiB per config)`);
+  st.scanned += value.length;
+  if (st.scanned > MAX_SCANNED) return capped(st, file, line, key, `config logic scanned more than ${MAX_SCANNED} bytes of values (a loop over huge values?)`);
+  return out;
+}
+
+function capped(st: LogicState, file: string, line: number, key: string, message: string): null {
+  st.errors.push(cfgError('E_VALUE', file, line, key, message));
+  st.halted = true;
+  return null;
+}
+
+function expandRaw(value: string, st: LogicState, file: string, line: number, key: string): string | null {
   let out = '';
+  // no `)` after some index means none after any later one: a line of unclosed `%(` stays linear
+  let unclosed = false;
   for (let i = 0; i < value.length; i++) {
+    // checked as it grows: a doubling placeholder must not build a huge string first
+    if (out.length > MAX_VALUE) return out;
     const c = value[i]!;
     const next = value[i + 1];
     if (c === '%' && next === '(') {
-      const end = value.indexOf(')', i + 2);
-      if (end < 0) { out += c; continue; }
+      const end = unclosed ? -1 : value.indexOf(')', i + 2);
+      if (end < 0) { unclosed = true; out += c; continue; }
       const name = value.slice(i + 2, end);
       const got = st.vars.get(name) ?? st.vars.get(normaliseKey(name));
       if (got === undefined) {
@@ -165,10 +209,10 @@ export function expand(value: string, st: LogicState, file: string, line: number
       out += next === '%' ? '%' : st.magic[next as keyof Magic];
       i++;
     } else if (c === '$' && next === '(') {
-      const end = value.indexOf(')', i + 2);
-      if (end < 0) { out += c; continue; }
+      const end = unclosed ? -1 : value.indexOf(')', i + 2);
+      if (end < 0) { unclosed = true; out += c; continue; }
       const name = value.slice(i + 2, end);
-      const got = st.env[name];
+      const got = Object.hasOwn(st.env, name) ? st.env[name] : undefined;
       if (got === undefined) {
         st.errors.push(cfgError('E_ENV', file, line, key, `environment variable \`${name}\` is not set`));
         return null;
@@ -193,30 +237,37 @@ function include(spec: string, file: string, line: number, st: LogicState): void
     return;
   }
   const target = path === '' ? file : isAbsolute(path) ? path : join(dirname(file), path);
-  const id = fileId(target, section);
+  if (st.stack.length >= MAX_INCLUDE_DEPTH) {
+    st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `includes nested deeper than ${MAX_INCLUDE_DEPTH}`));
+    return;
+  }
+  const abs = resolve(target);
+  let r = st.reads.get(abs);
+  if (!r) {
+    // one open, checks on that descriptor, then the read (tyrant: walked as the file's owner)
+    r = readConfigText(abs, { who: st.who });
+    st.reads.set(abs, r);
+  }
+  if (!r.ok) {
+    // the reason never quotes the file: it may be one the owner could not read
+    if (r.kind === 'denied') {
+      st.errors.push(cfgError('E_TYRANT', file, line, 'ini', `cannot include ${target}: ${r.reason} (tyrant mode limits includes to what the file's owner could read)`));
+    } else {
+      st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `cannot include ${target}: ${r.reason}`));
+    }
+    return;
+  }
+  // the identity of what was read, not of a second resolution of the path
+  const id = fileId(r.info, section);
   const seen = st.stack.findIndex((f) => f.id === id);
   if (seen >= 0) {
     const chain = [...st.stack.slice(seen).map((f) => f.file), target].join(' -> ');
     st.errors.push(cfgError('E_INCLUDE_CYCLE', file, line, 'ini', `include cycle: ${chain}`));
     return;
   }
-  if (st.stack.length >= MAX_INCLUDE_DEPTH) {
-    st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `includes nested deeper than ${MAX_INCLUDE_DEPTH}`));
-    return;
-  }
-  const refused = st.canInclude?.(target) ?? null;
-  if (refused) {
-    st.errors.push(cfgError('E_TYRANT', file, line, 'ini', `cannot include ${target}: ${refused}`));
-    return;
-  }
-  const r = readConfigText(target);
-  if (!r.ok) {
-    st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `cannot include ${target}: ${r.reason}`));
-    return;
-  }
   st.stack.push({ id, file: target });
   try {
-    const info = runIniText(r.text, target, section, st);
+    const info = runIniText(r.text, target, section, st, id);
     if (!info.found) st.errors.push(cfgError('E_INCLUDE', file, line, 'ini', `${target} has no [${section}] section`));
   } finally {
     st.stack.pop();

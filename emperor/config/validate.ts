@@ -24,6 +24,9 @@ export interface ValidateInfo {
   suppressMissing: boolean;
 }
 
+/** the largest valid uid/gid: 2^32-1 means "unchanged" to the kernel (SPEC §2) */
+export const MAX_ID = 4_294_967_294;
+
 /** Unix sun_path holds 108 bytes including the terminating NUL */
 const MAX_UNIX_PATH = 107;
 
@@ -150,6 +153,8 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     if (!e) return null;
     const s = e.value.trim();
     if (!/^[^\s:]+$/.test(s)) { err(e, `\`${key}\` must be a user/group name or number, got \`${e.value}\``); return null; }
+    // 4294967295 is (uid_t)-1, which setresuid/setpriv read as "leave unchanged": as root, that is root
+    if (/^\d+$/.test(s) && !(Number(s) <= MAX_ID)) { err(e, `\`${key}\` must be a name or a number in 0..${MAX_ID}, got ${s}`); return null; }
     return s;
   };
   const socket = (key: string): SocketAddress | null => {
@@ -198,7 +203,9 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
   const ownE = last.get('chown-socket');
   if (ownE) {
     const m = /^([^\s:]+)(?::([^\s:]+))?$/.exec(ownE.value.trim());
-    if (m) chownSocket = { user: m[1]!, group: m[2] ?? null };
+    const tooBig = m && [m[1], m[2]].some((x) => x !== undefined && /^\d+$/.test(x) && !(Number(x) <= MAX_ID));
+    if (m && tooBig) err(ownE, `\`chown-socket\` ids must be names or numbers in 0..${MAX_ID}, got \`${ownE.value.trim()}\``);
+    else if (m) chownSocket = { user: m[1]!, group: m[2] ?? null };
     else err(ownE, `\`chown-socket\` must be user[:group], got \`${ownE.value}\``);
   }
   let chdir = info.dir;

@@ -18,7 +18,7 @@ import { initialState, type Command, type Effect, type Event, type Phase, type S
 import { same } from './ops.js';
 import { step } from './table.js';
 
-export { TABLE, EVENTS, step } from './table.js';
+export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export type { Command } from './model.js';
 export type TableState = Phase;
 
@@ -54,6 +54,8 @@ export class Supervisor {
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
   #stats: StatsServer | null = null;
+  /** stats sockets prepared for this vassal and not yet released */
+  #statsKeys = new Set<string>();
   #statsTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -122,6 +124,7 @@ export class Supervisor {
     } finally {
       this.#busy = false;
     }
+    this.#syncStats();
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -131,7 +134,11 @@ export class Supervisor {
     switch (fx.type) {
       case 'prepare':
         return void this.deps.prepare(fx.config).then(
-          (result) => this.#feed({ type: 'prepared', seq: fx.seq, result }),
+          (result) => {
+            const stats = result.ok ? result.prepared.stats?.key : undefined;
+            if (stats) this.#statsKeys.add(stats);
+            this.#feed({ type: 'prepared', seq: fx.seq, result });
+          },
           (err: Error) => this.#feed({ type: 'prepared', seq: fx.seq, result: { ok: false, transient: true, error: { code: 'E_SOCKET', file: fx.config.file, line: 0, key: null, message: err.message } } }),
         );
       case 'release':
@@ -276,20 +283,24 @@ export class Supervisor {
     if (this.#s.phase !== 'gone' && this.#s.phase !== 'new') this.deps.bus.record(this.record());
   }
 
-  /** The `stats` endpoint follows the config in force; it goes with the vassal. */
+  /**
+   * The `stats` endpoint follows the generation in force (its socket was bound by prepare, only
+   * for an accepted config) and goes with the vassal. A stats socket no generation uses any more
+   * (replaced, a failed rollout's, a superseded prepare's, the vassal ending) is released here.
+   */
   #syncStats(): void {
     const s = this.#s;
     const ending = s.want !== 'run' || s.phase === 'gone';
-    const want = ending ? null : ((s.current?.config ?? s.latest)?.stats ?? null);
-    if (this.#stats?.addr === want) return;
+    const keyOf = (p: unknown): string | null => (p as Prepared | undefined)?.stats?.key ?? null;
+    const inUse = ending ? [] : [keyOf(s.current?.prepared), keyOf(s.next?.prepared)].filter((k): k is string => k !== null);
+    for (const k of this.#statsKeys) if (!inUse.includes(k)) this.deps.releaseSocket(k);
+    this.#statsKeys = new Set(inUse);
+    const want = ending ? null : keyOf(s.current?.prepared);
+    if ((this.#stats?.key ?? null) === want) return;
     this.#stats?.close();
     this.#stats = null;
     if (!want) return;
-    try {
-      this.#stats = startStatsServer(want, () => this.record(), this.deps.log);
-    } catch (err) {
-      this.deps.log.warn({ vassal: this.name, err }, 'cannot start the stats server');
-    }
+    this.#stats = startStatsServer(want, () => this.deps.dupSocket(want), () => this.record(), this.deps.log);
   }
 }
 

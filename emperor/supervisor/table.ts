@@ -10,15 +10,13 @@ import { onCopyEvent, onTimer, onWaiter, checkEssential } from './copies.js';
 import { arm, cancel, conflicts, copiesOf, derivePhase, errorOf, event, liveCopies, newGeneration, queueCopy, releaseIfUnused, retire, same, type Ctx } from './ops.js';
 
 export type Action = 'apply' | 'invalid' | 'reload' | 'start' | 'stop' | 'remove' | 'shutdown' | 'ignore';
-/** the emperor is stopping: a row of its own, whatever the phase */
-export type Row = Phase | 'shut';
 
 const LIVE = { apply: 'apply', invalid: 'invalid', reload: 'reload', remove: 'remove', shutdown: 'shutdown', stop: 'stop', start: 'ignore', restart: 'reload' } as const;
 const HALTED = { apply: 'apply', invalid: 'invalid', reload: 'reload', remove: 'remove', shutdown: 'shutdown', stop: 'stop', start: 'start', restart: 'reload' } as const;
 const IGNORE_ALL = { apply: 'ignore', invalid: 'ignore', reload: 'ignore', remove: 'ignore', shutdown: 'ignore', stop: 'ignore', start: 'ignore', restart: 'ignore' } as const;
 
-/** row × command -> action. An action records what is asked; `converge` does it. */
-export const TABLE: Record<Row, Record<Command['type'], Action>> = {
+/** state × command -> action. An action records what is asked; `converge` does it. */
+export const TABLE: Record<Phase, Record<Command['type'], Action>> = {
   new: { apply: 'apply', invalid: 'invalid', reload: 'ignore', remove: 'remove', shutdown: 'shutdown', stop: 'stop', start: 'ignore', restart: 'ignore' },
   starting: LIVE,
   ready: LIVE,
@@ -34,8 +32,10 @@ export const TABLE: Record<Row, Record<Command['type'], Action>> = {
   // stopped by an operator: `start`, a change or a touch of its file runs it again
   stopped: HALTED,
   gone: IGNORE_ALL,
-  shut: IGNORE_ALL,
 };
+
+/** Once the emperor is shutting down, whatever the state: every command is ignored. */
+export const SHUTTING_DOWN: Record<Command['type'], Action> = IGNORE_ALL;
 
 /** Every other event, and what it does (details in copies.ts). */
 export const EVENTS: Record<Exclude<Event['type'], Command['type']>, string> = {
@@ -56,8 +56,9 @@ export const EVENTS: Record<Exclude<Event['type'], Command['type']>, string> = {
   woken: 'first client on a sleeping vassal: start its copies',
 };
 
-export function rowOf(s: State): Row {
-  return s.want === 'shutdown' ? 'shut' : s.phase;
+/** The row that answers a command. */
+export function rowOf(s: State): Record<Command['type'], Action> {
+  return s.want === 'shutdown' ? SHUTTING_DOWN : TABLE[s.phase];
 }
 
 export function step(state: State, ev: Event, now: number): { state: State; effects: Effect[] } {
@@ -80,7 +81,7 @@ function isCommand(ev: Event): ev is Command {
 
 function command(x: Ctx, cmd: Command): void {
   const { s } = x;
-  const action = TABLE[rowOf(s)][cmd.type];
+  const action = rowOf(s)[cmd.type];
   if (action === 'ignore') return;
   // a new command decides afresh: a pending retry (of an older config) is void, and so is its error
   if (armed(x, 'retry')) {

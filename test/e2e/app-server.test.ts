@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { appIni, CLI, FIXTURES, freePort, request, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
+import { needsPython } from '../helpers/require.js';
 
 test('stats = ADDR serves the workers and their stats as JSON', async (t) => {
   const e = await startEmperor(t);
@@ -72,7 +73,7 @@ test('reload-on-rss recycles a worker that grows, replacement first, no failed r
   assert.equal(after.restarts, 0, 'a recycle is not a crash');
 });
 
-test('an exec vassal on fd 3 reloads without a failed request', async (t) => {
+test('an exec vassal on fd 3 reloads without a failed request', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const port = await freePort();
   const script = path.join(FIXTURES, 'exec', 'graceful_fd3.py');

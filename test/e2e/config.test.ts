@@ -53,14 +53,15 @@ test('magic %n %d %p %s %c %% reach the vassal env', async (t) => {
   assert.equal(r.env.M_MIX, 'magic@vassals.d');
 });
 
-test('$(ENV) expands a variable of the emperor environment (EMPEROR_* ones too, which the vassal does not inherit)', async (t) => {
+test('$(ENV) expands a variable of the emperor environment, never an EMPEROR_* one (the vassal does not inherit those either)', async (t) => {
   const e = await startEmperor(t, { env: { CFGTEST_GREETING: 'hi there', EMPEROR_CFGTEST_TOKEN: 'tok-123' } });
   const sock = path.join(e.dir, 'envx.sock');
-  e.write('envx.ini', appIni('env.mjs', sock, 'env = GREETING=<$(CFGTEST_GREETING)>\nenv = TOKEN=$(EMPEROR_CFGTEST_TOKEN)'));
+  e.write('envx.ini', appIni('env.mjs', sock, 'env = GREETING=<$(CFGTEST_GREETING)>'));
   const r = await reportOf(e, 'envx', sock);
   assert.equal(r.env.GREETING, '<hi there>');
-  assert.equal(r.env.TOKEN, 'tok-123');
   assert.equal(r.env.EMPEROR_CFGTEST_TOKEN, undefined, 'EMPEROR_* variables are not passed down');
+  e.write('envtok.ini', appIni('env.mjs', path.join(e.dir, 'envtok.sock'), 'env = TOKEN=$(EMPEROR_CFGTEST_TOKEN)'));
+  assert.match((await e.waitVassal('envtok', 'invalid')).error!, /envtok\.ini:5 \[env\]: environment variable `EMPEROR_CFGTEST_TOKEN` is not set \(E_ENV\)/);
 });
 
 test('ini = includes a file from a subdirectory, nested includes resolve relative to the including file', async (t) => {

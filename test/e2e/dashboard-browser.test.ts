@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { needs } from '../helpers/require.js';
 import { appIni, freePort, request, ROOT, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,7 +22,7 @@ async function launch(t: import('node:test').TestContext): Promise<Browser> {
 const stateOf = (page: Page, name: string): Promise<string | null> =>
   page.locator(`#vassals tr[data-vassal="${name}"] td.state`).textContent({ timeout: 1000 }).catch(() => null);
 
-test('the page shows a dropped vassal turning ready, live, and survives an emperor restart', { timeout: 120_000 }, async (t) => {
+test('the page shows a dropped vassal turning ready, live, and survives an emperor restart', { timeout: 120_000, skip: needs([CHROMIUM], 'apt-get install -y chromium, or set CHROMIUM_PATH') }, async (t) => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   const port = await freePort();
   const dir = tempDir();
@@ -87,7 +88,7 @@ test('the page shows a dropped vassal turning ready, live, and survives an emper
   assert.deepEqual(errors, [], 'no script errors');
 });
 
-test('without the token the page is refused, and the control buttons are hidden without one', { timeout: 60_000 }, async (t) => {
+test('without the token the page is refused, and the control buttons are hidden without one', { timeout: 60_000, skip: needs([CHROMIUM], 'apt-get install -y chromium, or set CHROMIUM_PATH') }, async (t) => {
   const port = await freePort();
   const secured = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${port}`, '--dashboard-token', TOKEN] });
   assert.ok(secured.pid);

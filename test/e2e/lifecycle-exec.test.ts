@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, FIXTURES, freePort, procStatus, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { needsPython } from '../helpers/require.js';
 
 // vassals run as nobody: use a python3 it can execute (not a shim under /root)
 const PY = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
@@ -50,7 +51,7 @@ const readyDelay = async (e: EmperorProc, name: string, pid: number): Promise<nu
   return at(ready) - at(spawned);
 };
 
-test('exec vassal on fd 3 (systemd protocol): LISTEN_* variables, served on Unix and TCP, ready by READY=1', async (t) => {
+test('exec vassal on fd 3 (systemd protocol): LISTEN_* variables, served on Unix and TCP, ready by READY=1', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const sock = path.join(e.dir, 'py.sock');
   const port = await freePort();
@@ -82,7 +83,7 @@ test('exec vassal on fd 3 (systemd protocol): LISTEN_* variables, served on Unix
 
 // systemd passes activated sockets in blocking mode (NonBlocking= defaults to false), and programs
 // written for it call a blocking accept(): on an O_NONBLOCK fd 3 they die with EAGAIN at once.
-test('exec vassal gets fd 3 in blocking mode, as systemd passes it: a plain accept() loop serves', async (t) => {
+test('exec vassal gets fd 3 in blocking mode, as systemd passes it: a plain accept() loop serves', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const sock = path.join(e.dir, 'plain.sock');
   const port = await freePort();
@@ -103,7 +104,7 @@ test('exec vassal gets fd 3 in blocking mode, as systemd passes it: a plain acce
   assertProtocol(ap, 'plaintcp', p.pid);
 });
 
-test('an exec vassal that never writes READY=1 is starting, then ready after ready-after ms alive', async (t) => {
+test('an exec vassal that never writes READY=1 is starting, then ready after ready-after ms alive', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   e.write('sleeper.ini', execIni(`${PY} -c "import time; time.sleep(600)"`, 'ready-after = 1500'));
   const s = await e.waitVassal('sleeper', (r) => r.state === 'starting' && r.pid !== null, 5000);
@@ -114,7 +115,7 @@ test('an exec vassal that never writes READY=1 is starting, then ready after rea
   assert.ok(delay >= 1400 && delay < 3500, `ready ~1.5 s after spawn (was ${delay} ms)`);
 });
 
-test('an exec vassal that exits before ready-after is not ready: it is replaced with backoff', async (t) => {
+test('an exec vassal that exits before ready-after is not ready: it is replaced with backoff', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   e.write('brief.ini', execIni(`${PY} -c "import time; time.sleep(0.3)"`, 'ready-after = 1000'));
   await e.waitVassal('brief', 'backoff', 5000);
@@ -123,7 +124,7 @@ test('an exec vassal that exits before ready-after is not ready: it is replaced 
   assert.equal(e.vassal('brief')!.lastExit?.code, 0);
 });
 
-test('removing an exec vassal that ignores SIGTERM: it is SIGKILLed after mercy', async (t) => {
+test('removing an exec vassal that ignores SIGTERM: it is SIGKILLed after mercy', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const cmd = `${PY} -c "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"`;
   e.write('stubborn.ini', `[vassal]\nexec = ${cmd}\nmercy = 1\nready-after = 200\n`);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { alive, appIni, request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { needsPython } from '../helpers/require.js';
 
 test('an on-demand app vassal starts on its first connection and goes idle again', async (t) => {
   const e = await startEmperor(t);
@@ -28,7 +29,7 @@ test('an on-demand app vassal starts on its first connection and goes idle again
   assert.notEqual(JSON.parse(again.body).pid, pid);
 });
 
-test('an on-demand exec vassal: its first connection is relayed once it is ready', async (t) => {
+test('an on-demand exec vassal: its first connection is relayed once it is ready', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const server = path.join(e.dir, 'fd3.py');

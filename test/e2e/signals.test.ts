@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { alive, appIni, CLI, FIXTURES, freePort, procStatus, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
 import type { StatusDocument } from '../../shared/types.js';
+import { needsPython } from '../helpers/require.js';
 
 // vassals run as nobody: use a python3 it can execute (not a shim under /root)
 const PY = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
@@ -72,7 +73,7 @@ function inflight(socketPath: string, urlPath: string): { started: Promise<void>
   return { started: s, body };
 }
 
-test('SIGTERM: every vassal stops gracefully (in-flight request finished), sockets unlinked, exit 0', async (t) => {
+test('SIGTERM: every vassal stops gracefully (in-flight request finished), sockets unlinked, exit 0', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const sockA = path.join(e.dir, 'a.sock');
   const sockC = path.join(e.dir, 'c.sock');
@@ -118,7 +119,7 @@ for (const sig of ['SIGINT', 'SIGQUIT'] as const) {
   });
 }
 
-test('a second SIGTERM kills at once a vassal that ignores SIGTERM (mercy 30 s)', async (t) => {
+test('a second SIGTERM kills at once a vassal that ignores SIGTERM (mercy 30 s)', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const sock = path.join(e.dir, 'h.sock');
   e.write('stubborn.ini', `[vassal]\nexec = ${IGNORE_TERM}\nmercy = 30\nready-after = 200\n`);
@@ -142,7 +143,7 @@ test('a second SIGTERM kills at once a vassal that ignores SIGTERM (mercy 30 s)'
   assert.ok(!fs.existsSync(sock), 'the socket is unlinked');
 });
 
-test('SIGHUP: every vassal reloads gracefully (new pids), the emperor keeps running', async (t) => {
+test('SIGHUP: every vassal reloads gracefully (new pids), the emperor keeps running', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const socks = { x: path.join(e.dir, 'x.sock'), y: path.join(e.dir, 'y.sock'), z: path.join(e.dir, 'z.sock') };
   e.write('x.ini', appIni('env.mjs', socks.x));
@@ -166,7 +167,7 @@ test('SIGHUP: every vassal reloads gracefully (new pids), the emperor keeps runn
   assert.equal(cliStatus(e).emperor.running, true);
 });
 
-test('SIGKILL of the emperor: copies exit within 2 s; the next emperor ends leftovers, then runs one copy each', async (t) => {
+test('SIGKILL of the emperor: copies exit within 2 s; the next emperor ends leftovers, then runs one copy each', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
   const mark = e.dir;
   const sockApp = path.join(e.dir, 'app.sock');

@@ -39,14 +39,18 @@ test('tyrant mode: the owner runs it; root-owned, symlinked, other-uid and unrea
   if (!owner) return t.skip('useradd is not available');
   const e = await startEmperor(t, { args: ['--tyrant'] });
   const own = (name: string): void => fs.chownSync(e.file(name), owner.uid, owner.gid);
+  // sockets go where the owner may create them (SPEC §4): a directory of theirs
+  const socks = path.join(e.dir, 'socks');
+  fs.mkdirSync(socks, { mode: 0o755 });
+  fs.chownSync(socks, owner.uid, owner.gid);
 
   // a file the user owns runs as that user
-  e.write('mine.ini', ini(path.join(e.dir, 'mine.sock')));
+  e.write('mine.ini', ini(path.join(socks, 'mine.sock')));
   own('mine.ini');
   const v = await e.waitVassal('mine', 'ready');
   assert.equal(v.uid, owner.uid);
   assert.equal(procStatus(v.pid!).Uid.split(/\s+/)[0], String(owner.uid));
-  assert.equal(JSON.parse((await request({ socketPath: path.join(e.dir, 'mine.sock') })).body).uid, owner.uid);
+  assert.equal(JSON.parse((await request({ socketPath: path.join(socks, 'mine.sock') })).body).uid, owner.uid);
 
   // root-owned: refused (it would run as root)
   e.write('rooty.ini', ini(path.join(e.dir, 'rooty.sock')));
@@ -67,7 +71,7 @@ test('tyrant mode: the owner runs it; root-owned, symlinked, other-uid and unrea
   // an include only root can read is refused; one the owner can read is fine
   const secret = path.join(e.dir, 'secret.inc');
   fs.writeFileSync(secret, '[vassal]\nenv = SECRET=1\n', { mode: 0o600 });
-  e.write('peek.ini', ini(path.join(e.dir, 'peek.sock'), `ini = ${secret}`));
+  e.write('peek.ini', ini(path.join(socks, 'peek.sock'), `ini = ${secret}`));
   own('peek.ini');
   assert.match((await e.waitVassal('peek', 'invalid')).error!, /peek\.ini:5 \[ini\]: cannot include .*could not read it.*E_TYRANT/);
   fs.chmodSync(secret, 0o644);

@@ -3,11 +3,11 @@
 // output; the input state is never mutated). Sequences of events: test/sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EVENTS, TABLE, step } from '../../emperor/supervisor/index.js';
+import { EVENTS, SHUTTING_DOWN, TABLE, step } from '../../emperor/supervisor/index.js';
 import { initialState } from '../../emperor/supervisor/model.js';
 import { config } from '../sim/world.js';
 
-const ROWS = ['new', 'starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped', 'gone', 'shut'] as const;
+const ROWS = ['new', 'starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped', 'gone'] as const;
 const COMMANDS = ['apply', 'invalid', 'reload', 'remove', 'shutdown', 'stop', 'start', 'restart'] as const;
 
 test('every row has an action for every command, and every other event is described', () => {
@@ -27,7 +27,7 @@ test('removal and shutdown reach every row but gone; once gone or shut down, eve
     assert.equal(TABLE[s].shutdown, 'shutdown', s);
   }
   for (const c of COMMANDS) assert.equal(TABLE.gone[c], 'ignore');
-  for (const c of COMMANDS) assert.equal(TABLE.shut[c], 'ignore');
+  for (const c of COMMANDS) assert.equal(SHUTTING_DOWN[c], 'ignore');
 });
 
 test('stopped or stopping: start, a touch or a change of the file runs the vassal again (operator stop is not forever)', () => {

@@ -1,0 +1,75 @@
+// When an operator command has its outcome (pure: fed the vassal's events and records as they
+// come, it says done/ok, done/failed or not yet). `reload`/`restart` hold once the generation they
+// started serves (`reloaded`, or ready after a restart from scratch) and fail on `reload-failed`
+// with its reason; `start` holds once ready (or idle, for on-demand); `stop` once stopped with no
+// copy left. A vassal removed or invalid meanwhile fails the command.
+import type { ControlCommand } from '../../shared/control.js';
+import type { EmperorEvent } from '../../shared/events.js';
+import type { VassalRecord } from '../../shared/types.js';
+
+export type Verdict = { ok: true; message: string } | { ok: false; error: string } | null;
+
+export class Outcome {
+  /** generations whose rollout started after the command */
+  #rollouts = new Set<unknown>();
+  /** a copy was spawned after the command (a start or a restart from scratch is under way) */
+  #spawned = false;
+
+  constructor(readonly cmd: ControlCommand) {}
+
+  /** An event of this vassal, logged after the command was given. */
+  onEvent(e: EmperorEvent): Verdict {
+    const d = e.detail;
+    switch (e.kind) {
+      case 'removed':
+        return { ok: false, error: 'the vassal was removed (its file is gone)' };
+      case 'invalid':
+        return this.cmd === 'stop' ? null : { ok: false, error: `the vassal is invalid: ${errorsOf(d)}` };
+      case 'essential-failed':
+        return this.cmd === 'stop' ? null : { ok: false, error: `it cannot become ready: ${String(d.error ?? 'copies keep exiting')}` };
+      case 'spawned':
+        this.#spawned = true;
+        return null;
+      case 'reloading':
+        this.#rollouts.add(d.generation);
+        return null;
+      case 'reloaded':
+        if ((this.cmd === 'reload' || this.cmd === 'restart') && this.#rollouts.has(d.generation))
+          return { ok: true, message: `reloaded: generation ${String(d.generation)} serves${pidsOf(d)}` };
+        return null;
+      case 'reload-failed':
+        if (this.cmd !== 'reload' && this.cmd !== 'restart') return null;
+        // a rollout of ours, or a new config that could not even be prepared (no generation)
+        if (d.generation === undefined || this.#rollouts.has(d.generation))
+          return { ok: false, error: `rolled back, the old copies keep serving: ${String(d.reason ?? 'the new copies failed')}` };
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /** The vassal's record, as published after the command was given. */
+  onRecord(r: VassalRecord): Verdict {
+    const running = r.pids.length > 0 ? ` (pid${r.pids.length > 1 ? 's' : ''} ${r.pids.join(', ')})` : '';
+    switch (this.cmd) {
+      case 'stop':
+        return r.state === 'stopped' && r.pids.length === 0 ? { ok: true, message: 'stopped' } : null;
+      case 'start':
+        if (r.state === 'ready') return { ok: true, message: `ready${running}` };
+        if (r.state === 'idle') return { ok: true, message: 'idle: on-demand, it starts on the first connection' };
+        return null;
+      case 'reload':
+      case 'restart':
+        // started from scratch (it was stopped, starting or in backoff): ready is the outcome
+        return this.#spawned && this.#rollouts.size === 0 && r.state === 'ready' ? { ok: true, message: `ready${running}` } : null;
+    }
+  }
+}
+
+function errorsOf(d: Record<string, unknown>): string {
+  return Array.isArray(d.errors) ? d.errors.map(String).join('; ') : String(d.error ?? 'see its record');
+}
+
+function pidsOf(d: Record<string, unknown>): string {
+  return Array.isArray(d.pids) && d.pids.length ? ` (pid${d.pids.length > 1 ? 's' : ''} ${d.pids.join(', ')})` : '';
+}

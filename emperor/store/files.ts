@@ -1,0 +1,63 @@
+// File modes of the state database (SPEC §6: files the emperor writes are not readable by other
+// users): the database, its -wal and -shm are created 0600 (SQLite gives -wal/-shm the mode of
+// the database file) and existing ones are narrowed to 0600 without following a link.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const O_PATH = 0o10000000;
+export const STATE_MODE = 0o600;
+const SUFFIXES = ['', '-wal', '-shm', '-journal'];
+
+/** Run `open` with a umask that makes whatever it creates 0600 (it must be synchronous). */
+export function withPrivateUmask<T>(open: () => T): T {
+  const old = process.umask(0o077);
+  try {
+    return open();
+  } finally {
+    process.umask(old);
+  }
+}
+
+/**
+ * Narrow the database's files to 0600: each is opened without following a link (a symlink
+ * planted at PATH-wal is not ours to chmod) and changed only if it is a regular file we own.
+ * Returns the files changed.
+ */
+export function narrowModes(dbPath: string): string[] {
+  const changed: string[] = [];
+  for (const sfx of SUFFIXES) {
+    const p = dbPath + sfx;
+    let fd: number;
+    try {
+      fd = fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW);
+    } catch {
+      continue; // absent, or a symbolic link
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.isFile() && st.uid === process.geteuid?.() && (st.mode & 0o077) !== 0) {
+        fs.chmodSync(`/proc/self/fd/${fd}`, st.mode & 0o700);
+        changed.push(p);
+      }
+    } catch {
+      /* best effort: the open itself reports real problems */
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return changed;
+}
+
+/** The state's directory, if group or others may write it (they could swap the files in it). */
+export function writableByOthers(dbPath: string): { dir: string; mode: number } | null {
+  const dir = path.dirname(path.resolve(dbPath));
+  try {
+    const st = fs.statSync(dir);
+    // sticky (/tmp) included: others cannot replace our files there, but they can plant a
+    // -wal or -shm of their own (or a link) before SQLite creates it
+    if ((st.mode & 0o022) !== 0) return { dir, mode: st.mode & 0o7777 };
+  } catch {
+    /* missing: the open reports it */
+  }
+  return null;
+}

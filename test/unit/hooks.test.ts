@@ -1,0 +1,60 @@
+// The hook runner on real processes: success, a non-zero exit with its last output lines, a hook
+// that outlives its timeout (ended, with whatever it started), output read line by line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hookError, runHook, type HookRun } from '../../emperor/hooks.js';
+import { alive, waitUntil } from '../helpers/emperor.js';
+
+const sh = (script: string, extra: Partial<HookRun> = {}): HookRun & { lines: string[] } => {
+  const lines: string[] = [];
+  return {
+    key: 'exec-pre-start',
+    command: { argv: ['/bin/sh', '-c', script], env: { PATH: '/usr/bin:/bin' }, cwd: '/' },
+    timeoutMs: 10_000,
+    mercyMs: 500,
+    onLine: (stream, line) => lines.push(`${stream}:${line}`),
+    lines,
+    ...extra,
+  };
+};
+
+test('a hook that exits 0 succeeds; its output reaches onLine line by line', async () => {
+  const run = sh('echo one; echo two >&2; printf "three\\nfour\\n"');
+  const r = await runHook(run);
+  assert.equal(r.ok, true);
+  assert.deepEqual(run.lines.sort(), ['stderr:two', 'stdout:four', 'stdout:one', 'stdout:three']);
+});
+
+test('a failing hook reports its exit code and its last output lines (control characters escaped)', async () => {
+  const r = await runHook(sh('for i in 1 2 3 4 5 6 7; do echo "line $i"; done; printf "bad\\033[2J\\n" >&2; exit 3'));
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.match(r.reason, /exec-pre-start failed: .*exit code 3/);
+  assert.equal(r.lastLines.length, 5);
+  assert.ok(r.lastLines.includes('line 7'));
+  const msg = hookError(r);
+  assert.match(msg, /last output: .*line 7/);
+  assert.ok(!msg.includes('\x1b'), 'no raw escape byte in the error');
+  assert.match(msg, /bad\\x1b\[2J/);
+});
+
+test('a hook past its timeout is ended, and so is what it started (its process group)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hook-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, 'child.pid');
+  const r = await runHook(sh(`sleep 300 & echo $! > ${pidFile}; trap '' TERM; sleep 300`, { timeoutMs: 500, mercyMs: 300 }));
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.match(r.reason, /did not finish within 1 s \(start-timeout\)|did not finish within 0 s/);
+  const child = Number(fs.readFileSync(pidFile, 'utf8'));
+  await waitUntil(() => !alive(child), 5000, 'the background child of the hook to be ended');
+});
+
+test('a program that does not exist is a failure with a reason, not a throw', async () => {
+  const r = await runHook({ ...sh(''), command: { argv: ['/nonexistent/migrate'], env: {}, cwd: '/' } });
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.reason, /ENOENT|not found|no such file/i);
+});
