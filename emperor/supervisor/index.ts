@@ -12,6 +12,7 @@ import { handOver, Waiter } from '../on-demand.js';
 import type { PrepareResult } from '../prepare.js';
 import { recordOf } from '../record.js';
 import type { NativeHandle } from '../sockets.js';
+import { heartbeatLimitMs } from '../policy.js';
 import { spawnCopy, whenSpawnSlot, type Copy } from '../spawn.js';
 import { startStatsServer, type StatsServer } from '../stats-server.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
@@ -99,10 +100,17 @@ export class Supervisor {
     for (const c of this.#copies.values()) c.signal('SIGKILL');
   }
 
-  /** Called by the one sweep over every supervisor. */
+  /**
+   * Called by the one sweep over every supervisor. The table decides (event `tick`); this only
+   * spares it the step when no worker is overdue, the common case, hundreds of times a second.
+   */
   checkHeartbeats(): void {
-    const config = this.#s.current?.config;
-    if (config?.app && config.heartbeat > 0) this.#feed({ type: 'tick' });
+    const s = this.#s;
+    const config = s.current?.config;
+    if (!config?.app || config.heartbeat <= 0) return;
+    const now = Date.now();
+    const limit = heartbeatLimitMs(config.heartbeat);
+    if (s.copies.some((c) => c.readyAt !== null && !c.stopping && now - c.lastBeat > limit)) this.#feed({ type: 'tick' });
   }
 
   #feed(ev: Event): void {

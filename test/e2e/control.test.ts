@@ -102,8 +102,8 @@ test('stop keeps the socket and the file, start brings the vassal back, restart 
 
   const restart = await ctl(e, 'restart', 'web');
   assert.equal(restart.code, 0, restart.stderr);
-  const after = e.vassal('web')!;
-  assert.equal(after.state, 'ready');
+  // the old copy drains (tracked until it has exited), then only the new one remains
+  const after = await e.waitVassal('web', (v) => v.state === 'ready' && v.pids.length === 1 && v.pid !== started.pid, 10_000);
   assert.notEqual(after.pid, started.pid, 'restart runs new copies');
 });
 
@@ -139,9 +139,9 @@ test('reload --wait: exit 0 once the new copies serve, with a client looping and
   assert.match(r.stdout, /api: reloaded/);
   assert.equal(failed, 0, `failed requests during the reload (served ${served})`);
   assert.ok(served > 0);
-  const now = e.vassal('api')!;
-  assert.equal(now.pids.length, 2);
-  assert.ok(now.pids.every((p) => !before.pids.includes(p)), 'new copies serve');
+  // the old copies drain (tracked in pids until they have exited), then only the new ones remain
+  const now = await e.waitVassal('api', (v) => v.pids.length === 2 && v.pids.every((p) => !before.pids.includes(p)), 10_000);
+  assert.equal(now.pids.length, 2, 'new copies serve');
   assert.equal((await request({ socketPath: sock }, '/')).body, 'v2', 'the new code serves once reload --wait returned');
 });
 

@@ -110,3 +110,24 @@ test('quick deaths before ready still back off, 1 s doubling', () => {
   assert.equal(w.gate.length, 0);
   assert.equal(w.timers.get('backoff')!.due - w.now, 1000);
 });
+
+test('defect 11: mercy = 0 still rolls out (the rollout deadline is start-timeout, not mercy)', () => {
+  const w = run([{ a: 'apply', cfg: 'M0' }, calm, { a: 'reload' }, calm]);
+  assert.equal(w.s.current?.id, 2, 'the second generation serves');
+});
+
+test('defect 11: a config error reported during a rollout stays reported after it completes', () => {
+  const w = run([{ a: 'apply', cfg: 'A' }, calm, { a: 'apply', cfg: 'B' }, { a: 'prepare', i: 0, outcome: 'ok' }, { a: 'invalid' }, calm]);
+  assert.equal(w.s.current?.config.app, '/apps/B.mjs');
+  assert.match(w.s.invalid ?? '', /bad/);
+});
+
+test('defect 11: a recycle replacement that keeps failing is retried only after the backoff delay', () => {
+  const w = new World();
+  for (const x of [{ a: 'apply', cfg: 'A' }, calm, { a: 'recycle', i: 0 }, { a: 'slot', i: 0 }, { a: 'exit', i: 2, signal: false }] as Action[]) w.act(x);
+  w.act({ a: 'recycle', i: 0 });
+  assert.equal(w.gate.length, 0, 'declined at once after a failed replacement');
+  w.act({ a: 'advance', ms: 1500 });
+  w.act({ a: 'recycle', i: 0 });
+  assert.equal(w.gate.length, 1, 'accepted after the delay');
+});

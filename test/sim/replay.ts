@@ -2,7 +2,12 @@
 // node dist/test/sim/replay.js '[{"a":"apply","cfg":"A"}, ...]'
 import { World, type Action } from './world.js';
 
-const actions = JSON.parse(process.argv[2] ?? '[]') as Action[];
+if (process.argv[2] === undefined) {
+  // also what a test runner that globs every file under test/ runs: nothing to replay
+  console.log("usage: node dist/test/sim/replay.js '[{\"a\":\"apply\",\"cfg\":\"A\"}, ...]'");
+  process.exit(0);
+}
+const actions = JSON.parse(process.argv[2]) as Action[];
 const w = new World();
 try {
   for (const x of actions) {

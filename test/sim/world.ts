@@ -8,7 +8,7 @@ import { initialState, type Effect, type Event, type PrepareOutcome, type State 
 import { step } from '../../emperor/supervisor/table.js';
 import { errorOf, keyOf, same } from '../../emperor/supervisor/ops.js';
 
-export type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'P3' | 'OD' | 'OD2' | 'BAD';
+export type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'P3' | 'OD' | 'OD2' | 'BAD' | 'M0';
 
 /** A small pool: A/B differ by app (rollout), C moves the socket (restart), D/E move a port between hosts, P3 runs 3 copies. */
 export function config(name: ConfigName): VassalConfig {
@@ -22,6 +22,7 @@ export function config(name: ConfigName): VassalConfig {
   if (name === 'D') base.httpSocket = { kind: 'tcp', host: '127.0.0.1', port: 8000, allInterfaces: false };
   if (name === 'E') base.httpSocket = { kind: 'tcp', host: '0.0.0.0', port: 8000, allInterfaces: true };
   if (name === 'P3') base.processes = 3;
+  if (name === 'M0') base.mercy = 0;
   if (name === 'OD' || name === 'OD2') Object.assign(base, { onDemand: true, idle: 5, processes: 1 });
   return base;
 }
