@@ -16,7 +16,7 @@ export interface Prepared {
   socket: HeldSocket | null;
 }
 
-type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify'>;
+type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify' | 'onChannelError' | 'outputBudget'>;
 
 /** The environment a copy gets: the emperor's own minus EMPEROR_* (its settings and secrets), then the config's `env`. */
 export function copyEnv(config: VassalConfig, extra: Record<string, string> = {}): Record<string, string | undefined> {
@@ -48,7 +48,7 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       ...base,
       argv: [...(prefix ?? []), process.execPath, WORKER],
       env: copyEnv(config, { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }),
-      channel: 'ipc',
+      channel: 'data',
       listenFdName: null,
     };
   }
