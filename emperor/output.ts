@@ -69,15 +69,23 @@ export class OutputBudget implements LineBudget {
 // C0 controls but TAB, DEL, C1 controls, and the bidi overrides that reorder what a terminal shows
 // (CVE-2021-42574, "trojan source"); a lone CR mid-line would overwrite what was printed before it.
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** the same, newlines kept (whole files, `emperor logs -f`) */
+const CONTROLS_BUT_NL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
-/** Control characters as visible escapes (`\x1b`, `\u202e`); other text unchanged. Idempotent. */
-export function escapeControls(s: string): string {
-  CONTROLS.lastIndex = 0;
-  if (!CONTROLS.test(s)) return s;
-  return s.replace(CONTROLS, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+const visible = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/**
+ * Control characters as visible escapes (`\x1b`, `\u202e`); other text unchanged. Idempotent.
+ * `keepNewlines`: for text of many lines, where `\n` separates them.
+ */
+export function escapeControls(s: string, keepNewlines = false): string {
+  const re = keepNewlines ? CONTROLS_BUT_NL : CONTROLS;
+  re.lastIndex = 0;
+  if (!re.test(s)) return s;
+  return s.replace(re, visible);
 }
 
 export interface VassalOutput {
