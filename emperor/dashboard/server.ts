@@ -68,9 +68,11 @@ export function handleRequest(deps: ServerDeps, req: IncomingMessage, res: Serve
     deps.log.debug({ path: url.pathname, status: a.status }, 'dashboard request refused');
     return json(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="emperor"' } : {});
   }
-  // ?token= opens a session: the cookie carries its id, never the token (other ports of this host
-  // name, i.e. vassals, receive the page's cookies too)
-  const cookie: Record<string, string> = a.setCookie && deps.token ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
+  // ?token= on the page opens a session: the cookie carries its id, never the token (other ports
+  // of this host name, i.e. vassals, receive the page's cookies too). Only the page opens one: a script polling
+  // /metrics?token= must not churn the bounded session map and push the browser's session out.
+  const page = url.pathname === '/' || url.pathname === '/index.html';
+  const cookie: Record<string, string> = a.setCookie && deps.token && page ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
   route(deps, req, res, url, cookie).catch((err: unknown) => {
     deps.log.error({ err, path: url.pathname }, 'dashboard request failed');
     if (!res.headersSent) json(res, 500, { error: 'internal error' });

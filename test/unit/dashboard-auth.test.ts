@@ -48,6 +48,9 @@ test('with a token: 401 without it or with a wrong one, on every path; Bearer, ?
   const cookie = String(viaQuery.headers['set-cookie']);
   assert.match(cookie, /^emperor_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
   assert.ok(!cookie.includes(TOKEN), 'the cookie is a session id, not the token');
+  const api = await get(`/api/status?token=${TOKEN}`);
+  assert.equal(api.status, 200);
+  assert.equal(api.headers['set-cookie'], undefined, 'only the page opens a session (a polling script does not churn them)');
   const page = await get('/', { cookie: cookie.split(';')[0]! });
   assert.equal(page.status, 200);
   assert.match(page.body, /<title>emperor<\/title>/);
