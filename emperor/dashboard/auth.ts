@@ -77,14 +77,14 @@ export type TokenSource = 'header' | 'query' | 'cookie';
  * from, or null. Every candidate is compared (no early exit on the first mismatch that would tell
  * which one is wrong).
  */
-export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string, sessions: Sessions): TokenSource | null {
+export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string, sessions?: Sessions): TokenSource | null {
   let found: TokenSource | null = null;
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth) && tokenEquals(auth.slice(7).trim(), token)) found = 'header';
   const q = url.searchParams.get('token');
   if (q !== null && tokenEquals(q, token)) found ??= 'query';
   const c = parseCookies(headers.cookie)[COOKIE];
-  if (c !== undefined && sessions.valid(c)) found ??= 'cookie';
+  if (c !== undefined && sessions?.valid(c)) found ??= 'cookie';
   return found;
 }
 

@@ -48,7 +48,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const metrics = new Metrics(host, () => hub?.size ?? 0);
   const sampler = new Sampler(() => host.records(), metrics.totals, (m) => hub?.stats(m));
   hub = new Hub(host, log, () => sampler.history());
-  const deps: ServerDeps = { host, token, hub, metrics, sessions: new Sessions(), log };
+  const deps: ServerDeps = { host, token, hub, metrics, sessions: token ? new Sessions(token) : null, log };
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => handleRequest(deps, req, res));
   server.on('upgrade', (req, socket, head) => handleUpgrade(deps, req, socket, head));

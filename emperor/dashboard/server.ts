@@ -18,7 +18,8 @@ export interface ServerDeps {
   token: string | null;
   hub: Hub;
   metrics: Metrics;
-  sessions: Sessions;
+  /** null without a token (no sessions then) */
+  sessions: Sessions | null;
   log: Logger;
 }
 
@@ -36,14 +37,14 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 type Access = { ok: true; setCookie: boolean } | { ok: false; status: 401 | 403; message: string };
 
 /** The one access rule for HTTP requests and WebSocket upgrades. */
-export function access(req: IncomingMessage, url: URL, token: string | null, sessions: Sessions, upgrade: boolean): Access {
+export function access(req: IncomingMessage, url: URL, token: string | null, sessions: Sessions | null, upgrade: boolean): Access {
   const unsafe = upgrade || (req.method !== 'GET' && req.method !== 'HEAD');
   if (unsafe && !sameOrigin(req.headers)) return { ok: false, status: 403, message: 'cross-origin request refused (the Origin header does not match the Host header)' };
   if (token === null) {
     if (!loopbackHost(req.headers)) return { ok: false, status: 403, message: 'without --dashboard-token the dashboard answers only to a loopback Host (localhost, 127.0.0.1, [::1])' };
     return { ok: true, setCookie: false };
   }
-  const how = presentedToken(req.headers, url, token, sessions);
+  const how = presentedToken(req.headers, url, token, sessions ?? undefined);
   if (how === null) return { ok: false, status: 401, message: 'a dashboard token is required: send "Authorization: Bearer TOKEN" or open /?token=TOKEN' };
   return { ok: true, setCookie: how === 'query' };
 }
@@ -72,7 +73,7 @@ export function handleRequest(deps: ServerDeps, req: IncomingMessage, res: Serve
   // of this host name, i.e. vassals, receive the page's cookies too). Only the page opens one: a script polling
   // /metrics?token= must not churn the bounded session map and push the browser's session out.
   const page = url.pathname === '/' || url.pathname === '/index.html';
-  const cookie: Record<string, string> = a.setCookie && deps.token && page ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
+  const cookie: Record<string, string> = a.setCookie && deps.sessions && page ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
   route(deps, req, res, url, cookie).catch((err: unknown) => {
     deps.log.error({ err, path: url.pathname }, 'dashboard request failed');
     if (!res.headersSent) json(res, 500, { error: 'internal error' });
