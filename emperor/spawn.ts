@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
 import { NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
-import type { LineBudget } from './output.js';
+import { OutputBudget, type LineBudget } from './output.js';
 
 export interface SpawnSpec {
   /** program and arguments, after any privilege prefix */
@@ -141,7 +141,10 @@ export function spawnCopy(spec: SpawnSpec): Copy {
         spec.onChannelError?.(reason);
       },
     });
-  } else if (channel) lines(channel, spec.onNotify);
+  } else if (channel) {
+    // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
+    lines(channel, spec.onNotify, new OutputBudget(() => undefined));
+  }
   // a grandchild may still hold the other end: the channel goes with the copy, not with the last holder
   if (channel) void copy.exit.then(() => channel.destroy());
   return copy;
