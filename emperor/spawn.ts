@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
-import { NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
+import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
 import { OutputBudget, type LineBudget } from './output.js';
 
@@ -38,6 +38,7 @@ export interface SpawnSpec {
 }
 
 const MAX_LINE = 16 * 1024;
+const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
 export class Copy {
   readonly pid: number;
@@ -129,8 +130,13 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
-  lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
-  lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget);
+  const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
+  const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
+  // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
+  child.once('exit', () => {
+    out.unpause();
+    err.unpause();
+  });
   const channel = (child.stdio as unknown as Array<Readable | null>)[4];
   if (channel && spec.channel === 'data') {
     readWorkerChannel(channel, {
@@ -154,16 +160,23 @@ export function spawnCopy(spec: SpawnSpec): Copy {
  * Split a copy's output into lines (at most MAX_LINE bytes each). With a budget (output.ts), a
  * line over it is counted, not decoded, and once the budget is spent the pipe is not read for a
  * while: a vassal printing without pause (`yes`) is slowed by its own full pipe instead of
- * keeping the emperor busy reading and dropping.
+ * keeping the emperor busy reading and dropping. A line starting with `priority` (the harakiri
+ * notice) always passes: it decides how the copy's exit is handled. `unpause()` reads on without
+ * pauses (the copy exited: its last lines are wanted now).
  */
-function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBudget): void {
+function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBudget, priority?: Buffer): { unpause(): void } {
   let carry: Buffer[] = [];
   let carried = 0;
   let paused = false;
-  const emit = (buf: Buffer): boolean => {
-    if (budget && !budget.take()) return false;
+  let pausing = true;
+  const decode = (buf: Buffer): void => {
     const line = buf.toString('utf8');
     onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
+  const urgent = (head: Buffer): boolean => priority !== undefined && head.subarray(0, priority.length).equals(priority);
+  const emit = (buf: Buffer): boolean => {
+    if (budget && !urgent(buf) && !budget.take()) return false;
+    decode(buf);
     return true;
   };
   stream.on('data', (chunk: Buffer) => {
@@ -171,9 +184,11 @@ function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBu
     let open = true; // the budget still admits lines in this chunk
     let dropped = 0;
     for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      const piece = chunk.subarray(from, nl);
       if (open) {
-        const piece = chunk.subarray(from, nl);
         open = emit(carried ? Buffer.concat([...carry, piece]) : piece);
+      } else if (priority && urgent(carried ? Buffer.concat([...carry, piece.subarray(0, priority.length)]) : piece)) {
+        decode(carried ? Buffer.concat([...carry, piece]) : piece);
       } else {
         dropped++;
       }
@@ -192,7 +207,7 @@ function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBu
       carry = [all.subarray(MAX_LINE)];
       carried = all.length - MAX_LINE;
     }
-    const wait = budget?.pauseMs() ?? 0;
+    const wait = pausing ? (budget?.pauseMs() ?? 0) : 0;
     if (wait > 0 && !paused) {
       paused = true;
       stream.pause();
@@ -208,6 +223,12 @@ function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBu
     carried = 0;
   });
   stream.on('error', () => undefined);
+  return {
+    unpause() {
+      pausing = false;
+      if (paused) stream.resume();
+    },
+  };
 }
 
 export function signalGroup(pid: number, sig: NodeJS.Signals | 0): boolean {

@@ -39,3 +39,17 @@ test('a flooding vassal: re-emitted lines stay within the budget, the surplus is
   assert.deepEqual(calm, Array.from({ length: 500 }, (_, i) => i + 1));
   assert.ok(!e.logs.some((l) => l.vassal === 'calm' && typeof l.dropped === 'number'));
 });
+
+test('a harakiri notice behind a flood of output still gets through: the kill is a harakiri, not a crash', async (t) => {
+  const e = await startEmperor(t);
+  const sock = (await import('node:path')).join(e.dir, 'hk.sock');
+  e.write('hk.ini', (await import('../helpers/emperor.js')).appIni('flood-block.mjs', sock, 'harakiri = 2'));
+  await e.waitVassal('hk', 'ready', 20_000);
+  const { request } = await import('../helpers/emperor.js');
+  // 50 000 lines at once: far past the burst, so everything after the first 2000 is dropped
+  void request({ socketPath: sock }, '/?lines=50000', { timeoutMs: 30_000 }).catch(() => undefined);
+  await e.waitLog((l) => l.event === 'harakiri' && l.vassal === 'hk', 20_000, 'the harakiri event');
+  const rec = await e.waitVassal('hk', (v) => v.harakiriKills === 1, 10_000);
+  assert.equal(rec.harakiriKills, 1);
+  assert.ok(e.logs.some((l) => l.vassal === 'hk' && typeof l.dropped === 'number'), 'the flood was over the limit (control)');
+});
