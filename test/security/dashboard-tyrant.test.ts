@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { request, startEmperor, type EmperorProc } from '../helpers/emperor.js';
+import { request, startEmperor, tempDir, type EmperorProc } from '../helpers/emperor.js';
 import { wsRefusal } from '../helpers/dashboard.js';
 
 async function dashboardOf(e: EmperorProc): Promise<{ host: string; port: number; address: string }> {
@@ -16,7 +16,8 @@ async function dashboardOf(e: EmperorProc): Promise<{ host: string; port: number
 }
 
 test('tyrant without a token: STATE.token (0600) is generated, loopback needs it, the cookie is a session id', async (t) => {
-  const e = await startEmperor(t, { args: ['--tyrant', '--dashboard', '127.0.0.1:0'] });
+  // one dir for both emperors (the restart below), removed after both are gone
+  const e = await startEmperor(t, { dir: tempDir(), args: ['--tyrant', '--dashboard', '127.0.0.1:0'] });
   const d = await dashboardOf(e);
   const file = `${e.statePath}.token`;
   const st = fs.lstatSync(file);
@@ -51,11 +52,11 @@ test('tyrant without a token: STATE.token (0600) is generated, loopback needs it
   assert.equal(fs.readFileSync(file, 'utf8').trim(), token);
   assert.equal((await request(d2, '/api/status', { headers: { authorization: `Bearer ${token}` } })).status, 200);
   assert.equal((await request(d2, '/api/status', { headers: { cookie } })).status, 200, 'an open page reconnects after a restart');
+  t.after(() => fs.rmSync(e.dir, { recursive: true, force: true }));
 });
 
 test('a symlink planted at STATE.token is replaced, never followed', async (t) => {
-  const dir = (await import('../helpers/emperor.js')).tempDir('emperor-tok-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('emperor-tok-');
   const victim = `${dir}/victim`;
   fs.writeFileSync(victim, 'precious\n', { mode: 0o644 });
   fs.symlinkSync(victim, `${dir}/emperor.db.token`);
@@ -64,6 +65,7 @@ test('a symlink planted at STATE.token is replaced, never followed', async (t) =
   assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
   const st = fs.lstatSync(`${dir}/emperor.db.token`);
   assert.ok(st.isFile() && (st.mode & 0o777) === 0o600);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true })); // after the emperor's own cleanup
 });
 
 test('negative control: without --tyrant a loopback dashboard needs no token and no file is written', async (t) => {
