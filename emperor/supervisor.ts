@@ -16,6 +16,7 @@ import { spawnCopy, whenSpawnSlot, type Copy } from './spawn.js';
 import { recordOf } from './record.js';
 import { startStatsServer, type StatsServer } from './stats-server.js';
 import { handOver, IdleWatch, Waiter } from './on-demand.js';
+import { vassalOutput, type VassalOutput } from './output.js';
 import type { NativeHandle } from './sockets.js';
 import type { Socket } from 'node:net';
 
@@ -115,6 +116,8 @@ export class Supervisor {
   #statsTimer: NodeJS.Timeout | null = null;
   /** stats sockets held for this vassal's generations (released by #syncStats) */
   #statsKeys = new Set<string>();
+  /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
+  readonly #output: VassalOutput;
 
   constructor(
     readonly name: string,
@@ -122,6 +125,7 @@ export class Supervisor {
     private readonly deps: SupervisorDeps,
   ) {
     this.file = file;
+    this.#output = vassalOutput(name, deps.log, deps.bus);
   }
 
   /** Queue a command; resolves when it has been acted on (a rollout's outcome comes later). */
@@ -385,11 +389,12 @@ export class Supervisor {
         buildSpawnSpec(gen.prepared, {
           onLine: (stream, line) => {
             if (rec && stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) rec.harakiri = true;
-            log.info({ vassal: this.name, pid: rec?.copy.pid, stream }, line);
-            this.deps.bus.emit('log', { vassal: this.name, pid: rec?.copy.pid ?? 0, stream, line, ts: new Date().toISOString() });
+            this.#output.emit(rec?.copy.pid, stream, line);
           },
+          outputBudget: this.#output.budget,
           onMessage: (raw) => rec && this.#onMessage(rec, raw),
           onNotify: (line) => rec && line.trim() === 'READY=1' && this.#onReady(rec),
+          onChannelError: (reason) => log.warn({ vassal: this.name, pid: rec?.copy.pid }, `ending a copy: ${reason}`),
         }),
       );
       rec = { copy, gen, ready: false, lastBeat: Date.now(), stats: null, harakiri: false, recycling: false, replaces };
@@ -445,7 +450,7 @@ export class Supervisor {
     rec.replaces = null;
     const { config } = rec.gen.prepared;
     if (this.#firstClient && rec.gen === this.current) {
-      handOver(this.#firstClient, rec.copy, config.app !== null, config.httpSocket!);
+      handOver(this.#firstClient, config.httpSocket!);
       this.#firstClient = null;
     }
     if (config.onDemand && config.idle > 0 && config.app !== null && rec.gen === this.current && !this.#idleWatch) {
