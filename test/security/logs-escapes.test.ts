@@ -82,3 +82,14 @@ test('emperor top prints a vassal-controlled error escaped', () => {
   assert.match(screen, /app failed to load: before/);
   assert.ok(!RAW.test(screen), JSON.stringify(screen));
 });
+
+test('`emperor status` prints a record error that quotes hostile bytes escaped (table form)', async (t) => {
+  const e = await startEmperor(t);
+  // an unknown key holding an escape sequence: the error names the key, so it quotes the bytes
+  e.write('esc.ini', `[vassal]\nexec = /bin/sleep 600\nbad\x1b[2Jkey\u202e = 1\n`);
+  await e.waitVassal('esc', 'invalid');
+  const out = cli(['status', '--state', e.statePath]);
+  assert.match(out, /esc\s+invalid/);
+  assert.match(out, /\\x1b\[2J/, 'the escape is shown, escaped');
+  assert.doesNotMatch(out, RAW, 'no raw control byte reaches the terminal');
+});
