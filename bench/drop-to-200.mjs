@@ -90,7 +90,7 @@ async function anatomyTrial(kind, fd) {
     env = { ...process.env, EMPEROR_WORKER: JSON.stringify(settings), VASSAL_NAME: 'anatomy' };
     argv = [process.execPath, WORKER];
     if (kind === 'setpriv+worker') argv = ['/usr/bin/setpriv', '--reuid', '65534', '--regid', '65534', '--init-groups', '--pdeathsig', 'SIGTERM', '--', ...argv];
-    stdio = ['ignore', 'ignore', 'inherit', fd, 'ipc'];
+    stdio = ['ignore', 'ignore', 'inherit', fd, 'pipe']; // fd 4: the worker's JSON-lines channel
   }
   const t0 = now();
   const child = spawn(argv[0], argv.slice(1), { stdio, env });
@@ -99,13 +99,24 @@ async function anatomyTrial(kind, fd) {
   let cpuMs = null;
   const ms = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), 10_000);
-    child.on('message', (m) => {
+    const onMessage = (m) => {
       if (m?.type === 'ready' || m?.type === 'listening') {
         clearTimeout(timer);
         const t = now() - t0;
         const ticks = cpuTicks(child.pid);
         cpuMs = ticks === null ? null : (ticks * 1000) / CLK_TCK;
         resolve(t);
+      }
+    };
+    child.on('message', onMessage);
+    let buf = '';
+    child.stdio[4]?.on('data', (d) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        try {
+          onMessage(JSON.parse(buf.slice(0, nl)));
+        } catch {}
+        buf = buf.slice(nl + 1);
       }
     });
     child.once('exit', () => resolve(null));

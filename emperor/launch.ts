@@ -22,7 +22,7 @@ export interface Prepared {
   stats: HeldSocket | null;
 }
 
-type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify'>;
+type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify' | 'onChannelError' | 'outputBudget'>;
 
 /**
  * The environment a copy gets: what vassals inherit (never EMPEROR_*; tyrant mode: a minimal
@@ -74,7 +74,7 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       ...base,
       argv: [...(prefix ?? []), ...enter.argv, process.execPath, WORKER],
       env: copyEnv(config, identity, { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }),
-      channel: 'ipc',
+      channel: 'data',
       listenFdName: null,
     };
   }

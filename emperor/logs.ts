@@ -1,11 +1,17 @@
 // Per-vassal captured output (SPEC §6, `emperor logs`): every line a vassal prints goes to
 // STATE.logs/NAME.log, rotated at 1 MiB keeping one NAME.log.1, so storage is bounded per vassal.
 // Lines are buffered and flushed every 100 ms (unref'd timer); a write error never stops the emperor.
+// Files are 0600 in a 0700 directory, opened without following links (a planted symlink or hard
+// link is refused, never written through), and printed with control characters escaped.
 import fs from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../shared/logger.js';
 import { EXIT } from '../shared/errors.js';
 import type { Bus, VassalLogLine } from './bus.js';
+import { escapeControls } from './output.js';
+
+const { O_WRONLY, O_APPEND, O_CREAT, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 export const LOG_MAX_BYTES = 1024 * 1024;
 const FLUSH_MS = 100;
@@ -31,7 +37,7 @@ export function formatLine(l: VassalLogLine): string {
 }
 
 export function parseLine(s: string): LogLine | null {
-  const m = /^(\S+) (stdout|stderr) (\d+) (.*)$/.exec(s);
+  const m = /^(\S+) (stdout|stderr) (\d+) (.*)$/s.exec(s); // s: a CR or U+2028 inside a line is text
   return m ? { ts: m[1]!, stream: m[2] as LogLine['stream'], pid: Number(m[3]), line: m[4]! } : null;
 }
 
@@ -79,7 +85,7 @@ class LogStore {
     const batch = [...this.#pending];
     this.#pending.clear();
     try {
-      if (!this.#dirReady) fs.mkdirSync(this.#dir, { recursive: true, mode: 0o750 });
+      if (!this.#dirReady) ensureOwnDir(this.#dir);
       this.#dirReady = true;
     } catch (err) {
       return this.#error(err);
@@ -103,15 +109,24 @@ class LogStore {
 
   #write(name: string, text: string): void {
     const file = path.join(this.#dir, `${name}.log`);
-    let size = this.#sizes.get(name);
-    if (size === undefined) size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     const bytes = Buffer.byteLength(text);
-    if (size > 0 && size + bytes > LOG_MAX_BYTES) {
-      fs.renameSync(file, `${file}.1`);
-      size = 0;
+    let fd = openOwnFile(file);
+    try {
+      let size = this.#sizes.get(name) ?? fs.fstatSync(fd).size;
+      if (size > 0 && size + bytes > LOG_MAX_BYTES) {
+        // rename moves the name (a link planted at NAME.log.1 is replaced, not followed)
+        fs.renameSync(file, `${file}.1`);
+        fs.closeSync(fd);
+        fd = -1;
+        fd = openOwnFile(file);
+        size = 0;
+      }
+      const buf = Buffer.from(text);
+      for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off);
+      this.#sizes.set(name, size + bytes);
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
     }
-    fs.appendFileSync(file, text, { mode: 0o640 });
-    this.#sizes.set(name, size + bytes);
   }
 
   #error(err: unknown): void {
@@ -121,6 +136,46 @@ class LogStore {
     this.#lastError = Date.now();
     this.log?.warn({ err, dir: this.#dir }, 'cannot store vassal output (the emperor keeps running; lines are dropped)');
   }
+}
+
+/** The log directory: created 0700; an existing one must be a real directory of ours. */
+function ensureOwnDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const euid = process.geteuid?.() ?? st.uid;
+  if (!st.isDirectory() || st.uid !== euid) throw new Error(`${dir} is not a directory owned by the emperor's user: vassal output is not stored there`);
+  if ((st.mode & 0o027) !== 0) fs.chmodSync(dir, st.mode & 0o750);
+}
+
+/**
+ * Open a captured log for appending: created 0600, never through a symlink (O_NOFOLLOW), and only
+ * a regular file of ours with one link (a hard link planted at the path is refused too).
+ */
+function openOwnFile(file: string): number {
+  const fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  try {
+    const st = fs.fstatSync(fd);
+    const euid = process.geteuid?.() ?? st.uid;
+    if (!st.isFile() || st.uid !== euid || st.nlink !== 1) throw new Error(`${file} is not a regular file of the emperor's with one link: refused`);
+    if ((st.mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600); // files of earlier versions were 0640
+    return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/** Open a stored log for reading, never through a symlink; null when absent or not a regular file. */
+function openForReading(file: string): number | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  if (fs.fstatSync(fd).isFile()) return fd;
+  fs.closeSync(fd);
+  return null;
 }
 
 const stores = new WeakMap<Bus, LogStore>();
@@ -163,12 +218,8 @@ export function readTail(statePath: string, name: string, lines: number): LogLin
 
 /** The last `max` bytes of a file, cut at a line start; null when it does not exist. */
 function readEnd(file: string, max: number): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
+  const fd = openForReading(file);
+  if (fd === null) return null;
   try {
     const size = fs.fstatSync(fd).size;
     const start = Math.max(0, size - max);
@@ -201,7 +252,8 @@ export async function printLogs(statePath: string, name: string, follow: boolean
   let text = '';
   if (exists && lines === null) text = (readEnd(`${file}.1`, LOG_MAX_BYTES) ?? '') + (readEnd(file, LOG_MAX_BYTES * 2) ?? '');
   else if (exists) text = readTail(statePath, name, lines!).map((l) => `${l.ts} ${l.stream} ${l.pid} ${l.line}\n`).join('');
-  process.stdout.write(text);
+  // a vassal's bytes never reach the terminal raw (escape sequences, a lone CR, bidi overrides)
+  process.stdout.write(escapeControls(text, true));
   if (!follow) return EXIT.OK;
   if (!exists) console.error(`emperor logs: waiting for vassal "${name}" to print something (${file})`);
   return followFile(file, exists ? (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) : 0);
@@ -213,10 +265,11 @@ function followFile(file: string, offset: number): Promise<number> {
     let fd: number | null = null;
     let ino = 0;
     let pos = offset;
+    const decoder = new StringDecoder('utf8'); // a character cut between two reads stays whole
     const open = (): void => {
       try {
-        fd = fs.openSync(file, 'r');
-        ino = fs.fstatSync(fd).ino;
+        fd = openForReading(file);
+        if (fd !== null) ino = fs.fstatSync(fd).ino;
       } catch {
         fd = null;
       }
@@ -229,7 +282,7 @@ function followFile(file: string, offset: number): Promise<number> {
         const n = fs.readSync(fd, buf, 0, buf.length, pos);
         if (n <= 0) break;
         pos += n;
-        process.stdout.write(buf.subarray(0, n));
+        process.stdout.write(escapeControls(decoder.write(buf.subarray(0, n)), true));
       }
     };
     open();

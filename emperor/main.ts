@@ -294,7 +294,9 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     try {
       // loaded only when enabled: ws and prom-client stay off an emperor that does not serve them
       const { startDashboard } = await import('./dashboard/index.js');
-      dashboard = await startDashboard({ addr: opts.dashboard, token: opts.dashboardToken, emperor, log });
+      // tyrant mode: tenants share the host, so even loopback needs a token (SPEC §4): STATE.token
+      const tokenFile = opts.tyrant ? `${path.resolve(opts.state)}.token` : null;
+      dashboard = await startDashboard({ addr: opts.dashboard, token: opts.dashboardToken, tokenFile, emperor, log });
     } catch (err) {
       log.fatal({ dashboard: opts.dashboard }, `cannot start the dashboard: ${(err as Error).message}`);
       logStore.close();

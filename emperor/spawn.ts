@@ -1,15 +1,17 @@
 // The only place that starts and ends processes (node:child_process). Each copy of a vassal runs in
 // its own process group (setsid), behind the setpriv prefix from privileges.ts, with fd 3 the
-// vassal's listening socket and fd 4 its channel to the emperor (Node IPC for app workers, a
-// READY=1 notify pipe for exec vassals). Every exit is reported one way ({code, signal}, 128+n),
+// vassal's listening socket and fd 4 its channel to the emperor (newline-delimited JSON for app
+// workers, read by channel.ts: data only, never Node's 'ipc', which accepts handles; a READY=1
+// notify pipe for exec vassals). Every exit is reported one way ({code, signal}, 128+n),
 // and stopping is always: signal the group -> wait `mercy` -> SIGKILL the group.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
-import { NOTIFY_FD_ENV } from '../shared/protocol.js';
+import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
+import { readWorkerChannel } from './channel.js';
+import { OutputBudget, type LineBudget } from './output.js';
 
 export interface SpawnSpec {
   /** program and arguments, after any privilege prefix */
@@ -18,19 +20,25 @@ export interface SpawnSpec {
   env: Record<string, string | undefined>;
   /** the inherited listening socket, as fd 3 */
   socketFd: number | null;
-  /** fd 4: 'ipc' for app workers (Node IPC), 'notify' for exec vassals (READY=1 pipe) */
-  channel: 'ipc' | 'notify';
+  /** fd 4: 'data' for app workers (JSON lines, see channel.ts), 'notify' for exec vassals (READY=1 pipe) */
+  channel: 'data' | 'notify';
   honourStdin: boolean;
   /** exec vassals get the systemd socket-activation variables, with LISTEN_PID = their own pid */
   listenFdName: string | null;
   /** used only when setpriv is unavailable */
   fallbackIds: { uid: number; gid: number } | null;
   onLine(stream: 'stdout' | 'stderr', line: string): void;
-  onMessage(msg: unknown): void;
+  /** a valid message from an app worker's channel */
+  onMessage(msg: WorkerMessage): void;
   onNotify(line: string): void;
+  /** the copy broke its channel's rules (SPEC §4) and is being ended (SIGKILL of its group) */
+  onChannelError?(reason: string): void;
+  /** the vassal's output budget, shared by its copies (output.ts); none = every line */
+  outputBudget?: LineBudget;
 }
 
 const MAX_LINE = 16 * 1024;
+const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
 export class Copy {
   readonly pid: number;
@@ -41,7 +49,7 @@ export class Copy {
   exited: ExitInfo | null = null;
   stopping = false;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(child: ChildProcess) {
     if (child.pid === undefined) throw new Error('spawn failed: no pid');
     this.pid = child.pid;
     this.pidStart = processStartTime(this.pid) ?? 0;
@@ -66,13 +74,6 @@ export class Copy {
 
   get alive(): boolean {
     return this.exited === null;
-  }
-
-  /** Hand an accepted connection to an app worker (its IPC channel carries the descriptor). */
-  sendConnection(socket: Socket): boolean {
-    if (!this.child.connected) return false;
-    this.child.send({ type: 'connection' }, socket, (err) => err && socket.destroy());
-    return true;
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -116,7 +117,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     env.LISTEN_FDNAMES = spec.listenFdName;
     argv = ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'emperor-exec', ...argv];
   }
-  const stdio: StdioOptions = [spec.honourStdin ? 'inherit' : 'ignore', 'pipe', 'pipe', spec.socketFd ?? 'ignore', spec.channel === 'ipc' ? 'ipc' : 'pipe'];
+  const stdio: StdioOptions = [spec.honourStdin ? 'inherit' : 'ignore', 'pipe', 'pipe', spec.socketFd ?? 'ignore', 'pipe'];
   // Node's own spawn, not execa (SPEC §1 names execa): measured here, execa costs 13 MB of
   // emperor RSS to load and about 85 KB and 2 ms of CPU more per child than child_process, i.e.
   // most of the 60 MB budget at 300 vassals; supervision needs none of its features.
@@ -125,42 +126,109 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     env,
     stdio,
     detached: true, // setsid: own process group, signalled as a group
-    serialization: 'json',
     ...(spec.fallbackIds ?? {}),
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
-  lines(child.stdout!, (l) => spec.onLine('stdout', l));
-  lines(child.stderr!, (l) => spec.onLine('stderr', l));
-  if (spec.channel === 'ipc') {
-    child.on('message', (m) => spec.onMessage(m));
-  } else {
-    const notify = (child.stdio as unknown as Array<Readable | null>)[4];
-    if (notify) lines(notify, spec.onNotify);
+  const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
+  const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
+  // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
+  child.once('exit', () => {
+    out.unpause();
+    err.unpause();
+  });
+  const channel = (child.stdio as unknown as Array<Readable | null>)[4];
+  if (channel && spec.channel === 'data') {
+    readWorkerChannel(channel, {
+      onMessage: spec.onMessage,
+      onViolation: (reason) => {
+        // SPEC §4: a copy that sends anything malformed or oversized is ended
+        copy.signal('SIGKILL');
+        spec.onChannelError?.(reason);
+      },
+    });
+  } else if (channel) {
+    // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
+    lines(channel, spec.onNotify, new OutputBudget(() => undefined));
   }
+  // a grandchild may still hold the other end: the channel goes with the copy, not with the last holder
+  if (channel) void copy.exit.then(() => channel.destroy());
   return copy;
 }
 
-function lines(stream: Readable, onLine: (line: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, nl).replace(/\r$/, ''));
-      buf = buf.slice(nl + 1);
+/**
+ * Split a copy's output into lines (at most MAX_LINE bytes each). With a budget (output.ts), a
+ * line over it is counted, not decoded, and once the budget is spent the pipe is not read for a
+ * while: a vassal printing without pause (`yes`) is slowed by its own full pipe instead of
+ * keeping the emperor busy reading and dropping. A line starting with `priority` (the harakiri
+ * notice) always passes: it decides how the copy's exit is handled. `unpause()` reads on without
+ * pauses (the copy exited: its last lines are wanted now).
+ */
+function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBudget, priority?: Buffer): { unpause(): void } {
+  let carry: Buffer[] = [];
+  let carried = 0;
+  let paused = false;
+  let pausing = true;
+  const decode = (buf: Buffer): void => {
+    const line = buf.toString('utf8');
+    onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
+  const urgent = (head: Buffer): boolean => priority !== undefined && head.subarray(0, priority.length).equals(priority);
+  const emit = (buf: Buffer): boolean => {
+    if (budget && !urgent(buf) && !budget.take()) return false;
+    decode(buf);
+    return true;
+  };
+  stream.on('data', (chunk: Buffer) => {
+    let from = 0;
+    let open = true; // the budget still admits lines in this chunk
+    let dropped = 0;
+    for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      const piece = chunk.subarray(from, nl);
+      if (open) {
+        open = emit(carried ? Buffer.concat([...carry, piece]) : piece);
+      } else if (priority && urgent(carried ? Buffer.concat([...carry, piece.subarray(0, priority.length)]) : piece)) {
+        decode(carried ? Buffer.concat([...carry, piece]) : piece);
+      } else {
+        dropped++;
+      }
+      carry = [];
+      carried = 0;
+      from = nl + 1;
     }
-    while (buf.length > MAX_LINE) {
-      onLine(buf.slice(0, MAX_LINE));
-      buf = buf.slice(MAX_LINE);
+    if (dropped) budget!.drop(dropped);
+    if (from < chunk.length) {
+      carry.push(Buffer.from(chunk.subarray(from))); // a copy: keep the tail, not the whole chunk
+      carried += chunk.length - from;
+    }
+    while (carried > MAX_LINE) {
+      const all = Buffer.concat(carry);
+      emit(all.subarray(0, MAX_LINE));
+      carry = [all.subarray(MAX_LINE)];
+      carried = all.length - MAX_LINE;
+    }
+    const wait = pausing ? (budget?.pauseMs() ?? 0) : 0;
+    if (wait > 0 && !paused) {
+      paused = true;
+      stream.pause();
+      setTimeout(() => {
+        paused = false;
+        stream.resume();
+      }, wait).unref();
     }
   });
   stream.on('end', () => {
-    if (buf) onLine(buf);
-    buf = '';
+    if (carried) emit(Buffer.concat(carry));
+    carry = [];
+    carried = 0;
   });
   stream.on('error', () => undefined);
+  return {
+    unpause() {
+      pausing = false;
+      if (paused) stream.resume();
+    },
+  };
 }
 
 export function signalGroup(pid: number, sig: NodeJS.Signals | 0): boolean {

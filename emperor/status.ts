@@ -1,6 +1,7 @@
 // `emperor status [--json]`: reads the state file (read-only) whether or not the emperor runs,
 // says which, and prints SPEC §6's document. Exit 0 when the state could be read.
 import { EXIT } from '../shared/errors.js';
+import { escapeControls } from './output.js';
 import type { StatusDocument, VassalRecord } from '../shared/types.js';
 import { readState, type EmperorRow } from './store.js';
 import { processStartTime } from './spawn.js';
@@ -59,12 +60,13 @@ export function printStatus(path: string, json: boolean): number {
 
 function row(v: VassalRecord): string[] {
   return [
-    v.name,
+    escapeControls(v.name),
     v.state,
     v.pids.length > 1 ? `${v.pid} (+${v.pids.length - 1})` : String(v.pid ?? '-'),
     v.uid === null ? '-' : `${v.uid}:${v.gid}`,
     String(v.restarts),
     v.socket ?? '-',
-    (v.error ?? '').split('\n')[0]!,
+    // a vassal's error can quote its own output (exit reasons, stderr lines): never raw to a terminal
+    escapeControls((v.error ?? '').split('\n')[0]!),
   ];
 }

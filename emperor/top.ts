@@ -1,10 +1,12 @@
 // `emperor top`: a live terminal view in the spirit of uwsgitop, reading the state file read-only
 // every second (readStatus): vassals, their workers, requests/s from counter deltas, latency
 // and RSS. Quits on `q`, Ctrl-C or SIGINT/SIGTERM; without a TTY it prints one snapshot and exits.
+// Text from the state (errors carry a vassal's words, e.g. its load error) is printed escaped.
 import { EXIT } from '../shared/errors.js';
 import type { StatusDocument, VassalRecord } from '../shared/types.js';
 import { RateWindow, RequestTotals, rateWindowMs, workerSums } from './dashboard/rates.js';
 import { readStatus } from './status.js';
+import { escapeControls } from './output.js';
 
 export interface TopOptions {
   intervalMs?: number;
@@ -73,7 +75,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
   out.push(
     paint('1', 'emperor') +
       (e.running ? `  running, pid ${e.pid}, up ${dur(e.startedAt)}` : `  NOT RUNNING${e.stoppedAt ? ` (stopped ${e.stoppedAt})` : ''}`) +
-      (e.vassalsDir ? `  ${e.vassalsDir}` : '') +
+      (e.vassalsDir ? `  ${escapeControls(e.vassalsDir)}` : '') +
       `  ${when}`,
   );
   const vassals = [...doc.vassals];
@@ -92,7 +94,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
     const w = workerSums(v);
     const rate = rates?.rate(v);
     const row = cells([
-      v.name,
+      escapeControls(v.name),
       v.state,
       v.pid === null ? '-' : String(v.pid),
       String(v.pids.length),
@@ -118,7 +120,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
         ),
       );
     });
-    if (v.error) out.push(paint('31', `  ! ${v.error.split('\n')[0]}`));
+    if (v.error) out.push(paint('31', `  ! ${escapeControls(v.error.split('\n')[0]!)}`));
   }
   if (vassals.length === 0) out.push('  (no vassals)');
   return out;
@@ -151,7 +153,7 @@ export async function runTop(statePath: string, opts: TopOptions = {}): Promise<
     screen.columns = out.columns || 100;
     screen.rows = out.rows || 40;
     const lines = renderTop(doc, rates, screen);
-    if (lastError) lines.splice(1, 0, `\x1b[31m(state unreadable: ${lastError}; showing the last good read)\x1b[0m`);
+    if (lastError) lines.splice(1, 0, `\x1b[31m(state unreadable: ${escapeControls(lastError)}; showing the last good read)\x1b[0m`);
     out.write(`\x1b[H${fit(lines, screen)}\x1b[J`);
   };
   const refresh = (): void => {

@@ -1,5 +1,5 @@
-// Every message that crosses a process boundary: emperor <-> app worker (Node IPC channel,
-// fd 4 of the worker) and emperor <-> socket forge. Discriminated unions plus one parser per
+// Every message that crosses a process boundary: emperor <-> app worker (fd 4 of the worker: a
+// plain stream carrying newline-delimited JSON, never descriptors) and emperor <-> socket forge. Discriminated unions plus one parser per
 // direction, so a malformed message is rejected in one place (STYLE: Node cluster's typed
 // messages). The emperor and vassal/ agree only through this file.
 
@@ -41,11 +41,38 @@ export type WorkerMessage =
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' };
 
+/** emperor -> worker, on the same channel. */
+export type EmperorToWorker = { type: 'drain' };
+
+/** The worker's channel: fd 4, one JSON message per line (SPEC §4: data only, no descriptors). */
+export const WORKER_CHANNEL_FD = 4;
 /**
- * emperor -> worker. `connection` carries an accepted connection (as the send handle): the first
- * client of an on-demand vassal, accepted by the emperor while the vassal was not running.
+ * Longest line the emperor reads from a worker's channel, newline included. A real message is a
+ * few hundred bytes (a heartbeat); anything longer is a copy misbehaving, and it is ended.
  */
-export type EmperorToWorker = { type: 'drain' } | { type: 'connection' };
+export const MAX_WORKER_LINE = 64 * 1024;
+/** load-error text kept (the rest is cut): it reaches records, the dashboard and `emperor top` */
+const MAX_ERROR_TEXT = 4096;
+
+/** One message as the worker writes it on its channel. */
+export function encodeWorkerMessage(msg: WorkerMessage | EmperorToWorker): string {
+  return `${JSON.stringify(msg)}\n`;
+}
+
+const STAT_KEYS = ['requests', 'inFlight', 'rss', 'avgMs', 'p99Ms', 'harakiriKills'] as const;
+
+/** Every field a finite, non-negative number (a worker's stats reach records and the dashboard). */
+function parseStats(raw: unknown): WorkerStats | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const m = raw as Record<string, unknown>;
+  const out = {} as WorkerStats;
+  for (const k of STAT_KEYS) {
+    const v = m[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return null;
+    out[k] = v;
+  }
+  return out;
+}
 
 /**
  * The stderr line a worker's harakiri watchdog writes just before it SIGKILLs the worker (its
@@ -58,11 +85,13 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   const m = raw as Record<string, unknown>;
   switch (m.type) {
     case 'ready':
-      return typeof m.pid === 'number' ? { type: 'ready', pid: m.pid } : null;
-    case 'heartbeat':
-      return typeof m.stats === 'object' && m.stats !== null ? { type: 'heartbeat', stats: m.stats as WorkerStats } : null;
+      return Number.isSafeInteger(m.pid) ? { type: 'ready', pid: m.pid as number } : null;
+    case 'heartbeat': {
+      const stats = parseStats(m.stats);
+      return stats ? { type: 'heartbeat', stats } : null;
+    }
     case 'load-error':
-      return { type: 'load-error', message: String(m.message ?? 'unknown error') };
+      return typeof m.message === 'string' ? { type: 'load-error', message: m.message.slice(0, MAX_ERROR_TEXT) } : null;
     case 'recycle':
       return m.reason === 'max-requests' || m.reason === 'reload-on-rss' ? { type: 'recycle', reason: m.reason } : null;
     default:

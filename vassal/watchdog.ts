@@ -16,7 +16,8 @@ setInterval(() => {
   const started = oldest[0];
   if (started > 0 && Date.now() - started > limit) {
     try {
-      fs.writeSync(2, ${JSON.stringify(HARAKIRI_PREFIX)} + ' a request ran longer than harakiri = ' + (limit / 1000) + ' s: killing worker ' + process.pid + '\\n');
+      // a newline first: the main thread may be blocked halfway through writing a line of its own
+      fs.writeSync(2, '\\n' + ${JSON.stringify(HARAKIRI_PREFIX)} + ' a request ran longer than harakiri = ' + (limit / 1000) + ' s: killing worker ' + process.pid + '\\n');
     } catch {}
     process.kill(process.pid, 'SIGKILL');
   }

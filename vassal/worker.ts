@@ -1,12 +1,14 @@
 // vassal/worker.ts — entry of one app worker (the built-in app server of `app` vassals): reads
 // EMPEROR_WORKER, loads the app module, serves it on the inherited listening fd, reports ready,
-// heartbeats and load errors over IPC, and drains on SIGTERM/SIGINT/{type:'drain'}/disconnect.
+// heartbeats and load errors on its channel (fd 4: JSON lines, data only), and drains on
+// SIGTERM/SIGINT/{type:'drain'}/the channel's end (the emperor is gone).
 
 import http from 'node:http';
+import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
+import { encodeWorkerMessage, WORKER_CHANNEL_FD, WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
 import type { Drain } from './drain.js';
 import type { FetchApp } from './adapter.js';
 import { Stats, startHeartbeat } from './stats.js';
@@ -29,9 +31,11 @@ let pendingGraceMs = Infinity;
 let stopSignals = 0;
 let harakiri: Harakiri | null = null;
 let recycleAskedAt = 0;
+/** fd 4, the channel to the emperor; null once it ended (or when started without one) */
+let channel: net.Socket | null = null;
 
 // ---------------------------------------------------------------------------------------------
-// settings and IPC
+// settings and the channel
 
 function parseSettings(raw: string | undefined): WorkerSettings {
   if (!raw) throw new Error(`${WORKER_SETTINGS_ENV} is not set (app workers are started by the emperor)`);
@@ -60,7 +64,7 @@ function parseSettings(raw: string | undefined): WorkerSettings {
 }
 
 function send(msg: WorkerMessage, then?: () => void): void {
-  if (!process.send || !process.connected) {
+  if (!channel || channel.destroyed || !channel.writable) {
     then?.();
     return;
   }
@@ -70,13 +74,49 @@ function send(msg: WorkerMessage, then?: () => void): void {
     called = true;
     then?.();
   };
-  try {
-    process.send(msg, undefined, {}, once);
-  } catch {
-    once();
-    return;
-  }
+  channel.write(encodeWorkerMessage(msg), once);
   if (then) setTimeout(once, 500); // channel stuck: don't wait for it forever
+}
+
+/**
+ * Open fd 4 (a socket pair end the emperor created). Its end (EOF, or an error) means the emperor
+ * is gone: drain and exit within ORPHAN_GRACE_MS (SPEC §3: every copy exits within 2 s). The
+ * handle is unref'd: it must not keep a draining worker alive.
+ */
+function openChannel(): void {
+  let sock: net.Socket;
+  try {
+    sock = new net.Socket({ fd: WORKER_CHANNEL_FD, readable: true, writable: true });
+  } catch {
+    return; // started by hand, without an emperor: nothing to report to
+  }
+  channel = sock;
+  sock.unref();
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
+    }
+    if (buf.length > 64 * 1024) buf = ''; // the emperor never sends that much
+  });
+  const gone = (): void => {
+    channel = null;
+    stop(ORPHAN_GRACE_MS);
+  };
+  sock.once('end', gone);
+  sock.once('close', gone);
+  sock.on('error', () => undefined); // 'close' follows
 }
 
 function exit(code: number): never {
@@ -275,12 +315,7 @@ function onSignal(signal: NodeJS.Signals): void {
 function installStopHandlers(): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('message', (msg: unknown, handle?: unknown) => {
-    if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
-    // an on-demand vassal's first client, accepted by the emperor while nothing ran
-    if (isObject(msg) && msg.type === 'connection' && handle && server) server.emit('connection', handle);
-  });
-  process.on('disconnect', () => stop(ORPHAN_GRACE_MS));
+  openChannel();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // When an operator command has its outcome (pure: fed the vassal's events and records as they
 // come, it says done/ok, done/failed or not yet). `reload`/`restart` hold once the generation they
-// started serves (`reloaded`, or ready after a restart from scratch) and fail on `reload-failed`
-// with its reason; `start` holds once ready (or idle, for on-demand); `stop` once stopped with no
+// started serves (`reloaded`, or ready after a restart from scratch) and every copy that ran
+// before the command is gone (a draining old copy may still accept a new connection until its
+// SIGTERM lands: a deploy script must not get exit 0 and then the old code), and fail on
+// `reload-failed` with its reason; `start` holds once ready (or idle, for on-demand); `stop` once stopped with no
 // copy left. A vassal removed or invalid meanwhile fails the command.
 import type { ControlCommand } from '../../shared/control.js';
 import type { EmperorEvent } from '../../shared/events.js';
@@ -14,8 +16,19 @@ export class Outcome {
   #rollouts = new Set<unknown>();
   /** a copy was spawned after the command (a start or a restart from scratch is under way) */
   #spawned = false;
+  /** a rollout of ours completed: done once the copies that ran before the command are gone */
+  #reloaded: string | null = null;
+  #last: VassalRecord | null = null;
 
-  constructor(readonly cmd: ControlCommand) {}
+  /** @param before the copies that ran when the command was given */
+  constructor(
+    readonly cmd: ControlCommand,
+    private readonly before: readonly number[] = [],
+  ) {}
+
+  #oldGone(): boolean {
+    return this.#last === null || !this.#last.pids.some((p) => this.before.includes(p));
+  }
 
   /** An event of this vassal, logged after the command was given. */
   onEvent(e: EmperorEvent): Verdict {
@@ -34,8 +47,10 @@ export class Outcome {
         this.#rollouts.add(d.generation);
         return null;
       case 'reloaded':
-        if ((this.cmd === 'reload' || this.cmd === 'restart') && this.#rollouts.has(d.generation))
-          return { ok: true, message: `reloaded: generation ${String(d.generation)} serves${pidsOf(d)}` };
+        if ((this.cmd === 'reload' || this.cmd === 'restart') && this.#rollouts.has(d.generation)) {
+          this.#reloaded = `reloaded: generation ${String(d.generation)} serves${pidsOf(d)}`;
+          return this.#oldGone() ? { ok: true, message: this.#reloaded } : null;
+        }
         return null;
       case 'reload-failed':
         if (this.cmd !== 'reload' && this.cmd !== 'restart') return null;
@@ -50,6 +65,7 @@ export class Outcome {
 
   /** The vassal's record, as published after the command was given. */
   onRecord(r: VassalRecord): Verdict {
+    this.#last = r;
     const running = r.pids.length > 0 ? ` (pid${r.pids.length > 1 ? 's' : ''} ${r.pids.join(', ')})` : '';
     switch (this.cmd) {
       case 'stop':
@@ -60,6 +76,7 @@ export class Outcome {
         return null;
       case 'reload':
       case 'restart':
+        if (this.#reloaded) return this.#oldGone() ? { ok: true, message: this.#reloaded } : null;
         // started from scratch (it was stopped, starting or in backoff): ready is the outcome
         return this.#spawned && this.#rollouts.size === 0 && r.state === 'ready' ? { ok: true, message: `ready${running}` } : null;
     }

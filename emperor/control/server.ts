@@ -116,7 +116,7 @@ async function run(req: ControlRequest, host: ControlHost, conn: net.Socket): Pr
     return { ok: false, code: 'failed', error: `"${req.name}" is ${before.state}${before.error ? ` (${before.error})` : ''}: nothing to reload${before.state === 'stopped' ? ` (emperor start ${req.name})` : ''}` };
   if (req.cmd === 'stop' && before.state === 'stopped' && before.pids.length === 0) return { ok: true, message: 'already stopped' };
   if (req.cmd === 'start' && before.state === 'ready') return { ok: true, message: 'already running' };
-  const outcome = new Outcome(req.cmd);
+  const outcome = new Outcome(req.cmd, before.pids);
   let last: VassalRecord = before;
   return new Promise<ControlReply>((resolve) => {
     const finish = (r: ControlReply): void => {
@@ -145,6 +145,7 @@ async function run(req: ControlRequest, host: ControlHost, conn: net.Socket): Pr
     );
     host.bus.on('event', onEvent);
     host.bus.on('record', onRecord);
+    outcome.onRecord(before);
     conn.once('close', onClose);
     // restart from stopped is a start; otherwise a readiness-gated rollout, like a reload
     const action = req.cmd === 'stop' ? 'stop' : req.cmd === 'start' || before.state === 'stopped' ? 'start' : 'reload';

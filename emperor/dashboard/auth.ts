@@ -1,11 +1,13 @@
 // Dashboard access rules (SPEC §6), pure functions over request headers: the listen address and
-// whether it is loopback, the token check (Bearer header, ?token=, emperor_token cookie; constant
-// time), same-origin and Host checks. No I/O, no logging: the token must never reach a log line.
+// whether it is loopback, the token check (Bearer header or ?token=, constant time; the page's
+// emperor_session cookie holds a session id, never the token), same-origin and Host checks. No
+// I/O, no logging: the token must never reach a log line.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
+import { SESSION_TTL_MS, type Sessions } from './sessions.js';
 
-export const COOKIE = 'emperor_token';
+export const COOKIE = 'emperor_session';
 
 export interface ListenAddress {
   host: string;
@@ -71,22 +73,24 @@ export function parseCookies(header: string | undefined): Record<string, string>
 export type TokenSource = 'header' | 'query' | 'cookie';
 
 /**
- * Does the request carry the token? Returns where it came from, or null. Every candidate is
- * compared (no early exit on the first mismatch that would tell which one is wrong).
+ * Does the request carry the token (or a live session opened with it)? Returns where it came
+ * from, or null. Every candidate is compared (no early exit on the first mismatch that would tell
+ * which one is wrong).
  */
-export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string): TokenSource | null {
+export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string, sessions?: Sessions): TokenSource | null {
   let found: TokenSource | null = null;
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth) && tokenEquals(auth.slice(7).trim(), token)) found = 'header';
   const q = url.searchParams.get('token');
   if (q !== null && tokenEquals(q, token)) found ??= 'query';
   const c = parseCookies(headers.cookie)[COOKIE];
-  if (c !== undefined && tokenEquals(c, token)) found ??= 'cookie';
+  if (c !== undefined && sessions?.valid(c)) found ??= 'cookie';
   return found;
 }
 
-export function tokenCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+/** The page's cookie: a session id (sessions.ts), HttpOnly, same-site only, expiring with it. */
+export function sessionCookie(id: string): string {
+  return `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`;
 }
 
 /**

@@ -1,6 +1,8 @@
 // The WebSocket side of the dashboard (SPEC §6): a snapshot, then every record change, removal
 // and event in bus order; `?since=ID` replays stored events first, without gap or duplicate. A
-// slow client is dropped (close 1013), never waited for: the emperor's loop must not stall.
+// slow client is dropped (close 1013), never waited for: the emperor's loop must not stall. Log
+// tails (follow-logs) go through one TailQueue, at most one per client in flight: a client that
+// asks again before its tail is on the wire has its requests coalesced into the latest.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,6 +13,7 @@ import type { VassalLogLine } from '../bus.js';
 import { flushLogs, readTail } from '../logs.js';
 import type { DashboardHost } from './host.js';
 import type { HistoryMessage, StatsMessage } from './sampler.js';
+import { TailQueue } from './tails.js';
 
 /** above this many bytes queued for one client, it is dropped */
 export const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -27,6 +30,10 @@ interface Client {
   followLogs: string | null;
   alive: boolean;
   dead: boolean;
+  /** the latest follow-logs request not served yet (older ones are coalesced into it) */
+  wantTail: { vassal: string; lines: number } | null;
+  /** a tail is queued or being written to this client */
+  tailBusy: boolean;
 }
 
 export class Hub {
@@ -34,6 +41,8 @@ export class Hub {
   readonly #clients = new Set<Client>();
   readonly #ping: NodeJS.Timeout;
   readonly #off: Array<() => void> = [];
+  /** every log tail, the WebSocket ones and the HTTP API's, one per turn of the loop */
+  readonly tails = new TailQueue();
 
   constructor(
     readonly host: DashboardHost,
@@ -65,6 +74,7 @@ export class Hub {
   }
 
   close(): void {
+    this.tails.close();
     clearInterval(this.#ping);
     for (const off of this.#off) off();
     for (const c of this.#clients) c.ws.close(1001, 'the emperor is stopping');
@@ -79,7 +89,7 @@ export class Hub {
    * #clients) before the store is read, and no bus event can interleave; lastEventId still dedupes.
    */
   #connect(ws: WebSocket, since: number | null): void {
-    const c: Client = { ws, lastEventId: 0, followLogs: null, alive: true, dead: false };
+    const c: Client = { ws, lastEventId: 0, followLogs: null, alive: true, dead: false, wantTail: null, tailBusy: false };
     this.#clients.add(c);
     ws.on('pong', () => (c.alive = true));
     ws.on('close', () => this.#clients.delete(c));
@@ -131,28 +141,49 @@ export class Hub {
     }
     if (m?.type !== 'follow-logs') return;
     const name = typeof m.vassal === 'string' && NAME_RE.test(m.vassal) ? m.vassal : null;
-    c.followLogs = name;
-    if (name === null) return;
-    const lines = Math.min(2000, Math.max(0, Number(m.lines ?? 200) || 0));
+    // live lines stop at once; the new vassal's start with its tail (which holds what came meanwhile)
+    c.followLogs = null;
+    c.wantTail = name === null ? null : { vassal: name, lines: Math.min(2000, Math.max(0, Number(m.lines ?? 200) || 0)) };
+    if (c.wantTail && !c.tailBusy) this.#queueTail(c);
+  }
+
+  #queueTail(c: Client): void {
+    c.tailBusy = true;
+    this.tails.push(() => this.#tail(c));
+  }
+
+  /** Serve a client's latest follow-logs request: tail, then live lines, in one synchronous run. */
+  #tail(c: Client): void {
+    const want = c.wantTail;
+    c.wantTail = null;
+    if (!want || c.dead || c.ws.readyState !== c.ws.OPEN) {
+      c.tailBusy = false;
+      return;
+    }
     // flush, read and subscribe in one synchronous run: no line lost or repeated in between
     flushLogs(this.host.bus);
     let tail: ReturnType<typeof readTail> = [];
     try {
-      tail = readTail(this.host.store.path, name, lines);
+      tail = readTail(this.host.store.path, want.vassal, want.lines);
     } catch (err) {
-      this.log.warn({ err, vassal: name }, 'cannot read stored vassal output');
+      this.log.warn({ err, vassal: want.vassal }, 'cannot read stored vassal output');
     }
-    this.#send(c, JSON.stringify({ type: 'logs', vassal: name, lines: tail }));
+    c.followLogs = want.vassal;
+    // in flight until the tail is handed to the kernel; a request meanwhile waits, coalesced
+    this.#send(c, JSON.stringify({ type: 'logs', vassal: want.vassal, lines: tail }), () => {
+      c.tailBusy = false;
+      if (c.wantTail && !c.dead) this.#queueTail(c);
+    });
   }
 
   #broadcast(data: string): void {
     for (const c of this.#clients) this.#send(c, data);
   }
 
-  #send(c: Client, data: string): void {
+  #send(c: Client, data: string, sent?: () => void): void {
     if (c.dead || c.ws.readyState !== c.ws.OPEN) return;
     if (c.ws.bufferedAmount > MAX_BUFFERED) return this.#drop(c, 'it does not read fast enough');
-    c.ws.send(data);
+    c.ws.send(data, sent && (() => sent()));
   }
 
   #drop(c: Client, why: string): void {

@@ -8,6 +8,8 @@ import type { DashboardHost } from './host.js';
 import { Hub } from './hub.js';
 import { Metrics } from './metrics.js';
 import { Sampler } from './sampler.js';
+import { Sessions } from './sessions.js';
+import { ensureTokenFile } from './token.js';
 import { handleRequest, handleUpgrade, type ServerDeps } from './server.js';
 
 export type { DashboardHost, ControlAction, ControlResult } from './host.js';
@@ -16,6 +18,8 @@ export interface DashboardOptions {
   /** HOST:PORT, [IPv6]:PORT or :PORT (all interfaces) */
   addr: string;
   token: string | null;
+  /** without a token, read or generate one in this file (tyrant mode: STATE.token); null = none */
+  tokenFile?: string | null;
   emperor: DashboardHost;
   log: Logger;
 }
@@ -30,20 +34,27 @@ export interface Dashboard {
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const addr = parseListenAddress(opts.addr);
-  const token = opts.token === '' ? null : opts.token;
+  const log = opts.log.child({ component: 'dashboard' });
+  let token = opts.token === '' ? null : opts.token;
+  if (token === null && opts.tokenFile) {
+    const t = ensureTokenFile(opts.tokenFile);
+    token = t.token;
+    log.info({ tokenFile: t.file }, `dashboard token ${t.created ? 'generated in' : 'read from'} ${t.file} (mode 0600): open /?token=TOKEN or send "Authorization: Bearer TOKEN"`);
+  }
   checkExposure(addr, token);
   const { emperor: host } = opts;
-  const log = opts.log.child({ component: 'dashboard' });
 
   let hub: Hub | null = null;
   const metrics = new Metrics(host, () => hub?.size ?? 0);
   const sampler = new Sampler(() => host.records(), metrics.totals, (m) => hub?.stats(m));
   hub = new Hub(host, log, () => sampler.history());
-  const deps: ServerDeps = { host, token, hub, metrics, log };
+  const deps: ServerDeps = { host, token, hub, metrics, sessions: token ? new Sessions(token) : null, log };
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => handleRequest(deps, req, res));
   server.on('upgrade', (req, socket, head) => handleUpgrade(deps, req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
+  // a bound on open connections (WebSocket clients have their own, smaller cap: server.ts)
+  server.maxConnections = 512;
   const cleanup = (): void => {
     hub?.close();
     sampler.close();

@@ -5,10 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/logger.js';
 import { flushLogs, readTail } from '../logs.js';
-import { loopbackHost, presentedToken, sameOrigin, tokenCookie, withoutToken } from './auth.js';
+import { loopbackHost, presentedToken, sameOrigin, sessionCookie, withoutToken } from './auth.js';
 import type { ControlAction, DashboardHost } from './host.js';
 import type { Hub } from './hub.js';
 import type { Metrics } from './metrics.js';
+import type { Sessions } from './sessions.js';
 import { APP_CSS, FAVICON_SVG, PAGE_HTML } from './page.js';
 import { APP_JS } from './page-app.js';
 
@@ -17,8 +18,13 @@ export interface ServerDeps {
   token: string | null;
   hub: Hub;
   metrics: Metrics;
+  /** null without a token (no sessions then) */
+  sessions: Sessions | null;
   log: Logger;
 }
+
+/** WebSocket clients served at once; one more is refused with 503 (each costs a tail, a buffer) */
+export const MAX_WS_CLIENTS = 64;
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -31,14 +37,14 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 type Access = { ok: true; setCookie: boolean } | { ok: false; status: 401 | 403; message: string };
 
 /** The one access rule for HTTP requests and WebSocket upgrades. */
-export function access(req: IncomingMessage, url: URL, token: string | null, upgrade: boolean): Access {
+export function access(req: IncomingMessage, url: URL, token: string | null, sessions: Sessions | null, upgrade: boolean): Access {
   const unsafe = upgrade || (req.method !== 'GET' && req.method !== 'HEAD');
   if (unsafe && !sameOrigin(req.headers)) return { ok: false, status: 403, message: 'cross-origin request refused (the Origin header does not match the Host header)' };
   if (token === null) {
     if (!loopbackHost(req.headers)) return { ok: false, status: 403, message: 'without --dashboard-token the dashboard answers only to a loopback Host (localhost, 127.0.0.1, [::1])' };
     return { ok: true, setCookie: false };
   }
-  const how = presentedToken(req.headers, url, token);
+  const how = presentedToken(req.headers, url, token, sessions ?? undefined);
   if (how === null) return { ok: false, status: 401, message: 'a dashboard token is required: send "Authorization: Bearer TOKEN" or open /?token=TOKEN' };
   return { ok: true, setCookie: how === 'query' };
 }
@@ -58,12 +64,16 @@ export function handleRequest(deps: ServerDeps, req: IncomingMessage, res: Serve
   } catch {
     return json(res, 400, { error: 'bad request' });
   }
-  const a = access(req, url, deps.token, false);
+  const a = access(req, url, deps.token, deps.sessions, false);
   if (!a.ok) {
     deps.log.debug({ path: url.pathname, status: a.status }, 'dashboard request refused');
     return json(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="emperor"' } : {});
   }
-  const cookie: Record<string, string> = a.setCookie && deps.token ? { 'set-cookie': tokenCookie(deps.token) } : {};
+  // ?token= on the page opens a session: the cookie carries its id, never the token (other ports
+  // of this host name, i.e. vassals, receive the page's cookies too). Only the page opens one: a script polling
+  // /metrics?token= must not churn the bounded session map and push the browser's session out.
+  const page = url.pathname === '/' || url.pathname === '/index.html';
+  const cookie: Record<string, string> = a.setCookie && deps.sessions && page ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
   route(deps, req, res, url, cookie).catch((err: unknown) => {
     deps.log.error({ err, path: url.pathname }, 'dashboard request failed');
     if (!res.headersSent) json(res, 500, { error: 'internal error' });
@@ -92,8 +102,12 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     if (!get) return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     const name = decodeURIComponent(logs[1]!);
     const lines = Math.min(5000, Math.max(1, Number(url.searchParams.get('lines') ?? 200) || 200));
-    flushLogs(host.bus);
-    return json(res, 200, { vassal: name, lines: readTail(host.store.path, name, lines) }, cookie);
+    // its turn among every other tail (tails.ts): a loop of requests cannot stall the emperor
+    const tail = await deps.hub.tails.run(() => {
+      flushLogs(host.bus);
+      return readTail(host.store.path, name, lines);
+    });
+    return json(res, 200, { vassal: name, lines: tail }, cookie);
   }
   const ctl = /^\/api\/vassals\/([^/]+)\/(reload|stop|start)$/.exec(p);
   if (ctl) {
@@ -119,7 +133,7 @@ function emperorInfo(host: DashboardHost): Record<string, unknown> {
 export function handleUpgrade(deps: ServerDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const refuse = (status: number, text: string): void => {
     const body = JSON.stringify({ error: text });
-    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${status === 401 ? 'WWW-Authenticate: Bearer realm="emperor"\r\n' : ''}\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${status === 401 ? 'WWW-Authenticate: Bearer realm="emperor"\r\n' : ''}\r\n${body}`);
   };
   socket.on('error', () => socket.destroy());
   let url: URL;
@@ -129,10 +143,14 @@ export function handleUpgrade(deps: ServerDeps, req: IncomingMessage, socket: Du
     return refuse(400, 'bad request');
   }
   if (url.pathname !== '/ws') return refuse(404, 'not found');
-  const a = access(req, url, deps.token, true);
+  const a = access(req, url, deps.token, deps.sessions, true);
   if (!a.ok) {
     deps.log.debug({ path: url.pathname, status: a.status }, 'dashboard WebSocket refused');
     return refuse(a.status, a.message);
+  }
+  if (deps.hub.size >= MAX_WS_CLIENTS) {
+    deps.log.warn({ clients: deps.hub.size }, `dashboard WebSocket refused: already ${MAX_WS_CLIENTS} clients`);
+    return refuse(503, `too many dashboard clients (at most ${MAX_WS_CLIENTS}): close another tab or client and retry`);
   }
   const raw = url.searchParams.get('since');
   const since = raw === null ? null : Number(raw);

@@ -9,6 +9,7 @@ import type { VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
 import { buildSpawnSpec, type Prepared } from '../launch.js';
 import { handOver, Waiter } from '../on-demand.js';
+import { vassalOutput, type VassalOutput } from '../output.js';
 import type { PrepareResult } from '../prepare.js';
 import { recordOf } from '../record.js';
 import type { NativeHandle } from '../sockets.js';
@@ -58,6 +59,8 @@ export class Supervisor {
   /** stats sockets prepared for this vassal and not yet released */
   #statsKeys = new Set<string>();
   #statsTimer: NodeJS.Timeout | null = null;
+  /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
+  readonly #output: VassalOutput;
 
   constructor(
     readonly name: string,
@@ -65,6 +68,7 @@ export class Supervisor {
     private readonly deps: SupervisorDeps,
   ) {
     this.file = file;
+    this.#output = vassalOutput(name, deps.log, deps.bus);
     WATCHED.add(this);
   }
 
@@ -195,7 +199,7 @@ export class Supervisor {
         const client = this.#client;
         const copy = this.#copies.get(fx.copy);
         this.#client = null;
-        if (client && copy) handOver(client, copy, fx.prepared.config.app !== null, fx.prepared.config.httpSocket!);
+        if (client && copy) handOver(client, fx.prepared.config.httpSocket!);
         else client?.destroy();
         return;
       }
@@ -223,9 +227,10 @@ export class Supervisor {
         buildSpawnSpec(prepared, {
           onLine: (stream, line) => {
             if (stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) this.#feed({ type: 'harakiri', copy: id });
-            log.info({ vassal: this.name, pid, stream }, line);
-            this.deps.bus.emit('log', { vassal: this.name, pid, stream, line, ts: new Date().toISOString() });
+            this.#output.emit(pid || undefined, stream, line);
           },
+          outputBudget: this.#output.budget,
+          onChannelError: (reason) => log.warn({ vassal: this.name, pid }, `ending a copy: ${reason}`),
           onMessage: (raw) => {
             const msg = parseWorkerMessage(raw);
             if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });

@@ -1,5 +1,6 @@
 // Dashboard access rules in process: with a token every HTTP request and WebSocket upgrade needs
-// it (Bearer header, ?token= which sets an HttpOnly SameSite=Strict cookie, or that cookie);
+// it (Bearer header, ?token= which opens a session whose id an HttpOnly SameSite=Strict cookie
+// carries, or that cookie; the cookie never holds the token);
 // cross-origin upgrades are refused; control actions need a configured token; the token and env
 // values never appear in a payload or a log line; without a token only a loopback Host is served.
 import { test } from 'node:test';
@@ -45,23 +46,31 @@ test('with a token: 401 without it or with a wrong one, on every path; Bearer, ?
   assert.equal(viaQuery.status, 303, 'the page link sets the cookie and drops the token from the address bar');
   assert.equal(viaQuery.headers.location, '/');
   const cookie = String(viaQuery.headers['set-cookie']);
-  assert.match(cookie, /^emperor_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+  assert.match(cookie, /^emperor_session=[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  assert.ok(!cookie.includes(TOKEN), 'the cookie is a session id, not the token');
+  const api = await get(`/api/status?token=${TOKEN}`);
+  assert.equal(api.status, 200);
+  assert.equal(api.headers['set-cookie'], undefined, 'only the page opens a session (a polling script does not churn them)');
   const page = await get('/', { cookie: cookie.split(';')[0]! });
   assert.equal(page.status, 200);
   assert.match(page.body, /<title>emperor<\/title>/);
   assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
-  assert.equal((await get('/', { cookie: 'emperor_token=wrong' })).status, 401);
+  assert.equal((await get('/', { cookie: 'emperor_session=wrong' })).status, 401);
+  assert.equal((await get('/', { cookie: `emperor_session=${TOKEN}` })).status, 401, 'the token is no session id');
+  assert.equal((await get('/', { cookie: `emperor_token=${TOKEN}` })).status, 401, 'the old token cookie is gone');
   assert.ok(!lines.some((l) => l.includes(TOKEN)), 'the token never reaches the logs');
 });
 
 test('with a token: WebSocket upgrades need it and cross-origin ones are refused', async (t) => {
-  const { d } = await setup(t, TOKEN);
+  const { d, get } = await setup(t, TOKEN);
   assert.equal(await wsRefusal(d.address), 401);
   assert.equal(await wsRefusal(d.address, '?token=wrong'), 401);
   assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'http://evil.example' }), 403);
   assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'null' }), 403);
   assert.equal(await wsRefusal(d.address, `?token=${TOKEN}`), 0);
-  assert.equal(await wsRefusal(d.address, '', { headers: { cookie: `emperor_token=${TOKEN}` }, origin: `http://${d.address}` }), 0);
+  const session = String((await get(`/?token=${TOKEN}`)).headers['set-cookie']).split(';')[0]!;
+  assert.equal(await wsRefusal(d.address, '', { headers: { cookie: session }, origin: `http://${d.address}` }), 0);
+  assert.equal(await wsRefusal(d.address, '', { headers: { cookie: `emperor_token=${TOKEN}` }, origin: `http://${d.address}` }), 401);
   const c = await wsConnect(t, d.address, '', { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal((await c.next((m) => m.type === 'snapshot')).type, 'snapshot');
 });

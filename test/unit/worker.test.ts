@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerSettings } from '../../shared/protocol.js';
 
@@ -28,6 +29,8 @@ const FIXTURES = join(repoRoot(), 'test', 'fixtures', 'apps');
 
 interface Worker {
   child: ChildProcess;
+  /** the test's end of the worker's channel (fd 4) */
+  channel: Duplex;
   port: number;
   messages: WorkerMessage[];
   stderr: () => string;
@@ -55,7 +58,7 @@ async function startWorker(t: TestContext, fixture: string, over: Partial<Worker
     ...over,
   };
   const child = spawn(process.execPath, [WORKER], {
-    stdio: ['ignore', 'pipe', 'pipe', fd, 'ipc'],
+    stdio: ['ignore', 'pipe', 'pipe', fd, 'pipe'],
     env: { ...process.env, EMPEROR_WORKER: JSON.stringify(settings), VASSAL_NAME: 'test' },
   });
   srv.close(); // the child holds its own copy: from now on only the worker accepts
@@ -74,10 +77,19 @@ async function startWorker(t: TestContext, fixture: string, over: Partial<Worker
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const messages: WorkerMessage[] = [];
   const waiters: Array<() => void> = [];
-  child.on('message', (m: WorkerMessage) => {
-    messages.push(m);
+  const channel = child.stdio[4] as Duplex;
+  let buf = '';
+  channel.setEncoding('utf8');
+  channel.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      messages.push(JSON.parse(buf.slice(0, nl)) as WorkerMessage);
+      buf = buf.slice(nl + 1);
+    }
     for (const w of waiters.splice(0)) w();
   });
+  channel.on('error', () => undefined);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -95,7 +107,7 @@ async function startWorker(t: TestContext, fixture: string, over: Partial<Worker
       };
       check();
     });
-  return { child, port, messages, stderr: () => err, stdout: () => out, exited, waitFor };
+  return { child, channel, port, messages, stderr: () => err, stdout: () => out, exited, waitFor };
 }
 
 interface Reply {
@@ -256,7 +268,7 @@ test('SIGTERM drains: the in-flight request completes, then exit 0', async (t) =
   assert.equal(code, 0);
 });
 
-test("IPC {type:'drain'}: the next request on an idle keep-alive connection is served with Connection: close, then exit 0", async (t) => {
+test("channel {type:'drain'}: the next request on an idle keep-alive connection is served with Connection: close, then exit 0", async (t) => {
   const w = await startWorker(t, 'hello.mjs');
   await w.waitFor('ready');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -265,7 +277,7 @@ test("IPC {type:'drain'}: the next request on an idle keep-alive connection is s
   const connect = (agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection.bind(agent);
   (agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection = (...a: unknown[]) => (connections++, connect(...a));
   await request(w.port, { agent }); // leaves an idle kept-alive connection
-  w.child.send({ type: 'drain' });
+  w.channel.write(`${JSON.stringify({ type: 'drain' })}\n`);
   await sleep(200);
   // the idle connection was not closed under the client's feet: its next request is answered
   const second = await request(w.port, { agent });
@@ -289,13 +301,13 @@ test('drain gives up after mercy: exit 1', async (t) => {
   assert.ok((await inFlight) instanceof Error);
 });
 
-test('the emperor disappearing (IPC disconnect) ends the worker within 2 s', async (t) => {
+test('the emperor disappearing (its end of the channel closes) ends the worker within 2 s', async (t) => {
   const w = await startWorker(t, 'slow.mjs');
   await w.waitFor('ready');
   void request(w.port, { path: '/?ms=10000' }).catch(() => undefined); // would hold a drain for 10 s
   await sleep(100);
   const started = Date.now();
-  w.child.disconnect();
+  w.channel.destroy();
   await withTimeout(w.exited, 2000, 'exit after disconnect');
   assert.ok(Date.now() - started < 2000);
 });
