@@ -1,6 +1,14 @@
-// Named regression sequences, one per supervisor defect of the review (issue 10): each runs in
-// the simulation world (invariants after every step, the final state at quiescence) with, where
-// the general checks are not specific enough, an assertion of its own.
+// Named regression sequences, one per supervisor defect of the review: each runs in the
+// simulation world (invariants after every step, the final state at quiescence) with, where the
+// general checks are not specific enough, an assertion of its own. Seen failing with the fix
+// reverted in the table (and the random run failing too, except for 12): 1 (stopped ignores
+// start), 2 (stopping ignores apply), 3 (queued copies kept in a retired generation and spawned),
+// 4 (a dead recycling copy gets a normal replacement too), 6 (no port conflict check), 7 (no
+// start timer), 10 (readiness of a retired or stopping copy counted), 12 (the 30 s lifetime
+// rule). 5 and 8 cannot be reverted alone: a retry carries no config (it prepares the latest)
+// and the idle check reads the serving generation at each tick; their end-to-end tests failed on
+// the code before the table.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { World, type Action } from './world.js';
