@@ -66,7 +66,17 @@ async function emperorKills(app) {
     await C.waitStatus(root.state, (d) => d.vassals.find((x) => x.name === 'killme')?.pid !== pid, { intervalMs: 50 });
   }
   await emp.stop();
-  return out;
+  // where the time goes, from the emperor's own events: exit seen -> next spawn (the supervisor),
+  // spawn -> ready (the new copy starting: privilege drop, Node, the worker, the app)
+  const events = (await C.readEvents(root.state)).filter((e) => e.vassal === 'killme');
+  const phases = [];
+  for (let i = 0; i < events.length; i++) {
+    if (events[i].kind !== 'exited') continue;
+    const spawned = events.slice(i).find((e) => e.kind === 'spawned');
+    const ready = spawned && events.slice(events.indexOf(spawned)).find((e) => e.kind === 'ready');
+    if (spawned && ready) phases.push({ exitToSpawn: Date.parse(spawned.ts) - Date.parse(events[i].ts), spawnToReady: Date.parse(ready.ts) - Date.parse(spawned.ts) });
+  }
+  return { out, phases };
 }
 
 await C.runMain('kill-loop', async () => {
@@ -74,14 +84,16 @@ await C.runMain('kill-loop', async () => {
   C.onCleanup('temp dir', () => L.removeDir(root.dir));
   const app = L.writeApp(root.dir);
   const bare = await bareStarts(app);
-  const emperor = await emperorKills(app);
+  const { out: emperor, phases } = await emperorKills(app);
   const fmt = (xs) => xs.map((x) => (x === null ? 'down' : `${Math.round(x)}`)).join(', ');
   const worst = (xs) => (xs.includes(null) ? Infinity : Math.max(...xs));
   const med = (xs) => L.pct(xs.filter((x) => x !== null), 50);
   console.log(`bare node start -> first 200 (ms):       ${fmt(bare)}   median ${Math.round(med(bare))}`);
   console.log(`emperor kill -9 -> served again (ms):    ${fmt(emperor)}   median ${Math.round(med(emperor))}`);
+  console.log(`  of which exit -> spawn (ms):            ${phases.map((p) => p.exitToSpawn).join(', ')}`);
+  console.log(`  and spawn -> ready (ms):               ${phases.map((p) => p.spawnToReady).join(', ')}`);
   const ratio = worst(emperor) / med(bare);
   console.log(`median emperor / median bare:            ${(med(emperor) / med(bare)).toFixed(2)}x`);
   console.log(`worst emperor round / median bare start: ${ratio.toFixed(2)}x; / worst bare start: ${(worst(emperor) / worst(bare)).toFixed(2)}x (load ${L.machine().loadavg.join(' ')})`);
-  L.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, bareMs: bare, emperorMs: emperor, worstOverMedianBare: ratio, machine: L.machine() });
+  L.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, bareMs: bare, emperorMs: emperor, phases, worstOverMedianBare: ratio, machine: L.machine() });
 });
