@@ -23,7 +23,7 @@ export interface Cleanup {
   after(fn: () => unknown): void;
 }
 
-/** A cleanup list for scripts (the bench): `run()` calls every registered function, last first. */
+/** A cleanup list for scripts (the bench): `run()` calls every registered function in order, as node:test runs `t.after` hooks. */
 export function cleanupList(): Cleanup & { run(): Promise<void> } {
   const fns: Array<() => unknown> = [];
   return {
@@ -31,7 +31,7 @@ export function cleanupList(): Cleanup & { run(): Promise<void> } {
     async run() {
       while (fns.length) {
         try {
-          await fns.pop()!();
+          await fns.shift()!();
         } catch {
           /* keep cleaning */
         }
@@ -319,7 +319,7 @@ export class Load {
   figures(from = 0, to = Infinity): LoadFigures {
     const lat = this.#lat.filter(([at]) => at >= from && at < to).map(([, ms]) => ms);
     const round = (x: number): number => Math.round(x * 100) / 100;
-    return { ok: this.#ok, failed: this.#failed, retried: this.#retried, causes: { ...this.#causes }, p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)), max: round(Math.max(0, ...lat)) };
+    return { ok: this.#ok, failed: this.#failed, retried: this.#retried, causes: { ...this.#causes }, p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)), max: round(lat.reduce((a, b) => Math.max(a, b), 0)) };
   }
 
   async stop(): Promise<LoadFigures> {
@@ -349,9 +349,46 @@ export function mountTmpfs(c: Cleanup, parent: string, sizeKb: number): string {
   return dir;
 }
 
-export function remount(dir: string, mode: 'ro' | 'rw'): void {
-  const r = sh('mount', ['-o', `remount,${mode}`, dir]);
-  if (!r.ok) throw new Error(`remount ${mode} ${dir}: ${r.out}`);
+/**
+ * A small ext4 (a loop-mounted image, errors=remount-ro) on a new directory under `parent`.
+ * `readOnly()` flips it read-only as the kernel does on a disk error (`remount,abort`): a plain
+ * `remount,ro` is refused while the emperor holds the state open for writing, so that is the way
+ * a state file really goes read-only under a running process. `restore()` is the disk coming back:
+ * the files are copied out, the dead mount detached (lazily: the emperor still holds it) and a
+ * fresh tmpfs with the same files takes its place. Everything is unmounted at cleanup.
+ */
+export function mountReadOnlyCapable(c: Cleanup, parent: string, sizeMb = 16): { dir: string; readOnly(): void; restore(): void } {
+  const img = path.join(parent, 'ext4.img');
+  const dir = path.join(parent, 'ext4');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(img, '');
+  fs.truncateSync(img, sizeMb * 1024 * 1024);
+  for (const [cmd, args] of [['mkfs.ext4', ['-q', '-F', img]], ['mount', ['-o', 'loop,errors=remount-ro', img, dir]]] as const) {
+    const r = sh(cmd, [...args]);
+    if (!r.ok) throw new Error(`${cmd}: ${r.out}`);
+  }
+  fs.chmodSync(dir, 0o755);
+  c.after(() => {
+    for (let i = 0; i < 3 && sh('umount', [dir]).ok; i++); // the tmpfs, then the ext4 if still there
+    sh('umount', ['-l', dir]);
+  });
+  return {
+    dir,
+    readOnly() {
+      const r = sh('mount', ['-o', 'remount,abort', dir]);
+      if (!r.ok) throw new Error(`remount,abort ${dir}: ${r.out}`);
+    },
+    restore() {
+      const keep = path.join(parent, 'restore');
+      fs.mkdirSync(keep, { recursive: true });
+      // regular files only: the control socket beside the state cannot be copied (nor restored)
+      for (const f of fs.readdirSync(dir)) if (fs.lstatSync(path.join(dir, f)).isFile()) fs.copyFileSync(path.join(dir, f), path.join(keep, f));
+      sh('umount', ['-l', dir]);
+      const r = sh('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'chaos-tmpfs', dir]);
+      if (!r.ok) throw new Error(`mount tmpfs on ${dir}: ${r.out}`);
+      for (const f of fs.readdirSync(keep)) fs.copyFileSync(path.join(keep, f), path.join(dir, f));
+    },
+  };
 }
 
 /** Fill a filesystem: one file grown until ENOSPC; returns its path (delete it to free the space). */
