@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import { needs } from '../helpers/require.js';
 import { fdLimit, FD_LIMIT_SHORT, inotifyExhausted } from './scenarios/limits.js';
 
-test('ulimit -n 256 with 100 vassals: clear errors, no crash, recovery after removals', { skip: needs(['prlimit']) }, async (t) => {
+test('ulimit -n 256 with 100 vassals: clear errors, no crash, recovery after removals', {
+  skip: needs(['prlimit']),
+  todo: "out of descriptors, a spawn fails as 'spawn failed: no pid' (spawn.ts drops the EMFILE), and files get no record at all (never reported invalid)",
+}, async (t) => {
   const f = await fdLimit(t, FD_LIMIT_SHORT);
   t.diagnostic(JSON.stringify(f));
   assert.ok(f.readyUnderLimit < f.vassals, `negative control: the limit bit (${f.readyUnderLimit} of ${f.vassals} ready)`);
   assert.equal(f.emperorExited, false, 'the emperor did not crash');
+  assert.equal(f.unrecorded, 0, 'every file has a record (running, or in trouble with an error)');
   assert.deepEqual(f.unclearErrors, [], 'every vassal in trouble names the descriptor limit');
   assert.notEqual(f.recoveredMs, null, 'the kept vassals are all ready once the others are removed');
 });

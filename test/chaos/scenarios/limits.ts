@@ -25,6 +25,8 @@ export interface FdLimitFigures {
   clearErrors: number;
   /** records in trouble (not ready) whose error says nothing of it */
   unclearErrors: string[];
+  /** files with no record at all (silently ignored) */
+  unrecorded: number;
   emperorExited: boolean;
   /** after removing all but `keep`: all kept vassals ready (null: not within the wait) */
   recoveredMs: number | null;
@@ -51,12 +53,13 @@ export async function fdLimit(c: Cleanup, o: FdLimitOptions): Promise<FdLimitFig
     const ready = doc.vassals.filter((v) => v.state === 'ready').length;
     if (ready !== lastReady) [lastReady, stableSince] = [ready, Date.now()];
     return (doc.vassals.length === o.vassals && Date.now() - stableSince > 3000) || ready === o.vassals;
-  }, 90_000, 'the vassals to settle').catch(() => undefined);
+  }, 60_000, 'the vassals to settle').catch(() => undefined);
   const doc = e.status();
   const troubled = doc.vassals.filter((v) => v.state !== 'ready');
   const clear = troubled.filter((v) => EMFILE.test(v.error ?? ''));
   const unclear = troubled.filter((v) => !EMFILE.test(v.error ?? '')).map((v) => `${v.name}: ${v.state} ${v.error ?? '(no error)'}`);
   const readyUnderLimit = doc.vassals.filter((v) => v.state === 'ready').length;
+  const unrecorded = names.filter((n) => !doc.vassals.some((v) => v.name === n)).length;
   for (const n of names.slice(o.keep)) e.remove(`${n}.ini`);
   const t0 = Date.now();
   let recoveredMs: number | null = null;
@@ -69,7 +72,7 @@ export async function fdLimit(c: Cleanup, o: FdLimitOptions): Promise<FdLimitFig
   } catch {
     recoveredMs = null;
   }
-  return { limit: o.limit, vassals: o.vassals, readyUnderLimit, clearErrors: clear.length, unclearErrors: unclear, emperorExited: e.exitCode !== null, recoveredMs, emperorFds: footprint(e.pid)?.fds ?? null };
+  return { limit: o.limit, vassals: o.vassals, readyUnderLimit, clearErrors: clear.length, unclearErrors: unclear, unrecorded, emperorExited: e.exitCode !== null, recoveredMs, emperorFds: footprint(e.pid)?.fds ?? null };
 }
 
 export interface InotifyFigures {
