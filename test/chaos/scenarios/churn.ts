@@ -27,7 +27,7 @@ export interface ChurnFigures {
   finals: { valid: number; invalid: number; absent: number };
 }
 
-export const CHURN_SHORT: ChurnOptions = { names: 40, rate: 100, durationMs: 10_000, convergeWaitMs: 30_000 };
+export const CHURN_SHORT: ChurnOptions = { names: 40, rate: 100, durationMs: 10_000, convergeWaitMs: 20_000 };
 export const CHURN_LONG: ChurnOptions = { names: 200, rate: 500, durationMs: 60_000, convergeWaitMs: 120_000 };
 
 export class ChurnDir {

@@ -46,13 +46,14 @@ export async function fdLimit(c: Cleanup, o: FdLimitOptions): Promise<FdLimitFig
   // cheap copies (sleep): the emperor's descriptors are the point, not the vassals' CPU
   for (const n of names) e.write(`${n}.ini`, `[vassal]\nexec = /bin/sleep 600\nhttp-socket = ${path.join(e.dir, `${n}.sock`)}\nready-after = 100\nmercy = 2\nenv = ${MARK}=${run}\n`);
   // settle: every vassal has a record, and the set of ready ones stopped growing for 3 s
-  let lastReady = -1;
+  let last = '';
   let stableSince = Date.now();
   await waitUntil(() => {
     const doc = e.status();
     const ready = doc.vassals.filter((v) => v.state === 'ready').length;
-    if (ready !== lastReady) [lastReady, stableSince] = [ready, Date.now()];
-    return (doc.vassals.length === o.vassals && Date.now() - stableSince > 3000) || ready === o.vassals;
+    const key = `${doc.vassals.length}:${ready}`;
+    if (key !== last) [last, stableSince] = [key, Date.now()];
+    return (doc.vassals.length > 0 && Date.now() - stableSince > 4000) || ready === o.vassals;
   }, 60_000, 'the vassals to settle').catch(() => undefined);
   const doc = e.status();
   const troubled = doc.vassals.filter((v) => v.state !== 'ready');

@@ -41,7 +41,7 @@ export interface StateFaultFigures {
   logGrew: boolean;
 }
 
-export const STATE_FAULT_SHORT = (fault: StateFault): StateFaultOptions => ({ fault, faultMs: 8000, reloads: 2, recoverWaitMs: 30_000 });
+export const STATE_FAULT_SHORT = (fault: StateFault): StateFaultOptions => ({ fault, faultMs: 8000, reloads: 2, recoverWaitMs: 15_000 });
 export const STATE_FAULT_LONG = (fault: StateFault): StateFaultOptions => ({ fault, faultMs: 30_000, reloads: 5, recoverWaitMs: 60_000 });
 
 const servedPid = async (sock: string): Promise<number> => (JSON.parse((await request({ socketPath: sock }, '/', { timeoutMs: 5000 })).body) as { pid: number }).pid;
