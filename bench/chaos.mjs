@@ -4,7 +4,7 @@
 // default (the sizes `npm test` uses, plus a 90 s soak); --long runs the issue's long forms (60 s
 // crash storm, 50 vassals x 10 emperor kills, 200 names at 500 ops/s, 30 s state faults, 2 min of
 // load through change, 40 s stall, 30 min soak). Writes bench/results/chaos.json and prints a
-// markdown table. Every process and mount a scenario makes is ended by its own cleanup list.
+// markdown table (--only NAME,... re-runs those and keeps the other results). Every process and mount a scenario makes is ended by its own cleanup list.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,7 +121,10 @@ const scenarios = {
 };
 
 const names = only ?? Object.keys(scenarios);
-const results = {};
+const out = path.join(RESULTS, 'chaos.json');
+// --only re-runs some scenarios of an earlier result of the same form, keeping the others
+const earlier = only && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
+const results = earlier && earlier.long === LONG ? earlier.results : {};
 const date = new Date().toISOString().slice(0, 10);
 const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 let interrupted = false;
@@ -144,7 +147,7 @@ for (const name of names) {
 }
 
 fs.mkdirSync(RESULTS, { recursive: true });
-fs.writeFileSync(path.join(RESULTS, 'chaos.json'), JSON.stringify({ date, machine, long: LONG, env: ENV_NOTE, results }, null, 2));
+fs.writeFileSync(out, JSON.stringify({ date, machine, long: LONG, env: ENV_NOTE, results }, null, 2));
 const head = ['scenario', 'load held', 'faults injected', 'failed requests', 'orphans', 'convergence time', 'memory growth'];
 console.log(`Measured ${date} on ${machine} (${LONG ? 'long' : 'short'} forms).\n`);
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);

@@ -1,6 +1,8 @@
 // Chaos scenario 1 (short form): a crash storm under load. Three app vassals and one exec vassal,
 // `processes = 2` each, under keep-alive and fresh-connection clients, while a random copy is
-// SIGKILLed every 200 ms for 10 s: no failed request, copies back, nothing untracked or orphaned.
+// SIGKILLed every 200 ms for 10 s: no request refused, timed out or answered with an error (only
+// the connections a killed copy had accepted may be lost), copies back, nothing untracked or
+// orphaned.
 // Negative controls: the failure counter counts requests to a closed socket; the process
 // accounting finds a deliberately leaked process.
 import { test } from 'node:test';

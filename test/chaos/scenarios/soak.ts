@@ -46,7 +46,7 @@ function metric(text: string, name: string): number | null {
 export async function soak(c: Cleanup, o: SoakOptions): Promise<SoakFigures> {
   const run = newRun(c);
   const port = await freePort();
-  const e = await startEmperor(asContext(c), { args: ['--log-level', 'warn', '--dashboard', `127.0.0.1:${port}`] });
+  const e = await startEmperor(asContext(c), { args: ['--log-level', 'info', '--dashboard', `127.0.0.1:${port}`] });
   const names = Array.from({ length: o.vassals }, (_, i) => `s${i}`);
   for (const n of names) e.write(`${n}.ini`, markedApp(run, path.join(e.dir, `${n}.sock`)));
   for (const n of names) await e.waitVassal(n, 'ready', 60_000);
