@@ -15,7 +15,9 @@ import { crashStorm, CRASH_STORM_SHORT } from './scenarios/crash-storm.js';
 test('crash storm: kill -9 of a random copy every 200 ms for 10 s under load', async (t) => {
   const f = await crashStorm(t, CRASH_STORM_SHORT);
   t.diagnostic(JSON.stringify({ kills: f.kills, load: f.load, recoveredMs: f.recoveredMs }));
-  assert.ok(f.kills >= 20, `the storm killed copies (${f.kills})`);
+  // the storm outpaces restarts (a copy killed within 1 s of its start is replaced after 1 s,
+  // doubling): kills are bounded by the copies there are to kill
+  assert.ok(f.kills >= 10, `the storm killed copies (${f.kills})`);
   assert.ok(f.load.ok > 100, `the clients were served (${f.load.ok})`);
   // a SIGKILLed copy takes the connections it had accepted with it (nothing can answer those): a
   // failure is counted only for them (reset or broken pipe); none may be refused, time out or get

@@ -52,9 +52,13 @@ export async function loadChange(c: Cleanup, o: LoadChangeOptions): Promise<Load
       e.write('a.ini', ini());
       done.changes++;
     } else {
-      const pids = e.vassal('a')?.pids.filter(alive) ?? [];
-      if (pids.length) {
-        process.kill(pick(pids), 'SIGKILL');
+      // a copy from /proc (a reload may be replacing them all just now: wait for one, bounded)
+      const pid = await waitUntil(() => {
+        const copies = marked(run).filter((p) => p.vassal === 'a' && p.sid === p.pid && alive(p.pid));
+        return copies.length ? pick(copies).pid : null;
+      }, 5000, 'a copy to kill').catch(() => null);
+      if (pid) {
+        process.kill(pid, 'SIGKILL');
         done.kills++;
       }
     }
