@@ -7,6 +7,7 @@
 // accounting finds a deliberately leaked process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startEmperor, tempDir } from '../helpers/emperor.js';
 import { leakMarked, Load, markedApp, marked, newRun, persistentUntracked } from '../helpers/chaos.js';
@@ -30,8 +31,9 @@ test('crash storm: kill -9 of a random copy every 200 ms for 10 s under load', a
   assert.deepEqual(f.orphans, [], 'no copy outlives the emperor');
 });
 
-test('negative control: requests to a closed socket are counted as failed', async () => {
+test('negative control: requests to a closed socket are counted as failed', async (t) => {
   const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const load = new Load({ socketPath: path.join(dir, 'nobody-listens.sock') }, { keepAlive: 1, fresh: 1, timeoutMs: 2000 }).start();
   await new Promise((r) => setTimeout(r, 300)); // pacing: let the loops try for a while
   const f = await load.stop();

@@ -206,6 +206,7 @@ export const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs
 
 // ---- client load ----------------------------------------------------------------------------
 
+/** Counts (ok, failed, retried, causes) are over the whole run; latencies over the window asked. */
 export interface LoadFigures {
   ok: number;
   /** requests that failed, after the one retry below */
