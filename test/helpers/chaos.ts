@@ -16,7 +16,6 @@ import { SYSTEM_PYTHON } from './require.js';
 export const MARK = 'CHAOS_RUN';
 export const PY = SYSTEM_PYTHON ?? 'python3';
 export const FD3_SERVER = path.join(FIXTURES, 'exec', 'fd3_server.py');
-export const CHAOS_FIXTURES = path.join(FIXTURES, 'chaos');
 
 /** What a scenario needs to clean up after itself: node:test's `t`, or the bench's own list. */
 export interface Cleanup {
