@@ -11,6 +11,8 @@ export interface HookCommand {
   env: Record<string, string | undefined>;
   /** where the hook is started from (the prefix enters the vassal's own chdir after the drop) */
   cwd: string;
+  /** ids to switch to at spawn, only when no setpriv prefix does it */
+  ids?: { uid: number; gid: number } | null;
 }
 
 export interface HookRun {
@@ -46,6 +48,7 @@ export async function runHook(run: HookRun): Promise<HookResult> {
     const child = execa(file!, args, {
       cwd: run.command.cwd,
       env: run.command.env,
+      ...(run.command.ids ? { uid: run.command.ids.uid, gid: run.command.ids.gid } : {}),
       extendEnv: false,
       stdin: 'ignore',
       // its own process group: the whole group is ended on timeout and after it exits

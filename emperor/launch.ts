@@ -10,6 +10,7 @@ import { execPrefix, type Identity } from './privileges.js';
 import { vassalBaseEnv } from './environment.js';
 import type { HeldSocket } from './sockets.js';
 import type { SpawnSpec } from './spawn.js';
+import type { HookCommand } from './hooks.js';
 
 const WORKER = fileURLToPath(new URL('../vassal/worker.js', import.meta.url));
 
@@ -85,6 +86,19 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
     channel: 'notify',
     listenFdName: socket ? config.name : null,
   };
+}
+
+/**
+ * A hook (`exec-pre-start`, `exec-post-stop`) of a prepared vassal: the same identity, privilege
+ * drop, chdir after the drop and environment as its copies, no socket, no channel.
+ */
+export function hookCommand(p: Prepared, argv: string[]): HookCommand {
+  const { config, identity } = p;
+  const prefix = execPrefix(identity);
+  const enter = chdirAfterDrop(config.chdir);
+  // without setpriv, the ids are switched by the spawn itself (supplementary groups are lost)
+  const ids = prefix === null && identity.switchTo ? { uid: identity.uid, gid: identity.gid } : null;
+  return { argv: [...(prefix ?? []), ...enter.argv, ...argv], env: copyEnv(config, identity), cwd: enter.cwd, ids };
 }
 
 /**

@@ -21,6 +21,7 @@ import { configEnv } from './environment.js';
 import { closeInheritedFds } from './fds.js';
 import { attachLogStore } from './logs.js';
 import { startControlServer } from './control/index.js';
+import { TouchReload } from './touch-reload.js';
 
 /** events logged at warn level: something went wrong with a vassal */
 const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
@@ -47,6 +48,8 @@ export class Emperor {
   readonly #lookup = systemLookup();
   /** loads in flight per file: only the latest one's result is applied */
   readonly #loads = new Map<string, number>();
+  /** touch-reload watchers, one per vassal that has `touch-reload` paths */
+  readonly #touch = new Map<string, TouchReload>();
   #stopping: Promise<void> | null = null;
   /** set by runEmperor: an essential vassal cannot become ready */
   onEssentialFailed: ((name: string, reason: string) => void) | null = null;
@@ -95,7 +98,10 @@ export class Emperor {
     this.#stopping ??= (async () => {
       this.bus.publish(null, 'emperor-stopping', {});
       await this.#scanner.close();
-      await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' })));
+      for (const w of this.#touch.values()) w.close();
+      this.#touch.clear();
+      // every vassal stops in parallel; their exec-post-stop hooks end before the emperor does
+      await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' }).then(() => s.settled())));
       this.#sockets.releaseAll();
       const row = this.store.getEmperor();
       if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
@@ -144,6 +150,8 @@ export class Emperor {
       void sup.dispatch({ type: 'remove' }).then(() => {
         if (this.supervisors.get(sup.name) !== sup || sup.state !== 'gone') return;
         this.supervisors.delete(sup.name);
+        this.#touch.get(sup.name)?.close();
+        this.#touch.delete(sup.name);
         // a file refused as a duplicate of this name takes over; in tyrant mode only a file of
         // the same owner (another user's file must not inherit the name, its record and its log)
         const next = this.#refused.get(sup.name)?.values().next();
@@ -184,6 +192,30 @@ export class Emperor {
     void this.#apply(e.file, sup, e.reason === 'touched' ? 'touched' : 'changed');
   }
 
+  /**
+   * `touch-reload` (SPEC §2): the paths of the vassal's latest valid config, watched; a change of
+   * their mtime is a reload, as a touch of the file is. A stopped vassal stays stopped (only its
+   * own file, `start` or an emperor restart brings it back).
+   */
+  #watchTouch(sup: Supervisor, paths: string[]): void {
+    const had = this.#touch.get(sup.name);
+    if (had && had.paths.join('\0') === paths.join('\0')) return;
+    had?.close();
+    this.#touch.delete(sup.name);
+    if (paths.length === 0 || this.#stopping) return;
+    const log = this.opts.log;
+    const watch = new TouchReload(
+      paths,
+      (changed) => {
+        if (this.supervisors.get(sup.name) !== sup || sup.state === 'gone' || sup.state === 'stopped' || sup.state === 'stopping') return;
+        log.info({ vassal: sup.name, paths: changed }, 'touch-reload: reloading');
+        void sup.dispatch({ type: 'reload' });
+      },
+      (p, reason) => log.warn({ vassal: sup.name, path: p }, `touch-reload: cannot watch ${p}: ${reason}`),
+    );
+    this.#touch.set(sup.name, watch);
+  }
+
   /** Read a vassal's file and hand the supervisor what it says (see Supervisor.update). */
   #apply(file: string, sup: Supervisor, how: 'touched' | 'changed' | 'start'): Promise<void> {
     const seq = (this.#loads.get(file) ?? 0) + 1;
@@ -195,6 +227,7 @@ export class Emperor {
       if (this.supervisors.get(sup.name) !== sup) return;
       if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
       for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
+      this.#watchTouch(sup, result.config.touchReload);
       return sup.update(result.config, how);
     });
   }

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   E_ROOT: 'uid 0 without allow-root',
   E_SOCKET: 'the socket cannot be bound',
   E_TYRANT: 'the file is refused in tyrant mode',
+  E_HOOK: 'an `exec-pre-start` hook failed or did not finish within start-timeout',
   E_CHDIR: "the vassal's user cannot enter its chdir (it is entered after the switch to that user)",
 } as const;
 

@@ -27,6 +27,9 @@ export const EVENT_KINDS = [
   'leftover-killed',
   'state-error',
   'essential-failed',
+  'hook-started',
+  'hook-done',
+  'hook-failed',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

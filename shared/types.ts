@@ -65,6 +65,12 @@ export interface VassalConfig {
   heartbeat: number;
   /** seconds a new copy may take to become ready, at any start */
   startTimeout: number;
+  /** `exec-pre-start`: argv of each hook run before a new generation starts, in order */
+  execPreStart: string[][];
+  /** `exec-post-stop`: argv of each hook run after a generation has fully stopped, in order */
+  execPostStop: string[][];
+  /** `touch-reload`: absolute paths whose mtime change reloads the vassal */
+  touchReload: string[];
   essential: boolean;
   strict: boolean;
   /** `set-ph` placeholders, and unknown keys when `strict = false` */

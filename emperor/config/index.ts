@@ -11,7 +11,7 @@ import { cfgError } from './entry.js';
 import { readJsonText } from './json.js';
 import { fileId, runIniText, type LogicState } from './logic.js';
 import { candidateName, NAME_RE } from './names.js';
-import { readConfigText, type ReadOutcome, type Who } from './read.js';
+import { readConfigText, visibleTo, type ReadOutcome, type Who } from './read.js';
 import { validate } from './validate.js';
 
 export { isIgnoredFileName, splitCommandLine, vassalNameOf } from './names.js';
@@ -145,6 +145,16 @@ function load(file: string, opts: LoadOptions): LoadResult {
   if (opts.owner) {
     const info = st.reads.get(absFile)?.ok ? (st.reads.get(absFile) as Extract<ReadOutcome, { ok: true }>).info : null;
     if (info) config.owner = { uid: info.uid, gid: info.gid };
+    // touch-reload: the emperor watches these paths as root; a tenant may name only what they could see
+    // (a path not there yet counts when its directory is one the owner can see into)
+    const hidden = config.touchReload.filter((p) => !visibleTo(opts.owner!, p) && !visibleTo(opts.owner!, dirname(p)));
+    if (hidden.length > 0) {
+      const src = config.sources['touch-reload'];
+      return {
+        ok: false,
+        errors: [cfgError('E_VALUE', src?.file ?? absFile, src?.line ?? 0, 'touch-reload', `uid ${opts.owner.uid} cannot see ${hidden.join(', ')} (tyrant mode: touch-reload names only paths the file's owner could reach)`)],
+      };
+    }
   }
   return { ok: true, config, warnings };
 }

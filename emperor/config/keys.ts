@@ -41,6 +41,9 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   essential: { kind: 'bool' },
   strict: { kind: 'bool' },
   'set-ph': { kind: 'list' },
+  'exec-pre-start': { kind: 'list' },
+  'exec-post-stop': { kind: 'list' },
+  'touch-reload': { kind: 'list' },
 };
 
 /** INI config-logic keys: handled while reading, never part of the config */

@@ -89,8 +89,27 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
   const last = new Map<string, Entry>();
   const sources: Record<string, KeySource> = {};
   const env: Record<string, string> = {};
+  // repeatable keys kept in file order: hooks (each a command line) and touch-reload paths
+  const execPreStart: string[][] = [];
+  const execPostStop: string[][] = [];
+  const touchReload: string[] = [];
   for (const e of entries) {
     sources[e.key] = { file: e.file, line: e.line };
+    if (e.key === 'exec-pre-start' || e.key === 'exec-post-stop') {
+      try {
+        const argv = splitCommandLine(e.value);
+        if (argv.length === 0) err(e, `\`${e.key}\` is empty`);
+        else (e.key === 'exec-pre-start' ? execPreStart : execPostStop).push(argv);
+      } catch (x) {
+        err(e, `\`${e.key}\` cannot be split: ${(x as Error).message}`);
+      }
+      continue;
+    }
+    if (e.key === 'touch-reload') {
+      if (e.value.trim() === '') err(e, '`touch-reload` is empty');
+      else touchReload.push(resolve(info.dir, e.value.trim()));
+      continue;
+    }
     if (e.key === 'env' || e.key === 'set-ph') {
       const eq = e.value.indexOf('=');
       if (eq <= 0 || e.value.slice(0, eq).trim() === '') {
@@ -243,6 +262,9 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     readyAfter: int('ready-after', 1000),
     heartbeat: int('heartbeat', 30),
     startTimeout: int('start-timeout', 60),
+    execPreStart,
+    execPostStop,
+    touchReload,
     essential: bool('essential', false),
     strict,
     placeholders,

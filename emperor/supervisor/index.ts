@@ -7,7 +7,8 @@ import type { Logger } from '../../shared/logger.js';
 import { HARAKIRI_PREFIX, parseWorkerMessage } from '../../shared/protocol.js';
 import type { VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
-import { buildSpawnSpec, type Prepared } from '../launch.js';
+import { buildSpawnSpec, hookCommand, type Prepared } from '../launch.js';
+import { hookError, runHook, type HookResult } from '../hooks.js';
 import { handOver, Waiter } from '../on-demand.js';
 import { vassalOutput, type VassalOutput } from '../output.js';
 import type { PrepareResult } from '../prepare.js';
@@ -61,6 +62,10 @@ export class Supervisor {
   #statsTimer: NodeJS.Timeout | null = null;
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
+  /** retired generations seen, until fully stopped (their post-stop hooks then run) */
+  readonly #retired = new Map<number, Prepared>();
+  /** hooks running now */
+  readonly #hooks = new Set<Promise<unknown>>();
 
   constructor(
     readonly name: string,
@@ -137,6 +142,7 @@ export class Supervisor {
       this.#busy = false;
     }
     this.#syncStats();
+    this.#afterStops();
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -146,9 +152,10 @@ export class Supervisor {
     switch (fx.type) {
       case 'prepare':
         return void this.deps.prepare(fx.config).then(
-          (result) => {
+          async (result) => {
             const stats = result.ok ? result.prepared.stats?.key : undefined;
             if (stats) this.#statsKeys.add(stats);
+            if (result.ok && fx.config.execPreStart.length > 0) result = await this.#preStart(result.prepared);
             this.#feed({ type: 'prepared', seq: fx.seq, result });
           },
           (err: Error) => this.#feed({ type: 'prepared', seq: fx.seq, result: { ok: false, transient: true, error: { code: 'E_SOCKET', file: fx.config.file, line: 0, key: null, message: err.message } } }),
@@ -212,6 +219,73 @@ export class Supervisor {
       case 'warn':
         return this.deps.log.warn({ vassal: this.name }, fx.message);
     }
+  }
+
+  /**
+   * `exec-pre-start` (SPEC §2): each hook in order, as the vassal's user, before the prepared
+   * generation may start. A failure (non-zero exit, or past start-timeout) fails the prepare: a
+   * reload is rolled back (the old copies keep serving), a first start is retried with backoff.
+   */
+  async #preStart(prepared: Prepared): Promise<PrepareResult> {
+    const { config } = prepared;
+    for (const argv of config.execPreStart) {
+      const r = await this.#hook('exec-pre-start', prepared, argv, config.startTimeout * 1000);
+      if (r.ok) continue;
+      // a socket this prepare bound and nothing uses yet goes back (a held one stays)
+      const key = prepared.socket?.key ?? null;
+      const s = this.#s;
+      if (key && key !== s.key && key !== s.current?.key && key !== s.next?.key) this.deps.releaseSocket(key);
+      const serving = s.copies.some((c) => c.readyAt !== null && !c.stopping);
+      const src = config.sources['exec-pre-start'];
+      return {
+        ok: false,
+        transient: !serving,
+        error: { code: 'E_HOOK', file: src?.file ?? config.file, line: src?.line ?? 0, key: 'exec-pre-start', message: hookError(r) },
+      };
+    }
+    return { ok: true, prepared, warnings: [] };
+  }
+
+  /**
+   * `exec-post-stop`: once a generation has fully stopped and nothing of the vassal serves (a
+   * removal, a stop, a shutdown, a restart from scratch; not a rollout, whose new copies serve).
+   * Logged, never waited for by the table; the emperor waits for them at shutdown (`settled`).
+   */
+  #afterStops(): void {
+    const s = this.#s;
+    for (const g of s.retired) if (!this.#retired.has(g.id)) this.#retired.set(g.id, g.prepared as Prepared);
+    for (const [id, prepared] of this.#retired) {
+      if (s.retired.some((g) => g.id === id)) continue;
+      this.#retired.delete(id);
+      const serving = s.copies.some((c) => c.readyAt !== null && !c.stopping);
+      if (serving || prepared.config.execPostStop.length === 0) continue;
+      const run = (async () => {
+        for (const argv of prepared.config.execPostStop) await this.#hook('exec-post-stop', prepared, argv, Math.max(1, prepared.config.mercy) * 1000);
+      })();
+      this.#hooks.add(run);
+      void run.finally(() => this.#hooks.delete(run));
+    }
+  }
+
+  /** Every hook still running has ended (the emperor waits for post-stop hooks at shutdown). */
+  async settled(): Promise<void> {
+    while (this.#hooks.size > 0) await Promise.allSettled([...this.#hooks]);
+  }
+
+  async #hook(key: 'exec-pre-start' | 'exec-post-stop', prepared: Prepared, argv: string[], timeoutMs: number): Promise<HookResult> {
+    const publish = (kind: 'hook-started' | 'hook-done' | 'hook-failed', detail: Record<string, unknown>): void => void this.deps.bus.publish(this.name, kind, { hook: key, command: argv.join(' '), ...detail });
+    publish('hook-started', {});
+    // its output goes where the copies' goes: the vassal's log, rate limited and escaped
+    const r = await runHook({
+      key,
+      command: hookCommand(prepared, argv),
+      timeoutMs,
+      mercyMs: Math.max(1, prepared.config.mercy) * 1000,
+      onLine: (stream, line) => this.#output.emit(undefined, stream, line),
+    });
+    if (r.ok) publish('hook-done', { pid: r.pid, durationMs: r.durationMs });
+    else publish('hook-failed', { pid: r.pid, durationMs: r.durationMs, error: hookError(r) });
+    return r;
   }
 
   /** Start one copy now; its `spawned` (or `spawn-failed`) is the next event the table sees. */
