@@ -105,7 +105,10 @@ function command(x: Ctx, cmd: Command): void {
       s.invalid = errors.join('\n');
       // a file created again but invalid is reported, not forgotten
       if (s.want === 'gone') [s.want, s.latest] = ['run', null];
-      const running = s.current !== null && copiesOf(s, s.current.id).length > 0;
+      const running = s.current !== null && (copiesOf(s, s.current.id).length > 0 || s.waiter !== 'none');
+      // nothing serves the last good config (never up, crashed, in backoff, stopped): the file no
+      // longer says it, so nothing may start it later (a retry, a start, a backoff timer)
+      if (!running) s.latest = null;
       event(x, running || s.want !== 'run' ? 'config-error' : 'invalid', { errors });
       return;
     }

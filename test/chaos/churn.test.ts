@@ -11,7 +11,7 @@ import { APPS, freePort, startEmperor, waitUntil } from '../helpers/emperor.js';
 import { marked, markedApp, newRun } from '../helpers/chaos.js';
 import { churn, ChurnDir, CHURN_SHORT, mismatches } from './scenarios/churn.js';
 
-test('file churn storm: the emperor converges on the final directory', { todo: 'an invalid edit during a rollout or a socket retry is forgotten (the two tests below); converges otherwise' }, async (t) => {
+test('file churn storm: the emperor converges on the final directory', async (t) => {
   const f = await churn(t, CHURN_SHORT);
   t.diagnostic(JSON.stringify(f));
   assert.deepEqual(f.mismatches, [], 'converged on the final state');
@@ -37,7 +37,7 @@ test('negative control: a change the emperor has not seen is reported as not con
 // Found by the churn storm: a file made invalid while the previous good config is still rolling
 // out ends `ready` with no error once the rollout completes (supervisor: #rolloutDone, and
 // #restart after its await of prepare(), set `error = null` over the config error reported meanwhile)
-test('an invalid edit during a reload rollout stays reported once the rollout completes', { todo: 'supervisor clears the config error when the rollout started before it completes (#rolloutDone / #restart set error = null)' }, async (t) => {
+test('an invalid edit during a reload rollout stays reported once the rollout completes', async (t) => {
   const e = await startEmperor(t);
   const sock = path.join(e.dir, 'a.sock');
   const ini = (value: number): string => `[vassal]\napp = ${path.join(APPS, 'slow-load.mjs')}\nhttp-socket = ${sock}\nmercy = 10\nenv = LOAD_MS=1500\nenv = VALUE=${value}\n`;
@@ -52,11 +52,12 @@ test('an invalid edit during a reload rollout stays reported once the rollout co
   assert.match(String(v.error), /no-such-key/, `the file is invalid: the record must say so (state ${v.state}, error ${v.error})`);
 });
 
-// The same loss through a retry: a vassal whose socket is busy (transient) retries later with the
-// config captured at the failure; an invalid edit meanwhile is reported, then the retry starts the
-// superseded config and clears the error (supervisor #prepareFailed's retry timer is not cancelled
-// by the newer file, and #restart sets error = null). The port is held here to open the window.
-test('an invalid edit while a busy socket is retried stays reported; the old config is not started', { todo: 'supervisor: the retry timer of a transient socket error applies the superseded config and clears the config error' }, async (t) => {
+// The same loss through a retry: a vassal whose socket is busy (transient) retries later; an
+// invalid edit meanwhile must stay reported, and the config the file no longer says must never
+// start (it did: the retry started the superseded config and cleared the error; now the table
+// drops a last good config that serves nothing when the file turns invalid). The port is held here
+// to open the window.
+test('an invalid edit while a busy socket is retried stays reported; the old config is not started', async (t) => {
   const run = newRun(t);
   const port = await freePort();
   const holder = net.createServer().listen(port, '127.0.0.1');

@@ -81,6 +81,12 @@ function stat(pid: number): { state: string; ppid: number; sid: number; start: n
   }
 }
 
+/** Seconds a process has been alive, from its start time in clock ticks since boot (USER_HZ = 100). */
+export function ageSeconds(p: Pick<Marked, 'start'>): number {
+  const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return uptime - p.start / 100;
+}
+
 /** Every live (non-zombie) process whose environment carries CHAOS_RUN=run. */
 export function marked(run: string): Marked[] {
   const needle = `${MARK}=${run}`;

@@ -139,3 +139,16 @@ test('defect 11: a recycle replacement that keeps failing is retried only after 
   w.act({ a: 'recycle', i: 0 });
   assert.equal(w.gate.length, 1, 'accepted after the delay');
 });
+
+test('chaos churn: a file turned invalid while its config waits to retry a busy socket never starts the superseded config', () => {
+  // A is prepared, the port is busy (transient: a retry is armed); the file then turns invalid;
+  // the retry, or any later timer, must not start A, and the vassal stays reported invalid
+  const w = run([{ a: 'apply', cfg: 'A' }, { a: 'prepare', i: 0, outcome: 'transient' }, { a: 'invalid' }, calm]);
+  assert.equal(w.s.current, null, 'nothing runs the config the file no longer says');
+  assert.equal(w.s.phase, 'invalid');
+  assert.match(w.s.invalid ?? '', /bad/);
+  // while a good config serves, an invalid edit keeps it serving (SPEC §3)
+  const serving = run([{ a: 'apply', cfg: 'A' }, calm, { a: 'invalid' }, calm]);
+  assert.equal(serving.s.phase, 'ready');
+  assert.equal(serving.s.current?.config.app, '/apps/A.mjs');
+});

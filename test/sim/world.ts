@@ -193,10 +193,15 @@ export class World {
       case 'apply':
         if (m.want !== 'shutdown') Object.assign(m, { want: 'run', latest: x.cfg });
         return this.feed({ type: 'apply', config: cfgOf(x.cfg) });
-      case 'invalid':
+      case 'invalid': {
         if (m.want === 'gone') Object.assign(m, { want: 'run', latest: null });
         if (m.want !== 'shutdown') m.invalidSeen = true;
+        // the file turned invalid while its last good config serves nothing: that config is off
+        const cur = this.s.current;
+        const serving = cur !== null && (this.s.copies.some((c) => c.gen === cur.id) || this.s.waiter !== 'none');
+        if (m.want !== 'shutdown' && !serving) m.latest = null;
         return this.feed({ type: 'invalid', errors: [{ code: 'E_SYNTAX', file: '/vassals.d/v.ini', line: 1, key: null, message: 'bad' }] });
+      }
       case 'reload':
       case 'start':
       case 'restart':

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { alive, startEmperor, waitUntil, type EmperorProc } from '../../helpers/emperor.js';
 import { SYSTEM_PYTHON } from '../../helpers/require.js';
-import { asContext, Load, markedApp, markedExec, marked, newRun, pause, persistentUntracked, pick, type Cleanup, type LoadFigures, type Marked } from '../../helpers/chaos.js';
+import { ageSeconds, asContext, Load, markedApp, markedExec, marked, newRun, pause, persistentUntracked, pick, type Cleanup, type LoadFigures, type Marked } from '../../helpers/chaos.js';
 
 export interface CrashStormOptions {
   durationMs: number;
@@ -14,6 +14,8 @@ export interface CrashStormOptions {
   exec: boolean;
   keepAlive: number;
   fresh: number;
+  /** only copies alive at least this long are killed (1 s of life: the restart policy's line) */
+  minAgeS: number;
 }
 
 export interface CrashStormFigures {
@@ -26,7 +28,7 @@ export interface CrashStormFigures {
   orphans: Marked[];
 }
 
-export const CRASH_STORM_SHORT: CrashStormOptions = { durationMs: 10_000, everyMs: 200, apps: 3, exec: SYSTEM_PYTHON !== null, keepAlive: 2, fresh: 1 };
+export const CRASH_STORM_SHORT: CrashStormOptions = { durationMs: 10_000, everyMs: 200, apps: 3, exec: SYSTEM_PYTHON !== null, keepAlive: 2, fresh: 1, minAgeS: 1.5 };
 export const CRASH_STORM_LONG: CrashStormOptions = { ...CRASH_STORM_SHORT, durationMs: 60_000 };
 
 const full = (e: EmperorProc, name: string): boolean => {
@@ -56,7 +58,9 @@ export async function crashStorm(c: Cleanup, o: CrashStormOptions): Promise<Cras
   for (let i = 1; Date.now() < end && i <= o.durationMs / o.everyMs + 1; i++) {
     // the copies from /proc (a few ms), not from the state file: a read of it under this load
     // took long enough to halve the kill rate
-    const copies = marked(run).filter((p) => names.includes(p.vassal) && p.sid === p.pid);
+    // a copy that has served: killed, it is replaced at once (a copy that dies within its first
+    // second is a crash loop and backs off, by design: killing those is a different scenario)
+    const copies = marked(run).filter((p) => names.includes(p.vassal) && p.sid === p.pid && ageSeconds(p) >= o.minAgeS);
     const pid = copies.length ? pick(copies).pid : null;
     if (pid && alive(pid)) {
       try {
