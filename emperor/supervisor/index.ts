@@ -39,8 +39,13 @@ export interface SupervisorDeps {
 /** Supervisors with app workers, swept by ONE heartbeat timer (not one per vassal: wake-ups). */
 const WATCHED = new Set<Supervisor>();
 const SWEEP_MS = 1000;
+// The sweep judges after this turn's I/O (setImmediate runs after the poll phase): once a stopped
+// or starved emperor resumes, the beats waiting in its workers' channels are read first, so a
+// healthy worker is never ended for beats the emperor itself did not get to read.
 setInterval(() => {
-  for (const s of WATCHED) s.checkHeartbeats();
+  setImmediate(() => {
+    for (const s of WATCHED) s.checkHeartbeats();
+  });
 }, SWEEP_MS).unref();
 
 /** how often an idle worker's heartbeat alone republishes its record (state file, status --json) */
@@ -176,7 +181,10 @@ export class Supervisor {
         const ms = fx.jitter ? Math.round(fx.ms * (1 + Math.random() * 0.2)) : fx.ms;
         const t = setTimeout(() => {
           if (this.#timers.get(fx.name) === t) this.#timers.delete(fx.name);
-          this.#feed({ type: 'timer', name: fx.name, token: fx.token });
+          // after this turn's I/O (setImmediate runs after the poll phase): a copy's READY or
+          // heartbeat already waiting in its channel (the emperor was stopped or starved) is read
+          // before a deadline judges it; a stale token makes the timer a no-op anyway
+          setImmediate(() => this.#feed({ type: 'timer', name: fx.name, token: fx.token }));
         }, ms);
         this.#timers.set(fx.name, t);
         return;

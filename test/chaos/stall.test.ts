@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { needsPython } from '../helpers/require.js';
 import { daemonizer, emperorStall, forgeFault, stubborn } from './scenarios/stall.js';
 
-test('emperor SIGSTOPped 10 s under load: workers serve, none is killed after SIGCONT', { todo: 'after SIGCONT the emperor ends both workers for missed heartbeats it could not read while stopped (supervisor heartbeat check)' }, async (t) => {
+test('emperor SIGSTOPped 10 s under load: workers serve, none is killed after SIGCONT', async (t) => {
   const f = await emperorStall(t, { stallMs: 10_000, watchMs: 5000, heartbeat: 3 });
   t.diagnostic(JSON.stringify(f));
   assert.equal(f.load.failed, 0, `served while the emperor was stopped: ${JSON.stringify(f.load)}`);
