@@ -36,6 +36,8 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** minimum delay between attempts to reopen a failed database in ms (default 5000; tests) */
   retryMs?: number;
+  /** how often the path is checked to still name the open database, in ms (default 2000; tests) */
+  idCheckMs?: number;
 }
 
 const PRUNE_EVERY = 500;
@@ -45,6 +47,11 @@ interface PendingEvent {
   e: EmperorEvent;
   detail: string;
 }
+
+/** events kept in memory to refill a replaced database */
+const RECENT_EVENTS = 1000;
+/** how often the state path is checked to still name the open database */
+const ID_CHECK_MS = 2000;
 
 export class Store {
   private db: DB | null = null;
@@ -65,9 +72,19 @@ export class Store {
   private pendingEvents: PendingEvent[] = [];
   private pendingEmperor: EmperorRow | null = null;
   private lastLogged = new Map<string, { at: number; suppressed: number }>();
+  /** the last record written per vassal, to refill a fresh database (the state must not lose them) */
+  private live = new Map<string, { rec: VassalRecord; json: string }>();
+  /** the file the open connection uses: a path that names another file (or none) is reopened */
+  private fileId: { dev: number; ino: number } | null = null;
+  private lastIdCheck = 0;
+  /** a fresh database (the old one moved aside or replaced): rewrite the emperor row and records */
+  private refill = false;
+  private watchdog: NodeJS.Timeout | null = null;
+  private recent: PendingEvent[] = [];
   private readonly retention: number;
   private readonly busyTimeoutMs: number;
   private readonly retryMs: number;
+  private readonly idCheckMs: number;
 
   private constructor(
     readonly path: string,
@@ -77,6 +94,7 @@ export class Store {
     this.retention = Math.max(1, Math.floor(opts.retention ?? 10000));
     this.busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 2000));
     this.retryMs = Math.max(0, opts.retryMs ?? 5000);
+    this.idCheckMs = Math.max(0, opts.idCheckMs ?? ID_CHECK_MS);
   }
 
   /** Opens (creating and migrating) the state database; never throws, see `healthy`. */
@@ -85,6 +103,9 @@ export class Store {
     const open = writableByOthers(path);
     if (open) log.warn({ dir: open.dir, mode: open.mode.toString(8) }, 'the state directory is writable by other users: they could replace the state files');
     s.tryOpen(); // handles its own errors
+    // an idle emperor writes nothing for minutes: still notice a state file replaced under it
+    s.watchdog = setInterval(() => s.usable(), Math.max(100, s.idCheckMs));
+    s.watchdog.unref();
     return s;
   }
 
@@ -101,6 +122,7 @@ export class Store {
       this.logError('ESERIALIZE', 'upsertVassal', err);
       return;
     }
+    this.live.set(rec.name, { rec, json });
     if (this.usable()) {
       try {
         this.st!.upsertVassal.run(rec.name, rec.state, rec.pid, rec.updatedAt, json);
@@ -115,6 +137,7 @@ export class Store {
   }
 
   deleteVassal(name: string): void {
+    this.live.delete(name);
     if (this.usable()) {
       try {
         this.st!.deleteVassal.run(name);
@@ -156,6 +179,10 @@ export class Store {
     }
     if (e.id > this.maxId) this.maxId = e.id;
     const p: PendingEvent = { e, detail };
+    // the newest events, kept to refill a database replaced under the emperor (those written to
+    // the old file since the last check would be lost with it)
+    this.recent.push(p);
+    if (this.recent.length > RECENT_EVENTS) this.recent.splice(0, this.recent.length - RECENT_EVENTS);
     if (this.usable()) {
       try {
         this.st!.insertEvent.run(e.id, e.ts, e.vassal, e.kind, detail);
@@ -222,6 +249,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const lost = this.pendingVassals.size + this.pendingEvents.length + (this.pendingEmperor ? 1 : 0);
@@ -250,10 +278,33 @@ export class Store {
 
   /** true if the database is open, trying to reopen it when the retry delay has passed. */
   private usable(): boolean {
-    if (this.db) return true;
+    if (this.db && !this.replaced()) return true;
     if (this.closed) return false;
     if (Date.now() - this.lastAttempt >= this.retryMs) this.tryOpen();
     return this.db !== null;
+  }
+
+  /**
+   * Does the state path still name the file this connection writes? Someone may delete it, or
+   * put another file (or garbage) there: SQLite would go on writing to the unlinked inode while
+   * `emperor status` reads the path. Checked at most every ID_CHECK_MS; on a mismatch the
+   * connection is dropped, logged loudly, and the path reopened (garbage is then moved aside as
+   * corrupt) with the emperor row and every record written again.
+   */
+  private replaced(): boolean {
+    if (!this.db || !this.fileId || Date.now() - this.lastIdCheck < this.idCheckMs) return false;
+    this.lastIdCheck = Date.now();
+    const st = fs.statSync(this.path, { throwIfNoEntry: false });
+    if (st && st.dev === this.fileId.dev && st.ino === this.fileId.ino) return false;
+    this.log.error({ path: this.path }, `state database ${st ? 'was replaced by another file' : 'was deleted'} under the emperor: reopening it, the emperor row and every record are written again`);
+    closeQuietly(this.db);
+    this.db = null;
+    this.st = null;
+    this.fileId = null;
+    this.refill = true;
+    this.degraded = true;
+    this.tryOpen();
+    return this.db === null;
   }
 
   private tryOpen(allowQuarantine = true): void {
@@ -281,7 +332,19 @@ export class Store {
       const st = prepareStatements(db);
       const m = (st.maxEventId.get() as { m: number | null }).m ?? 0;
       if (m > this.maxId) this.maxId = m;
+      if (this.refill) {
+        // what the old file held and this one lacks: the emperor row and the live records
+        if (this.emperorCache && !this.pendingEmperor) this.pendingEmperor = { ...this.emperorCache };
+        for (const [name, v] of this.live) if (!this.pendingVassals.has(name)) this.pendingVassals.set(name, v);
+        const kept = new Set(this.pendingEvents.map((p) => p.e.id));
+        const lost = this.recent.filter((p) => p.e.id > m && !kept.has(p.e.id));
+        this.pendingEvents = [...lost, ...this.pendingEvents].sort((a, b) => a.e.id - b.e.id);
+        this.refill = false;
+      }
       this.flushPending(db, st);
+      const id = fs.statSync(this.path, { throwIfNoEntry: false });
+      this.fileId = id ? { dev: id.dev, ino: id.ino } : null;
+      this.lastIdCheck = Date.now();
       this.db = db;
       this.st = st;
       this.suspectCorrupt = false;
@@ -315,8 +378,9 @@ export class Store {
       }
       this.log.error(
         { path: this.path, movedTo: dest, code: errCode(err), err: errMessage(err) },
-        'state database is CORRUPT: moved aside, starting a fresh one (previous state lost)',
+        'state database is CORRUPT: moved aside, starting a fresh one (its event history is in the moved file; the emperor row and records are written again)',
       );
+      this.refill = true;
       return true;
     } catch (moveErr) {
       this.logError(errCode(err), 'quarantine', err, { moveError: errMessage(moveErr) });

@@ -13,9 +13,9 @@ import { markedApp, newRun, logBreaks } from '../helpers/chaos.js';
 import { stateFault, STATE_FAULT_SHORT, type StateFault } from './scenarios/state-faults.js';
 import { statusErrors } from './scenarios/emperor-kill.js';
 
-// the emperor keeps writing to the unlinked inode and never notices the garbage now at its path:
-// `status` stays unreadable (SQLITE_NOTADB) for good (store.ts: no check of the path's inode)
-const TODO: Partial<Record<StateFault, string>> = { garbage: 'a state file deleted and replaced by garbage is never noticed: status stays unreadable (store.ts)' };
+// (garbage over the file was never noticed: the emperor wrote to the unlinked inode and `status`
+// stayed unreadable; the store now checks that its path still names the open file)
+const TODO: Partial<Record<StateFault, string>> = {};
 
 for (const fault of ['disk-full', 'read-only', 'locked', 'garbage'] as const) {
   test(`state fault ${fault}: serving and reloads go on, status and the event log recover`, { todo: TODO[fault] ?? false }, async (t) => {

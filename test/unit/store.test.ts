@@ -373,3 +373,29 @@ test('after close, and with unserializable input, nothing throws', () => {
   assert.doesNotThrow(() => s.close());
   assert.equal(s.healthy, false);
 });
+
+test('a state file deleted, or replaced by garbage, under the store is noticed: reopened, the emperor row, records and recent events written again', () => {
+  for (const how of ['garbage', 'deleted'] as const) {
+    const dir = tmpdir();
+    const file = path.join(dir, 's.db');
+    const { log, errors } = memLogger();
+    const s = Store.open(file, log, { idCheckMs: 0 });
+    const row: EmperorRow = { pid: 42, pidStart: 7, vassalsDir: '/v', startedAt: '2026-12-01T00:00:00.000Z', stoppedAt: null };
+    s.setEmperor(row);
+    s.upsertVassal(rec('a'));
+    s.upsertVassal(rec('b'));
+    s.deleteVassal('b');
+    s.appendEvent(ev(1));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    if (how === 'garbage') fs.writeFileSync(file, crypto.randomBytes(16384));
+    // the next write notices (idCheckMs 0) and refills the new file
+    s.appendEvent(ev(2));
+    const doc = readState(file);
+    assert.deepEqual(doc.vassals.map((v) => v.name), ['a'], `${how}: the live records are back`);
+    assert.equal(doc.emperor?.pid, 42, `${how}: the emperor row is back`);
+    assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1, 2], `${how}: recent events written again, in order`);
+    assert.ok(errors().some((l) => /state database (was replaced|was deleted)/.test(l.msg)), `${how}: logged loudly`);
+    if (how === 'garbage') assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1, 'the garbage is moved aside, not deleted');
+    s.close();
+  }
+});
