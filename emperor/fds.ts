@@ -31,3 +31,20 @@ export function closeInheritedFds(): number[] {
   }
   return closed;
 }
+
+/**
+ * Out of descriptors (EMFILE), or nearly: a sentence saying so with the counts, else null.
+ * Each copy costs the emperor a few pipes and each socket one descriptor; a request that would
+ * need one more (a bind's handle transfer, a spawn) fails at once with this instead of hanging.
+ */
+export function descriptorShortage(margin = 8): string | null {
+  try {
+    const open = fs.readdirSync('/proc/self/fd').length;
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    const limit = m && m[1] !== 'unlimited' ? Number(m[1]) : Infinity;
+    if (open + margin < limit) return null;
+    return `EMFILE: the emperor has ${open} of its ${limit} file descriptors open (raise its descriptor limit, e.g. LimitNOFILE= or ulimit -n)`;
+  } catch {
+    return null;
+  }
+}

@@ -33,6 +33,9 @@ export const SECOND_LOOK_MS = 250;
 /** the longest a file being written continuously is waited for */
 export const MAX_SETTLE_MS = 1000;
 
+/** rescan period once the watcher has failed */
+export const POLL_MS = 5000;
+
 /** a ConfigMap update renames `..data_tmp` over `..data` (the only `..` name that matters) */
 const CONFIGMAP_LINK = '..data';
 
@@ -54,6 +57,8 @@ export class Scanner {
   #closed = false;
   /** one pending full rescan at a time, however many `..data` events arrive */
   #rescanTimer: NodeJS.Timeout | null = null;
+  /** the watcher failed (inotify watches or descriptors exhausted): the directory is rescanned on a timer */
+  #poll: NodeJS.Timeout | null = null;
 
   constructor(
     readonly dir: string,
@@ -67,7 +72,7 @@ export class Scanner {
   async start(): Promise<void> {
     this.#watcher = chokidar.watch(this.dir, { depth: 0, ignoreInitial: true, atomic: false, alwaysStat: false, persistent: true });
     this.#watcher.on('all', (_event, p) => this.#onFsEvent(p));
-    this.#watcher.on('error', (err) => this.log.error({ err, dir: this.dir }, 'watcher error'));
+    this.#watcher.on('error', (err) => this.#watcherFailed(err as Error));
     await new Promise<void>((resolve) => this.#watcher!.once('ready', () => resolve()));
     this.rescan(0);
   }
@@ -83,8 +88,25 @@ export class Scanner {
     for (const base of new Set([...names, ...this.#seen.keys()])) if (!isIgnoredFileName(base)) this.#schedule(base, delayMs);
   }
 
+  /**
+   * The watcher lost events or could not watch (ENOSPC: inotify watches exhausted; EMFILE: no
+   * descriptor left): say so once, rescan now, and from then on every POLL_MS as well, so files
+   * added, changed or removed meanwhile are still seen (a rescan is cheap: stat, and a read of
+   * a file whose stat moved).
+   */
+  #watcherFailed(err: Error): void {
+    if (this.#closed) return;
+    if (!this.#poll) {
+      this.log.warn({ err, dir: this.dir, pollMs: POLL_MS }, `watcher error (${(err as NodeJS.ErrnoException).code ?? err.message}): changes may be missed; rescanning ${this.dir} every ${POLL_MS / 1000} s from now on`);
+      this.#poll = setInterval(() => this.#closed || this.rescan(0), POLL_MS);
+      this.#poll.unref();
+    }
+    this.rescan();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
     for (const t of [...this.#timers.values(), ...this.#second.values()]) clearTimeout(t);
     this.#timers.clear();
     this.#second.clear();

@@ -10,6 +10,7 @@ import type { SocketAddress } from '../shared/types.js';
 import type net from 'node:net';
 import { parseForgeReply, type ForgeActor, type ForgeReply, type ForgeRequest } from '../shared/protocol.js';
 import type { Logger } from '../shared/logger.js';
+import { descriptorShortage } from './fds.js';
 import { unlinkOwnSocket, type FileId } from './socket-paths.js';
 
 const FORGE = fileURLToPath(new URL('./forge.js', import.meta.url));
@@ -191,6 +192,10 @@ export class Sockets {
   }
 
   async #bindNow(address: SocketAddress, own: Ownership, actor: ForgeActor | null, tries: number): Promise<{ reply: ForgeReply; handle: NativeHandle | undefined }> {
+    // the handle could not be received anyway (Node drops a descriptor it has no room for, and
+    // the request would wait for its deadline): fail at once, the vassal's backoff retries
+    const short = descriptorShortage();
+    if (short) return { reply: { type: 'bind-error', id: 0, code: 'EMFILE', message: short }, handle: undefined };
     const result = await this.#request({
       type: 'bind',
       id: 0,
@@ -254,13 +259,20 @@ export class Sockets {
       this.#pending.delete(reply.id);
       entry.done(reply, handle as NativeHandle | undefined);
     });
-    forge.on('exit', (code, signal) => {
+    const lost = (why: string): void => {
       if (this.#forge === forge) this.#forge = null;
       for (const [id, entry] of this.#pending) {
         if (entry.forge !== forge) continue;
         this.#pending.delete(id);
-        entry.done({ type: 'bind-error', id, code: 'EFORGE', message: `socket forge exited (${code ?? signal})` }, undefined);
+        entry.done({ type: 'bind-error', id, code: 'EFORGE', message: why }, undefined);
       }
+    };
+    forge.on('exit', (code, signal) => lost(`socket forge exited (${code ?? signal})`));
+    // the forge could not even start (EMFILE, EAGAIN, ENOMEM: no 'exit' follows) or its channel
+    // failed: its requests fail now (transient: retried with backoff), never wait for a timeout
+    forge.on('error', (err: NodeJS.ErrnoException) => {
+      this.log.warn({ err }, 'socket forge error');
+      lost(`socket forge failed: ${err.code === 'EMFILE' ? `EMFILE: the emperor is out of file descriptors (${err.message})` : err.message}`);
     });
     // an idle forge must not keep the emperor alive; a request in flight must (see #track)
     forge.unref();
@@ -287,6 +299,8 @@ function describeBindError(a: SocketAddress, code: string, message: string): str
       return `no permission to bind ${where}${message ? `: ${message}` : ''}`;
     case 'EADDRNOTAVAIL':
       return `address ${where} is not available on this host`;
+    case 'EMFILE':
+      return `cannot bind ${where} now: ${message}`;
     default:
       return `cannot bind ${where}: ${message || code}`;
   }

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
 import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
+import { descriptorShortage } from './fds.js';
 import { OutputBudget, type LineBudget } from './output.js';
 
 export interface SpawnSpec {
@@ -50,7 +51,11 @@ export class Copy {
   stopping = false;
 
   constructor(child: ChildProcess) {
-    if (child.pid === undefined) throw new Error('spawn failed: no pid');
+    if (child.pid === undefined) {
+      // the reason (EMFILE, EAGAIN, ENOMEM) comes later on 'error'; say now what is most likely
+      child.once('error', () => undefined);
+      throw new Error(`spawn failed: no process was created (${resourceHint()})`);
+    }
     this.pid = child.pid;
     this.pidStart = processStartTime(this.pid) ?? 0;
     this.exit = new Promise((resolve) => {
@@ -266,4 +271,9 @@ export async function endLeftover(pid: number, pidStart: number, mercyMs: number
   while (Date.now() < deadline && processStartTime(pid) === pidStart) await new Promise((r) => setTimeout(r, 25));
   signalGroup(pid, 'SIGKILL');
   return true;
+}
+
+/** Why a spawn may have failed, from what the emperor can see at once. */
+export function resourceHint(): string {
+  return descriptorShortage(16) ?? 'out of processes or memory (EAGAIN/ENOMEM)?';
 }

@@ -148,6 +148,9 @@ export function derivePhase(s: State): Phase {
   }
   if (armed(s, 'retry')) return 'backoff';
   if (s.failed !== null || (s.latest === null && s.invalid !== null)) return 'invalid';
+  // a first prepare under way (users looked up, the socket bound): the vassal shows as starting,
+  // so a file is never without a record while its emperor waits on the system
+  if (s.prep) return 'starting';
   if (s.phase === 'new') return 'new';
   if (s.phase === 'stopped' && s.latest === null) return 'stopped';
   return 'starting';

@@ -10,7 +10,6 @@ import { fdLimit, FD_LIMIT_SHORT, inotifyExhausted } from './scenarios/limits.js
 
 test('ulimit -n 256 with 100 vassals: clear errors, no crash, recovery after removals', {
   skip: needs(['prlimit']),
-  todo: "out of descriptors, a spawn fails as 'spawn failed: no pid' (spawn.ts drops the EMFILE), and files get no record at all (never reported invalid)",
 }, async (t) => {
   const f = await fdLimit(t, FD_LIMIT_SHORT);
   t.diagnostic(JSON.stringify(f));
@@ -21,7 +20,7 @@ test('ulimit -n 256 with 100 vassals: clear errors, no crash, recovery after rem
   assert.notEqual(f.recoveredMs, null, 'the kept vassals are all ready once the others are removed');
 });
 
-test('inotify exhausted: the emperor warns and converges through rescans', { skip: needs(['unshare']), todo: 'the scanner logs a watcher error at most; nothing rescans, so changes go unseen (scanner.ts)' }, async (t) => {
+test('inotify exhausted: the emperor warns and converges through rescans', { skip: needs(['unshare']) }, async (t) => {
   const f = await inotifyExhausted(t, 0, 10_000);
   t.diagnostic(JSON.stringify(f));
   assert.ok(f.warned, 'a warning about the watcher');
