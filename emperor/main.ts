@@ -13,7 +13,7 @@ import { prepare } from './prepare.js';
 import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
 import { Sockets } from './sockets.js';
-import { endLeftover, processStartTime } from './spawn.js';
+import { endLeftover, flushStraySweep, onStrayKilled, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor, type SupervisorDeps } from './supervisor/index.js';
 import { fileOwner, loadForRun } from './tyrant.js';
@@ -103,6 +103,7 @@ export class Emperor {
       // every vassal stops in parallel; their exec-post-stop hooks end before the emperor does
       await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' }).then(() => s.settled())));
       this.#sockets.releaseAll();
+      flushStraySweep();
       const row = this.store.getEmperor();
       if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
       this.bus.publish(null, 'emperor-stopped', {});
@@ -317,6 +318,7 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     stopper.stopWith(EXIT.ESSENTIAL_FAILED);
   };
   process.on('SIGHUP', () => emperor.reloadAll());
+  onStrayKilled((pid) => log.warn({ pid }, 'ended a process a copy left behind outside its process group (setsid, a daemon): it carried the copy\'s mark'));
   // "from now on, we must not die" (s6): a bug in one handler must not take every vassal down
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));

@@ -114,6 +114,10 @@ export function whenSpawnSlot(fn: () => void): void {
 export function spawnCopy(spec: SpawnSpec): Copy {
   let argv = spec.argv;
   const env: Record<string, string | undefined> = { ...spec.env };
+  // a mark every descendant inherits: what leaves the copy's process group (setsid, a daemon's
+  // double fork) is still found by it once the copy is gone (sweepStrays)
+  const mark = `${process.pid}.${++copySeq}`;
+  env[COPY_MARK] = mark;
   if (spec.channel === 'notify') env[NOTIFY_FD_ENV] = '4';
   if (spec.listenFdName !== null && spec.socketFd !== null) {
     // LISTEN_PID must be the program's own pid, known only after fork: a one-line sh sets it
@@ -135,6 +139,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
+  void copy.exit.then(() => sweepStrays(mark));
   const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
   const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
   // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
@@ -276,4 +281,64 @@ export async function endLeftover(pid: number, pidStart: number, mercyMs: number
 /** Why a spawn may have failed, from what the emperor can see at once. */
 export function resourceHint(): string {
   return descriptorShortage(16) ?? 'out of processes or memory (EAGAIN/ENOMEM)?';
+}
+
+/** The environment variable that marks a copy's descendants (see sweepStrays). */
+export const COPY_MARK = 'VASSAL_COPY_ID';
+let copySeq = 0;
+const strays = new Set<string>();
+let sweepTimer: NodeJS.Timeout | null = null;
+/** copies that exited within this window share one scan of /proc */
+const SWEEP_DELAY_MS = 50;
+
+/**
+ * A copy has exited and its process group was SIGKILLed; a descendant that left the group
+ * (setsid: a daemonising grandchild) would outlive it, still holding the socket. Such strays
+ * still carry the copy's mark in their environment: one scan of /proc (batched over the copies
+ * that exited together) finds them by it and SIGKILLs them. A program that clears its whole
+ * environment before daemonising escapes this (see the README's threat model).
+ */
+function sweepStrays(mark: string): void {
+  strays.add(mark);
+  sweepTimer ??= setTimeout(flushStraySweep, SWEEP_DELAY_MS);
+  sweepTimer.unref();
+}
+
+/** Run a pending sweep now (the emperor, about to exit, must not leave it to a timer). */
+export function flushStraySweep(): void {
+  if (sweepTimer) clearTimeout(sweepTimer);
+  sweepTimer = null;
+  if (strays.size === 0) return;
+  {
+    const marks = new Set([...strays].map((m) => `${COPY_MARK}=${m}`));
+    strays.clear();
+    let pids: string[];
+    try {
+      pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
+    } catch {
+      return;
+    }
+    for (const pid of pids) {
+      let environ: string;
+      try {
+        environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+      } catch {
+        continue; // gone, or a kernel thread
+      }
+      if (!environ.includes(`${COPY_MARK}=`)) continue;
+      if (!environ.split('\0').some((kv) => marks.has(kv))) continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        strayKilled?.(Number(pid));
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+let strayKilled: ((pid: number) => void) | null = null;
+/** Told of every stray ended by sweepStrays (the emperor logs it). */
+export function onStrayKilled(fn: (pid: number) => void): void {
+  strayKilled = fn;
 }
