@@ -25,15 +25,19 @@ export const controlPath = (state: string): string => `${state}.ctl`;
 
 const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 
-export function parseControlRequest(line: string): ControlRequest | null {
-  let v: unknown;
+/** A JSON object from one line, or null. */
+function objectOf(line: string): Record<string, unknown> | null {
   try {
-    v = JSON.parse(line);
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
+}
+
+export function parseControlRequest(line: string): ControlRequest | null {
+  const o = objectOf(line);
+  if (!o) return null;
   if (o.v !== CONTROL_VERSION || typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return null;
   if (!(CONTROL_COMMANDS as readonly unknown[]).includes(o.cmd)) return null;
   if (typeof o.timeoutMs !== 'number' || !Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0 || o.timeoutMs > MAX_TIMEOUT_MS) return null;
@@ -41,14 +45,8 @@ export function parseControlRequest(line: string): ControlRequest | null {
 }
 
 export function parseControlReply(line: string): ControlReply | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
+  const o = objectOf(line);
+  if (!o) return null;
   if (o.ok === true && typeof o.message === 'string') return { ok: true, message: o.message };
   if (o.ok === false && typeof o.error === 'string' && typeof o.code === 'string') return { ok: false, code: o.code as ControlFailure, error: o.error };
   return null;
