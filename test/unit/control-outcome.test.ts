@@ -47,3 +47,24 @@ test('a restart from scratch holds once ready; start holds on ready or idle; sto
   assert.equal(new Outcome('start').onEvent(ev('invalid', { errors: ['x.ini:3 [uid]: unknown user'] }))?.ok, false);
   assert.equal(new Outcome('stop').onEvent(ev('removed'))?.ok, false);
 });
+
+test('control requests: only this version, a known command, a sane name and timeout are accepted', async () => {
+  const { parseControlRequest, parseControlReply } = await import('../../shared/control.js');
+  const ok = { v: 1, cmd: 'stop', name: 'web', timeoutMs: 1000 };
+  assert.deepEqual(parseControlRequest(JSON.stringify(ok)), ok);
+  for (const bad of [
+    'not json',
+    '[]',
+    'null',
+    JSON.stringify({ ...ok, v: 2 }),
+    JSON.stringify({ ...ok, cmd: 'rm -rf' }),
+    JSON.stringify({ ...ok, name: '' }),
+    JSON.stringify({ ...ok, name: 'x'.repeat(65) }),
+    JSON.stringify({ ...ok, timeoutMs: -1 }),
+    JSON.stringify({ ...ok, timeoutMs: 1e12 }),
+    JSON.stringify({ ...ok, cmd: '__proto__' }),
+  ])
+    assert.equal(parseControlRequest(bad), null, bad);
+  assert.deepEqual(parseControlReply('{"ok":false,"code":"failed","error":"x"}'), { ok: false, code: 'failed', error: 'x' });
+  assert.equal(parseControlReply('{"ok":"yes"}'), null);
+});
