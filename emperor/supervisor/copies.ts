@@ -54,7 +54,7 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
       return ready(x, c);
     case 'exited':
       if (c.status !== 'live') return; // ignore: only a process that ran can exit
-      return exited(x, c, ev.info);
+      return exited(x, c, ev.info, ev.tail);
     case 'heartbeat': {
       const busy = !c.stats || c.stats.requests !== ev.stats.requests || ev.stats.inFlight > 0;
       c.lastBeat = x.now;
@@ -108,7 +108,14 @@ function ready(x: Ctx, c: CopyState): void {
   armIdle(x);
 }
 
-function exited(x: Ctx, c: CopyState, info: { code: number; signal: string | null; at: string }): void {
+/** Why a copy ended, where people look (record `error`, `reload --wait`): its exit and last stderr lines. */
+function exitReason(c: CopyState, info: { code: number; signal: string | null }, tail: readonly string[], now: number): string {
+  const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+  const when = c.readyAt === null ? 'before it was ready' : `after ${Math.round((now - c.startedAt) / 1000)} s`;
+  return `copy ${c.pid} ${how} ${when}${tail.length ? `; last stderr: ${tail.join(' | ')}` : ''}`;
+}
+
+function exited(x: Ctx, c: CopyState, info: { code: number; signal: string | null; at: string }, tail: readonly string[] = []): void {
   const { s } = x;
   const role = roleOf(s, c.gen);
   s.copies = s.copies.filter((o) => o !== c);
@@ -127,10 +134,12 @@ function exited(x: Ctx, c: CopyState, info: { code: number; signal: string | nul
     return;
   }
   if (role === 'next') {
-    if (!planned) rolloutFailed(x, `new copy ${c.pid} exited with code ${info.code} before it was ready`);
+    if (!planned) rolloutFailed(x, `new ${exitReason(c, info, tail, x.now)}`);
     return;
   }
   if (role !== 'current' || planned || s.want !== 'run') return;
+  // said until a copy is ready again (a crash loop shows its reason in status, top, the dashboard)
+  s.error = exitReason(c, info, tail, x.now);
   const lived = x.now - c.startedAt;
   const readyFor = c.readyAt === null ? null : x.now - c.readyAt;
   if (c.replaces !== null) {

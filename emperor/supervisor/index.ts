@@ -10,7 +10,7 @@ import type { Bus } from '../bus.js';
 import { buildSpawnSpec, hookCommand, type Prepared } from '../launch.js';
 import { hookError, runHook, type HookResult } from '../hooks.js';
 import { handOver, Waiter } from '../on-demand.js';
-import { vassalOutput, type VassalOutput } from '../output.js';
+import { escapeControls, vassalOutput, type VassalOutput } from '../output.js';
 import type { PrepareResult } from '../prepare.js';
 import { recordOf } from '../record.js';
 import type { NativeHandle } from '../sockets.js';
@@ -301,6 +301,8 @@ export class Supervisor {
     const { config } = prepared;
     const log = this.deps.log;
     let pid = 0;
+    /** its last stderr lines: the reason a copy gives for dying is usually there */
+    const tail: string[] = [];
     // systemd hands programs a blocking socket; Node on the other end left it non-blocking
     if (config.exec !== null) prepared.socket?.setBlocking(true);
     let copy: Copy;
@@ -309,6 +311,7 @@ export class Supervisor {
         buildSpawnSpec(prepared, {
           onLine: (stream, line) => {
             if (stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) this.#feed({ type: 'harakiri', copy: id });
+            if (stream === 'stderr') keepTail(tail, line);
             this.#output.emit(pid || undefined, stream, line);
           },
           outputBudget: this.#output.budget,
@@ -331,7 +334,7 @@ export class Supervisor {
     this.#copies.set(id, copy);
     void copy.exit.then((info) => {
       this.#copies.delete(id);
-      this.#feed({ type: 'exited', copy: id, info });
+      this.#feed({ type: 'exited', copy: id, info, tail });
     });
     this.#queue.unshift({ type: 'spawned', copy: id, pid: copy.pid, pidStart: copy.pidStart });
   }
@@ -397,6 +400,18 @@ export class Supervisor {
     if (!want) return;
     this.#stats = startStatsServer(want, () => this.deps.dupSocket(want), () => this.record(), this.deps.log);
   }
+}
+
+/** last stderr lines kept per copy, and how much of each */
+const TAIL_LINES = 3;
+const TAIL_CHARS = 200;
+
+function keepTail(tail: string[], line: string): void {
+  // blank lines and stack frames (`    at f (file:1:2)`) say nothing an operator needs first
+  if (line.trim() === '' || /^\s+at\s/.test(line)) return;
+  const clipped = escapeControls(line.length > TAIL_CHARS ? `${line.slice(0, TAIL_CHARS)}…` : line);
+  tail.push(clipped);
+  if (tail.length > TAIL_LINES) tail.shift();
 }
 
 /** When a dispatched command counts as acted on. */

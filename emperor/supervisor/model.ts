@@ -112,7 +112,8 @@ export type Event =
   | { type: 'spawned'; copy: number; pid: number; pidStart: number }
   | { type: 'spawn-failed'; copy: number; error: string }
   | { type: 'ready'; copy: number }
-  | { type: 'exited'; copy: number; info: ExitInfo }
+  /** `tail`: the copy's last stderr lines (escaped, bounded), for the error that says why */
+  | { type: 'exited'; copy: number; info: ExitInfo; tail?: string[] }
   | { type: 'heartbeat'; copy: number; stats: WorkerStats }
   | { type: 'recycle'; copy: number; reason: string }
   | { type: 'harakiri'; copy: number }

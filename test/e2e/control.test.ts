@@ -156,6 +156,8 @@ test('reload --wait of a deploy that cannot load: exit 1 with the reason, the ol
   const r = await ctl(e, 'reload', 'api', '--wait', '--timeout', '60');
   assert.equal(r.code, EXIT.INVALID, `${r.stdout} ${r.stderr}`);
   assert.match(r.stderr, /rolled back/);
+  // the reason from the failed copy: its exit and its last stderr lines
+  assert.match(r.stderr, /exited with code \d+ before it was ready; last stderr: .*missing DATABASE_URL/);
   const now = e.vassal('api')!;
   assert.equal(now.pid, before.pid, 'the old copy keeps serving');
   assert.equal((await request({ socketPath: sock }, '/')).body, 'good');
@@ -174,4 +176,13 @@ test('reload --wait of a stopped vassal says so (exit 1): nothing to reload', as
   const r = await ctl(e, 'reload', 'w', '--wait');
   assert.equal(r.code, EXIT.INVALID);
   assert.match(r.stderr, /stopped: nothing to reload \(emperor start w\)/);
+});
+
+test('a vassal that keeps failing says why where people look: status shows its exit and last stderr lines', async (t) => {
+  const e = await startEmperor(t);
+  e.write('bad.ini', `[vassal]\nexec = /bin/sh -c "echo 'Permission denied: /root/.config' >&2; printf 'evil \\033[2J\\n' >&2; exit 3"\nready-after = 5000\nmercy = 1\n`);
+  const v = await e.waitVassal('bad', (r) => r.error !== null && /exited with code 3/.test(r.error), 15_000);
+  assert.match(v.error!, /exited with code 3 before it was ready; last stderr: Permission denied: \/root\/\.config \| evil \\x1b\[2J/);
+  const table = await cli(['status', '--state', e.statePath]);
+  assert.match(table.stdout, /bad .*exited with code 3/);
 });
