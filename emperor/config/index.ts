@@ -139,7 +139,7 @@ function load(file: string, opts: LoadOptions): LoadResult {
   const anchor = readInto(file, st, false, opts.owner ?? null);
   if (!anchor) return { ok: false, errors };
   const config = validate(st.entries, {
-    name, file, absFile, dir, anchor, suppressMissing: errors.some((e) => e.code !== 'E_NAME'),
+    name, file, absFile, dir, anchor, suppressMissing: errors.some((e) => e.code !== 'E_NAME'), tyrant: Boolean(opts.owner),
   }, errors, warnings);
   if (!config || errors.length > 0) return { ok: false, errors };
   if (opts.owner) {

@@ -22,7 +22,18 @@ export interface ValidateInfo {
   anchor: KeySource;
   /** earlier errors exist: skip the "neither app nor exec" complaint, which would be noise */
   suppressMissing: boolean;
+  /** tyrant mode: the file's owner is not trusted with what root runs before the privilege drop */
+  tyrant?: boolean;
 }
+
+/**
+ * Variables that act on the privileged start-up of a copy or hook: `setpriv` and the `sh`
+ * wrapper run as root with the vassal's environment until the switch, and the dynamic loader,
+ * libc and the shell obey these (code loading: LD_PRELOAD, GCONV_PATH; start-up files: BASH_ENV).
+ * glibc ignores them only for setuid programs, which these are not. In tyrant mode a config may
+ * not set them (the operator's --tyrant-env may).
+ */
+const PRIVILEGED_START_ENV = /^(LD_.*|GCONV_PATH|GETCONF_DIR|GLIBC_TUNABLES|MALLOC_.*|NLSPATH|LOCPATH|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN|RESOLV_HOST_CONF|NIS_PATH|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|BASH_FUNC_.*)$/;
 
 /** the largest valid uid/gid: 2^32-1 means "unchanged" to the kernel (SPEC §2) */
 export const MAX_ID = 4_294_967_294;
@@ -115,7 +126,10 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
       if (eq <= 0 || e.value.slice(0, eq).trim() === '') {
         err(e, `\`${e.key}\` must be ${e.key === 'env' ? 'KEY=VALUE' : 'name=value'}, got \`${e.value}\``);
       } else if (e.key === 'env') {
-        env[e.value.slice(0, eq)] = e.value.slice(eq + 1);
+        const name = e.value.slice(0, eq);
+        if (info.tyrant && PRIVILEGED_START_ENV.test(name.trim()))
+          err(e, `\`env\` may not set ${name.trim()} in tyrant mode: the loader or shell would act on it while the vassal starts as root`);
+        else env[name] = e.value.slice(eq + 1);
       }
       continue;
     }
