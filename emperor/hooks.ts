@@ -4,6 +4,7 @@
 // drop, the vassal's environment): this module never decides who runs what. Each hook runs in its
 // own process group, which is SIGKILLed once the hook has ended, so nothing it started lingers.
 import { execa } from 'execa';
+import type { LineBudget } from './output.js';
 
 export interface HookCommand {
   /** program and arguments, after the privilege prefix */
@@ -23,6 +24,8 @@ export interface HookRun {
   timeoutMs: number;
   mercyMs: number;
   onLine(stream: 'stdout' | 'stderr', line: string): void;
+  /** the vassal's output budget: lines past it are counted, not passed on, and reading pauses */
+  budget?: LineBudget;
 }
 
 export type HookResult =
@@ -56,8 +59,8 @@ export async function runHook(run: HookRun): Promise<HookResult> {
       timeout: run.timeoutMs,
       killSignal: 'SIGTERM',
       forceKillAfterDelay: run.mercyMs,
-      lines: true,
-      // bounded: the lines go to the log as they come, the result keeps none of them
+      // read here, line by line under a length cap and the vassal's budget: execa's own line
+      // splitting would hold a line of any length in memory (a hook printing no newline)
       buffer: false,
       reject: true,
     });
@@ -65,9 +68,43 @@ export async function runHook(run: HookRun): Promise<HookResult> {
     // once the hook itself has exited, whatever it left in its group goes (a background child
     // would otherwise hold its output pipes open, and execa waits for them)
     child.once('exit', () => endGroup(pid));
-    const follow = async (stream: 'stdout' | 'stderr'): Promise<void> => {
-      for await (const line of child.iterable({ from: stream })) keep(stream, String(line));
-    };
+    const follow = (stream: 'stdout' | 'stderr'): Promise<void> =>
+      new Promise((resolve) => {
+        const readable = child[stream];
+        if (!readable) return resolve();
+        let part = '';
+        let skipping = false; // the rest of an over-long line is discarded up to its newline
+        const line = (l: string): void => {
+          if (run.budget && !run.budget.take()) return run.budget.drop(1);
+          keep(stream, l);
+        };
+        readable.setEncoding('utf8');
+        readable.on('data', (chunk: string) => {
+          let start = 0;
+          for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+            if (!skipping) line(part + chunk.slice(start, nl));
+            part = '';
+            skipping = false;
+            start = nl + 1;
+          }
+          if (!skipping) part += chunk.slice(start);
+          if (part.length > MAX_LINE) {
+            line(part);
+            part = '';
+            skipping = true;
+          }
+          const wait = run.budget?.pauseMs() ?? 0;
+          if (wait > 0) {
+            readable.pause();
+            setTimeout(() => readable.resume(), wait).unref();
+          }
+        });
+        readable.once('end', () => {
+          if (part && !skipping) line(part);
+          resolve();
+        });
+        readable.once('error', () => resolve());
+      });
     await Promise.all([child, follow('stdout'), follow('stderr')]);
     return { ok: true, pid, durationMs: Date.now() - started };
   } catch (err) {

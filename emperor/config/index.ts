@@ -4,6 +4,7 @@
 // In tyrant mode (`owner`) the file is opened without following a symlink and judged on that
 // descriptor (owner, link count), and its includes are read as that owner could.
 
+import fs from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { ConfigError } from '../../shared/errors.js';
 import type { KeySource, VassalConfig } from '../../shared/types.js';
@@ -147,12 +148,14 @@ function load(file: string, opts: LoadOptions): LoadResult {
     if (info) config.owner = { uid: info.uid, gid: info.gid };
     // touch-reload: the emperor watches these paths as root; a tenant may name only what they could see
     // (a path not there yet counts when its directory is one the owner can see into)
-    const hidden = config.touchReload.filter((p) => !visibleTo(opts.owner!, p) && !visibleTo(opts.owner!, dirname(p)));
+    // (and never through a symlink: the watcher stats as root, it would follow it to a root-only file)
+    const linked = (p: string): boolean => fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+    const hidden = config.touchReload.filter((p) => linked(p) || (!visibleTo(opts.owner!, p) && !visibleTo(opts.owner!, dirname(p))));
     if (hidden.length > 0) {
       const src = config.sources['touch-reload'];
       return {
         ok: false,
-        errors: [cfgError('E_VALUE', src?.file ?? absFile, src?.line ?? 0, 'touch-reload', `uid ${opts.owner.uid} cannot see ${hidden.join(', ')} (tyrant mode: touch-reload names only paths the file's owner could reach)`)],
+        errors: [cfgError('E_VALUE', src?.file ?? absFile, src?.line ?? 0, 'touch-reload', `uid ${opts.owner.uid} cannot see ${hidden.join(', ')}, or it is a symlink (tyrant mode: touch-reload names only paths the file's owner could reach, never through a link)`)],
       };
     }
   }

@@ -26,6 +26,10 @@ export interface ValidateInfo {
   tyrant?: boolean;
 }
 
+/** caps on repeatable keys whose every entry costs the emperor work (watches, processes) */
+export const MAX_TOUCH_RELOAD = 16;
+export const MAX_HOOKS = 16;
+
 /**
  * Variables that act on the privileged start-up of a copy or hook: `setpriv` and the `sh`
  * wrapper run as root with the vassal's environment until the switch, and the dynamic loader,
@@ -107,6 +111,10 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
   for (const e of entries) {
     sources[e.key] = { file: e.file, line: e.line };
     if (e.key === 'exec-pre-start' || e.key === 'exec-post-stop') {
+      if ((e.key === 'exec-pre-start' ? execPreStart : execPostStop).length >= MAX_HOOKS) {
+        err(e, `at most ${MAX_HOOKS} \`${e.key}\` commands per vassal (call a script)`);
+        continue;
+      }
       try {
         const argv = splitCommandLine(e.value);
         if (argv.length === 0) err(e, `\`${e.key}\` is empty`);
@@ -117,7 +125,9 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
       continue;
     }
     if (e.key === 'touch-reload') {
+      // each path costs the emperor a watch and a stat on every event (a `for` loop could ask for thousands)
       if (e.value.trim() === '') err(e, '`touch-reload` is empty');
+      else if (touchReload.length >= MAX_TOUCH_RELOAD) err(e, `at most ${MAX_TOUCH_RELOAD} \`touch-reload\` paths per vassal (watch a directory instead)`);
       else touchReload.push(resolve(info.dir, e.value.trim()));
       continue;
     }

@@ -290,6 +290,7 @@ export class Supervisor {
       timeoutMs,
       mercyMs: Math.max(1, prepared.config.mercy) * 1000,
       onLine: (stream, line) => this.#output.emit(undefined, stream, line),
+      budget: this.#output.budget,
     });
     if (r.ok) publish('hook-done', { pid: r.pid, durationMs: r.durationMs });
     else publish('hook-failed', { pid: r.pid, durationMs: r.durationMs, error: hookError(r) });

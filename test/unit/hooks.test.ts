@@ -58,3 +58,22 @@ test('a program that does not exist is a failure with a reason, not a throw', as
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.reason, /ENOENT|not found|no such file/i);
 });
+
+test('a hook printing without newlines is read in bounded pieces, and a flood is held to the vassal budget', async () => {
+  // 8 MiB on one line: passed on clipped (never held whole), the rest of the line discarded
+  const long = sh('head -c 8388608 /dev/zero | tr "\\\\0" a; echo; echo after');
+  const r = await runHook(long);
+  assert.equal(r.ok, true);
+  assert.ok(long.lines.length <= 3, `a few lines, not thousands (${long.lines.length})`);
+  assert.ok(long.lines.every((l) => l.length <= 4096 + 20), 'every line clipped');
+  assert.ok(long.lines.includes('stdout:after'), 'the line after the long one arrives whole');
+  // `yes` for 1.5 s under the real per-vassal budget (burst 2000, 1000 lines/s)
+  const { OutputBudget, BURST_LINES, LINES_PER_SECOND } = await import('../../emperor/output.js');
+  let dropped = 0;
+  const budget = new OutputBudget((n) => (dropped += n));
+  const flood = sh('exec yes', { timeoutMs: 1500, mercyMs: 200, budget });
+  const started = Date.now();
+  await runHook(flood);
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(flood.lines.length <= BURST_LINES + LINES_PER_SECOND * (seconds + 1), `lines passed on (${flood.lines.length}) stay within the budget`);
+});
