@@ -103,7 +103,7 @@ export class Emperor {
       // every vassal stops in parallel; their exec-post-stop hooks end before the emperor does
       await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' }).then(() => s.settled())));
       this.#sockets.releaseAll();
-      flushStraySweep();
+      await flushStraySweep();
       const row = this.store.getEmperor();
       if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
       this.bus.publish(null, 'emperor-stopped', {});

@@ -4,7 +4,8 @@
 // workers, read by channel.ts: data only, never Node's 'ipc', which accepts handles; a READY=1
 // notify pipe for exec vassals). Every exit is reported one way ({code, signal}, 128+n),
 // and stopping is always: signal the group -> wait `mercy` -> SIGKILL the group.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
@@ -288,53 +289,46 @@ export const COPY_MARK = 'VASSAL_COPY_ID';
 let copySeq = 0;
 const strays = new Set<string>();
 let sweepTimer: NodeJS.Timeout | null = null;
+let sweeping: Promise<void> = Promise.resolve();
 /** copies that exited within this window share one scan of /proc */
 const SWEEP_DELAY_MS = 50;
+/** a sweep that takes longer is ended (a process's environ can be made to block a read) */
+const SWEEP_TIMEOUT_MS = 5000;
+const SWEEPER = fileURLToPath(new URL('./stray-sweeper.js', import.meta.url));
 
 /**
  * A copy has exited and its process group was SIGKILLed; a descendant that left the group
  * (setsid: a daemonising grandchild) would outlive it, still holding the socket. Such strays
  * still carry the copy's mark in their environment: one scan of /proc (batched over the copies
- * that exited together) finds them by it and SIGKILLs them. A program that clears its whole
- * environment before daemonising escapes this (see the README's threat model).
+ * that exited together) finds them by it and SIGKILLs them. The scan runs in a short-lived child
+ * (stray-sweeper.ts) under a deadline: reading another process's environ can block (its memory
+ * may be a FUSE mapping), and must never block the emperor's loop. A program that clears its
+ * whole environment before daemonising escapes this (see the README's threat model).
  */
 function sweepStrays(mark: string): void {
   strays.add(mark);
-  sweepTimer ??= setTimeout(flushStraySweep, SWEEP_DELAY_MS);
+  sweepTimer ??= setTimeout(() => void flushStraySweep(), SWEEP_DELAY_MS);
   sweepTimer.unref();
 }
 
-/** Run a pending sweep now (the emperor, about to exit, must not leave it to a timer). */
-export function flushStraySweep(): void {
+/** Run a pending sweep now; resolves once it (and any sweep before it) has ended. */
+export function flushStraySweep(): Promise<void> {
   if (sweepTimer) clearTimeout(sweepTimer);
   sweepTimer = null;
-  if (strays.size === 0) return;
-  {
-    const marks = new Set([...strays].map((m) => `${COPY_MARK}=${m}`));
-    strays.clear();
-    let pids: string[];
-    try {
-      pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
-    } catch {
-      return;
-    }
-    for (const pid of pids) {
-      let environ: string;
-      try {
-        environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
-      } catch {
-        continue; // gone, or a kernel thread
-      }
-      if (!environ.includes(`${COPY_MARK}=`)) continue;
-      if (!environ.split('\0').some((kv) => marks.has(kv))) continue;
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-        strayKilled?.(Number(pid));
-      } catch {
-        /* already gone */
-      }
-    }
-  }
+  if (strays.size === 0) return sweeping;
+  const marks = [...strays];
+  strays.clear();
+  sweeping = sweeping.then(
+    () =>
+      new Promise<void>((resolve) => {
+        const child = execFile(process.execPath, [SWEEPER, ...marks], { timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (_err, stdout) => {
+          for (const line of String(stdout ?? '').split('\n')) if (/^\d+$/.test(line)) strayKilled?.(Number(line));
+          resolve();
+        });
+        child.on('error', () => resolve());
+      }),
+  );
+  return sweeping;
 }
 
 let strayKilled: ((pid: number) => void) | null = null;
