@@ -259,3 +259,10 @@ test('negative control: links outside the repository, to missing files, SPEC and
   assert.ok(problems.some((p) => p.includes('SPEC')));
   assert.ok(problems.some((p) => p.includes('issue')));
 });
+
+test('docs/configuration.md has a row for every config error code', async () => {
+  const { ERROR_CODES } = await import('../../shared/errors.js');
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
+  const missing = Object.keys(ERROR_CODES).filter((c) => !new RegExp(`^\\| \`${c}\` \\|`, 'm').test(doc));
+  assert.deepEqual(missing, []);
+});
