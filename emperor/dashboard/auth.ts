@@ -1,13 +1,11 @@
 // Dashboard access rules (SPEC §6), pure functions over request headers: the listen address and
-// whether it is loopback, the token check (Bearer header or ?token=, constant time; the page's
-// emperor_session cookie holds a session id, never the token), same-origin and Host checks. No
-// I/O, no logging: the token must never reach a log line.
+// whether it is loopback, the token check (Bearer header, the WebSocket subprotocol
+// emperor.token.BASE64URL, or ?token=; constant time), same-origin and Host checks. No cookie
+// grants anything: browsers send a host's cookies to every port of it, vassals included. No I/O,
+// no logging: the token must never reach a log line.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SESSION_TTL_MS, type Sessions } from './sessions.js';
-
-export const COOKIE = 'emperor_session';
 
 export interface ListenAddress {
   host: string;
@@ -55,42 +53,39 @@ export function tokenEquals(given: string, expected: string): boolean {
   return crypto.timingSafeEqual(digest(given), digest(expected));
 }
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const k = part.slice(0, i).trim();
-    try {
-      out[k] = decodeURIComponent(part.slice(i + 1).trim());
-    } catch {
-      /* a malformed cookie is no cookie */
-    }
+export type TokenSource = 'header' | 'protocol' | 'query';
+
+/** the subprotocol the server answers (never the token-carrying one: the answer is not a secret) */
+export const WS_PROTOCOL = 'emperor';
+/** prefix of the subprotocol carrying the token, base64url-encoded (a browser cannot set headers on a WebSocket) */
+export const WS_TOKEN_PREFIX = 'emperor.token.';
+
+/** The tokens offered as `emperor.token.BASE64URL` subprotocols (a header may list several, or repeat). */
+export function protocolTokens(header: string | string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const p of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const v = p.trim();
+    if (!v.startsWith(WS_TOKEN_PREFIX)) continue;
+    const b64 = v.slice(WS_TOKEN_PREFIX.length);
+    // strict: Buffer's decoder skips foreign characters, which would make many spellings one token
+    if (/^[A-Za-z0-9_-]+$/.test(b64)) out.push(Buffer.from(b64, 'base64url').toString('utf8'));
   }
   return out;
 }
 
-export type TokenSource = 'header' | 'query' | 'cookie';
-
 /**
- * Does the request carry the token (or a live session opened with it)? Returns where it came
- * from, or null. Every candidate is compared (no early exit on the first mismatch that would tell
- * which one is wrong).
+ * Does the request carry the token? Returns where it came from, or null. Every candidate is
+ * compared (no early exit on the first mismatch that would tell which one is wrong). Cookies are
+ * not read at all: a vassal on another port of the same host name receives them.
  */
-export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string, sessions?: Sessions): TokenSource | null {
+export function presentedToken(headers: IncomingHttpHeaders, url: URL, token: string): TokenSource | null {
   let found: TokenSource | null = null;
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth) && tokenEquals(auth.slice(7).trim(), token)) found = 'header';
+  for (const p of protocolTokens(headers['sec-websocket-protocol'])) if (tokenEquals(p, token)) found ??= 'protocol';
   const q = url.searchParams.get('token');
   if (q !== null && tokenEquals(q, token)) found ??= 'query';
-  const c = parseCookies(headers.cookie)[COOKIE];
-  if (c !== undefined && sessions?.valid(c)) found ??= 'cookie';
   return found;
-}
-
-/** The page's cookie: a session id (sessions.ts), HttpOnly, same-site only, expiring with it. */
-export function sessionCookie(id: string): string {
-  return `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}`;
 }
 
 /**
@@ -118,11 +113,4 @@ export function loopbackHost(headers: IncomingHttpHeaders): boolean {
   const host = String(headers.host ?? '');
   const m = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(host);
   return m !== null && isLoopback(m[1]!);
-}
-
-/** The URL with any token parameter removed (for logs and redirects). */
-export function withoutToken(url: URL): string {
-  const u = new URL(url.href);
-  u.searchParams.delete('token');
-  return u.pathname + u.search;
 }

@@ -11,6 +11,7 @@ import type { EmperorEvent } from '../../shared/events.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { VassalLogLine } from '../bus.js';
 import { flushLogs, readTail } from '../logs.js';
+import { WS_PROTOCOL } from './auth.js';
 import type { DashboardHost } from './host.js';
 import type { HistoryMessage, StatsMessage } from './sampler.js';
 import { TailQueue } from './tails.js';
@@ -37,7 +38,14 @@ interface Client {
 }
 
 export class Hub {
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  // a client offering subprotocols (the page: `emperor` and `emperor.token.…`) is answered with the
+  // plain one, never the token's: browsers fail an upgrade whose answer names none they offered
+  readonly #wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   readonly #clients = new Set<Client>();
   readonly #ping: NodeJS.Timeout;
   readonly #off: Array<() => void> = [];

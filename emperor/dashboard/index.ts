@@ -8,7 +8,6 @@ import type { DashboardHost } from './host.js';
 import { Hub } from './hub.js';
 import { Metrics } from './metrics.js';
 import { Sampler } from './sampler.js';
-import { Sessions } from './sessions.js';
 import { ensureTokenFile } from './token.js';
 import { handleRequest, handleUpgrade, type ServerDeps } from './server.js';
 
@@ -39,7 +38,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   if (token === null && opts.tokenFile) {
     const t = ensureTokenFile(opts.tokenFile);
     token = t.token;
-    log.info({ tokenFile: t.file }, `dashboard token ${t.created ? 'generated in' : 'read from'} ${t.file} (mode 0600): open /?token=TOKEN or send "Authorization: Bearer TOKEN"`);
+    log.info({ tokenFile: t.file }, `dashboard token ${t.created ? 'generated in' : 'read from'} ${t.file} (mode 0600): open /#token=TOKEN or send "Authorization: Bearer TOKEN"`);
   }
   checkExposure(addr, token);
   const { emperor: host } = opts;
@@ -48,7 +47,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const metrics = new Metrics(host, () => hub?.size ?? 0);
   const sampler = new Sampler(() => host.records(), metrics.totals, (m) => hub?.stats(m));
   hub = new Hub(host, log, () => sampler.history());
-  const deps: ServerDeps = { host, token, hub, metrics, sessions: token ? new Sessions(token) : null, log };
+  const deps: ServerDeps = { host, token, hub, metrics, log };
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => handleRequest(deps, req, res));
   server.on('upgrade', (req, socket, head) => handleUpgrade(deps, req, socket, head));

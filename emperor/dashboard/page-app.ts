@@ -1,6 +1,8 @@
-// The dashboard page's script, served as /app.js (a string: dist/ stays self-contained). It keeps
-// a live table from /ws (snapshot, vassal, removed, event, stats), reconnects with backoff and
-// ?since=LAST_ID, draws SVG charts, tails a vassal's output. Data goes in with textContent only.
+// The dashboard page's script, served as /app.js (a string: dist/ stays self-contained). It takes
+// the token from the address (#token= or ?token=) into sessionStorage and sends it as a Bearer
+// header and a WebSocket subprotocol, never as a cookie; keeps a live table from /ws (snapshot,
+// vassal, removed, event, stats), reconnects with backoff and ?since=LAST_ID, draws SVG charts,
+// tails a vassal's output. Data goes in with textContent only.
 // (No template literals below: this whole script is itself a template literal.)
 
 export const APP_JS = String.raw`(function () {
@@ -8,7 +10,7 @@ export const APP_JS = String.raw`(function () {
 var $ = function (id) { return document.getElementById(id); };
 var SVGNS = 'http://www.w3.org/2000/svg';
 var S = { records: new Map(), series: new Map(), lastEventId: 0, seen: new Set(), selected: null, controls: false,
-  ws: null, attempt: 0, interval: 2000, logLines: 0, startFrom: 0 };
+  ws: null, attempt: 0, interval: 2000, logLines: 0, startFrom: 0, token: null, gen: 0, timer: null };
 var MAX_EVENTS = 300, MAX_POINTS = 150, MAX_LOG_LINES = 1000;
 
 function el(tag, cls, text) {
@@ -200,6 +202,47 @@ function addEvent(e, fresh) {
   $('event-count').textContent = 'last #' + S.lastEventId;
 }
 
+// ---- the token ----
+// Kept in this tab's sessionStorage (this origin only: a vassal on another port of the same host
+// cannot read it), sent by this script alone: a cookie would go to every port of the host.
+var TOKEN_KEY = 'emperor.token';
+function takeToken() {
+  var hash = new URLSearchParams(location.hash.slice(1)), query = new URLSearchParams(location.search), found = null;
+  if (hash.has('token')) { found = hash.get('token'); hash.delete('token'); }
+  if (query.has('token')) { if (found === null) found = query.get('token'); query.delete('token'); }
+  if (found !== null) {
+    // out of the address bar and this history entry (bookmarks, screen shares, shoulder surfing)
+    var q = query.toString(), h = hash.toString();
+    history.replaceState(history.state, '', location.pathname + (q ? '?' + q : '') + (h ? '#' + h : ''));
+    if (found) { S.token = found; try { sessionStorage.setItem(TOKEN_KEY, found); } catch (err) { /* storage off: this load only */ } }
+    return;
+  }
+  try { S.token = sessionStorage.getItem(TOKEN_KEY) || S.token; } catch (err) { /* storage off */ }
+}
+function forgetToken() {
+  S.token = null;
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage off */ }
+}
+function api(path, opts) {
+  opts = opts || {};
+  opts.credentials = 'omit';
+  opts.headers = S.token ? { Authorization: 'Bearer ' + S.token } : {};
+  return fetch(path, opts);
+}
+function b64url(text) {
+  var bin = '';
+  new TextEncoder().encode(text).forEach(function (b) { bin += String.fromCharCode(b); });
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+/** The token is needed (none, or a refused one): say so, offer a field, stop reconnecting. */
+function locked(refused) {
+  S.gen++; clearTimeout(S.timer);
+  if (refused) forgetToken();
+  conn('down', refused ? 'token refused' : 'token required');
+  $('locked-why').textContent = refused ? 'The token was refused (it may have changed).' : 'This dashboard needs its token.';
+  $('main').hidden = true; $('locked').hidden = false; $('token').focus();
+}
+
 // ---- the WebSocket ----
 function conn(state, text) { $('conn').dataset.state = state; $('conn-text').textContent = text; }
 function onMessage(m) {
@@ -235,7 +278,9 @@ function onMessage(m) {
 function connect() {
   conn(S.attempt ? 'down' : 'connecting', S.attempt ? 'reconnecting…' : 'connecting…');
   var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' + '?since=' + (S.lastEventId || S.startFrom);
-  var ws = new WebSocket(url);
+  // browsers cannot set headers on a WebSocket: the token rides as a subprotocol (kept out of
+  // URLs and so out of logs and history); the server answers with the plain 'emperor'
+  var ws = new WebSocket(url, S.token ? ['emperor', 'emperor.token.' + b64url(S.token)] : ['emperor']), gen = S.gen;
   S.ws = ws;
   ws.onopen = function () {
     loadInfo();
@@ -245,15 +290,37 @@ function connect() {
   ws.onclose = function () {
     if (S.ws !== ws) return;
     S.ws = null;
-    var delay = Math.min(10000, 500 * Math.pow(2, S.attempt++)) * (0.75 + Math.random() * 0.5);
-    conn('down', 'disconnected: retrying in ' + Math.ceil(delay / 1000) + 's');
-    setTimeout(connect, delay);
+    conn('down', 'disconnected');
+    // a refused upgrade looks like any close to a page: ask the API whether the token is the cause
+    api('/api/info').then(function (r) { return r.status; }, function () { return 0; }).then(function (status) {
+      if (gen !== S.gen) return; // begin() or locked() ran meanwhile
+      if (status === 401) return locked(true);
+      var delay = Math.min(10000, 500 * Math.pow(2, S.attempt++)) * (0.75 + Math.random() * 0.5);
+      conn('down', 'disconnected: retrying in ' + Math.ceil(delay / 1000) + 's');
+      S.timer = setTimeout(connect, delay);
+    });
   };
 }
 function loadInfo() {
-  fetch('/api/info', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (info) {
+  api('/api/info').then(function (r) { return r.json(); }).then(function (info) {
     S.controls = !!info.controls; renderDetail();
   }).catch(function () {});
+}
+/** (Re)start with the current token: check it, then the feed from the last 200 events (or the last seen). */
+function begin() {
+  var gen = ++S.gen;
+  clearTimeout(S.timer);
+  if (S.ws) { var old = S.ws; S.ws = null; old.close(); }
+  $('locked').hidden = true; $('main').hidden = false;
+  conn('connecting', 'connecting…');
+  api('/api/info').then(function (r) {
+    if (r.status === 401) return 401;
+    return r.json().then(function (info) { if (!S.lastEventId) S.startFrom = Math.max(0, (info.lastEventId || 0) - 200); });
+  }).catch(function () {}).then(function (status) {
+    if (gen !== S.gen) return;
+    if (status === 401) return locked(!!S.token);
+    connect();
+  });
 }
 function toast(text) {
   var t = $('toast'); t.textContent = text; t.hidden = false;
@@ -266,7 +333,7 @@ document.addEventListener('DOMContentLoaded', function () {
   $('d-actions').addEventListener('click', function (ev) {
     var action = ev.target && ev.target.dataset && ev.target.dataset.action, name = S.selected;
     if (!action || !name) return;
-    fetch('/api/vassals/' + encodeURIComponent(name) + '/' + action, { method: 'POST', credentials: 'same-origin' })
+    api('/api/vassals/' + encodeURIComponent(name) + '/' + action, { method: 'POST' })
       .then(function (r) { return r.json(); })
       .then(function (res) { toast(res.ok ? action + ' ' + name + ': done' : action + ' ' + name + ': ' + res.error); })
       .catch(function (err) { toast(action + ' failed: ' + err.message); });
@@ -275,10 +342,22 @@ document.addEventListener('DOMContentLoaded', function () {
     var tr = document.querySelector('#vassals tbody tr[data-vassal="' + CSS.escape(r.name) + '"]');
     if (tr) tr.children[3].textContent = r.pid === null ? '–' : fmtDur(uptime(r.startedAt));
   }); }, 1000);
-  // the feed starts with the last 200 events; later reconnects ask for everything after the last one seen
-  fetch('/api/info', { credentials: 'same-origin' }).then(function (r) { return r.json(); }).then(function (info) {
-    S.startFrom = Math.max(0, (info.lastEventId || 0) - 200);
-  }).catch(function () {}).then(connect);
+  var useToken = function () {
+    var t = $('token').value.trim(); $('token').value = '';
+    if (!t) return;
+    S.token = t; try { sessionStorage.setItem(TOKEN_KEY, t); } catch (err) { /* storage off */ }
+    begin();
+  };
+  $('token-go').addEventListener('click', useToken);
+  $('token').addEventListener('keydown', function (ev) { if (ev.key === 'Enter') useToken(); });
+  // a #token= pasted onto the open page's address: take it and start over (no reload happens)
+  window.addEventListener('hashchange', function () {
+    if (!new URLSearchParams(location.hash.slice(1)).has('token')) return;
+    takeToken(); begin();
+  });
+  begin();
 });
+// before anything else: the token leaves the address bar as soon as the script runs
+takeToken();
 })();
 `;

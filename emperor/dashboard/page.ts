@@ -1,5 +1,6 @@
 // The dashboard page's markup, style sheet and icon, inlined as strings so that dist/ is
-// self-contained (no CDN, no files read at run time). The behaviour lives in page-app.ts.
+// self-contained (no CDN, no files read at run time). Static: no record and no token ever goes in
+// here (it is served without the token); the behaviour lives in page-app.ts.
 // Neutral light/dark palette following prefers-color-scheme; state colours are the only accents.
 
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M4 24 L6 10 L12 16 L16 6 L20 16 L26 10 L28 24 Z" fill="#d4a72c" stroke="#8a6d1d" stroke-width="1.5" stroke-linejoin="round"/><rect x="4" y="25" width="24" height="3" rx="1" fill="#8a6d1d"/></svg>`;
@@ -20,7 +21,13 @@ export const PAGE_HTML = `<!doctype html>
   <div class="summary" id="summary"></div>
   <div class="conn" id="conn" data-state="connecting"><span class="dot"></span><span id="conn-text">connecting…</span></div>
 </header>
-<main class="layout">
+<section class="card locked" id="locked" hidden>
+  <h2>Token required</h2>
+  <p><span id="locked-why"></span> Open the page as <code>/#token=TOKEN</code>, or paste the token here.
+  It stays in this tab (session storage) and is sent with each request; no cookie is set.</p>
+  <div class="token-form"><input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="dashboard token"><button type="button" id="token-go">Open</button></div>
+</section>
+<main class="layout" id="main">
   <section class="card vassals">
     <div class="card-head"><h2>Vassals</h2><input id="filter" type="search" placeholder="Filter by name or state" autocomplete="off"></div>
     <div class="table-wrap">
@@ -146,5 +153,10 @@ pre.logs .ts { color: var(--muted); } pre.logs .stderr { color: var(--bad); }
 #events .v { font-weight: 600; cursor: pointer; margin-right: 6px; }
 #events .k { font-size: 11px; font-weight: 600; padding: 1px 7px; border-radius: 999px; color: var(--s, var(--off)); background: color-mix(in srgb, var(--s, var(--off)) 14%, transparent); }
 #events .d { grid-column: 2; color: var(--muted); font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.locked { max-width: 640px; margin: 40px auto; }
+.locked p { color: var(--muted); }
+.locked code { font-family: var(--mono); color: var(--text); }
+.token-form { display: flex; gap: 8px; }
+.token-form input { flex: 1; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 9px; font: inherit; }
 .toast { position: fixed; bottom: 20px; left: 50%; transform: translateX(-50%); background: var(--text); color: var(--bg); padding: 8px 16px; border-radius: 8px; font-size: 13px; }
 `;

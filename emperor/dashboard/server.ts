@@ -1,15 +1,15 @@
 // The dashboard's HTTP side: access checks on every request and upgrade (auth.ts decides), the
-// page and its assets, /api/status, /api/vassals/NAME/logs, control actions and /metrics.
-// Never logs a URL with its query string nor any header: the token must stay out of the logs.
+// page and its assets (static, no data: served to anyone who reaches them), /api/status,
+// /api/vassals/NAME/logs, control actions and /metrics. Never sets a cookie; never logs a URL with
+// its query string nor any header: the token must stay out of the logs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/logger.js';
 import { flushLogs, readTail } from '../logs.js';
-import { loopbackHost, presentedToken, sameOrigin, sessionCookie, withoutToken } from './auth.js';
+import { loopbackHost, presentedToken, sameOrigin } from './auth.js';
 import type { ControlAction, DashboardHost } from './host.js';
 import type { Hub } from './hub.js';
 import type { Metrics } from './metrics.js';
-import type { Sessions } from './sessions.js';
 import { APP_CSS, FAVICON_SVG, PAGE_HTML } from './page.js';
 import { APP_JS } from './page-app.js';
 
@@ -18,8 +18,6 @@ export interface ServerDeps {
   token: string | null;
   hub: Hub;
   metrics: Metrics;
-  /** null without a token (no sessions then) */
-  sessions: Sessions | null;
   log: Logger;
 }
 
@@ -34,19 +32,27 @@ const SECURITY_HEADERS = {
 };
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-type Access = { ok: true; setCookie: boolean } | { ok: false; status: 401 | 403; message: string };
+type Access = { ok: true } | { ok: false; status: 401 | 403; message: string };
+
+/**
+ * The page and its assets: the same bytes for everyone, no record, no token. With a token they are
+ * served without it, so that the page's script can read the token from the address (#token= or
+ * ?token=) and send it as a header: nothing the browser stores on its own (a cookie) carries it.
+ */
+const STATIC = new Set(['/', '/index.html', '/app.js', '/app.css', '/favicon.svg']);
 
 /** The one access rule for HTTP requests and WebSocket upgrades. */
-export function access(req: IncomingMessage, url: URL, token: string | null, sessions: Sessions | null, upgrade: boolean): Access {
+export function access(req: IncomingMessage, url: URL, token: string | null, upgrade: boolean): Access {
   const unsafe = upgrade || (req.method !== 'GET' && req.method !== 'HEAD');
   if (unsafe && !sameOrigin(req.headers)) return { ok: false, status: 403, message: 'cross-origin request refused (the Origin header does not match the Host header)' };
   if (token === null) {
     if (!loopbackHost(req.headers)) return { ok: false, status: 403, message: 'without --dashboard-token the dashboard answers only to a loopback Host (localhost, 127.0.0.1, [::1])' };
-    return { ok: true, setCookie: false };
+    return { ok: true };
   }
-  const how = presentedToken(req.headers, url, token, sessions ?? undefined);
-  if (how === null) return { ok: false, status: 401, message: 'a dashboard token is required: send "Authorization: Bearer TOKEN" or open /?token=TOKEN' };
-  return { ok: true, setCookie: how === 'query' };
+  if (!unsafe && STATIC.has(url.pathname)) return { ok: true };
+  if (presentedToken(req.headers, url, token) === null)
+    return { ok: false, status: 401, message: 'a dashboard token is required: send "Authorization: Bearer TOKEN", or open /#token=TOKEN in a browser' };
+  return { ok: true };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -64,39 +70,33 @@ export function handleRequest(deps: ServerDeps, req: IncomingMessage, res: Serve
   } catch {
     return json(res, 400, { error: 'bad request' });
   }
-  const a = access(req, url, deps.token, deps.sessions, false);
+  const a = access(req, url, deps.token, false);
   if (!a.ok) {
     deps.log.debug({ path: url.pathname, status: a.status }, 'dashboard request refused');
     return json(res, a.status, { error: a.message }, a.status === 401 ? { 'www-authenticate': 'Bearer realm="emperor"' } : {});
   }
-  // ?token= on the page opens a session: the cookie carries its id, never the token (other ports
-  // of this host name, i.e. vassals, receive the page's cookies too). Only the page opens one: a script polling
-  // /metrics?token= must not churn the bounded session map and push the browser's session out.
-  const page = url.pathname === '/' || url.pathname === '/index.html';
-  const cookie: Record<string, string> = a.setCookie && deps.sessions && page ? { 'set-cookie': sessionCookie(deps.sessions.open()) } : {};
-  route(deps, req, res, url, cookie).catch((err: unknown) => {
+  route(deps, req, res, url).catch((err: unknown) => {
     deps.log.error({ err, path: url.pathname }, 'dashboard request failed');
     if (!res.headersSent) json(res, 500, { error: 'internal error' });
     else res.destroy();
   });
 }
 
-async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, cookie: Record<string, string>): Promise<void> {
+async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const { host } = deps;
   const get = req.method === 'GET' || req.method === 'HEAD';
   const p = url.pathname;
   if (p === '/' || p === '/index.html') {
     if (!get) return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
-    // a ?token= link sets the cookie, then the address bar (and history) lose the token
-    if (url.searchParams.has('token')) return send(res, 303, 'text/plain; charset=utf-8', 'see /', { ...cookie, location: withoutToken(url) });
-    return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML, { 'content-security-policy': CSP, ...cookie });
+    // with ?token= too: the script keeps it in sessionStorage and drops it from the address bar
+    return send(res, 200, 'text/html; charset=utf-8', PAGE_HTML, { 'content-security-policy': CSP });
   }
-  if (get && p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', APP_JS, cookie);
-  if (get && p === '/app.css') return send(res, 200, 'text/css; charset=utf-8', APP_CSS, cookie);
-  if (get && p === '/favicon.svg') return send(res, 200, 'image/svg+xml', FAVICON_SVG, cookie);
-  if (get && p === '/metrics') return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.text(), cookie);
-  if (get && p === '/api/info') return json(res, 200, { controls: deps.token !== null, lastEventId: host.store.maxEventId(), emperor: emperorInfo(host) }, cookie);
-  if (get && p === '/api/status') return json(res, 200, { emperor: emperorInfo(host), vassals: host.records() }, cookie);
+  if (get && p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', APP_JS);
+  if (get && p === '/app.css') return send(res, 200, 'text/css; charset=utf-8', APP_CSS);
+  if (get && p === '/favicon.svg') return send(res, 200, 'image/svg+xml', FAVICON_SVG);
+  if (get && p === '/metrics') return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.text());
+  if (get && p === '/api/info') return json(res, 200, { controls: deps.token !== null, lastEventId: host.store.maxEventId(), emperor: emperorInfo(host) });
+  if (get && p === '/api/status') return json(res, 200, { emperor: emperorInfo(host), vassals: host.records() });
   const logs = /^\/api\/vassals\/([^/]+)\/logs$/.exec(p);
   if (logs) {
     if (!get) return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -107,7 +107,7 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
       flushLogs(host.bus);
       return readTail(host.store.path, name, lines);
     });
-    return json(res, 200, { vassal: name, lines: tail }, cookie);
+    return json(res, 200, { vassal: name, lines: tail });
   }
   const ctl = /^\/api\/vassals\/([^/]+)\/(reload|stop|start)$/.exec(p);
   if (ctl) {
@@ -119,9 +119,9 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     const action = ctl[2] as ControlAction;
     deps.log.info({ vassal: name, action }, `dashboard: ${action} ${name}`);
     const r = await host.control(name, action);
-    return json(res, r.ok ? 200 : /^no vassal/.test(r.error) ? 404 : 409, r, cookie);
+    return json(res, r.ok ? 200 : /^no vassal/.test(r.error) ? 404 : 409, r);
   }
-  return json(res, 404, { error: 'not found' }, cookie);
+  return json(res, 404, { error: 'not found' });
 }
 
 function emperorInfo(host: DashboardHost): Record<string, unknown> {
@@ -143,7 +143,7 @@ export function handleUpgrade(deps: ServerDeps, req: IncomingMessage, socket: Du
     return refuse(400, 'bad request');
   }
   if (url.pathname !== '/ws') return refuse(404, 'not found');
-  const a = access(req, url, deps.token, deps.sessions, true);
+  const a = access(req, url, deps.token, true);
   if (!a.ok) {
     deps.log.debug({ path: url.pathname, status: a.status }, 'dashboard WebSocket refused');
     return refuse(a.status, a.message);

@@ -1,10 +1,13 @@
-// The dashboard page in headless Chromium (playwright-core) on the real emperor: a file dropped in
-// vassals.d shows up and turns ready without reloading the page, its output tails live, and the
-// page reconnects by itself after an emperor restart. Saves test-artifacts/dashboard.png.
+// The dashboard page in headless Chromium (playwright-core) on the real emperor: opened with
+// ?token= it keeps the token in the tab (no cookie: a server on another port of the same host gets
+// none), a file dropped in vassals.d shows up and turns ready without reloading the page, its
+// output tails live, and the page reconnects by itself after an emperor restart. Without the token
+// it asks for it. Saves test-artifacts/dashboard.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import http from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { needs } from '../helpers/require.js';
 import { appIni, freePort, request, ROOT, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
@@ -41,16 +44,33 @@ test('the page shows a dropped vassal turning ready, live, and survives an emper
     }
   })();
 
+  // stands in for a vassal served on another port of the same host name: it records the cookies
+  // the browser sends it (browsers share a host's cookies across its ports)
+  const cookieHeaders: string[] = [];
+  const neighbour = http.createServer((req, res) => {
+    cookieHeaders.push(req.headers.cookie ?? '');
+    res.end('neighbour');
+  });
+  await new Promise<void>((resolve) => neighbour.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => neighbour.close(() => resolve())));
+
   const browser = await launch(t);
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   let loads = 0;
   page.on('load', () => loads++);
-  // the ?token= link sets the HttpOnly cookie and redirects to / (the token leaves the address bar)
+  // the ?token= link: the page's script keeps the token in sessionStorage and drops it from the URL
   await page.goto(`http://127.0.0.1:${port}/?token=${TOKEN}`);
-  assert.equal(new URL(page.url()).search, '', 'the token is no longer in the URL');
+  await waitUntil(() => new URL(page.url()).search === '', 5000, 'the token to leave the address bar');
   await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  await other.close();
+  assert.ok(cookieHeaders.length > 0 && cookieHeaders.every((c) => c === ''), `the neighbour on the same host received no cookie: ${JSON.stringify(cookieHeaders)}`);
+  assert.deepEqual(await context.cookies(), [], 'no cookie at all');
+  assert.equal(await page.evaluate("sessionStorage.getItem('emperor.token')"), TOKEN, 'the token is kept in the tab');
   await page.locator('#vassals tr[data-vassal="api"]').waitFor({ timeout: 10_000 });
   assert.equal(await stateOf(page, 'api'), 'ready');
 
@@ -88,17 +108,31 @@ test('the page shows a dropped vassal turning ready, live, and survives an emper
   assert.deepEqual(errors, [], 'no script errors');
 });
 
-test('without the token the page is refused, and the control buttons are hidden without one', { timeout: 60_000, skip: needs([CHROMIUM], 'apt-get install -y chromium, or set CHROMIUM_PATH') }, async (t) => {
+test('without the token the page asks for it (a refused one too), and the control buttons are hidden without one', { timeout: 60_000, skip: needs([CHROMIUM], 'apt-get install -y chromium, or set CHROMIUM_PATH') }, async (t) => {
   const port = await freePort();
   const secured = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${port}`, '--dashboard-token', TOKEN] });
-  assert.ok(secured.pid);
+  secured.write('one.ini', appIni('hello.mjs', path.join(secured.dir, 'one.sock')));
+  await secured.waitVassal('one', 'ready', 15_000);
   const browser = await launch(t);
   const page = await browser.newPage();
   const res = await page.goto(`http://127.0.0.1:${port}/`);
-  assert.equal(res?.status(), 401);
+  assert.equal(res?.status(), 200, 'the static page is served');
+  await page.locator('#locked').waitFor({ state: 'visible', timeout: 10_000 });
+  assert.equal(await page.locator('#conn-text').textContent(), 'token required');
+  assert.equal(await page.locator('#vassals tr[data-vassal="one"]').count(), 0, 'no data without the token');
+  // a wrong token pasted onto the address: refused, and the page says so
+  await page.goto(`http://127.0.0.1:${port}/#token=not-the-token`);
+  await page.locator('#conn-text', { hasText: 'token refused' }).waitFor({ timeout: 10_000 });
+  assert.equal(new URL(page.url()).hash, '', 'the fragment left the address bar');
+  // the right one typed into the field: live (negative control for the two refusals above)
+  await page.locator('#token').fill(TOKEN);
+  await page.locator('#token-go').click();
+  await page.locator('#vassals tr[data-vassal="one"] td.state', { hasText: 'ready' }).waitFor({ timeout: 15_000 });
+  assert.ok(await page.locator('#locked').isHidden());
 
   const openPort = await freePort();
   const open = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${openPort}`] });
+  await page.goto('about:blank');
   open.write('one.ini', appIni('hello.mjs', path.join(open.dir, 'one.sock')));
   await page.goto(`http://127.0.0.1:${openPort}/`);
   await page.locator('#vassals tr[data-vassal="one"] td.state', { hasText: 'ready' }).waitFor({ timeout: 15_000 });

@@ -96,7 +96,7 @@ test('with a token: 401 without it, 403 cross-origin; a control action reloads t
   const v = await e.waitVassal('web', 'ready', 15_000);
   const address = `127.0.0.1:${port}`;
   const auth = { authorization: `Bearer ${TOKEN}` };
-  assert.equal((await request({ port }, '/')).status, 401);
+  assert.equal((await request({ port }, '/api/info')).status, 401);
   assert.equal((await request({ port }, '/metrics')).status, 401);
   assert.equal(await wsRefusal(address), 401);
   assert.equal(await wsRefusal(address, '', { headers: auth, origin: 'http://attacker.example' }), 403);

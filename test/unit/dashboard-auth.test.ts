@@ -1,14 +1,15 @@
-// Dashboard access rules in process: with a token every HTTP request and WebSocket upgrade needs
-// it (Bearer header, ?token= which opens a session whose id an HttpOnly SameSite=Strict cookie
-// carries, or that cookie; the cookie never holds the token);
-// cross-origin upgrades are refused; control actions need a configured token; the token and env
-// values never appear in a payload or a log line; without a token only a loopback Host is served.
+// Dashboard access rules in process: with a token every data request and WebSocket upgrade needs
+// it (Bearer header, the emperor.token.BASE64URL subprotocol, or ?token=), while the static page
+// and its assets are served without it; no cookie is set or honoured; cross-origin upgrades are
+// refused; control actions need a configured token; the token and env values never appear in a
+// payload or a log line; without a token only a loopback Host is served.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDashboard, type Dashboard } from '../../emperor/dashboard/index.js';
-import { tokenEquals } from '../../emperor/dashboard/auth.js';
+import { protocolTokens, tokenEquals } from '../../emperor/dashboard/auth.js';
 import { request, type HttpResult } from '../helpers/emperor.js';
-import { FakeEmperor, fakeRecord, memLogger, wsConnect, wsRefusal } from '../helpers/dashboard.js';
+import WebSocket from 'ws';
+import { FakeEmperor, fakeRecord, memLogger, WsClient, wsConnect, wsRefusal } from '../helpers/dashboard.js';
 import type { TestContext } from 'node:test';
 
 const TOKEN = 'correct-horse-battery-staple';
@@ -30,9 +31,19 @@ test('tokens compare in constant time over digests (any length, no early exit)',
   assert.ok(!tokenEquals('', 'abc'));
 });
 
-test('with a token: 401 without it or with a wrong one, on every path; Bearer, ?token= and the cookie pass', async (t) => {
+test('the token subprotocol: base64url after emperor.token., listed among others, strict alphabet', () => {
+  const b64 = Buffer.from('tök en').toString('base64url');
+  assert.deepEqual(protocolTokens(`emperor, emperor.token.${b64}`), ['tök en']);
+  assert.deepEqual(protocolTokens(['emperor', `emperor.token.${b64}`]), ['tök en'], 'a repeated header');
+  assert.deepEqual(protocolTokens('emperor'), []);
+  assert.deepEqual(protocolTokens(undefined), []);
+  assert.deepEqual(protocolTokens(`emperor.token.${b64}!`), [], 'a character outside base64url: no token');
+  assert.deepEqual(protocolTokens('emperor.token.'), []);
+});
+
+test('with a token: 401 without it or with a wrong one on every data path; the page is served to anyone and sets no cookie', async (t) => {
   const { get, lines } = await setup(t, TOKEN);
-  for (const p of ['/', '/app.js', '/api/status', '/metrics', '/api/vassals/x/logs', '/nope']) {
+  for (const p of ['/api/status', '/api/info', '/metrics', '/api/vassals/x/logs', '/nope']) {
     const r = await get(p);
     assert.equal(r.status, 401, p);
     assert.match(String(r.headers['www-authenticate']), /^Bearer/);
@@ -41,36 +52,37 @@ test('with a token: 401 without it or with a wrong one, on every path; Bearer, ?
   assert.equal((await get('/api/status?token=nope')).status, 401);
   assert.equal((await get('/api/status', { authorization: `Bearer ${TOKEN}` })).status, 200);
   assert.equal((await get('/metrics', { authorization: `bearer ${TOKEN}` })).status, 200);
+  assert.equal((await get(`/api/status?token=${TOKEN}`)).status, 200, '?token= still works (scripts)');
 
-  const viaQuery = await get(`/?token=${TOKEN}`);
-  assert.equal(viaQuery.status, 303, 'the page link sets the cookie and drops the token from the address bar');
-  assert.equal(viaQuery.headers.location, '/');
-  const cookie = String(viaQuery.headers['set-cookie']);
-  assert.match(cookie, /^emperor_session=[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
-  assert.ok(!cookie.includes(TOKEN), 'the cookie is a session id, not the token');
-  const api = await get(`/api/status?token=${TOKEN}`);
-  assert.equal(api.status, 200);
-  assert.equal(api.headers['set-cookie'], undefined, 'only the page opens a session (a polling script does not churn them)');
-  const page = await get('/', { cookie: cookie.split(';')[0]! });
-  assert.equal(page.status, 200);
+  // the page and its assets: static, the same for everyone, never a cookie
+  for (const p of ['/', '/index.html', '/app.js', '/app.css', '/favicon.svg', `/?token=${TOKEN}`, '/?token=wrong']) {
+    const r = await get(p);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers['set-cookie'], undefined, `${p} sets no cookie`);
+  }
+  const page = await get(`/?token=${TOKEN}`);
   assert.match(page.body, /<title>emperor<\/title>/);
   assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
-  assert.equal((await get('/', { cookie: 'emperor_session=wrong' })).status, 401);
-  assert.equal((await get('/', { cookie: `emperor_session=${TOKEN}` })).status, 401, 'the token is no session id');
-  assert.equal((await get('/', { cookie: `emperor_token=${TOKEN}` })).status, 401, 'the old token cookie is gone');
+  assert.equal((await get('/', {}, 'POST')).status, 401, 'only reading the page is free');
+  // cookies are not read at all, whatever they hold
+  for (const cookie of ['emperor_session=wrong', `emperor_session=${TOKEN}`, `emperor_token=${TOKEN}`])
+    assert.equal((await get('/api/status', { cookie })).status, 401, cookie.replace(TOKEN, 'TOKEN'));
   assert.ok(!lines.some((l) => l.includes(TOKEN)), 'the token never reaches the logs');
 });
 
 test('with a token: WebSocket upgrades need it and cross-origin ones are refused', async (t) => {
-  const { d, get } = await setup(t, TOKEN);
+  const { d } = await setup(t, TOKEN);
   assert.equal(await wsRefusal(d.address), 401);
   assert.equal(await wsRefusal(d.address, '?token=wrong'), 401);
   assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'http://evil.example' }), 403);
   assert.equal(await wsRefusal(d.address, '', { headers: { authorization: `Bearer ${TOKEN}` }, origin: 'null' }), 403);
   assert.equal(await wsRefusal(d.address, `?token=${TOKEN}`), 0);
-  const session = String((await get(`/?token=${TOKEN}`)).headers['set-cookie']).split(';')[0]!;
-  assert.equal(await wsRefusal(d.address, '', { headers: { cookie: session }, origin: `http://${d.address}` }), 0);
   assert.equal(await wsRefusal(d.address, '', { headers: { cookie: `emperor_token=${TOKEN}` }, origin: `http://${d.address}` }), 401);
+  // the page's way: the token as a subprotocol, answered with the plain 'emperor'
+  const ws = new WsClient(new WebSocket(`ws://${d.address}/ws`, ['emperor', `emperor.token.${Buffer.from(TOKEN).toString('base64url')}`], { origin: `http://${d.address}` }));
+  t.after(() => ws.close());
+  await ws.opened;
+  assert.equal(ws.ws.protocol, 'emperor');
   const c = await wsConnect(t, d.address, '', { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal((await c.next((m) => m.type === 'snapshot')).type, 'snapshot');
 });
@@ -83,6 +95,11 @@ test('without a token: loopback Host only, cross-origin upgrades refused, same-o
   assert.equal(await wsRefusal(d.address, '', { origin: 'http://evil.example' }), 403);
   assert.equal(await wsRefusal(d.address, '', { origin: `http://${d.address}` }), 0);
   assert.equal(await wsRefusal(d.address), 0, 'a non-browser client sends no Origin: accepted');
+  // the page without a token offers the plain subprotocol only, and gets it back
+  const ws = new WsClient(new WebSocket(`ws://${d.address}/ws`, ['emperor'], { origin: `http://${d.address}` }));
+  t.after(() => ws.close());
+  await ws.opened;
+  assert.equal(ws.ws.protocol, 'emperor');
 });
 
 test('control actions: 403 naming the token when none is configured; with one they call emperor.control', async (t) => {
