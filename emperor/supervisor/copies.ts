@@ -138,8 +138,10 @@ function exited(x: Ctx, c: CopyState, info: { code: number; signal: string | nul
     return;
   }
   if (role !== 'current' || planned || s.want !== 'run') return;
-  // said until a copy is ready again (a crash loop shows its reason in status, top, the dashboard)
-  s.error = exitReason(c, info, tail, x.now);
+  // said until a copy is ready again (a crash loop shows its reason in status, top, the dashboard);
+  // an app's own load error, when it sent one, stays first
+  const why = exitReason(c, info, tail, x.now);
+  s.error = c.readyAt === null && s.error?.startsWith('app failed to load:') ? `${s.error.split(' (copy ')[0]} (${why.split('; last stderr')[0]})` : why;
   const lived = x.now - c.startedAt;
   const readyFor = c.readyAt === null ? null : x.now - c.readyAt;
   if (c.replaces !== null) {
