@@ -149,8 +149,11 @@ async function run(req: ControlRequest, host: ControlHost, conn: net.Socket): Pr
     conn.once('close', onClose);
     // restart from stopped is a start; otherwise a readiness-gated rollout, like a reload
     const action = req.cmd === 'stop' ? 'stop' : req.cmd === 'start' || before.state === 'stopped' ? 'start' : 'reload';
-    void host.control(req.name, action).then((r) => {
-      if (!r.ok) finish({ ok: false, code: 'failed', error: r.error });
-    });
+    void host.control(req.name, action).then(
+      (r) => {
+        if (!r.ok) finish({ ok: false, code: 'failed', error: r.error });
+      },
+      (err: Error) => finish({ ok: false, code: 'failed', error: err.message }),
+    );
   });
 }
