@@ -103,7 +103,8 @@ function socketFailure(config: VassalConfig, key: 'http-socket' | 'stats', err: 
     ok: false,
     error: { code: 'E_SOCKET', file: src?.file ?? config.file, line: src?.line ?? 0, key, message: (err as Error).message },
     // e.g. the port or the path is in use by someone else: worth retrying later
-    transient: code === 'EADDRINUSE' || code === 'EFORGE' || code === 'EHANDOFF' || code === 'ETIMEDOUT' || code === 'EMFILE',
+    // a missing directory too: /run/app is often made later (tmpfiles, the app's own package)
+    transient: code === 'EADDRINUSE' || code === 'EFORGE' || code === 'EHANDOFF' || code === 'ETIMEDOUT' || code === 'EMFILE' || code === 'ENOENT',
   };
 }
 

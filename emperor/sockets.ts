@@ -293,7 +293,7 @@ function describeBindError(a: SocketAddress, code: string, message: string): str
     case 'ETIMEDOUT':
       return `cannot bind ${where} now: ${message} (it was restarted; retrying)`;
     case 'ENOENT':
-      return `cannot create socket ${where}: its directory does not exist`;
+      return `cannot create socket ${where}: its directory does not exist (retried with backoff)`;
     case 'EACCES':
     case 'EPERM':
       return `no permission to bind ${where}${message ? `: ${message}` : ''}`;

@@ -3,7 +3,9 @@
 // 127.0.0.1:P and 0.0.0.0:P applies, the old socket closed first (defect 6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { appIni, freePort, request, startEmperor, waitUntil } from '../helpers/emperor.js';
 
 test('defect 5: edit to a busy port, then revert: the retry never moves the vassal to the reverted-away port', async (t) => {
@@ -40,4 +42,16 @@ test('defect 6: moving a TCP port from 127.0.0.1:P to 0.0.0.0:P and back applies
   e.write('esv-move.ini', appIni('hello.mjs', `127.0.0.1:${port}`));
   await e.waitVassal('esv-move', (r) => r.state === 'ready' && r.socket === `tcp:127.0.0.1:${port}` && r.pid !== moved.pid, 20_000);
   await waitUntil(async () => (await request({ port }, '/')).body === 'hello', 10_000, 'served on 127.0.0.1 again');
+});
+
+test('defect 11: a socket whose directory does not exist yet is retried with backoff, and binds once the directory appears', async (t) => {
+  const e = await startEmperor(t);
+  const dir = path.join(e.dir, 'run-app');
+  const sock = path.join(dir, 'app.sock');
+  e.write('later.ini', appIni('hello.mjs', sock));
+  const v = await e.waitVassal('later', (r) => r.state === 'backoff' && /directory does not exist/.test(r.error ?? ''), 15_000);
+  assert.deepEqual(v.pids, []);
+  fs.mkdirSync(dir);
+  await e.waitVassal('later', 'ready', 30_000);
+  assert.ok(fs.statSync(sock).isSocket());
 });
