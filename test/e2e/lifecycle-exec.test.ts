@@ -137,6 +137,7 @@ test('removing an exec vassal that ignores SIGTERM: it is SIGKILLed after mercy'
   assert.ok(took >= 900, `it got its mercy of 1 s first (${took} ms)`);
   assert.ok(took < 4000, `then it was killed (${took} ms)`);
   await e.waitGone('stubborn');
-  const stopped = e.events('stopped', 'stubborn').find((l) => l.pid === v.pid);
-  assert.equal(stopped?.signal, 'SIGKILL');
+  // the log line can trail the state file (the emperor's stdout is read asynchronously)
+  const stopped = await e.waitLog((l) => l.event === 'stopped' && l.vassal === 'stubborn' && l.pid === v.pid, 5000, 'the stopped event of the copy');
+  assert.equal(stopped.signal, 'SIGKILL');
 });
