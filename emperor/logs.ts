@@ -8,6 +8,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../shared/logger.js';
 import { EXIT } from '../shared/errors.js';
+import { isVassalName } from '../shared/names.js';
 import type { Bus, VassalLogLine } from './bus.js';
 import { escapeControls } from './output.js';
 
@@ -19,7 +20,6 @@ const FLUSH_MS = 100;
 const FLUSH_BUDGET_MS = 20;
 /** a vassal printing more than this between two flushes loses the excess (counted, reported) */
 const PENDING_MAX_BYTES = 1024 * 1024;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface LogLine {
   ts: string;
@@ -63,7 +63,7 @@ class LogStore {
   }
 
   add(l: VassalLogLine): void {
-    if (!NAME_RE.test(l.vassal)) return;
+    if (!isVassalName(l.vassal)) return;
     let p = this.#pending.get(l.vassal);
     if (!p) this.#pending.set(l.vassal, (p = { chunks: [], bytes: 0, dropped: 0 }));
     const text = formatLine(l);
@@ -202,7 +202,7 @@ export function flushLogs(bus: Bus): void {
 
 /** The last `lines` stored lines of a vassal (from NAME.log, and NAME.log.1 if needed), oldest first. */
 export function readTail(statePath: string, name: string, lines: number): LogLine[] {
-  if (!NAME_RE.test(name) || lines <= 0) return [];
+  if (!isVassalName(name) || lines <= 0) return [];
   const file = logFile(statePath, name);
   let out: string[] = [];
   // each file is at most about 1 MiB: reading it whole is cheap and simpler than seeking back
@@ -234,7 +234,7 @@ function readEnd(file: string, max: number): string | null {
 
 /** `emperor logs NAME [-f] [-n LINES]`: print a vassal's stored output; -f keeps following it. */
 export async function printLogs(statePath: string, name: string, follow: boolean, lines: number | null = null): Promise<number> {
-  if (!NAME_RE.test(name)) {
+  if (!isVassalName(name)) {
     console.error(`emperor logs: "${name}" is not a valid vassal name`);
     return EXIT.USAGE;
   }

@@ -2,16 +2,9 @@
 // config, the status record of a vassal and the event log entry (SPEC §2, §6).
 // Plain data only: no behaviour, no imports of ours.
 
-export type VassalState =
-  | 'starting'
-  | 'ready'
-  | 'reloading'
-  | 'stopping'
-  | 'backoff'
-  | 'invalid'
-  | 'idle'
-  // not in the live set: a record kept after the emperor shut down (the vassal is not running)
-  | 'stopped';
+import type { VassalState } from './names.js';
+
+export type { VassalState };
 
 /** Where a vassal listens (`http-socket`). */
 export type SocketAddress =

@@ -13,6 +13,7 @@ import { DIRECTIVES, KEYS } from '../../emperor/config/keys.js';
 import { loadVassalFile } from '../../emperor/config/index.js';
 import { EXIT } from '../../shared/errors.js';
 import { EVENT_KINDS } from '../../shared/events.js';
+import { VASSAL_STATES } from '../../shared/names.js';
 import { TABLE } from '../../emperor/supervisor/index.js';
 
 function findRoot(): string {
@@ -179,11 +180,11 @@ test('docs/configuration.md has a heading or table row for every key of the key 
   assert.match(md, /1 MiB/);
 });
 
-test('docs/lifecycle.md has a table row for every state of the supervisor table and every event kind', () => {
+test('docs/lifecycle.md has a table row for every vassal state, every state of the supervisor table and every event kind', () => {
   const documented = documentedKeys(read('docs/lifecycle.md'));
   const states = Object.keys(TABLE).filter((st) => st !== 'new' && st !== 'gone');
   assert.ok(states.includes('ready') && states.includes('idle'));
-  const missing = [...states, ...EVENT_KINDS].filter((k) => !documented.has(k));
+  const missing = [...new Set([...VASSAL_STATES, ...states, ...EVENT_KINDS])].filter((k) => !documented.has(k));
   assert.deepEqual(missing, [], `states or event kinds missing from docs/lifecycle.md: ${missing.join(', ')}`);
 });
 
