@@ -9,6 +9,7 @@ import type { VassalRecord } from '../shared/types.js';
 import type { EventKind } from '../shared/events.js';
 import { Bus } from './bus.js';
 import { vassalNameOf } from './config/index.js';
+import { intDefault } from './config/keys.js';
 import { prepare } from './prepare.js';
 import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
@@ -279,7 +280,7 @@ async function endLeftovers(store: Store, log: Logger): Promise<void> {
       const start = rec.pidStarts?.[i];
       if (!start) return;
       jobs.push(
-        endLeftover(pid, start, (rec.config?.mercy ?? 10) * 1000).then((ended) => {
+        endLeftover(pid, start, (rec.config?.mercy ?? intDefault('mercy')) * 1000).then((ended) => {
           if (ended) log.warn({ vassal: rec.name, pid }, 'ended a copy left over by an earlier emperor');
         }),
       );

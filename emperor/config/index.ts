@@ -12,6 +12,7 @@ import { cfgError } from './entry.js';
 import { readJsonText } from './json.js';
 import { fileId, runIniText, type LogicState } from './logic.js';
 import { isVassalName } from '../../shared/names.js';
+import { splitSetPh } from './keys.js';
 import { candidateName } from './names.js';
 import { readConfigText, visibleTo, type ReadOutcome, type Who } from './read.js';
 import { validate } from './validate.js';
@@ -80,8 +81,8 @@ function readInto(file: string, st: LogicState, isDefaults: boolean, owner: Who 
     for (const e of j.entries) {
       st.entries.push(e);
       if (e.key === 'set-ph') {
-        const eq = e.value.indexOf('=');
-        if (eq > 0) st.vars.set(e.value.slice(0, eq).trim(), e.value.slice(eq + 1).trim());
+        const ph = splitSetPh(e.value);
+        if (ph) st.vars.set(ph.name, ph.value);
       } else {
         st.vars.set(e.key, e.value);
       }

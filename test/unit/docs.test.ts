@@ -167,7 +167,43 @@ function cliSection(md: string, cmd: string): string | null {
   return md.slice(m.index, m.index + m[0].length + (next ? next.index : rest.length));
 }
 
+/** the first code span of the default column of each key's row in the key table of `md` */
+export function documentedDefaults(md: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of md.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const key = /^`([a-z][a-z0-9-]*)`$/.exec(cells[1] ?? '');
+    const dflt = /`([^`]*)`/.exec(cells[3] ?? '');
+    if (key && dflt) out.set(key[1]!, dflt[1]!);
+  }
+  return out;
+}
+
+/** how the key table's default is written in the docs (modes in octal) */
+const shownDefault = (key: string, d: number | boolean): string => (key === 'chmod-socket' ? (d as number).toString(8) : String(d));
+
+/** keys whose documented default differs from the key table's */
+export function defaultProblems(md: string): string[] {
+  const documented = documentedDefaults(md);
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(KEYS)) {
+    if (spec.default === undefined) continue;
+    const want = shownDefault(key, spec.default);
+    if (documented.get(key) !== want) problems.push(`${key}: documented ${documented.get(key) ?? 'nothing'}, the key table says ${want}`);
+  }
+  return problems;
+}
+
 // ---- tests -------------------------------------------------------------------------------------
+
+test('docs/configuration.md shows the key table\'s default of every key that has one', () => {
+  assert.deepEqual(defaultProblems(read('docs/configuration.md')), []);
+});
+
+test('negative control: a documented default that differs from the key table is reported', () => {
+  const md = read('docs/configuration.md').replace('| `mercy` | both | `10` |', '| `mercy` | both | `15` |');
+  assert.deepEqual(defaultProblems(md), ['mercy: documented 15, the key table says 10']);
+});
 
 test('docs/configuration.md has a heading or table row for every key of the key table, and every config-logic directive', () => {
   const md = read('docs/configuration.md');
