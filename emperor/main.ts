@@ -1,6 +1,7 @@
 // The recipe of `emperor run` (STYLE: tini's main): options -> logger -> state -> leftovers ->
 // sockets -> supervisors -> scanner -> signals -> run until told to stop. The only module that
 // knows every piece; each piece owns its own resource.
+import type { ControlResult } from './dashboard/host.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
@@ -118,10 +119,10 @@ export class Emperor {
    * change of the file or an emperor restart; `start` reads the file again; `restart` is a
    * readiness-gated rollout (and starts a stopped vassal).
    */
-  async control(name: string, action: 'reload' | 'stop' | 'start' | 'restart'): Promise<{ ok: true } | { ok: false; error: string }> {
+  async control(name: string, action: 'reload' | 'stop' | 'start' | 'restart'): Promise<ControlResult> {
     const sup = this.supervisors.get(name);
-    if (!sup || sup.state === 'gone') return { ok: false, error: `no vassal "${name}"` };
-    if (this.#stopping) return { ok: false, error: 'the emperor is stopping' };
+    if (!sup || sup.state === 'gone') return { ok: false, code: 'unknown-vassal', error: `no vassal "${name}"` };
+    if (this.#stopping) return { ok: false, code: 'stopping', error: 'the emperor is stopping' };
     if (action === 'reload' || action === 'restart') await sup.dispatch({ type: action });
     else if (action === 'stop') await sup.dispatch({ type: 'stop' });
     else await this.#apply(sup.file, sup, 'start');

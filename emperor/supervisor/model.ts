@@ -43,6 +43,8 @@ export interface CopyState {
   recycling: boolean;
   /** the copy this one replaces once ready (a recycle replacement) */
   replaces: number | null;
+  /** what the app reported when its module failed to load: leads the error when the copy exits */
+  loadError?: string;
 }
 
 export interface Generation {

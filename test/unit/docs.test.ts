@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIRECTIVES, KEYS } from '../../emperor/config/keys.js';
 import { loadVassalFile } from '../../emperor/config/index.js';
-import { EXIT } from '../../shared/errors.js';
+import { ERROR_CODES, EXIT, RUNTIME_ERROR_CODES } from '../../shared/errors.js';
 import { EVENT_KINDS } from '../../shared/events.js';
 import { VASSAL_STATES } from '../../shared/names.js';
 import { TABLE } from '../../emperor/supervisor/index.js';
@@ -297,9 +297,23 @@ test('negative control: links outside the repository, to missing files, SPEC and
   assert.ok(problems.some((p) => p.includes('issue')));
 });
 
-test('docs/configuration.md has a row for every config error code', async () => {
-  const { ERROR_CODES } = await import('../../shared/errors.js');
-  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
-  const missing = Object.keys(ERROR_CODES).filter((c) => !new RegExp(`^\\| \`${c}\` \\|`, 'm').test(doc));
-  assert.deepEqual(missing, []);
+/** codes of `registry` whose row (`| \`CODE\` | description |`) is missing from `md` or says something else */
+export function codeProblems(md: string, registry: Readonly<Record<string, string>>): string[] {
+  const rows = new Map<string, string>();
+  for (const m of md.matchAll(/^\| `([^`]+)` \| (.*) \|$/gm)) rows.set(m[1]!, m[2]!);
+  return Object.entries(registry).flatMap(([code, text]) =>
+    !rows.has(code) ? [`${code}: no row`] : rows.get(code) !== text ? [`${code}: the row says "${rows.get(code)}", the registry "${text}"`] : []);
+}
+
+test('docs/configuration.md has a row for every config error code, with the registry\'s description', () => {
+  assert.deepEqual(codeProblems(read('docs/configuration.md'), ERROR_CODES), []);
+});
+
+test('docs/errors.md has a row for every runtime error code, with the registry\'s description', () => {
+  assert.deepEqual(codeProblems(read('docs/errors.md'), RUNTIME_ERROR_CODES), []);
+});
+
+test('negative control: a code without a row, and a row that says something else, are reported', () => {
+  const md = read('docs/errors.md').replace(/^\| `stopping` \|.*\n/m, '').replace('| the socket forge (the helper', '| the forge (the helper');
+  assert.deepEqual(codeProblems(md, RUNTIME_ERROR_CODES).map((p) => p.split(':')[0]), ['stopping', 'EFORGE']);
 });

@@ -55,3 +55,26 @@ test('a timer whose token is not the armed one is a no-op', () => {
   assert.deepEqual(r.state.timers, { retry: 7 });
   assert.deepEqual(r.effects.filter((e) => e.type !== 'record'), []);
 });
+
+test("an app's load error leads the record's error when its copy exits, whatever the message says", () => {
+  // drive one vassal from apply to a copy that reports a load error and exits before it is ready
+  const message = "Cannot find module './db' (copy it from ./db.example); last stderr: none";
+  let s = initialState();
+  let now = 1000;
+  const feed = (ev: Parameters<typeof step>[1]) => {
+    const r = step(s, ev, now);
+    s = r.state;
+    return r.effects;
+  };
+  const prep = feed({ type: 'apply', config: config('A') }).find((e) => e.type === 'prepare')!;
+  assert.equal(prep.type, 'prepare');
+  const prepared = { config: config('A'), identity: { uid: 65534, gid: 65534 }, socket: { key: 'tcp:127.0.0.1:1' } };
+  const queued = feed({ type: 'prepared', seq: prep.seq, result: { ok: true, prepared, warnings: [] } }).find((e) => e.type === 'queue-spawn')!;
+  assert.equal(queued.type, 'queue-spawn');
+  feed({ type: 'slot', copy: queued.copy });
+  feed({ type: 'spawned', copy: queued.copy, pid: 4242, pidStart: 1 });
+  feed({ type: 'load-error', copy: queued.copy, message });
+  now += 200;
+  feed({ type: 'exited', copy: queued.copy, info: { code: 1, signal: null, at: new Date(now).toISOString() }, tail: ['Error: boom'] });
+  assert.equal(s.error, `app failed to load: ${message} (copy 4242 exited with code 1 before it was ready)`);
+});
