@@ -2,7 +2,7 @@
 // (and later the dashboard) subscribe. It assigns event ids (unique, increasing) so that a
 // broken database never stops events from flowing.
 import { EventEmitter } from 'node:events';
-import type { EmperorEvent, EventKind } from '../shared/events.js';
+import type { EmperorEvent, EventDetails, EventKind } from '../shared/events.js';
 import type { VassalRecord } from '../shared/types.js';
 
 export interface BusEvents {
@@ -32,8 +32,8 @@ export class Bus extends EventEmitter<BusEvents> {
   }
 
   /** Log an event: assign its id and timestamp, hand it to every subscriber. */
-  publish(vassal: string | null, kind: EventKind, detail: Record<string, unknown> = {}): EmperorEvent {
-    const event: EmperorEvent = { id: ++this.#lastId, ts: new Date().toISOString(), vassal, kind, detail };
+  publish<K extends EventKind>(vassal: string | null, kind: K, detail: EventDetails[K]): EmperorEvent {
+    const event = { id: ++this.#lastId, ts: new Date().toISOString(), vassal, kind, detail } as EmperorEvent;
     this.emit('event', event);
     return event;
   }

@@ -26,7 +26,7 @@ import { startControlServer } from './control/index.js';
 import { TouchReload } from './touch-reload.js';
 
 /** events logged at warn level: something went wrong with a vassal */
-const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
+const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed', 'leftover-killed']);
 
 export interface RunOptions {
   vassals: string;
@@ -274,20 +274,23 @@ export function stopOnSignals(log: Logger, graceful: () => Promise<void>, kill: 
 }
 
 /** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */
-async function endLeftovers(store: Store, log: Logger): Promise<void> {
+async function endLeftovers(store: Store): Promise<Array<{ vassal: string; pid: number }>> {
   const jobs: Promise<void>[] = [];
+  const ended: Array<{ vassal: string; pid: number }> = [];
   for (const rec of store.listVassals()) {
     rec.pids.forEach((pid, i) => {
       const start = rec.pidStarts?.[i];
       if (!start) return;
       jobs.push(
-        endLeftover(pid, start, (rec.config?.mercy ?? intDefault('mercy')) * 1000).then((ended) => {
-          if (ended) log.warn({ vassal: rec.name, pid }, 'ended a copy left over by an earlier emperor');
+        endLeftover(pid, start, (rec.config?.mercy ?? intDefault('mercy')) * 1000).then((wasEnded) => {
+          // logged (as a warning) once the bus exists: the event `leftover-killed`
+          if (wasEnded) ended.push({ vassal: rec.name, pid });
         }),
       );
     });
   }
   await Promise.all(jobs);
+  return ended;
 }
 
 export async function runEmperor(opts: RunOptions): Promise<number> {
@@ -306,12 +309,13 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     store.close();
     return EXIT.START_FAILED;
   }
-  await endLeftovers(store, log);
+  const leftovers = await endLeftovers(store);
   // what the state says ran before is not running now: no record may show a dead copy as live
   for (const rec of store.listVassals())
     if (rec.pids.length || rec.state !== 'stopped') store.upsertVassal({ ...rec, state: 'stopped', pid: null, pids: [], pidStarts: [], workers: [] });
 
   const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
+  for (const l of leftovers) emperor.bus.publish(l.vassal, 'leftover-killed', { pid: l.pid });
   const stopper = stopOnSignals(log, () => emperor.stop(), () => emperor.killAll());
   // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
   // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container

@@ -122,7 +122,7 @@ export class Metrics {
     const v = e.vassal;
     if (v === null) return;
     const now = Date.parse(e.ts) || Date.now();
-    const pid = typeof e.detail.pid === 'number' ? e.detail.pid : null;
+    const pid = 'pid' in e.detail && typeof e.detail.pid === 'number' ? e.detail.pid : null;
     switch (e.kind) {
       case 'spawned':
         if (pid !== null) this.#spawnedAt.set(`${v}\0${pid}`, now);

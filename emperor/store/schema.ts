@@ -125,7 +125,8 @@ export function rowToEvent(r: EventRow): EmperorEvent {
   } catch {
     detail = { raw: r.detail };
   }
-  return { id: r.id, ts: r.ts, vassal: r.vassal, kind: r.kind as EventKind, detail };
+  // as stored: the shape its kind had when it was written (shared/events.ts)
+  return { id: r.id, ts: r.ts, vassal: r.vassal, kind: r.kind as EventKind, detail } as EmperorEvent;
 }
 
 export function rowToEmperor(r: EmperorDbRow): EmperorRow {

@@ -148,7 +148,7 @@ test('payloads carry no env values and no token', async (t) => {
   host.set(fakeRecord('web', 'ready', { config: { env: { SECRET: '<redacted>' } } as never }));
   const auth = { authorization: `Bearer ${TOKEN}` };
   const c = await wsConnect(t, d.address, '?since=0', { headers: auth });
-  host.bus.publish('web', 'ready', {});
+  host.bus.publish('web', 'ready', { pid: 1, generation: 1 });
   await c.next((m) => m.type === 'event');
   for (const p of ['/api/status', '/api/info', '/metrics', '/', '/app.js']) assert.ok(!(await get(p, auth)).body.includes(TOKEN), p);
   assert.ok(!JSON.stringify(c.messages).includes(TOKEN));

@@ -63,7 +63,8 @@ function rec(name: string, over: Partial<VassalRecord> = {}): VassalRecord {
 }
 
 function ev(id: number, vassal: string | null = 'app'): EmperorEvent {
-  return { id, ts: new Date(1700000000000 + id).toISOString(), vassal, kind: 'spawned', detail: { n: id, nested: { a: [1] } } };
+  // a detail of any shape: the store keeps what it is given
+  return { id, ts: new Date(1700000000000 + id).toISOString(), vassal, kind: 'spawned', detail: { n: id, nested: { a: [1] } } } as unknown as EmperorEvent;
 }
 
 const emperorRow: EmperorRow = { pid: 42, pidStart: 999, vassalsDir: '/etc/vassals.d', startedAt: '2024-01-01T00:00:00.000Z', stoppedAt: null };
@@ -365,7 +366,7 @@ test('after close, and with unserializable input, nothing throws', () => {
   const s = Store.open(path.join(dir, 's.db'), log);
   const circular: Record<string, unknown> = {};
   circular.self = circular;
-  assert.doesNotThrow(() => s.appendEvent({ ...ev(1), detail: circular }));
+  assert.doesNotThrow(() => s.appendEvent({ ...ev(1), detail: circular } as unknown as EmperorEvent));
   assert.deepEqual(s.eventsSince(0)[0]!.detail, { unserializable: true });
   assert.equal(errors().length, 1);
   s.close();
