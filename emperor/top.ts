@@ -118,7 +118,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
         paint(
           '2',
           `  ${branch} pid ${wk.pid}  gen ${wk.generation}  ${wk.ready ? 'ready' : 'starting'}  up ${dur(wk.startedAt)}` +
-            (st ? `  req ${st.requests}  infl ${st.inFlight}  avg ${ms(st.avgMs)}  p99 ${ms(st.p99Ms)}  rss ${bytes(st.rss)}${st.harakiriKills ? `  harakiri ${st.harakiriKills}` : ''}` : '  (no stats yet)'),
+            (st ? `  req ${st.requests}  infl ${st.inFlight}  avg ${ms(st.avgMs)}  p99 ${ms(st.p99Ms)}  rss ${bytes(st.rss)}` : '  (no stats yet)'),
         ),
       );
     });

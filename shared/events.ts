@@ -84,8 +84,6 @@ export interface EventDetails {
   'hook-failed': Hook & { pid: number; durationMs: number; error: string };
 }
 
-export type EventDetail<K extends EventKind = EventKind> = EventDetails[K];
-
 interface EventOf<K extends EventKind> {
   id: number;
   /** ISO 8601 */

@@ -122,7 +122,7 @@ export interface WorkerInfo {
   ready: boolean;
   /** ISO 8601 */
   startedAt: string;
-  stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number; harakiriKills: number } | null;
+  stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number } | null;
 }
 
 export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources' | 'placeholders'> & {

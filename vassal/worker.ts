@@ -194,7 +194,6 @@ function instrument(listener: Listener): Listener {
       harakiri?.ended(res);
       stats.requestEnded(performance.now() - started);
       afterRequest();
-      drain?.responseDone();
     });
     try {
       const result = listener(req, res);

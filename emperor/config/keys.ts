@@ -3,10 +3,7 @@
 // and the "did you mean" hint for unknown keys.
 // Pure data + tiny helpers; no I/O.
 
-export type KeyKind = 'path' | 'exec' | 'socket' | 'address' | 'mode' | 'owner' | 'ident' | 'bool' | 'int' | 'list';
-
 export interface KeySpec {
-  kind: KeyKind;
   min?: number;
   max?: number;
   /** the value when the key is absent (numbers and booleans; the other keys default to "not set") */
@@ -17,36 +14,36 @@ export interface KeySpec {
 const MAX_SECONDS = 2_147_483;
 
 export const KEYS: Readonly<Record<string, KeySpec>> = {
-  app: { kind: 'path' },
-  exec: { kind: 'exec' },
-  'http-socket': { kind: 'socket' },
-  'chmod-socket': { kind: 'mode', default: 0o660 },
-  'chown-socket': { kind: 'owner' },
-  uid: { kind: 'ident' },
-  gid: { kind: 'ident' },
-  'allow-root': { kind: 'bool', default: false },
-  processes: { kind: 'int', min: 1, max: 1024, default: 1 },
-  harakiri: { kind: 'int', min: 0, max: MAX_SECONDS, default: 0 },
-  'max-requests': { kind: 'int', min: 0, default: 0 },
-  'reload-on-rss': { kind: 'int', min: 0, max: 1_048_576, default: 0 },
-  'buffer-size': { kind: 'int', min: 1024, max: 16 * 1024 * 1024, default: 8192 },
-  mercy: { kind: 'int', min: 0, max: MAX_SECONDS, default: 10 },
-  env: { kind: 'list' },
-  chdir: { kind: 'path' },
-  'on-demand': { kind: 'bool', default: false },
-  idle: { kind: 'int', min: 0, max: MAX_SECONDS, default: 0 },
-  stats: { kind: 'address' },
-  'memory-report': { kind: 'bool', default: false },
-  'honour-stdin': { kind: 'bool', default: false },
-  'ready-after': { kind: 'int', min: 0, max: 2_147_483_647, default: 1000 },
-  heartbeat: { kind: 'int', min: 0, max: MAX_SECONDS, default: 30 },
-  'start-timeout': { kind: 'int', min: 1, max: MAX_SECONDS, default: 60 },
-  essential: { kind: 'bool', default: false },
-  strict: { kind: 'bool', default: true },
-  'set-ph': { kind: 'list' },
-  'exec-pre-start': { kind: 'list' },
-  'exec-post-stop': { kind: 'list' },
-  'touch-reload': { kind: 'list' },
+  app: {},
+  exec: {},
+  'http-socket': {},
+  'chmod-socket': { default: 0o660 },
+  'chown-socket': {},
+  uid: {},
+  gid: {},
+  'allow-root': { default: false },
+  processes: { min: 1, max: 1024, default: 1 },
+  harakiri: { min: 0, max: MAX_SECONDS, default: 0 },
+  'max-requests': { min: 0, default: 0 },
+  'reload-on-rss': { min: 0, max: 1_048_576, default: 0 },
+  'buffer-size': { min: 1024, max: 16 * 1024 * 1024, default: 8192 },
+  mercy: { min: 0, max: MAX_SECONDS, default: 10 },
+  env: {},
+  chdir: {},
+  'on-demand': { default: false },
+  idle: { min: 0, max: MAX_SECONDS, default: 0 },
+  stats: {},
+  'memory-report': { default: false },
+  'honour-stdin': { default: false },
+  'ready-after': { min: 0, max: 2_147_483_647, default: 1000 },
+  heartbeat: { min: 0, max: MAX_SECONDS, default: 30 },
+  'start-timeout': { min: 1, max: MAX_SECONDS, default: 60 },
+  essential: { default: false },
+  strict: { default: true },
+  'set-ph': {},
+  'exec-pre-start': {},
+  'exec-post-stop': {},
+  'touch-reload': {},
 };
 
 /** INI config-logic keys: handled while reading, never part of the config */

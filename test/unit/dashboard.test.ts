@@ -134,7 +134,7 @@ test('a client that never reads is dropped and never stalls the bus; other clien
 test('/metrics is Prometheus text on its own registry with the per-vassal and process metrics', async (t) => {
   const host = new FakeEmperor(t);
   const d = await dash(t, host);
-  const stats = { requests: 10, inFlight: 1, rss: 50 * 1048576, avgMs: 2, p99Ms: 9, harakiriKills: 0 };
+  const stats = { requests: 10, inFlight: 1, rss: 50 * 1048576, avgMs: 2, p99Ms: 9 };
   host.set(fakeRecord('web', 'ready', { pid: 4242, pids: [4242], workers: [{ pid: 4242, generation: 1, ready: true, startedAt: new Date().toISOString(), stats }] }));
   host.bus.publish('web', 'spawned', { pid: 4242, generation: 1 });
   host.bus.publish('web', 'ready', { pid: 4242, generation: 1 });
