@@ -1,5 +1,6 @@
 // How one copy of a vassal is started: from a prepared vassal (config + identity + socket) to a
-// spawn spec. Pure assembly of argv, env and stdio roles; spawn.ts does the starting.
+// spawn spec: argv, env and stdio roles, assembled without starting anything (its only look at
+// the system: where `env` lives, once); spawn.ts does the starting.
 // The working directory is entered after the privilege drop (`env --chdir` behind setpriv), never
 // by the emperor as root (SPEC §4); the environment comes from environment.ts.
 import fs from 'node:fs';
