@@ -329,7 +329,9 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
 
-  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state), log);
+  // a removed vassal's output is deleted once old: present = a file in vassals.d, or still stopping
+  const present = (): Set<string> => new Set([...emperor.supervisors.keys(), ...fs.readdirSync(vassals).map((f) => vassalNameOf(path.join(vassals, f))).filter((n): n is string => n !== null)]);
+  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state), log, { present });
   let dashboard: { close(): Promise<void>; address: string } | null = null;
   if (opts.dashboard !== 'off') {
     try {
