@@ -60,7 +60,7 @@ export class Emperor {
     readonly opts: RunOptions,
     readonly store: Store,
   ) {
-    this.bus = new Bus(store.maxEventId());
+    this.bus = new Bus(store.maxEventId(), () => store.eventIdFloor());
     this.bus.on('record', (r) => store.upsertVassal(r));
     this.bus.on('forget', (name) => store.deleteVassal(name));
     this.bus.on('event', (e) => {

@@ -202,6 +202,15 @@ export class Store {
     return this.maxId;
   }
 
+  /**
+   * The same, after noticing a state file replaced under the store (reopened: its ids count too).
+   * The bus numbers each new event after it, so ids never fall among the file's own.
+   */
+  eventIdFloor(): number {
+    this.usable();
+    return this.maxId;
+  }
+
   /** Events with id > `id`, ascending, at most `limit`; from memory while degraded. */
   eventsSince(id: number, limit?: number): EmperorEvent[] {
     const lim = limit === undefined || !Number.isFinite(limit) ? -1 : Math.max(0, Math.floor(limit));
