@@ -89,6 +89,15 @@ export const RUNTIME_ERROR_CODES = {
   EMFILE: 'the emperor is out of file descriptors; retried',
   EADDRINUSE: 'another vassal of this emperor already holds the address, or another process accepts on the socket path; retried',
   EINVAL: 'a socket address the emperor cannot use (not a socket file path; `stats` on the vassal\'s own socket)',
+  EEXIST: 'something that is not a socket of the emperor\'s (a file, another user\'s socket) is at the socket path: left alone',
+  EUNKNOWN: 'a socket operation failed without a code of its own: its message says what happened',
+  EPERM: 'the private directory made beside a socket, or the socket in it, was replaced while binding: refused',
+  // the state database: beside SQLite's own codes (SQLITE_BUSY, SQLITE_CORRUPT...), logged as they come
+  ESERIALIZE: 'a record or an event detail could not be turned into JSON: the record is not written, the event is stored with `{"unserializable": true}`',
+  EPARSE: 'a stored record is not valid JSON: that record is skipped',
+  SCHEMA_EMPTY: 'the state file is an SQLite database without the emperor\'s schema (`emperor status` refuses it)',
+  SCHEMA_FOREIGN: 'the state file is another program\'s SQLite database: it is left alone',
+  SCHEMA_TOO_NEW: 'the state file was written by a newer emperor: it is left alone',
 } as const;
 
 export type RuntimeErrorCode = keyof typeof RUNTIME_ERROR_CODES;

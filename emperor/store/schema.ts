@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent, EventKind } from '../../shared/events.js';
+import type { RuntimeErrorCode } from '../../shared/errors.js';
 
 export type DB = Database.Database;
 
@@ -51,7 +52,7 @@ const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-function schemaError(code: string, message: string): Error {
+function schemaError(code: RuntimeErrorCode, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
