@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENTS, SHUTTING_DOWN, TABLE, step } from '../../emperor/supervisor/index.js';
 import { initialState } from '../../emperor/supervisor/model.js';
+import { VASSAL_STATES } from '../../shared/names.js';
 import { config } from '../sim/world.js';
 
-const ROWS = ['new', 'starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped', 'gone'] as const;
+/** one row per vassal state, plus the supervisor's own `new` (nothing applied yet) and `gone` */
+const ROWS = ['new', ...VASSAL_STATES, 'gone'] as const;
 const COMMANDS = ['apply', 'invalid', 'reload', 'remove', 'shutdown', 'stop', 'start', 'restart'] as const;
 
 test('every row has an action for every command, and every other event is described', () => {
