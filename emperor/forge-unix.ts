@@ -173,7 +173,8 @@ export async function bindUnix(req: UnixBindRequest): Promise<UnixBound> {
     fs.closeSync(dirFd);
     // say which directory, not which descriptor: /proc/self/fd/N means nothing to an operator
     const e = err as NodeJS.ErrnoException;
-    throw errno(e.code ?? 'EUNKNOWN', e.message.replace(/\/proc\/self\/fd\/\d+/g, dir));
+    // the kernel's code passes through unchanged (only the emperor's own codes go through errno())
+    throw Object.assign(new Error(e.message.replace(/\/proc\/self\/fd\/\d+/g, dir)), { code: e.code ?? 'EUNKNOWN' });
   }
   if (!bound) {
     fs.closeSync(dirFd);

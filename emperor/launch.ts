@@ -1,5 +1,6 @@
 // How one copy of a vassal is started: from a prepared vassal (config + identity + socket) to a
-// spawn spec. Pure assembly of argv, env and stdio roles; spawn.ts does the starting.
+// spawn spec: argv, env and stdio roles, assembled without starting anything (its only look at
+// the system: where `env` lives, once); spawn.ts does the starting.
 // The working directory is entered after the privilege drop (`env --chdir` behind setpriv), never
 // by the emperor as root (SPEC §4); the environment comes from environment.ts.
 import fs from 'node:fs';
@@ -99,19 +100,4 @@ export function hookCommand(p: Prepared, argv: string[]): HookCommand {
   // without setpriv, the ids are switched by the spawn itself (supplementary groups are lost)
   const ids = prefix === null && identity.switchTo ? { uid: identity.uid, gid: identity.gid } : null;
   return { argv: [...(prefix ?? []), ...enter.argv, ...argv], env: copyEnv(config, identity), cwd: enter.cwd, ids };
-}
-
-/**
- * Only a change of socket address is a full restart (stop, then start on the new socket). SPEC §3
- * also lists uid/gid and app/exec changes; here they roll out like any reload on the socket the
- * emperor keeps (new copies ready first, then the old ones drain), so a bad new program or user
- * never takes the app down: the stricter, safer reading of "a bad deploy never takes an app down".
- */
-export function needsRestart(before: VassalConfig, after: VassalConfig): boolean {
-  return !same(before.httpSocket, after.httpSocket);
-}
-
-/** Configs (or parts of them) are plain data: equal when they serialise the same. */
-export function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

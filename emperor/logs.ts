@@ -3,11 +3,14 @@
 // Lines are buffered and flushed every 100 ms (unref'd timer); a write error never stops the emperor.
 // Files are 0600 in a 0700 directory, opened without following links (a planted symlink or hard
 // link is refused, never written through), and printed with control characters escaped.
+// A removed vassal's files stay for REMOVED_LOG_RETENTION_MS after its last line (an operator can
+// still read why it went), then a sweep (at start, then hourly) deletes them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../shared/logger.js';
 import { EXIT } from '../shared/errors.js';
+import { isVassalName } from '../shared/names.js';
 import type { Bus, VassalLogLine } from './bus.js';
 import { escapeControls } from './output.js';
 
@@ -19,7 +22,10 @@ const FLUSH_MS = 100;
 const FLUSH_BUDGET_MS = 20;
 /** a vassal printing more than this between two flushes loses the excess (counted, reported) */
 const PENDING_MAX_BYTES = 1024 * 1024;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** how long the captured output of a vassal that is gone (file removed, copies stopped) is kept */
+export const REMOVED_LOG_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const SWEEP_EVERY_MS = 3600 * 1000;
 
 export interface LogLine {
   ts: string;
@@ -63,7 +69,7 @@ class LogStore {
   }
 
   add(l: VassalLogLine): void {
-    if (!NAME_RE.test(l.vassal)) return;
+    if (!isVassalName(l.vassal)) return;
     let p = this.#pending.get(l.vassal);
     if (!p) this.#pending.set(l.vassal, (p = { chunks: [], bytes: 0, dropped: 0 }));
     const text = formatLine(l);
@@ -129,6 +135,11 @@ class LogStore {
     }
   }
 
+  /** Forget what is cached about a vassal whose files were deleted. */
+  forget(name: string): void {
+    this.#sizes.delete(name);
+  }
+
   #error(err: unknown): void {
     this.#sizes.clear(); // sizes may be wrong after a failure: stat again
     this.#dirReady = false;
@@ -178,16 +189,75 @@ function openForReading(file: string): number | null {
   return null;
 }
 
+/**
+ * Delete the captured output of vassals that are gone: NAME.log and NAME.log.1 of a NAME not in
+ * `present`, once the newer of the two was last written `retentionMs` ago. Returns the names
+ * whose files were deleted. Never throws (a file that cannot be deleted is tried again next time).
+ */
+export function sweepRemovedLogs(statePath: string, present: ReadonlySet<string>, now = Date.now(), retentionMs = REMOVED_LOG_RETENTION_MS): string[] {
+  const dir = logDir(statePath);
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const newest = new Map<string, number>();
+  for (const f of entries) {
+    const m = /^(.+)\.log(?:\.1)?$/.exec(f);
+    if (!m || !isVassalName(m[1]) || present.has(m[1])) continue;
+    const st = fs.lstatSync(path.join(dir, f), { throwIfNoEntry: false });
+    if (st) newest.set(m[1], Math.max(newest.get(m[1]) ?? 0, st.mtimeMs));
+  }
+  const deleted: string[] = [];
+  for (const [name, mtime] of newest) {
+    if (now - mtime < retentionMs) continue;
+    try {
+      // unlink removes the name itself: a link planted there is removed, never followed
+      for (const f of [`${name}.log`, `${name}.log.1`]) fs.rmSync(path.join(dir, f), { force: true });
+      deleted.push(name);
+    } catch {
+      /* next sweep */
+    }
+  }
+  return deleted;
+}
+
 const stores = new WeakMap<Bus, LogStore>();
 
+export interface LogStoreOptions {
+  /**
+   * The names of the vassals that exist (a file in vassals.d, or copies still stopping): the
+   * output of any other is deleted once REMOVED_LOG_RETENTION_MS old. Without it nothing is swept.
+   */
+  present?: () => ReadonlySet<string>;
+}
+
 /** Store every `log` line of the bus under STATE.logs/. Call close() on shutdown (it flushes). */
-export function attachLogStore(bus: Bus, statePath: string, log?: Logger): { close(): void } {
+export function attachLogStore(bus: Bus, statePath: string, log?: Logger, opts: LogStoreOptions = {}): { close(): void } {
   const store = new LogStore(statePath, log ?? null);
   const onLog = (l: VassalLogLine): void => store.add(l);
   bus.on('log', onLog);
   stores.set(bus, store);
+  const sweep = (): void => {
+    if (!opts.present) return;
+    let present: ReadonlySet<string>;
+    try {
+      present = opts.present();
+    } catch {
+      return; // not knowing which vassals exist (vassals.d unreadable) deletes nothing
+    }
+    store.flush();
+    for (const name of sweepRemovedLogs(statePath, present)) {
+      store.forget(name);
+      log?.info({ vassal: name }, `deleted the captured output of removed vassal ${name} (kept ${REMOVED_LOG_RETENTION_MS / 86_400_000} days after its last line)`);
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, SWEEP_EVERY_MS).unref();
   return {
     close() {
+      clearInterval(timer);
       bus.off('log', onLog);
       store.flush();
       if (stores.get(bus) === store) stores.delete(bus);
@@ -202,7 +272,7 @@ export function flushLogs(bus: Bus): void {
 
 /** The last `lines` stored lines of a vassal (from NAME.log, and NAME.log.1 if needed), oldest first. */
 export function readTail(statePath: string, name: string, lines: number): LogLine[] {
-  if (!NAME_RE.test(name) || lines <= 0) return [];
+  if (!isVassalName(name) || lines <= 0) return [];
   const file = logFile(statePath, name);
   let out: string[] = [];
   // each file is at most about 1 MiB: reading it whole is cheap and simpler than seeking back
@@ -234,7 +304,7 @@ function readEnd(file: string, max: number): string | null {
 
 /** `emperor logs NAME [-f] [-n LINES]`: print a vassal's stored output; -f keeps following it. */
 export async function printLogs(statePath: string, name: string, follow: boolean, lines: number | null = null): Promise<number> {
-  if (!NAME_RE.test(name)) {
+  if (!isVassalName(name)) {
     console.error(`emperor logs: "${name}" is not a valid vassal name`);
     return EXIT.USAGE;
   }

@@ -1,6 +1,7 @@
 // The recipe of `emperor run` (STYLE: tini's main): options -> logger -> state -> leftovers ->
 // sockets -> supervisors -> scanner -> signals -> run until told to stop. The only module that
 // knows every piece; each piece owns its own resource.
+import type { ControlResult } from './dashboard/host.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
@@ -9,6 +10,7 @@ import type { VassalRecord } from '../shared/types.js';
 import type { EventKind } from '../shared/events.js';
 import { Bus } from './bus.js';
 import { vassalNameOf } from './config/index.js';
+import { intDefault } from './config/keys.js';
 import { prepare } from './prepare.js';
 import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
@@ -24,7 +26,7 @@ import { startControlServer } from './control/index.js';
 import { TouchReload } from './touch-reload.js';
 
 /** events logged at warn level: something went wrong with a vassal */
-const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed']);
+const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed', 'leftover-killed']);
 
 export interface RunOptions {
   vassals: string;
@@ -58,7 +60,7 @@ export class Emperor {
     readonly opts: RunOptions,
     readonly store: Store,
   ) {
-    this.bus = new Bus(store.maxEventId());
+    this.bus = new Bus(store.maxEventId(), () => store.eventIdFloor());
     this.bus.on('record', (r) => store.upsertVassal(r));
     this.bus.on('forget', (name) => store.deleteVassal(name));
     this.bus.on('event', (e) => {
@@ -117,10 +119,10 @@ export class Emperor {
    * change of the file or an emperor restart; `start` reads the file again; `restart` is a
    * readiness-gated rollout (and starts a stopped vassal).
    */
-  async control(name: string, action: 'reload' | 'stop' | 'start' | 'restart'): Promise<{ ok: true } | { ok: false; error: string }> {
+  async control(name: string, action: 'reload' | 'stop' | 'start' | 'restart'): Promise<ControlResult> {
     const sup = this.supervisors.get(name);
-    if (!sup || sup.state === 'gone') return { ok: false, error: `no vassal "${name}"` };
-    if (this.#stopping) return { ok: false, error: 'the emperor is stopping' };
+    if (!sup || sup.state === 'gone') return { ok: false, code: 'unknown-vassal', error: `no vassal "${name}"` };
+    if (this.#stopping) return { ok: false, code: 'stopping', error: 'the emperor is stopping' };
     if (action === 'reload' || action === 'restart') await sup.dispatch({ type: action });
     else if (action === 'stop') await sup.dispatch({ type: 'stop' });
     else await this.#apply(sup.file, sup, 'start');
@@ -272,20 +274,23 @@ export function stopOnSignals(log: Logger, graceful: () => Promise<void>, kill: 
 }
 
 /** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */
-async function endLeftovers(store: Store, log: Logger): Promise<void> {
+async function endLeftovers(store: Store): Promise<Array<{ vassal: string; pid: number }>> {
   const jobs: Promise<void>[] = [];
+  const ended: Array<{ vassal: string; pid: number }> = [];
   for (const rec of store.listVassals()) {
     rec.pids.forEach((pid, i) => {
       const start = rec.pidStarts?.[i];
       if (!start) return;
       jobs.push(
-        endLeftover(pid, start, (rec.config?.mercy ?? 10) * 1000).then((ended) => {
-          if (ended) log.warn({ vassal: rec.name, pid }, 'ended a copy left over by an earlier emperor');
+        endLeftover(pid, start, (rec.config?.mercy ?? intDefault('mercy')) * 1000).then((wasEnded) => {
+          // logged (as a warning) once the bus exists: the event `leftover-killed`
+          if (wasEnded) ended.push({ vassal: rec.name, pid });
         }),
       );
     });
   }
   await Promise.all(jobs);
+  return ended;
 }
 
 export async function runEmperor(opts: RunOptions): Promise<number> {
@@ -304,12 +309,13 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     store.close();
     return EXIT.START_FAILED;
   }
-  await endLeftovers(store, log);
+  const leftovers = await endLeftovers(store);
   // what the state says ran before is not running now: no record may show a dead copy as live
   for (const rec of store.listVassals())
     if (rec.pids.length || rec.state !== 'stopped') store.upsertVassal({ ...rec, state: 'stopped', pid: null, pids: [], pidStarts: [], workers: [] });
 
   const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
+  for (const l of leftovers) emperor.bus.publish(l.vassal, 'leftover-killed', { pid: l.pid });
   const stopper = stopOnSignals(log, () => emperor.stop(), () => emperor.killAll());
   // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
   // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
@@ -323,7 +329,9 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));
 
-  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state), log);
+  // a removed vassal's output is deleted once old: present = a file in vassals.d, or still stopping
+  const present = (): Set<string> => new Set([...emperor.supervisors.keys(), ...fs.readdirSync(vassals).map((f) => vassalNameOf(path.join(vassals, f))).filter((n): n is string => n !== null)]);
+  const logStore = attachLogStore(emperor.bus, path.resolve(opts.state), log, { present });
   let dashboard: { close(): Promise<void>; address: string } | null = null;
   if (opts.dashboard !== 'off') {
     try {

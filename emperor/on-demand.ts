@@ -57,28 +57,3 @@ function connectHost(host: string): string {
   if (host === '::') return '::1';
   return host;
 }
-
-/** Calls onIdle once `idleSeconds` pass with no change in the activity count and nothing in flight. */
-export class IdleWatch {
-  #last = -1;
-  #since = Date.now();
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(idleSeconds: number, activity: () => { requests: number; inFlight: number }, onIdle: () => void) {
-    this.#timer = setInterval(() => {
-      const a = activity();
-      if (a.requests !== this.#last || a.inFlight > 0) {
-        this.#last = a.requests;
-        this.#since = Date.now();
-      } else if (Date.now() - this.#since >= idleSeconds * 1000) {
-        this.stop();
-        onIdle();
-      }
-    }, Math.min(1000, Math.max(100, (idleSeconds * 1000) / 4)));
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}

@@ -5,7 +5,18 @@
 // doubling to 60 s while that keeps happening; being ready for 30 s resets the count.
 
 export const BACKOFF_BASE_MS = 1000;
-export const BACKOFF_CAP_MS = 60_000;
+/**
+ * The longest wait between failed starts (SPEC §3: 60 s), where an `essential` vassal gives up.
+ * TEST-ONLY: EMPEROR_TEST_BACKOFF_CAP_MS (2000..60000 ms), read once when the module loads, lowers
+ * it so that the essential-vassal test reaches the cap in seconds instead of a minute. It is not a
+ * user setting (not in the README or docs); the emperor never passes EMPEROR_* to vassals.
+ */
+export const BACKOFF_CAP_MS = testCap(process.env.EMPEROR_TEST_BACKOFF_CAP_MS) ?? 60_000;
+
+function testCap(raw: string | undefined): number | null {
+  const n = Number(raw);
+  return raw !== undefined && Number.isInteger(n) && n >= 2000 && n <= 60_000 ? n : null;
+}
 /** a copy that was ready and lived at least this long is replaced without delay */
 export const MIN_RUN_MS = 1000;
 /** a copy ready for at least this long resets the backoff */

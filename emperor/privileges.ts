@@ -1,6 +1,7 @@
 // uid/gid resolution (SPEC §4): names or numbers to ids through the system's user database
 // (getent, so NSS sources work too), the root defaults (never root unless allow-root; nobody
-// when no uid is given) and the exec prefix that drops privileges. It decides; spawn.ts acts.
+// when no uid is given) and the exec prefix that drops privileges. Not pure: a lookup runs getent
+// (a child process, cached per name); with the answers it decides, and spawn.ts acts.
 // Tyrant mode (SPEC §4): the owner's uid, a group the owner belongs to, a socket owner among them.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';

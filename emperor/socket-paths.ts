@@ -4,6 +4,7 @@
 // Used by the forge (creation) and by the emperor (chmod/chown/unlink of a socket it created).
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RuntimeErrorCode } from '../shared/errors.js';
 
 /** open(2) O_PATH on Linux (not in fs.constants): a descriptor that names a file without opening it */
 export const O_PATH = 0o10000000;
@@ -15,7 +16,8 @@ export interface FileId {
   ino: string;
 }
 
-export function errno(code: string, message: string): NodeJS.ErrnoException {
+/** An error with one of the socket codes of the runtime registry (shared/errors.ts). */
+export function errno(code: RuntimeErrorCode, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 

@@ -1,5 +1,7 @@
-// The only binder of listening sockets (SPEC §4). Each vassal's socket is created by the forge
-// child (emperor/forge.ts), arrives here as a raw handle that this process never listens on,
+// Binds every vassal's listening socket, `http-socket` and `stats` (SPEC §4); the emperor's own
+// (the dashboard's port, the control socket) are bound by their modules, and stats-server.ts and
+// on-demand.ts listen only on duplicates of sockets held here. Each vassal's socket is created
+// by the forge child (emperor/forge.ts), arrives here as a raw handle that this process never listens on,
 // is handed to every copy as an inherited fd, survives reloads, restarts and crashes, and is
 // closed (and a Unix socket unlinked: vacuum) only when its vassal goes or the emperor stops.
 // A Unix socket's later chmod, chown and unlink touch only the file the forge created (same

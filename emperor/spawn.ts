@@ -1,4 +1,6 @@
-// The only place that starts and ends processes (node:child_process). Each copy of a vassal runs in
+// Starts and ends every copy of a vassal (node:child_process); the emperor's other children are
+// started where they are used: the socket forge (sockets.ts), hooks (hooks.ts, with execa), the
+// getent and id lookups (privileges.ts, prepare.ts). Each copy of a vassal runs in
 // its own process group (setsid), behind the setpriv prefix from privileges.ts, with fd 3 the
 // vassal's listening socket and fd 4 its channel to the emperor (newline-delimited JSON for app
 // workers, read by channel.ts: data only, never Node's 'ipc', which accepts handles; a READY=1

@@ -9,7 +9,6 @@
 // is started so supervision state keeps being recorded. No method throws (except readState).
 
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { VassalRecord } from '../shared/types.js';
 import type { EmperorEvent } from '../shared/events.js';
@@ -18,6 +17,7 @@ import {
   errMessage,
   isCorrupt,
   migrate,
+  openWriter,
   prepareStatements,
   rowToEmperor,
   rowToEvent,
@@ -202,6 +202,15 @@ export class Store {
     return this.maxId;
   }
 
+  /**
+   * The same, after noticing a state file replaced under the store (reopened: its ids count too).
+   * The bus numbers each new event after it, so ids never fall among the file's own.
+   */
+  eventIdFloor(): number {
+    this.usable();
+    return this.maxId;
+  }
+
   /** Events with id > `id`, ascending, at most `limit`; from memory while degraded. */
   eventsSince(id: number, limit?: number): EmperorEvent[] {
     const lim = limit === undefined || !Number.isFinite(limit) ? -1 : Math.max(0, Math.floor(limit));
@@ -316,7 +325,7 @@ export class Store {
       // to 0600 if an older emperor created them wider
       const changed = narrowModes(this.path);
       if (changed.length > 0) this.log.warn({ files: changed }, 'state files were readable by other users: now 0600');
-      db = withPrivateUmask(() => new Database(this.path, { timeout }));
+      db = withPrivateUmask(() => openWriter(this.path, timeout));
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && !this.walWarned) {
         this.walWarned = true;

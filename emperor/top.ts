@@ -3,6 +3,7 @@
 // and RSS. Quits on `q`, Ctrl-C or SIGINT/SIGTERM; without a TTY it prints one snapshot and exits.
 // Text from the state (errors carry a vassal's words, e.g. its load error) is printed escaped.
 import { EXIT } from '../shared/errors.js';
+import { FAILING_STATES, STATE_TONE, type StateTone } from '../shared/names.js';
 import type { StatusDocument, VassalRecord } from '../shared/types.js';
 import { RateWindow, RequestTotals, rateWindowMs, workerSums } from './dashboard/rates.js';
 import { readStatus } from './status.js';
@@ -15,7 +16,8 @@ export interface TopOptions {
 type Sort = 'name' | 'rps' | 'rss';
 const SORTS: Sort[] = ['name', 'rps', 'rss'];
 
-const COLOURS: Record<string, string> = { ready: '32', starting: '36', reloading: '36', backoff: '33', invalid: '31', idle: '35', stopping: '90', stopped: '90' };
+/** ANSI colour of each state's tone (the dashboard page draws the same tones) */
+const TONE_ANSI: Record<StateTone, string> = { ok: '32', info: '36', warn: '33', bad: '31', idle: '35', off: '90' };
 
 function bytes(n: number): string {
   if (!n) return '-';
@@ -84,7 +86,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
   else if (s.sort === 'rps') vassals.sort((a, b) => rps(b) - rps(a) || a.name.localeCompare(b.name));
   else vassals.sort((a, b) => workerSums(b).rss - workerSums(a).rss || a.name.localeCompare(b.name));
   const ready = vassals.filter((v) => v.state === 'ready').length;
-  const failing = vassals.filter((v) => v.state === 'invalid' || v.state === 'backoff').length;
+  const failing = vassals.filter((v) => FAILING_STATES.includes(v.state)).length;
   const totalRps = rates ? vassals.reduce((n, v) => n + rps(v), 0).toFixed(1) : '-';
   const totalRss = vassals.reduce((n, v) => n + workerSums(v).rss, 0);
   out.push(`vassals ${vassals.length}  ready ${ready}  failing ${failing}  req/s ${totalRps}  rss ${bytes(totalRss)}   [q] quit  [s] sort: ${s.sort}`);
@@ -108,7 +110,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
       v.pid === null ? '-' : dur(v.startedAt),
     ]);
     const state = v.state.padEnd(WIDTHS[1]!);
-    out.push(s.colour ? row.replace(state, paint(COLOURS[v.state] ?? '0', state)) : row);
+    out.push(s.colour ? row.replace(state, paint(TONE_ANSI[STATE_TONE[v.state]] ?? '0', state)) : row);
     v.workers.forEach((wk, i) => {
       const st = wk.stats;
       const branch = i === v.workers.length - 1 ? '└' : '├';
@@ -116,7 +118,7 @@ export function renderTop(doc: StatusDocument, rates: Rates | null, s: Screen): 
         paint(
           '2',
           `  ${branch} pid ${wk.pid}  gen ${wk.generation}  ${wk.ready ? 'ready' : 'starting'}  up ${dur(wk.startedAt)}` +
-            (st ? `  req ${st.requests}  infl ${st.inFlight}  avg ${ms(st.avgMs)}  p99 ${ms(st.p99Ms)}  rss ${bytes(st.rss)}${st.harakiriKills ? `  harakiri ${st.harakiriKills}` : ''}` : '  (no stats yet)'),
+            (st ? `  req ${st.requests}  infl ${st.inFlight}  avg ${ms(st.avgMs)}  p99 ${ms(st.p99Ms)}  rss ${bytes(st.rss)}` : '  (no stats yet)'),
         ),
       );
     });

@@ -1,6 +1,7 @@
 // The control socket's messages (`STATE.ctl`): one JSON line from the CLI, one JSON line back once
 // the outcome holds. Both ends parse with the functions here and nothing else; a line longer than
 // CONTROL_MAX_LINE or not of these shapes is refused.
+import { CONTROL_FAILURES, type ControlFailure } from './errors.js';
 
 export const CONTROL_VERSION = 1;
 export const CONTROL_MAX_LINE = 64 * 1024;
@@ -15,8 +16,8 @@ export interface ControlRequest {
   timeoutMs: number;
 }
 
-/** why a command did not hold: the CLI maps each to its exit code and prints `error` */
-export type ControlFailure = 'unknown-vassal' | 'failed' | 'timeout' | 'stopping' | 'bad-request';
+/** why a command did not hold (shared/errors.ts): the CLI maps each to its exit code and prints `error` */
+export type { ControlFailure };
 
 export type ControlReply = { ok: true; message: string } | { ok: false; code: ControlFailure; error: string };
 
@@ -48,6 +49,10 @@ export function parseControlReply(line: string): ControlReply | null {
   const o = objectOf(line);
   if (!o) return null;
   if (o.ok === true && typeof o.message === 'string') return { ok: true, message: o.message };
-  if (o.ok === false && typeof o.error === 'string' && typeof o.code === 'string') return { ok: false, code: o.code as ControlFailure, error: o.error };
+  if (o.ok === false && typeof o.error === 'string' && typeof o.code === 'string') {
+    // a code this CLI does not know (another version) is still a failure
+    const code = (CONTROL_FAILURES as readonly string[]).includes(o.code) ? (o.code as ControlFailure) : 'failed';
+    return { ok: false, code, error: o.error };
+  }
   return null;
 }

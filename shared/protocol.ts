@@ -32,7 +32,6 @@ export interface WorkerStats {
   rss: number;
   avgMs: number;
   p99Ms: number;
-  harakiriKills: number;
 }
 
 export type WorkerMessage =
@@ -59,7 +58,7 @@ export function encodeWorkerMessage(msg: WorkerMessage | EmperorToWorker): strin
   return `${JSON.stringify(msg)}\n`;
 }
 
-const STAT_KEYS = ['requests', 'inFlight', 'rss', 'avgMs', 'p99Ms', 'harakiriKills'] as const;
+const STAT_KEYS = ['requests', 'inFlight', 'rss', 'avgMs', 'p99Ms'] as const;
 
 /** Every field a finite, non-negative number (a worker's stats reach records and the dashboard). */
 function parseStats(raw: unknown): WorkerStats | null {

@@ -2,16 +2,9 @@
 // config, the status record of a vassal and the event log entry (SPEC §2, §6).
 // Plain data only: no behaviour, no imports of ours.
 
-export type VassalState =
-  | 'starting'
-  | 'ready'
-  | 'reloading'
-  | 'stopping'
-  | 'backoff'
-  | 'invalid'
-  | 'idle'
-  // not in the live set: a record kept after the emperor shut down (the vassal is not running)
-  | 'stopped';
+import type { VassalState } from './names.js';
+
+export type { VassalState };
 
 /** Where a vassal listens (`http-socket`). */
 export type SocketAddress =
@@ -129,7 +122,7 @@ export interface WorkerInfo {
   ready: boolean;
   /** ISO 8601 */
   startedAt: string;
-  stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number; harakiriKills: number } | null;
+  stats: { requests: number; inFlight: number; rss: number; avgMs: number; p99Ms: number } | null;
 }
 
 export type RedactedConfig = Omit<VassalConfig, 'env' | 'sources' | 'placeholders'> & {

@@ -47,9 +47,6 @@ export class Drain {
       this.ctx.exit(1);
     }, graceMs);
   }
-
-  /** Called by the worker when a response is done (its connection closes itself: marked close). */
-  responseDone(): void {}
 }
 
 /** Make this response the last one on its connection (no-op once its headers are out). */

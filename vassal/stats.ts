@@ -10,7 +10,6 @@ const RING_SIZE = 1024;
 export class Stats {
   requests = 0;
   inFlight = 0;
-  harakiriKills = 0;
   private readonly ring = new Float64Array(RING_SIZE);
   private filled = 0;
   private next = 0;
@@ -43,7 +42,6 @@ export class Stats {
       rss: process.memoryUsage.rss(),
       avgMs,
       p99Ms,
-      harakiriKills: this.harakiriKills,
     };
   }
 }

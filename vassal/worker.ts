@@ -45,21 +45,23 @@ function parseSettings(raw: string | undefined): WorkerSettings {
   if (typeof v.fd !== 'number' || !Number.isInteger(v.fd) || v.fd < 0) {
     throw new Error(`${WORKER_SETTINGS_ENV}: "fd" must be a file descriptor number`);
   }
-  const num = (key: string, fallback: number): number => {
+  // no defaults here: the emperor always sends every field, from the config key table's defaults
+  const num = (key: string): number => {
     const n = v[key];
-    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`${WORKER_SETTINGS_ENV}: "${key}" must be a number ≥ 0`);
+    return n;
   };
   return {
     name: typeof v.name === 'string' ? v.name : 'app',
     app: v.app,
     fd: v.fd,
-    harakiri: num('harakiri', 0),
-    maxRequests: num('maxRequests', 0),
-    reloadOnRss: num('reloadOnRss', 0),
-    bufferSize: num('bufferSize', 0) || 8192,
-    mercy: num('mercy', 10),
+    harakiri: num('harakiri'),
+    maxRequests: num('maxRequests'),
+    reloadOnRss: num('reloadOnRss'),
+    bufferSize: num('bufferSize'),
+    mercy: num('mercy'),
     memoryReport: v.memoryReport === true,
-    heartbeat: num('heartbeat', 30),
+    heartbeat: num('heartbeat'),
   };
 }
 
@@ -192,7 +194,6 @@ function instrument(listener: Listener): Listener {
       harakiri?.ended(res);
       stats.requestEnded(performance.now() - started);
       afterRequest();
-      drain?.responseDone();
     });
     try {
       const result = listener(req, res);

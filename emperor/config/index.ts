@@ -11,7 +11,9 @@ import type { KeySource, VassalConfig } from '../../shared/types.js';
 import { cfgError } from './entry.js';
 import { readJsonText } from './json.js';
 import { fileId, runIniText, type LogicState } from './logic.js';
-import { candidateName, NAME_RE } from './names.js';
+import { isVassalName } from '../../shared/names.js';
+import { splitSetPh } from './keys.js';
+import { candidateName } from './names.js';
 import { readConfigText, visibleTo, type ReadOutcome, type Who } from './read.js';
 import { validate } from './validate.js';
 
@@ -79,8 +81,8 @@ function readInto(file: string, st: LogicState, isDefaults: boolean, owner: Who 
     for (const e of j.entries) {
       st.entries.push(e);
       if (e.key === 'set-ph') {
-        const eq = e.value.indexOf('=');
-        if (eq > 0) st.vars.set(e.value.slice(0, eq).trim(), e.value.slice(eq + 1).trim());
+        const ph = splitSetPh(e.value);
+        if (ph) st.vars.set(ph.name, ph.value);
       } else {
         st.vars.set(e.key, e.value);
       }
@@ -109,7 +111,7 @@ function load(file: string, opts: LoadOptions): LoadResult {
   const name = candidateName(file);
   const errors: ConfigError[] = [];
   const warnings: string[] = [];
-  if (!NAME_RE.test(name)) {
+  if (!isVassalName(name)) {
     errors.push(cfgError('E_NAME', file, 0, null,
       `\`${name}\` is not a valid vassal name: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit`));
   }

@@ -1,55 +1,80 @@
-// The vassal key table (SPEC §2): every known key, its kind and range, the config-logic
-// directives, key normalisation and the "did you mean" hint for unknown keys.
+// The vassal key table (SPEC §2): every known key, its range and its default (the only place a
+// default is written), the config-logic directives, key normalisation, the `set-ph` splitter
+// and the "did you mean" hint for unknown keys.
 // Pure data + tiny helpers; no I/O.
 
-export type KeyKind = 'path' | 'exec' | 'socket' | 'address' | 'mode' | 'owner' | 'ident' | 'bool' | 'int' | 'list';
-
 export interface KeySpec {
-  kind: KeyKind;
   min?: number;
   max?: number;
+  /** the value when the key is absent (numbers and booleans; the other keys default to "not set") */
+  default?: number | boolean;
 }
 
 /** seconds that still fit a Node timer (2^31-1 ms) once multiplied by 1000 */
 const MAX_SECONDS = 2_147_483;
 
 export const KEYS: Readonly<Record<string, KeySpec>> = {
-  app: { kind: 'path' },
-  exec: { kind: 'exec' },
-  'http-socket': { kind: 'socket' },
-  'chmod-socket': { kind: 'mode' },
-  'chown-socket': { kind: 'owner' },
-  uid: { kind: 'ident' },
-  gid: { kind: 'ident' },
-  'allow-root': { kind: 'bool' },
-  processes: { kind: 'int', min: 1, max: 1024 },
-  harakiri: { kind: 'int', min: 0, max: MAX_SECONDS },
-  'max-requests': { kind: 'int', min: 0 },
-  'reload-on-rss': { kind: 'int', min: 0, max: 1_048_576 },
-  'buffer-size': { kind: 'int', min: 1024, max: 16 * 1024 * 1024 },
-  mercy: { kind: 'int', min: 0, max: MAX_SECONDS },
-  env: { kind: 'list' },
-  chdir: { kind: 'path' },
-  'on-demand': { kind: 'bool' },
-  idle: { kind: 'int', min: 0, max: MAX_SECONDS },
-  stats: { kind: 'address' },
-  'memory-report': { kind: 'bool' },
-  'honour-stdin': { kind: 'bool' },
-  'ready-after': { kind: 'int', min: 0, max: 2_147_483_647 },
-  heartbeat: { kind: 'int', min: 0, max: MAX_SECONDS },
-  'start-timeout': { kind: 'int', min: 1, max: MAX_SECONDS },
-  essential: { kind: 'bool' },
-  strict: { kind: 'bool' },
-  'set-ph': { kind: 'list' },
-  'exec-pre-start': { kind: 'list' },
-  'exec-post-stop': { kind: 'list' },
-  'touch-reload': { kind: 'list' },
+  app: {},
+  exec: {},
+  'http-socket': {},
+  'chmod-socket': { default: 0o660 },
+  'chown-socket': {},
+  uid: {},
+  gid: {},
+  'allow-root': { default: false },
+  processes: { min: 1, max: 1024, default: 1 },
+  harakiri: { min: 0, max: MAX_SECONDS, default: 0 },
+  'max-requests': { min: 0, default: 0 },
+  'reload-on-rss': { min: 0, max: 1_048_576, default: 0 },
+  'buffer-size': { min: 1024, max: 16 * 1024 * 1024, default: 8192 },
+  mercy: { min: 0, max: MAX_SECONDS, default: 10 },
+  env: {},
+  chdir: {},
+  'on-demand': { default: false },
+  idle: { min: 0, max: MAX_SECONDS, default: 0 },
+  stats: {},
+  'memory-report': { default: false },
+  'honour-stdin': { default: false },
+  'ready-after': { min: 0, max: 2_147_483_647, default: 1000 },
+  heartbeat: { min: 0, max: MAX_SECONDS, default: 30 },
+  'start-timeout': { min: 1, max: MAX_SECONDS, default: 60 },
+  essential: { default: false },
+  strict: { default: true },
+  'set-ph': {},
+  'exec-pre-start': {},
+  'exec-post-stop': {},
+  'touch-reload': {},
 };
 
 /** INI config-logic keys: handled while reading, never part of the config */
 export const DIRECTIVES: ReadonlySet<string> = new Set([
   'ini', 'if-env', 'if-not-env', 'if-exists', 'if-not-exists', 'endif', 'for', 'endfor',
 ]);
+
+/** the default of a number key (from the table above) */
+export function intDefault(key: string): number {
+  const d = KEYS[key]?.default;
+  if (typeof d !== 'number') throw new Error(`key ${key} has no number default`);
+  return d;
+}
+
+/** the default of a boolean key (from the table above) */
+export function boolDefault(key: string): boolean {
+  const d = KEYS[key]?.default;
+  if (typeof d !== 'boolean') throw new Error(`key ${key} has no boolean default`);
+  return d;
+}
+
+/**
+ * `set-ph = name=value` split into its name and value (both trimmed), or null when there is no
+ * `=` or no name: the one reading of a placeholder definition (INI and JSON reading, validation).
+ */
+export function splitSetPh(value: string): { name: string; value: string } | null {
+  const eq = value.indexOf('=');
+  if (eq <= 0) return null;
+  const name = value.slice(0, eq).trim();
+  return name === '' ? null : { name, value: value.slice(eq + 1).trim() };
+}
 
 export function isKnownKey(key: string): boolean {
   return Object.prototype.hasOwnProperty.call(KEYS, key);

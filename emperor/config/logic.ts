@@ -8,7 +8,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigError } from '../../shared/errors.js';
 import { cfgError, type Entry } from './entry.js';
 import { lexIniSection, type IniLine } from './ini.js';
-import { normaliseKey } from './keys.js';
+import { normaliseKey, splitSetPh } from './keys.js';
 import { readConfigText, visibleTo, type ReadOutcome, type Who } from './read.js';
 
 export interface Magic {
@@ -146,8 +146,8 @@ function exec(lines: IniLine[], from: number, to: number, match: Map<number, num
     if (v === null) continue;
     if (key === 'ini') { include(v, file, l.line, st); continue; }
     if (key === 'set-ph') {
-      const eq = v.indexOf('=');
-      if (eq > 0) st.vars.set(v.slice(0, eq).trim(), v.slice(eq + 1).trim());
+      const ph = splitSetPh(v);
+      if (ph) st.vars.set(ph.name, ph.value);
     } else {
       st.vars.set(key, v);
     }

@@ -2,8 +2,8 @@
 // shell-like command-line splitter used for `exec`.
 
 import { basename } from 'node:path';
+import { isVassalName } from '../../shared/names.js';
 
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const VASSAL_EXT = /\.(ini|json)$/;
 
 /** hidden, editor and temp files, and any extension other than .ini / .json */
@@ -20,7 +20,7 @@ export function vassalNameOf(file: string): string | null {
   const base = basename(file);
   if (isIgnoredFileName(base)) return null;
   const name = base.replace(VASSAL_EXT, '');
-  return NAME_RE.test(name) ? name : null;
+  return isVassalName(name) ? name : null;
 }
 
 /** name a file given to loadVassalFile would have (`check`/`serve` accept any extension) */

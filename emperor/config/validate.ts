@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { ConfigError } from '../../shared/errors.js';
 import type { KeySource, SocketAddress, VassalConfig } from '../../shared/types.js';
 import { cfgError, type Entry } from './entry.js';
-import { didYouMean, isKnownKey, KEYS } from './keys.js';
+import { boolDefault, didYouMean, intDefault, isKnownKey, KEYS, splitSetPh } from './keys.js';
 import { splitCommandLine } from './names.js';
 
 export interface ValidateInfo {
@@ -146,7 +146,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     last.set(e.key, e);
   }
 
-  let strict = true;
+  let strict = boolDefault('strict');
   const strictE = last.get('strict');
   if (strictE) {
     const b = parseBool(strictE.value);
@@ -158,9 +158,9 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
   const placeholders: Record<string, string> = {};
   const reported = new Set<string>();
   for (const e of entries) {
+    const ph = e.key === 'set-ph' ? splitSetPh(e.value) : null;
     if (e.key === 'set-ph') {
-      const eq = e.value.indexOf('=');
-      if (eq > 0 && e.value.slice(0, eq).trim() !== '') placeholders[e.value.slice(0, eq).trim()] = e.value.slice(eq + 1).trim();
+      if (ph) placeholders[ph.name] = ph.value;
     } else if (!isKnownKey(e.key)) {
       if (!strict) placeholders[e.key] = e.value;
       else if (!reported.has(e.key)) {
@@ -172,7 +172,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     }
   }
 
-  const int = (key: string, dflt: number): number => {
+  const int = (key: string, dflt = intDefault(key)): number => {
     const e = last.get(key);
     if (!e) return dflt;
     const spec = KEYS[key]!;
@@ -184,7 +184,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     if (n < min || n > max) { err(e, `\`${key}\` must be between ${min} and ${max}, got ${n}`); return dflt; }
     return n;
   };
-  const bool = (key: string, dflt: boolean): boolean => {
+  const bool = (key: string, dflt = boolDefault(key)): boolean => {
     const e = last.get(key);
     if (!e) return dflt;
     const b = parseBool(e.value);
@@ -235,7 +235,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     errors.push(cfgError('E_APP_EXEC', info.anchor.file, info.anchor.line, 'app', 'neither `app` nor `exec` is set: a vassal needs exactly one'));
   }
 
-  let chmodSocket = 0o660;
+  let chmodSocket = intDefault('chmod-socket');
   const modeE = last.get('chmod-socket');
   if (modeE) {
     const s = modeE.value.trim();
@@ -269,27 +269,27 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     chownSocket,
     uid: ident('uid'),
     gid: ident('gid'),
-    allowRoot: bool('allow-root', false),
-    processes: int('processes', 1),
-    harakiri: int('harakiri', 0),
-    maxRequests: int('max-requests', 0),
-    reloadOnRss: int('reload-on-rss', 0),
-    bufferSize: int('buffer-size', 8192),
-    mercy: int('mercy', 10),
+    allowRoot: bool('allow-root'),
+    processes: int('processes'),
+    harakiri: int('harakiri'),
+    maxRequests: int('max-requests'),
+    reloadOnRss: int('reload-on-rss'),
+    bufferSize: int('buffer-size'),
+    mercy: int('mercy'),
     env,
     chdir,
-    onDemand: bool('on-demand', false),
-    idle: int('idle', 0),
+    onDemand: bool('on-demand'),
+    idle: int('idle'),
     stats: statsAddr ? addressText(statsAddr) : null,
-    memoryReport: bool('memory-report', false),
-    honourStdin: bool('honour-stdin', false),
-    readyAfter: int('ready-after', 1000),
-    heartbeat: int('heartbeat', 30),
-    startTimeout: int('start-timeout', 60),
+    memoryReport: bool('memory-report'),
+    honourStdin: bool('honour-stdin'),
+    readyAfter: int('ready-after'),
+    heartbeat: int('heartbeat'),
+    startTimeout: int('start-timeout'),
     execPreStart,
     execPostStop,
     touchReload,
-    essential: bool('essential', false),
+    essential: bool('essential'),
     strict,
     placeholders,
     sources,

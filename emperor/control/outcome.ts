@@ -32,31 +32,30 @@ export class Outcome {
 
   /** An event of this vassal, logged after the command was given. */
   onEvent(e: EmperorEvent): Verdict {
-    const d = e.detail;
     switch (e.kind) {
       case 'removed':
         return { ok: false, error: 'the vassal was removed (its file is gone)' };
       case 'invalid':
-        return this.cmd === 'stop' ? null : { ok: false, error: `the vassal is invalid: ${errorsOf(d)}` };
+        return this.cmd === 'stop' ? null : { ok: false, error: `the vassal is invalid: ${e.detail.errors.join('; ')}` };
       case 'essential-failed':
-        return this.cmd === 'stop' ? null : { ok: false, error: `it cannot become ready: ${String(d.error ?? 'copies keep exiting')}` };
+        return this.cmd === 'stop' ? null : { ok: false, error: `it cannot become ready: ${e.detail.error ?? 'copies keep exiting'}` };
       case 'spawned':
         this.#spawned = true;
         return null;
       case 'reloading':
-        this.#rollouts.add(d.generation);
+        this.#rollouts.add(e.detail.generation);
         return null;
       case 'reloaded':
-        if ((this.cmd === 'reload' || this.cmd === 'restart') && this.#rollouts.has(d.generation)) {
-          this.#reloaded = `reloaded: generation ${String(d.generation)} serves${pidsOf(d)}`;
+        if ((this.cmd === 'reload' || this.cmd === 'restart') && this.#rollouts.has(e.detail.generation)) {
+          this.#reloaded = `reloaded: generation ${e.detail.generation} serves${pidsOf(e.detail.pids)}`;
           return this.#oldGone() ? { ok: true, message: this.#reloaded } : null;
         }
         return null;
       case 'reload-failed':
         if (this.cmd !== 'reload' && this.cmd !== 'restart') return null;
         // a rollout of ours, or a new config that could not even be prepared (no generation)
-        if (d.generation === undefined || this.#rollouts.has(d.generation))
-          return { ok: false, error: `rolled back, the old copies keep serving: ${String(d.reason ?? 'the new copies failed')}` };
+        if (e.detail.generation === undefined || this.#rollouts.has(e.detail.generation))
+          return { ok: false, error: `rolled back, the old copies keep serving: ${e.detail.reason || 'the new copies failed'}` };
         return null;
       default:
         return null;
@@ -83,10 +82,6 @@ export class Outcome {
   }
 }
 
-function errorsOf(d: Record<string, unknown>): string {
-  return Array.isArray(d.errors) ? d.errors.map(String).join('; ') : String(d.error ?? 'see its record');
-}
-
-function pidsOf(d: Record<string, unknown>): string {
-  return Array.isArray(d.pids) && d.pids.length ? ` (pid${d.pids.length > 1 ? 's' : ''} ${d.pids.join(', ')})` : '';
+function pidsOf(pids: readonly number[] | undefined): string {
+  return Array.isArray(pids) && pids.length ? ` (pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')})` : '';
 }

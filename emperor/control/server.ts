@@ -3,6 +3,7 @@
 // the emperor's user, removed at shutdown; a stale one left by a killed emperor is replaced only
 // when it is a socket nobody accepts on. One request line per connection, answered once the
 // outcome holds (or the request's timeout passes). It gives commands, never reads files.
+import type { ControlFailure } from '../../shared/errors.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../../shared/logger.js';
@@ -15,7 +16,7 @@ import { Outcome, type Verdict } from './outcome.js';
 export interface ControlHost {
   bus: Bus;
   records(): VassalRecord[];
-  control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; error: string }>;
+  control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; code: ControlFailure; error: string }>;
 }
 
 export interface ControlServer {
@@ -151,7 +152,7 @@ async function run(req: ControlRequest, host: ControlHost, conn: net.Socket): Pr
     const action = req.cmd === 'stop' ? 'stop' : req.cmd === 'start' || before.state === 'stopped' ? 'start' : 'reload';
     void host.control(req.name, action).then(
       (r) => {
-        if (!r.ok) finish({ ok: false, code: 'failed', error: r.error });
+        if (!r.ok) finish({ ok: false, code: r.code, error: r.error });
       },
       (err: Error) => finish({ ok: false, code: 'failed', error: err.message }),
     );

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../shared/logger.js';
 import type { EmperorEvent } from '../../shared/events.js';
+import { isVassalName } from '../../shared/names.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { VassalLogLine } from '../bus.js';
 import { flushLogs, readTail } from '../logs.js';
@@ -21,7 +22,6 @@ export const MAX_BUFFERED = 4 * 1024 * 1024;
 /** at most this many stored events are replayed; older ones are reported as a gap */
 export const REPLAY_LIMIT = 5000;
 const PING_MS = 30_000;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 interface Client {
   ws: WebSocket;
@@ -148,7 +148,7 @@ export class Hub {
       return;
     }
     if (m?.type !== 'follow-logs') return;
-    const name = typeof m.vassal === 'string' && NAME_RE.test(m.vassal) ? m.vassal : null;
+    const name = isVassalName(m.vassal) ? m.vassal : null;
     // live lines stop at once; the new vassal's start with its tail (which holds what came meanwhile)
     c.followLogs = null;
     c.wantTail = name === null ? null : { vassal: name, lines: Math.min(2000, Math.max(0, Number(m.lines ?? 200) || 0)) };

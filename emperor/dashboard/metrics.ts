@@ -3,11 +3,11 @@
 // by bus events, and prom-client's default process metrics (event-loop lag, RSS).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EmperorEvent } from '../../shared/events.js';
-import type { VassalRecord, VassalState } from '../../shared/types.js';
+import { VASSAL_STATES } from '../../shared/names.js';
+import type { VassalRecord } from '../../shared/types.js';
 import type { DashboardHost } from './host.js';
 import { RequestTotals, workerSums } from './rates.js';
 
-const STATES: VassalState[] = ['starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped'];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -50,7 +50,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const r of records()) for (const s of STATES) this.set({ vassal: r.name, state: s }, r.state === s ? 1 : 0);
+        for (const r of records()) for (const s of VASSAL_STATES) this.set({ vassal: r.name, state: s }, r.state === s ? 1 : 0);
       },
     });
     new Gauge({ name: 'emperor_vassals', help: 'vassals the emperor supervises', registers, collect() { this.set(records().length); } });
@@ -122,7 +122,7 @@ export class Metrics {
     const v = e.vassal;
     if (v === null) return;
     const now = Date.parse(e.ts) || Date.now();
-    const pid = typeof e.detail.pid === 'number' ? e.detail.pid : null;
+    const pid = 'pid' in e.detail && typeof e.detail.pid === 'number' ? e.detail.pid : null;
     switch (e.kind) {
       case 'spawned':
         if (pid !== null) this.#spawnedAt.set(`${v}\0${pid}`, now);

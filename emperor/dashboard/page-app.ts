@@ -3,7 +3,9 @@
 // header and a WebSocket subprotocol, never as a cookie; keeps a live table from /ws (snapshot,
 // vassal, removed, event, stats), reconnects with backoff and ?since=LAST_ID, draws SVG charts,
 // tails a vassal's output. Data goes in with textContent only.
-// (No template literals below: this whole script is itself a template literal.)
+// (No template literals below: this whole script is itself a template literal; the one
+// interpolation injects the shared list of failing states when the module loads.)
+import { FAILING_STATES } from '../../shared/names.js';
 
 export const APP_JS = String.raw`(function () {
 'use strict';
@@ -11,6 +13,7 @@ var $ = function (id) { return document.getElementById(id); };
 var SVGNS = 'http://www.w3.org/2000/svg';
 var S = { records: new Map(), series: new Map(), lastEventId: 0, seen: new Set(), selected: null, controls: false,
   ws: null, attempt: 0, interval: 2000, logLines: 0, startFrom: 0, token: null, gen: 0, timer: null };
+var FAILING = ${JSON.stringify(FAILING_STATES)};
 var MAX_EVENTS = 300, MAX_POINTS = 150, MAX_LOG_LINES = 1000;
 
 function el(tag, cls, text) {
@@ -124,7 +127,7 @@ function applyFilter(tr) {
 }
 function renderSummary() {
   var all = Array.from(S.records.values()), ready = all.filter(function (r) { return r.state === 'ready'; }).length;
-  var bad = all.filter(function (r) { return r.state === 'invalid' || r.state === 'backoff'; }).length, rps = 0;
+  var bad = all.filter(function (r) { return FAILING.indexOf(r.state) >= 0; }).length, rps = 0;
   all.forEach(function (r) { var p = lastPoint(r.name); if (p) rps += p[0]; });
   var box = $('summary'); box.replaceChildren();
   [['vassals', all.length], ['ready', ready], ['failing', bad], ['req/s', rps.toFixed(1)]].forEach(function (x) {

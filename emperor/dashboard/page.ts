@@ -2,6 +2,10 @@
 // self-contained (no CDN, no files read at run time). Static: no record and no token ever goes in
 // here (it is served without the token); the behaviour lives in page-app.ts.
 // Neutral light/dark palette following prefers-color-scheme; state colours are the only accents.
+import { STATE_TONE, VASSAL_STATES } from '../../shared/names.js';
+
+/** one rule per state, drawn in its tone (shared/names.ts; `top` uses the same tones) */
+const STATE_CSS = VASSAL_STATES.map((s) => `.s-${s} { --s: var(--${STATE_TONE[s]}); }`).join('\n');
 
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M4 24 L6 10 L12 16 L16 6 L20 16 L26 10 L28 24 Z" fill="#d4a72c" stroke="#8a6d1d" stroke-width="1.5" stroke-linejoin="round"/><rect x="4" y="25" width="24" height="3" rx="1" fill="#8a6d1d"/></svg>`;
 
@@ -122,8 +126,7 @@ td.sock { font-family: var(--mono); font-size: 12px; color: var(--muted); max-wi
 td.err { color: var(--bad); }
 .badge { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; font-weight: 600; padding: 2px 9px; border-radius: 999px; color: var(--s, var(--off)); background: color-mix(in srgb, var(--s, var(--off)) 14%, transparent); }
 .badge::before { content: ""; width: 7px; height: 7px; border-radius: 50%; background: currentColor; }
-.s-ready { --s: var(--ok); } .s-starting, .s-reloading { --s: var(--info); } .s-backoff { --s: var(--warn); }
-.s-invalid { --s: var(--bad); } .s-idle { --s: var(--idle); } .s-stopping, .s-stopped { --s: var(--off); }
+${STATE_CSS}
 .s-starting::before, .s-reloading::before, .s-stopping::before { animation: pulse 1.2s ease-in-out infinite; }
 @keyframes pulse { 50% { opacity: .3; } }
 .empty { color: var(--muted); text-align: center; padding: 28px 0 16px; margin: 0; }

@@ -119,7 +119,7 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     const action = ctl[2] as ControlAction;
     deps.log.info({ vassal: name, action }, `dashboard: ${action} ${name}`);
     const r = await host.control(name, action);
-    return json(res, r.ok ? 200 : /^no vassal/.test(r.error) ? 404 : 409, r);
+    return json(res, r.ok ? 200 : r.code === 'unknown-vassal' ? 404 : 409, r);
   }
   return json(res, 404, { error: 'not found' });
 }

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const O_PATH = 0o10000000;
-export const STATE_MODE = 0o600;
 const SUFFIXES = ['', '-wal', '-shm', '-journal'];
 
 /** Run `open` with a umask that makes whatever it creates 0600 (it must be synchronous). */

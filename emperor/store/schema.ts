@@ -3,9 +3,11 @@
 // Nothing else in the project writes SQL.
 
 import fs from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent, EventKind } from '../../shared/events.js';
+import type { RuntimeErrorCode } from '../../shared/errors.js';
 
 export type DB = Database.Database;
 
@@ -50,7 +52,7 @@ const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-function schemaError(code: string, message: string): Error {
+function schemaError(code: RuntimeErrorCode, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
@@ -124,7 +126,8 @@ export function rowToEvent(r: EventRow): EmperorEvent {
   } catch {
     detail = { raw: r.detail };
   }
-  return { id: r.id, ts: r.ts, vassal: r.vassal, kind: r.kind as EventKind, detail };
+  // as stored: the shape its kind had when it was written (shared/events.ts)
+  return { id: r.id, ts: r.ts, vassal: r.vassal, kind: r.kind as EventKind, detail } as EmperorEvent;
 }
 
 export function rowToEmperor(r: EmperorDbRow): EmperorRow {
@@ -137,11 +140,21 @@ export function rowToEmperor(r: EmperorDbRow): EmperorRow {
   };
 }
 
+/**
+ * Open (creating it) the writer's database. A missing directory is SQLITE_CANTOPEN, the code SQLite
+ * gives any path it cannot open: better-sqlite3 throws a TypeError without a code for it, and no
+ * decision here reads an error's message.
+ */
+export function openWriter(path: string, timeout: number): DB {
+  const dir = dirname(path);
+  if (!fs.existsSync(dir)) throw Object.assign(new Error(`cannot open ${path}: the directory ${dir} does not exist`), { code: 'SQLITE_CANTOPEN' });
+  return new Database(path, { timeout });
+}
+
 /** The sqlite error code (`SQLITE_BUSY`...) or a short tag for other failures. */
 export function errCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
-  if (err instanceof Error && /directory does not exist/.test(err.message)) return 'SQLITE_CANTOPEN';
   return err instanceof Error ? err.name : 'UNKNOWN';
 }
 

@@ -75,6 +75,7 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
       c.harakiri = true;
       return;
     case 'load-error':
+      c.loadError = ev.message;
       s.error = `app failed to load: ${ev.message}`;
       return;
   }
@@ -141,7 +142,7 @@ function exited(x: Ctx, c: CopyState, info: { code: number; signal: string | nul
   // said until a copy is ready again (a crash loop shows its reason in status, top, the dashboard);
   // an app's own load error, when it sent one, stays first
   const why = exitReason(c, info, tail, x.now);
-  s.error = c.readyAt === null && s.error?.startsWith('app failed to load:') ? `${s.error.split(' (copy ')[0]} (${why.split('; last stderr')[0]})` : why;
+  s.error = c.readyAt === null && c.loadError !== undefined ? `app failed to load: ${c.loadError} (${exitReason(c, info, [], x.now)})` : why;
   const lived = x.now - c.startedAt;
   const readyFor = c.readyAt === null ? null : x.now - c.readyAt;
   if (c.replaces !== null) {

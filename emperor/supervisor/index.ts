@@ -23,7 +23,6 @@ import { step } from './table.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export type { Command } from './model.js';
-export type TableState = Phase;
 
 export interface SupervisorDeps {
   bus: Bus;

@@ -2,7 +2,7 @@
 // to, and the effects it asks for. Pure types (imports only shared/ and policy.ts): the table
 // (table.ts) maps (state, event, now) to (state, effects); the interpreter (index.ts) acts.
 import type { ConfigError } from '../../shared/errors.js';
-import type { EventKind } from '../../shared/events.js';
+import type { KindAndDetail } from '../../shared/events.js';
 import type { WorkerStats } from '../../shared/protocol.js';
 import type { ExitInfo, VassalConfig, VassalState } from '../../shared/types.js';
 import type { BackoffState } from '../policy.js';
@@ -43,6 +43,8 @@ export interface CopyState {
   recycling: boolean;
   /** the copy this one replaces once ready (a recycle replacement) */
   replaces: number | null;
+  /** what the app reported when its module failed to load: leads the error when the copy exits */
+  loadError?: string;
 }
 
 export interface Generation {
@@ -137,7 +139,7 @@ export type Effect =
   | { type: 'signal'; copy: number; signal: 'SIGKILL' }
   | { type: 'arm'; name: string; token: number; ms: number; jitter: boolean }
   | { type: 'cancel'; name: string }
-  | { type: 'event'; kind: EventKind; detail: Record<string, unknown> }
+  | ({ type: 'event' } & KindAndDetail)
   /** republish the record; `lazy`: only an idle worker's stats moved */
   | { type: 'record'; lazy: boolean }
   | { type: 'forget' }

@@ -1,6 +1,6 @@
 // The table's verbs, shared by its command and copy handlers: each edits the draft state of one
 // step and appends the effects it implies. Pure (no clock, no I/O): `now` comes with the step.
-import type { EventKind } from '../../shared/events.js';
+import type { EventDetails, EventKind } from '../../shared/events.js';
 import type { SocketAddress, VassalConfig } from '../../shared/types.js';
 import type { CopyState, Effect, Generation, Phase, PreparedLike, State } from './model.js';
 
@@ -11,7 +11,7 @@ export interface Ctx {
   now: number;
 }
 
-export const event = (x: Ctx, kind: EventKind, detail: Record<string, unknown> = {}): void => void x.fx.push({ type: 'event', kind, detail });
+export const event = <K extends EventKind>(x: Ctx, kind: K, detail: EventDetails[K]): void => void x.fx.push({ type: 'event', kind, detail } as Effect);
 
 export function arm(x: Ctx, name: string, ms: number, jitter = false): void {
   const token = ++x.s.ids.token;

@@ -172,6 +172,8 @@ export function converge(x: Ctx): void {
     s.reloadAsked = false; // on-demand and asleep: nothing to reload
     return;
   }
+  // only a new socket address is a full restart: a uid/gid or app/exec change rolls out like any
+  // reload on the kept socket, so a bad new program or user never takes the app down
   const restart = !serving || !same(cur.config.httpSocket, target.httpSocket);
   prepare(x, restart ? 'restart' : 'rollout');
 }

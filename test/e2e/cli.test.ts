@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { VASSAL_STATES } from '../../shared/names.js';
 import { CLI, appIni, request, startEmperor, waitUntil } from '../helpers/emperor.js';
 
 interface CliResult {
@@ -31,7 +32,7 @@ async function statusJson(args: string[], opts: { cwd?: string; env?: Record<str
 }
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-const STATES = ['starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped'];
+const STATES: readonly string[] = VASSAL_STATES;
 
 function checkVassalShape(v: Record<string, any>): void {
   for (const k of ['name', 'state', 'pid', 'pids', 'uid', 'gid', 'socket', 'restarts', 'startedAt', 'lastExit', 'error', 'config']) assert.ok(k in v, `vassal record has ${k}`);

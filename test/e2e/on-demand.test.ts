@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { alive, appIni, request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { alive, appIni, freePort, request, startEmperor, waitUntil } from '../helpers/emperor.js';
 import { needsPython } from '../helpers/require.js';
 
 test('an on-demand app vassal starts on its first connection and goes idle again', async (t) => {
@@ -31,7 +31,8 @@ test('an on-demand app vassal starts on its first connection and goes idle again
 
 test('an on-demand exec vassal: its first connection is relayed once it is ready', { skip: needsPython() }, async (t) => {
   const e = await startEmperor(t);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // a port the kernel handed out (bound on :0, read, released), not a random guess that may be taken
+  const port = await freePort();
   const server = path.join(e.dir, 'fd3.py');
   const fs = await import('node:fs');
   fs.writeFileSync(

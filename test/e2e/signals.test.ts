@@ -192,7 +192,7 @@ test('SIGKILL of the emperor: copies exit within 2 s; the next emperor ends left
   assert.equal(stale.emperor.running, false, 'status says the emperor is not running');
 
   const e2 = await startEmperor(t, { dir: e.dir });
-  const ended = await e2.waitLog((l) => /ended a copy left over/.test(String(l.msg)), 1000, 'the leftover to be ended');
+  const ended = await e2.waitLog((l) => l.event === 'leftover-killed', 1000, 'the leftover to be ended (event leftover-killed)');
   assert.equal(ended.pid, stubborn.pid);
   assert.equal(ended.vassal, 'stubborn');
   assert.ok(!alive(stubborn.pid!), 'the leftover is gone');

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { Bus } from '../../emperor/bus.js';
 import { Store } from '../../emperor/store.js';
 import type { DashboardHost } from '../../emperor/dashboard/index.js';
+import type { ControlResult } from '../../emperor/dashboard/host.js';
 import type { VassalRecord, VassalState } from '../../shared/types.js';
 import { waitUntil } from './emperor.js';
 
@@ -163,8 +164,13 @@ export class FakeEmperor implements DashboardHost {
     this.bus.forget(name);
   }
 
-  async control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; error: string }> {
+  /** what control() answers for an unknown name (the message is free text: callers go by the code) */
+  unknownMessage = (name: string): string => `no vassal "${name}"`;
+  stopping = false;
+
+  async control(name: string, action: 'reload' | 'stop' | 'start'): Promise<ControlResult> {
     this.controls.push([name, action]);
-    return this.recs.has(name) ? { ok: true } : { ok: false, error: `no vassal "${name}"` };
+    if (!this.recs.has(name)) return { ok: false, code: 'unknown-vassal', error: this.unknownMessage(name) };
+    return this.stopping ? { ok: false, code: 'stopping', error: 'the emperor is stopping' } : { ok: true };
   }
 }

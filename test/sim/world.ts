@@ -242,7 +242,7 @@ export class World {
       }
       case 'beat': {
         const p = pick([...this.procs.values()], x.i);
-        if (p) this.feed({ type: 'heartbeat', copy: p.copy, stats: { requests: x.requests, inFlight: 0, rss: 1, avgMs: 1, p99Ms: 1, harakiriKills: 0 } });
+        if (p) this.feed({ type: 'heartbeat', copy: p.copy, stats: { requests: x.requests, inFlight: 0, rss: 1, avgMs: 1, p99Ms: 1 } });
         return;
       }
       case 'exit': {

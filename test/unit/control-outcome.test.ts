@@ -6,7 +6,7 @@ import type { EmperorEvent, EventKind } from '../../shared/events.js';
 import type { VassalRecord, VassalState } from '../../shared/types.js';
 
 let id = 0;
-const ev = (kind: EventKind, detail: Record<string, unknown> = {}): EmperorEvent => ({ id: ++id, ts: '', vassal: 'w', kind, detail });
+const ev = (kind: EventKind, detail: Record<string, unknown> = {}): EmperorEvent => ({ id: ++id, ts: '', vassal: 'w', kind, detail }) as EmperorEvent;
 const rec = (state: VassalState, pids: number[], error: string | null = null): VassalRecord => ({ name: 'w', state, pids, pid: pids[0] ?? null, error }) as unknown as VassalRecord;
 
 test('reload holds once its own generation serves and every copy that ran before is gone', () => {

@@ -127,13 +127,28 @@ test('control actions: 403 naming the token when none is configured; with one th
   assert.deepEqual(host.controls, [['web', 'reload'], ['web', 'stop'], ['web', 'start'], ['ghost', 'stop']]);
 });
 
+test('control actions: the HTTP status follows the error code, whatever the message says', async (t) => {
+  const { host, get } = await setup(t, TOKEN);
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  host.set(fakeRecord('web', 'ready'));
+  host.unknownMessage = (name) => `nothing called ${name} here`;
+  const missing = await get('/api/vassals/ghost/stop', auth, 'POST');
+  assert.equal(missing.status, 404);
+  assert.equal(JSON.parse(missing.body).code, 'unknown-vassal');
+  host.stopping = true;
+  host.unknownMessage = () => 'no vassal will do: the emperor is stopping';
+  const busy = await get('/api/vassals/web/stop', auth, 'POST');
+  assert.equal(busy.status, 409);
+  assert.equal(JSON.parse(busy.body).code, 'stopping');
+});
+
 test('payloads carry no env values and no token', async (t) => {
   const { d, host, get } = await setup(t, TOKEN);
   // records come redacted from the emperor (record.ts); the dashboard adds nothing of its own
   host.set(fakeRecord('web', 'ready', { config: { env: { SECRET: '<redacted>' } } as never }));
   const auth = { authorization: `Bearer ${TOKEN}` };
   const c = await wsConnect(t, d.address, '?since=0', { headers: auth });
-  host.bus.publish('web', 'ready', {});
+  host.bus.publish('web', 'ready', { pid: 1, generation: 1 });
   await c.next((m) => m.type === 'event');
   for (const p of ['/api/status', '/api/info', '/metrics', '/', '/app.js']) assert.ok(!(await get(p, auth)).body.includes(TOKEN), p);
   assert.ok(!JSON.stringify(c.messages).includes(TOKEN));

@@ -58,9 +58,9 @@ test('WebSocket: snapshot first, then record changes, removals and events in bus
 
   host.bus.publish('b', 'added', { file: '/x/b.ini' });
   host.set(fakeRecord('b', 'starting'));
-  host.bus.publish('b', 'spawned', { pid: 1 });
+  host.bus.publish('b', 'spawned', { pid: 1, generation: 1 });
   host.set(fakeRecord('b', 'ready'));
-  host.bus.publish('b', 'ready', { pid: 1 });
+  host.bus.publish('b', 'ready', { pid: 1, generation: 1 });
   host.forget('a');
   host.bus.publish('a', 'removed', {});
   await c.next((m) => m.type === 'event' && m.event.kind === 'removed');
@@ -78,28 +78,28 @@ test('?since=ID replays the stored events after ID, then the live stream, withou
   const host = new FakeEmperor(t);
   const d = await dash(t, host);
   const first = await wsConnect(t, d.address);
-  for (let i = 1; i <= 5; i++) host.bus.publish('v', 'spawned', { n: i });
-  await first.next((m) => m.type === 'event' && m.event.detail.n === 5);
+  for (let i = 1; i <= 5; i++) host.bus.publish('v', 'spawned', { pid: i, generation: 1 });
+  await first.next((m) => m.type === 'event' && m.event.detail.pid === 5);
   const seen = first.events();
   const lastSeen = seen[2]!.id; // the client saw three, then lost its connection
   first.close();
-  for (let i = 6; i <= 8; i++) host.bus.publish('v', 'spawned', { n: i }); // missed while away
+  for (let i = 6; i <= 8; i++) host.bus.publish('v', 'spawned', { pid: i, generation: 1 }); // missed while away
 
   const again = await wsConnect(t, d.address, `?since=${lastSeen}`);
   assert.equal(again.messages.length > 0 && (await again.next((m) => m.type === 'snapshot')).type, 'snapshot');
   // live events arriving while the replay is read: published in a burst right after connecting
-  for (let i = 9; i <= 12; i++) host.bus.publish('v', 'spawned', { n: i });
-  await again.next((m) => m.type === 'event' && m.event.detail.n === 12);
-  assert.deepEqual(again.events().map((e) => e.detail.n), [4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  for (let i = 9; i <= 12; i++) host.bus.publish('v', 'spawned', { pid: i, generation: 1 });
+  await again.next((m) => m.type === 'event' && m.event.detail.pid === 12);
+  assert.deepEqual(again.events().map((e) => e.detail.pid), [4, 5, 6, 7, 8, 9, 10, 11, 12]);
   const ids = again.events().map((e) => e.id);
   assert.equal(new Set(ids).size, ids.length, 'no duplicates');
   assert.deepEqual(ids, ids.map((_, i) => ids[0]! + i), 'no gaps');
 
   // negative case: without since, nothing from before the connection is sent
   const plain = await wsConnect(t, d.address);
-  host.bus.publish('v', 'ready', { n: 13 });
+  host.bus.publish('v', 'ready', { pid: 13, generation: 1 });
   await plain.next((m) => m.type === 'event');
-  assert.deepEqual(plain.events().map((e) => e.detail.n), [13]);
+  assert.deepEqual(plain.events().map((e) => e.detail.pid), [13]);
   // a malformed since is refused
   await assert.rejects(wsConnect(t, d.address, '?since=abc'), /400/);
 });
@@ -126,7 +126,7 @@ test('a client that never reads is dropped and never stalls the bus; other clien
   await waitUntil(() => d.clients() === 1, 10_000, 'the stuck client to be dropped');
   assert.ok(slowest < 200, `publishing never blocked (slowest ${slowest.toFixed(1)} ms)`);
   assert.ok(lines.some((l) => /dropping a dashboard client/.test(l)));
-  host.bus.publish('after', 'added', {});
+  host.bus.publish('after', 'added', { file: '/x/after.ini' });
   await good.next((m) => m.type === 'event' && m.event.vassal === 'after', 10_000, 'the good client to get the next event');
   assert.equal(good.closeCode, null, 'the reading client is still connected');
 });
@@ -134,13 +134,13 @@ test('a client that never reads is dropped and never stalls the bus; other clien
 test('/metrics is Prometheus text on its own registry with the per-vassal and process metrics', async (t) => {
   const host = new FakeEmperor(t);
   const d = await dash(t, host);
-  const stats = { requests: 10, inFlight: 1, rss: 50 * 1048576, avgMs: 2, p99Ms: 9, harakiriKills: 0 };
+  const stats = { requests: 10, inFlight: 1, rss: 50 * 1048576, avgMs: 2, p99Ms: 9 };
   host.set(fakeRecord('web', 'ready', { pid: 4242, pids: [4242], workers: [{ pid: 4242, generation: 1, ready: true, startedAt: new Date().toISOString(), stats }] }));
-  host.bus.publish('web', 'spawned', { pid: 4242 });
-  host.bus.publish('web', 'ready', { pid: 4242 });
-  host.bus.publish('web', 'reloading', {});
-  host.bus.publish('web', 'reloaded', {});
-  host.bus.publish('web', 'reloading', {});
+  host.bus.publish('web', 'spawned', { pid: 4242, generation: 1 });
+  host.bus.publish('web', 'ready', { pid: 4242, generation: 1 });
+  host.bus.publish('web', 'reloading', { generation: 2 });
+  host.bus.publish('web', 'reloaded', { generation: 2, pids: [4243] });
+  host.bus.publish('web', 'reloading', { generation: 3 });
   host.bus.publish('web', 'reload-failed', { reason: 'x' });
   host.set(fakeRecord('web', 'ready', { pid: 4242, pids: [4242], workers: [{ pid: 4242, generation: 1, ready: true, startedAt: new Date().toISOString(), stats: { ...stats, requests: 25 } }] }));
   host.bus.publish('web', 'backoff', { delayMs: 4000, failures: 3 });

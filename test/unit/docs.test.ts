@@ -11,8 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIRECTIVES, KEYS } from '../../emperor/config/keys.js';
 import { loadVassalFile } from '../../emperor/config/index.js';
-import { EXIT } from '../../shared/errors.js';
+import { ERROR_CODES, EXIT, RUNTIME_ERROR_CODES } from '../../shared/errors.js';
 import { EVENT_KINDS } from '../../shared/events.js';
+import { VASSAL_STATES } from '../../shared/names.js';
 import { TABLE } from '../../emperor/supervisor/index.js';
 
 function findRoot(): string {
@@ -166,7 +167,43 @@ function cliSection(md: string, cmd: string): string | null {
   return md.slice(m.index, m.index + m[0].length + (next ? next.index : rest.length));
 }
 
+/** the first code span of the default column of each key's row in the key table of `md` */
+export function documentedDefaults(md: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of md.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const key = /^`([a-z][a-z0-9-]*)`$/.exec(cells[1] ?? '');
+    const dflt = /`([^`]*)`/.exec(cells[3] ?? '');
+    if (key && dflt) out.set(key[1]!, dflt[1]!);
+  }
+  return out;
+}
+
+/** how the key table's default is written in the docs (modes in octal) */
+const shownDefault = (key: string, d: number | boolean): string => (key === 'chmod-socket' ? (d as number).toString(8) : String(d));
+
+/** keys whose documented default differs from the key table's */
+export function defaultProblems(md: string): string[] {
+  const documented = documentedDefaults(md);
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(KEYS)) {
+    if (spec.default === undefined) continue;
+    const want = shownDefault(key, spec.default);
+    if (documented.get(key) !== want) problems.push(`${key}: documented ${documented.get(key) ?? 'nothing'}, the key table says ${want}`);
+  }
+  return problems;
+}
+
 // ---- tests -------------------------------------------------------------------------------------
+
+test('docs/configuration.md shows the key table\'s default of every key that has one', () => {
+  assert.deepEqual(defaultProblems(read('docs/configuration.md')), []);
+});
+
+test('negative control: a documented default that differs from the key table is reported', () => {
+  const md = read('docs/configuration.md').replace('| `mercy` | both | `10` |', '| `mercy` | both | `15` |');
+  assert.deepEqual(defaultProblems(md), ['mercy: documented 15, the key table says 10']);
+});
 
 test('docs/configuration.md has a heading or table row for every key of the key table, and every config-logic directive', () => {
   const md = read('docs/configuration.md');
@@ -179,11 +216,11 @@ test('docs/configuration.md has a heading or table row for every key of the key 
   assert.match(md, /1 MiB/);
 });
 
-test('docs/lifecycle.md has a table row for every state of the supervisor table and every event kind', () => {
+test('docs/lifecycle.md has a table row for every vassal state, every state of the supervisor table and every event kind', () => {
   const documented = documentedKeys(read('docs/lifecycle.md'));
   const states = Object.keys(TABLE).filter((st) => st !== 'new' && st !== 'gone');
   assert.ok(states.includes('ready') && states.includes('idle'));
-  const missing = [...states, ...EVENT_KINDS].filter((k) => !documented.has(k));
+  const missing = [...new Set([...VASSAL_STATES, ...states, ...EVENT_KINDS])].filter((k) => !documented.has(k));
   assert.deepEqual(missing, [], `states or event kinds missing from docs/lifecycle.md: ${missing.join(', ')}`);
 });
 
@@ -260,9 +297,23 @@ test('negative control: links outside the repository, to missing files, SPEC and
   assert.ok(problems.some((p) => p.includes('issue')));
 });
 
-test('docs/configuration.md has a row for every config error code', async () => {
-  const { ERROR_CODES } = await import('../../shared/errors.js');
-  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
-  const missing = Object.keys(ERROR_CODES).filter((c) => !new RegExp(`^\\| \`${c}\` \\|`, 'm').test(doc));
-  assert.deepEqual(missing, []);
+/** codes of `registry` whose row (`| \`CODE\` | description |`) is missing from `md` or says something else */
+export function codeProblems(md: string, registry: Readonly<Record<string, string>>): string[] {
+  const rows = new Map<string, string>();
+  for (const m of md.matchAll(/^\| `([^`]+)` \| (.*) \|$/gm)) rows.set(m[1]!, m[2]!);
+  return Object.entries(registry).flatMap(([code, text]) =>
+    !rows.has(code) ? [`${code}: no row`] : rows.get(code) !== text ? [`${code}: the row says "${rows.get(code)}", the registry "${text}"`] : []);
+}
+
+test('docs/configuration.md has a row for every config error code, with the registry\'s description', () => {
+  assert.deepEqual(codeProblems(read('docs/configuration.md'), ERROR_CODES), []);
+});
+
+test('docs/errors.md has a row for every runtime error code, with the registry\'s description', () => {
+  assert.deepEqual(codeProblems(read('docs/errors.md'), RUNTIME_ERROR_CODES), []);
+});
+
+test('negative control: a code without a row, and a row that says something else, are reported', () => {
+  const md = read('docs/errors.md').replace(/^\| `stopping` \|.*\n/m, '').replace('| the socket forge (the helper', '| the forge (the helper');
+  assert.deepEqual(codeProblems(md, RUNTIME_ERROR_CODES).map((p) => p.split(':')[0]), ['stopping', 'EFORGE']);
 });

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Store, readState, type EmperorRow } from '../../emperor/store.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent } from '../../shared/events.js';
+import { waitUntil } from '../helpers/emperor.js';
 
 interface LogLine {
   level: number;
@@ -63,7 +63,8 @@ function rec(name: string, over: Partial<VassalRecord> = {}): VassalRecord {
 }
 
 function ev(id: number, vassal: string | null = 'app'): EmperorEvent {
-  return { id, ts: new Date(1700000000000 + id).toISOString(), vassal, kind: 'spawned', detail: { n: id, nested: { a: [1] } } };
+  // a detail of any shape: the store keeps what it is given
+  return { id, ts: new Date(1700000000000 + id).toISOString(), vassal, kind: 'spawned', detail: { n: id, nested: { a: [1] } } } as unknown as EmperorEvent;
 }
 
 const emperorRow: EmperorRow = { pid: 42, pidStart: 999, vassalsDir: '/etc/vassals.d', startedAt: '2024-01-01T00:00:00.000Z', stoppedAt: null };
@@ -253,8 +254,7 @@ test('a missing directory (unwritable path) degrades, keeps writes, never throws
   assert.equal(errors().length, 1, 'errors are rate-limited per code');
 
   fs.mkdirSync(sub);
-  await sleep(80); // the unref'd retry timer reopens and flushes
-  assert.equal(s.healthy, true);
+  await waitUntil(() => s.healthy, 5000, 'the unref\'d retry timer to reopen and flush');
   assert.deepEqual(s.listVassals(), [rec('kept')]);
   assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1, 2]);
   assert.deepEqual(s.getEmperor(), emperorRow);
@@ -278,7 +278,7 @@ test('a database locked by another connection at open degrades and recovers', as
   other.prepare('ROLLBACK').run();
   other.exec('DROP TABLE t');
   other.close();
-  await sleep(60);
+  await waitUntil(() => s.healthy, 5000, 'the retry timer to reopen once the lock is gone');
   s.upsertVassal(rec('a'));
   assert.equal(s.healthy, true);
   assert.deepEqual(s.listVassals().map((r) => r.name), ['a', 'x']);
@@ -303,8 +303,7 @@ test('a write blocked by another writer degrades, keeps the write and flushes it
   assert.doesNotThrow(() => exerciseAll(s, 3));
   other.prepare('COMMIT').run();
   other.close();
-  await sleep(60);
-  assert.equal(s.healthy, true);
+  await waitUntil(() => s.healthy, 5000, 'the retry timer to reopen and flush once the writer is gone');
   assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1, 2, 3, 4]);
   assert.deepEqual(s.listVassals().map((r) => r.name), ['a', 'x']);
   s.close();
@@ -365,7 +364,7 @@ test('after close, and with unserializable input, nothing throws', () => {
   const s = Store.open(path.join(dir, 's.db'), log);
   const circular: Record<string, unknown> = {};
   circular.self = circular;
-  assert.doesNotThrow(() => s.appendEvent({ ...ev(1), detail: circular }));
+  assert.doesNotThrow(() => s.appendEvent({ ...ev(1), detail: circular } as unknown as EmperorEvent));
   assert.deepEqual(s.eventsSince(0)[0]!.detail, { unserializable: true });
   assert.equal(errors().length, 1);
   s.close();

@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENTS, SHUTTING_DOWN, TABLE, step } from '../../emperor/supervisor/index.js';
 import { initialState } from '../../emperor/supervisor/model.js';
+import { VASSAL_STATES } from '../../shared/names.js';
 import { config } from '../sim/world.js';
 
-const ROWS = ['new', 'starting', 'ready', 'reloading', 'stopping', 'backoff', 'invalid', 'idle', 'stopped', 'gone'] as const;
+/** one row per vassal state, plus the supervisor's own `new` (nothing applied yet) and `gone` */
+const ROWS = ['new', ...VASSAL_STATES, 'gone'] as const;
 const COMMANDS = ['apply', 'invalid', 'reload', 'remove', 'shutdown', 'stop', 'start', 'restart'] as const;
 
 test('every row has an action for every command, and every other event is described', () => {
@@ -54,4 +56,27 @@ test('a timer whose token is not the armed one is a no-op', () => {
   const r = step(s, { type: 'timer', name: 'retry', token: 6 }, 1000);
   assert.deepEqual(r.state.timers, { retry: 7 });
   assert.deepEqual(r.effects.filter((e) => e.type !== 'record'), []);
+});
+
+test("an app's load error leads the record's error when its copy exits, whatever the message says", () => {
+  // drive one vassal from apply to a copy that reports a load error and exits before it is ready
+  const message = "Cannot find module './db' (copy it from ./db.example); last stderr: none";
+  let s = initialState();
+  let now = 1000;
+  const feed = (ev: Parameters<typeof step>[1]) => {
+    const r = step(s, ev, now);
+    s = r.state;
+    return r.effects;
+  };
+  const prep = feed({ type: 'apply', config: config('A') }).find((e) => e.type === 'prepare')!;
+  assert.equal(prep.type, 'prepare');
+  const prepared = { config: config('A'), identity: { uid: 65534, gid: 65534 }, socket: { key: 'tcp:127.0.0.1:1' } };
+  const queued = feed({ type: 'prepared', seq: prep.seq, result: { ok: true, prepared, warnings: [] } }).find((e) => e.type === 'queue-spawn')!;
+  assert.equal(queued.type, 'queue-spawn');
+  feed({ type: 'slot', copy: queued.copy });
+  feed({ type: 'spawned', copy: queued.copy, pid: 4242, pidStart: 1 });
+  feed({ type: 'load-error', copy: queued.copy, message });
+  now += 200;
+  feed({ type: 'exited', copy: queued.copy, info: { code: 1, signal: null, at: new Date(now).toISOString() }, tail: ['Error: boom'] });
+  assert.equal(s.error, `app failed to load: ${message} (copy 4242 exited with code 1 before it was ready)`);
 });

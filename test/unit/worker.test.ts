@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerSettings } from '../../shared/protocol.js';
+import { waitUntil } from '../helpers/emperor.js';
 
 const WORKER = fileURLToPath(new URL('../../vassal/worker.js', import.meta.url));
 
@@ -157,7 +158,18 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** the slow fixture's request (asked with ?tell) has reached the app: it is in flight */
+const inFlight = (w: Worker, n = 1): Promise<boolean> =>
+  waitUntil(() => w.stdout().split('slow: started').length - 1 >= n, 5000, 'the request to reach the app');
+
+/** the worker has closed its listening socket (it drains): a new connection is refused */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => (c.destroy(), resolve(false)));
+    c.once('error', () => resolve(true));
+  });
+}
 
 test('reports ready with its pid and serves a request listener app', async (t) => {
   const w = await startWorker(t, 'hello.mjs');
@@ -192,9 +204,7 @@ test('fetch apps: GET, POST echo, multiple set-cookie, 500 on throw', async (t) 
   const thrown = await request(w.port, { path: '/throw' });
   assert.equal(thrown.status, 500);
   // the stderr pipe and the HTTP response race to this process: wait for the line
-  const deadline = Date.now() + 3000;
-  while (!/fixture error/.test(w.stderr()) && Date.now() < deadline) await sleep(20);
-  assert.match(w.stderr(), /fixture error/);
+  await waitUntil(() => /fixture error/.test(w.stderr()), 3000, 'the fixture error on stderr');
 });
 
 test('an app that throws on load: load-error message, exit 1', async (t) => {
@@ -230,8 +240,7 @@ test('headers beyond buffer-size get 431 and a log line naming buffer-size', asy
   await w.waitFor('ready');
   const r = await request(w.port, { headers: { 'x-big': 'a'.repeat(20 * 1024) } });
   assert.equal(r.status, 431);
-  const deadline = Date.now() + 2000;
-  while (!w.stderr().includes('buffer-size') && Date.now() < deadline) await sleep(20);
+  await waitUntil(() => w.stderr().includes('buffer-size'), 2000, 'the buffer-size log line');
   assert.match(w.stderr(), /request header larger than buffer-size \(8192 bytes\)/);
   // the worker keeps serving
   assert.equal((await request(w.port)).status, 200);
@@ -257,10 +266,10 @@ for (const [fixture, path] of [
 test('SIGTERM drains: the in-flight request completes, then exit 0', async (t) => {
   const w = await startWorker(t, 'slow.mjs');
   await w.waitFor('ready');
-  const inFlight = request(w.port, { path: '/?ms=800' });
-  await sleep(250);
+  const pending = request(w.port, { path: '/?ms=800&tell' });
+  await inFlight(w);
   w.child.kill('SIGTERM');
-  const r = await inFlight;
+  const r = await pending;
   assert.equal(r.status, 200);
   assert.equal(r.body, 'slept 800');
   assert.equal(r.headers.connection, 'close');
@@ -278,7 +287,7 @@ test("channel {type:'drain'}: the next request on an idle keep-alive connection 
   (agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection = (...a: unknown[]) => (connections++, connect(...a));
   await request(w.port, { agent }); // leaves an idle kept-alive connection
   w.channel.write(`${JSON.stringify({ type: 'drain' })}\n`);
-  await sleep(200);
+  await waitUntil(() => refused(w.port), 3000, 'the worker to stop listening (drain begun)');
   // the idle connection was not closed under the client's feet: its next request is answered
   const second = await request(w.port, { agent });
   assert.equal(second.status, 200);
@@ -291,21 +300,21 @@ test("channel {type:'drain'}: the next request on an idle keep-alive connection 
 test('drain gives up after mercy: exit 1', async (t) => {
   const w = await startWorker(t, 'slow.mjs', { mercy: 0.5 });
   await w.waitFor('ready');
-  const inFlight = request(w.port, { path: '/?ms=5000' }).catch((e: Error) => e);
-  await sleep(150);
+  const pending = request(w.port, { path: '/?ms=5000&tell' }).catch((e: Error) => e);
+  await inFlight(w);
   const started = Date.now();
   w.child.kill('SIGTERM');
   const { code } = await withTimeout(w.exited, 3000, 'forced exit');
   assert.equal(code, 1);
   assert.ok(Date.now() - started < 2000);
-  assert.ok((await inFlight) instanceof Error);
+  assert.ok((await pending) instanceof Error);
 });
 
 test('the emperor disappearing (its end of the channel closes) ends the worker within 2 s', async (t) => {
   const w = await startWorker(t, 'slow.mjs');
   await w.waitFor('ready');
-  void request(w.port, { path: '/?ms=10000' }).catch(() => undefined); // would hold a drain for 10 s
-  await sleep(100);
+  void request(w.port, { path: '/?ms=10000&tell' }).catch(() => undefined); // would hold a drain for 10 s
+  await inFlight(w);
   const started = Date.now();
   w.channel.destroy();
   await withTimeout(w.exited, 2000, 'exit after disconnect');
@@ -317,15 +326,10 @@ test('heartbeat stats: one at start, then every heartbeat/3 seconds while busy',
   await w.waitFor('ready');
   await w.waitFor('heartbeat', 1000); // the first beat comes at once
   for (let i = 0; i < 3; i++) assert.equal((await request(w.port)).status, 200);
-  const deadline = Date.now() + 2500;
-  const find = () => w.messages.find((m) => m.type === 'heartbeat' && m.stats.requests === 3);
-  while (!find() && Date.now() < deadline) await sleep(20);
-  const hb = find();
-  assert.ok(hb, 'a beat with the 3 requests within heartbeat/3 s (+ slack)');
-  if (hb?.type !== 'heartbeat') return;
+  const hb = await waitUntil(() => w.messages.find((m) => m.type === 'heartbeat' && m.stats.requests === 3), 2500, 'a beat with the 3 requests within heartbeat/3 s (+ slack)');
+  if (hb.type !== 'heartbeat') return;
   assert.equal(hb.stats.requests, 3);
   assert.equal(hb.stats.inFlight, 0);
-  assert.equal(hb.stats.harakiriKills, 0);
   assert.ok(hb.stats.rss > 1024 * 1024);
   assert.ok(hb.stats.avgMs >= 0 && hb.stats.p99Ms >= hb.stats.avgMs);
 });
@@ -334,8 +338,7 @@ test('memory-report logs RSS after each request', async (t) => {
   const w = await startWorker(t, 'hello.mjs', { memoryReport: true });
   await w.waitFor('ready');
   await request(w.port);
-  const deadline = Date.now() + 2000;
-  while (!/memory: rss=/.test(w.stdout()) && Date.now() < deadline) await sleep(20);
+  await waitUntil(() => /memory: rss=/.test(w.stdout()), 2000, 'the memory-report line');
   assert.match(w.stdout(), /^memory: rss=\d+(\.\d+)? MB$/m);
 });
 
