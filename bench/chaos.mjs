@@ -115,7 +115,7 @@ const scenarios = {
       '-',
       `${f.orphans.length} (untracked: ${f.untracked.length})`,
       `event-loop lag p99 max ${f.maxLagMs ?? '?'} ms`,
-      `after ${o.warmupMs / 1000} s warm-up: RSS ${(f.growth.rssKb / 1024).toFixed(1)} MB, heap ${f.growth.heapUsedKb === null ? '?' : (f.growth.heapUsedKb / 1024).toFixed(1)} MB, fds ${f.growth.fds}, state file ${(f.growth.dbKb / 1024).toFixed(2)} MB`,
+      `after ${o.warmupMs / 1000} s warm-up (median of the last quarter of samples minus the first): RSS ${(f.growth.rssKb / 1024).toFixed(1)} MB, heap ${f.growth.heapUsedKb === null ? '?' : (f.growth.heapUsedKb / 1024).toFixed(1)} MB, fds ${f.growth.fds}, state file ${(f.growth.dbKb / 1024).toFixed(2)} MB`,
     ],
   },
 };

@@ -1,7 +1,8 @@
 // Scenario 8, soak (benchmark only: bench/chaos.mjs): `vassals` app vassals, a reload every
 // `reloadEveryMs` and a kill -9 of a copy every `crashEveryMs`, for `durationMs`. The emperor's
 // RSS and open descriptors (/proc), V8 heap and event-loop lag (its /metrics) and the state file's
-// size are sampled every `sampleEveryMs`; growth is measured from the end of the warm-up.
+// size are sampled every `sampleEveryMs`; growth is the median of the last quarter of the samples
+// after the warm-up minus that of the first quarter.
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, freePort, request, startEmperor } from '../../helpers/emperor.js';
@@ -94,8 +95,22 @@ export async function soak(c: Cleanup, o: SoakOptions): Promise<SoakFigures> {
     await pause(100);
   }
   await sample(Date.now() - t0);
-  const base = samples.find((s) => s.atMs >= o.warmupMs) ?? samples[0]!;
-  const last = samples[samples.length - 1]!;
+  // growth = the median of the last quarter of the samples after the warm-up minus the median of
+  // the first quarter: one sample against another measured the allocator's swing (RSS moves
+  // +-4 MB between two samples 10 s apart), not a trend
+  const after = samples.filter((s) => s.atMs >= o.warmupMs);
+  const kept = after.length > 0 ? after : samples;
+  const span = Math.max(1, Math.floor(kept.length / 4));
+  const median = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const grown = (pick: (s: SoakSample) => number | null): number | null => {
+    const a = kept.slice(0, span).map(pick);
+    const b = kept.slice(-span).map(pick);
+    if (a.some((x) => x === null) || b.some((x) => x === null)) return null;
+    return Math.round(median(b as number[]) - median(a as number[]));
+  };
   const untracked = await persistentUntracked(run, () => e.status());
   await e.stop('SIGTERM', 60_000);
   const orphans = marked(run);
@@ -105,10 +120,10 @@ export async function soak(c: Cleanup, o: SoakOptions): Promise<SoakFigures> {
     reloads,
     crashes,
     growth: {
-      rssKb: last.rssKb - base.rssKb,
-      fds: last.fds - base.fds,
-      heapUsedKb: last.heapUsedKb !== null && base.heapUsedKb !== null ? last.heapUsedKb - base.heapUsedKb : null,
-      dbKb: last.dbKb - base.dbKb,
+      rssKb: grown((s) => s.rssKb) ?? 0,
+      fds: grown((s) => s.fds) ?? 0,
+      heapUsedKb: grown((s) => s.heapUsedKb),
+      dbKb: grown((s) => s.dbKb) ?? 0,
     },
     maxLagMs: lags.length ? Math.max(...lags) : null,
     untracked,
