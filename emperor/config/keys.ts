@@ -2,7 +2,7 @@
 // directives, key normalisation and the "did you mean" hint for unknown keys.
 // Pure data + tiny helpers; no I/O.
 
-export type KeyKind = 'path' | 'exec' | 'socket' | 'address' | 'mode' | 'owner' | 'ident' | 'bool' | 'int' | 'list';
+export type KeyKind = 'path' | 'exec' | 'socket' | 'address' | 'mode' | 'owner' | 'ident' | 'bool' | 'int' | 'range' | 'list';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -22,7 +22,10 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   uid: { kind: 'ident' },
   gid: { kind: 'ident' },
   'allow-root': { kind: 'bool' },
-  processes: { kind: 'int', min: 1, max: 1024 },
+  // `N`, or `MIN-MAX` for an adaptive count (app vassals only: exec copies report no load)
+  processes: { kind: 'range', min: 1, max: 1024 },
+  'scale-up-after': { kind: 'int', min: 1, max: MAX_SECONDS },
+  'scale-down-after': { kind: 'int', min: 1, max: MAX_SECONDS },
   harakiri: { kind: 'int', min: 0, max: MAX_SECONDS },
   'max-requests': { kind: 'int', min: 0 },
   'reload-on-rss': { kind: 'int', min: 0, max: 1_048_576 },
