@@ -19,6 +19,8 @@ export interface WorkerSettings {
   memoryReport: boolean;
   /** seconds between heartbeats (0 = none) */
   heartbeat: number;
+  /** send `load` messages (an adaptive `processes = MIN-MAX`); absent = false */
+  load?: boolean;
 }
 
 export const WORKER_SETTINGS_ENV = 'EMPEROR_WORKER';
@@ -39,7 +41,17 @@ export type WorkerMessage =
   | { type: 'ready'; pid: number }
   | { type: 'heartbeat'; stats: WorkerStats }
   | { type: 'load-error'; message: string }
-  | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' };
+  | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' }
+  /**
+   * adaptive `processes`: the worker went busy (a request in flight) or idle; sent on changes
+   * only, at most every LOAD_REPORT_MS, never by an idle worker's timer
+   */
+  | { type: 'load'; busy: boolean };
+
+/** the least time between two `load` messages of one worker */
+export const LOAD_REPORT_MS = 250;
+/** a worker reports idle once it has had no request in flight for this long (not between two keep-alive requests) */
+export const LOAD_IDLE_AFTER_MS = 100;
 
 /** emperor -> worker, on the same channel. */
 export type EmperorToWorker = { type: 'drain' };
@@ -94,6 +106,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
       return typeof m.message === 'string' ? { type: 'load-error', message: m.message.slice(0, MAX_ERROR_TEXT) } : null;
     case 'recycle':
       return m.reason === 'max-requests' || m.reason === 'reload-on-rss' ? { type: 'recycle', reason: m.reason } : null;
+    case 'load':
+      return typeof m.busy === 'boolean' ? { type: 'load', busy: m.busy } : null;
     default:
       return null;
   }
