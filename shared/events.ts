@@ -17,6 +17,8 @@ export const EVENT_KINDS = [
   'activated',
   'idle',
   'recycling',
+  'scaled-up',
+  'scaled-down',
   'backoff',
   'stopping',
   'stopped',

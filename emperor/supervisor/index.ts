@@ -240,6 +240,7 @@ export class Supervisor {
             else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
             else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
             else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
+            else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
           },
           onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
         }),

@@ -43,6 +43,8 @@ export interface CopyState {
   recycling: boolean;
   /** the copy this one replaces once ready (a recycle replacement) */
   replaces: number | null;
+  /** adaptive `processes`: since when its last load report said busy; null = idle (or never said) */
+  busySince: number | null;
 }
 
 export interface Generation {
@@ -53,6 +55,10 @@ export interface Generation {
   startedAt: number;
   /** copies that died and are owed a replacement when the backoff timer fires */
   owed: number;
+  /** the copies it is held at: `processes`, or within MIN..MAX when adaptive (scale.ts) */
+  target: number;
+  /** adaptive, above MIN: the quiet window in progress (busy worker-ms since `since`, counted up to `at`) */
+  window: { since: number; at: number; busyMs: number } | null;
 }
 
 export interface State {
@@ -117,6 +123,8 @@ export type Event =
   | { type: 'heartbeat'; copy: number; stats: WorkerStats }
   | { type: 'recycle'; copy: number; reason: string }
   | { type: 'harakiri'; copy: number }
+  /** an app worker of an adaptive vassal went busy or idle */
+  | { type: 'load'; copy: number; busy: boolean }
   | { type: 'load-error'; copy: number; message: string }
   | { type: 'timer'; name: string; token: number }
   | { type: 'tick' }
@@ -181,7 +189,7 @@ export function initialState(): State {
 export function cloneState(s: State): State {
   return {
     ...s,
-    current: s.current && { ...s.current },
+    current: s.current && { ...s.current, window: s.current.window && { ...s.current.window } },
     next: s.next && { ...s.next },
     retired: s.retired.map((g) => ({ ...g })),
     copies: s.copies.map((c) => ({ ...c })),
