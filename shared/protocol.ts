@@ -43,15 +43,15 @@ export type WorkerMessage =
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' }
   /**
-   * adaptive `processes`: the worker went busy (a request in flight) or idle; sent on changes
-   * only, at most every LOAD_REPORT_MS, never by an idle worker's timer
+   * adaptive `processes`: the worker went busy or idle (vassal/load.ts); sent on changes only,
+   * at most once per LOAD_REPORT_MS window, never by an idle worker's timer
    */
   | { type: 'load'; busy: boolean };
 
-/** the least time between two `load` messages of one worker */
+/** the window over which a worker measures its load, and so the least time between two `load` messages */
 export const LOAD_REPORT_MS = 250;
-/** a worker reports idle once it has had no request in flight for this long (not between two keep-alive requests) */
-export const LOAD_IDLE_AFTER_MS = 100;
+/** a window is busy when requests were in flight for at least this share of it */
+export const LOAD_BUSY_SHARE = 0.75;
 
 /** emperor -> worker, on the same channel. */
 export type EmperorToWorker = { type: 'drain' };

@@ -1,48 +1,76 @@
-// vassal/load.ts — a worker's busy/idle reports for an adaptive `processes = MIN-MAX`: it tells
-// the emperor when it goes busy (a request in flight) or idle (none for LOAD_IDLE_AFTER_MS), at
-// most every LOAD_REPORT_MS. A timer exists only while the state differs from the one last sent:
-// an idle worker runs none (no periodic wake-up). Sending is the caller's (worker.ts's channel).
-import { LOAD_IDLE_AFTER_MS, LOAD_REPORT_MS } from '../shared/protocol.js';
+// vassal/load.ts — a worker's busy/idle reports for an adaptive `processes = MIN-MAX`. Load is
+// measured over windows of LOAD_REPORT_MS: a window in which requests were in flight for at
+// least LOAD_BUSY_SHARE of the time is busy, any other idle; the emperor hears only changes, so
+// at most one message per window. A window opens only with a request in flight or one just
+// ended: a worker without requests runs no timer. Sending is the caller's (worker.ts's channel).
+import { LOAD_BUSY_SHARE, LOAD_REPORT_MS } from '../shared/protocol.js';
+
+/**
+ * Requests served on one keep-alive connection before the worker closes it (`Connection: close`
+ * on that response). Connections opened while one worker ran would otherwise stay on it however
+ * many workers are added; a client that reconnects lands on whichever worker accepts first
+ * (nginx closes a keep-alive connection after 1000 requests for a like reason).
+ */
+export const REQUESTS_PER_CONNECTION = 100;
 
 export class LoadReporter {
+  /** what the emperor was last told */
   #sent = false;
-  #sentAt = 0;
-  #idleSince = 0;
+  /** a request is in flight (as of the last change) */
+  #active = false;
+  /** when the window opened, the last change inside it, and the busy time counted up to then */
+  #openedAt = 0;
+  #mark = 0;
+  #busyMs = 0;
   #timer: NodeJS.Timeout | null = null;
+  readonly #served = new WeakMap<object, number>();
 
   constructor(
     private readonly inFlight: () => number,
     private readonly send: (busy: boolean) => void,
   ) {}
 
-  /** a report is scheduled (the state differs from the last one sent); never true for a worker that stays idle */
+  /** a window is open (requests come, or just came); never true for a worker that stays idle */
   get pending(): boolean {
     return this.#timer !== null;
   }
 
-  /** after every start and end of a request */
-  changed(): void {
-    const busy = this.inFlight() > 0;
-    if (!busy) this.#idleSince = Date.now();
-    if (this.#timer === null && busy !== this.#sent) this.#arm();
+  /** count a request on its connection: true when this response should close it */
+  rotate(connection: object): boolean {
+    const n = (this.#served.get(connection) ?? 0) + 1;
+    this.#served.set(connection, n);
+    return n >= REQUESTS_PER_CONNECTION;
   }
 
-  #arm(): void {
-    const now = Date.now();
-    const busy = this.inFlight() > 0;
-    // busy goes out at once (scale-up waits on it); idle only once it has lasted
-    const wait = Math.max(this.#sentAt + LOAD_REPORT_MS - now, busy ? 0 : this.#idleSince + LOAD_IDLE_AFTER_MS - now, 0);
-    this.#timer = setTimeout(() => this.#report(), wait);
+  /** after every start and end of a request */
+  changed(): void {
+    const now = performance.now();
+    if (this.#active) this.#busyMs += now - this.#mark;
+    this.#mark = now;
+    this.#active = this.inFlight() > 0;
+    if (this.#active && this.#timer === null) this.#open(now);
+  }
+
+  #open(now: number): void {
+    this.#openedAt = now;
+    this.#mark = now;
+    this.#busyMs = 0;
+    this.#timer = setTimeout(() => this.#close(), LOAD_REPORT_MS);
     this.#timer.unref();
   }
 
-  #report(): void {
+  #close(): void {
     this.#timer = null;
-    const busy = this.inFlight() > 0;
-    if (busy === this.#sent) return; // back where it was: nothing to say
-    if (!busy && Date.now() - this.#idleSince < LOAD_IDLE_AFTER_MS) return this.#arm();
-    this.#sent = busy;
-    this.#sentAt = Date.now();
-    this.send(busy);
+    const now = performance.now();
+    if (this.#active) this.#busyMs += now - this.#mark;
+    const span = Math.max(1, now - this.#openedAt);
+    const busy = this.#busyMs >= span * LOAD_BUSY_SHARE;
+    if (busy !== this.#sent) {
+      this.#sent = busy;
+      this.send(busy);
+    }
+    // requests in this window, or one still in flight: watch the next window; else sleep (and
+    // the empty window after a busy one has just said idle)
+    if (this.#active || this.#busyMs > 0) this.#open(now);
   }
 }

@@ -186,7 +186,7 @@ function instrument(listener: Listener): Listener {
     load?.changed();
     harakiri?.started(res);
     active.add(res);
-    if (draining) markClose(res);
+    if (draining || load?.rotate(req.socket)) markClose(res);
     res.once('finish', () => {
       // A body the app never read: discard it so the next request on this keep-alive
       // connection is parsed (Node dumps untouched bodies itself, not half-read ones).
