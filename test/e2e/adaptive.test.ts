@@ -1,0 +1,120 @@
+// Adaptive worker counts on the real emperor (SPEC §2, `processes = MIN-MAX`): under sustained
+// in-flight load (bounded concurrent clients on loopback, a fixture whose handler waits) the
+// vassal grows one worker at a time up to MAX; once quiet it drains back to MIN; its copies,
+// counted in /proc the whole time, never leave MIN..MAX, and no request fails across any change.
+// Negative control: a fixed `processes = 1` under the same load never grows. Short intervals come
+// from the documented keys `scale-up-after` / `scale-down-after`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { markedApp, marked } from '../helpers/chaos.js';
+
+const RUN = `ad-${process.pid}`;
+const SCALE = 'scale-up-after = 1\nscale-down-after = 3';
+
+/** Copies of each vassal alive in /proc right now (marked by their environment). */
+function copies(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of marked(RUN)) out.set(p.vassal, (out.get(p.vassal) ?? 0) + 1);
+  return out;
+}
+
+/** `clients` loops of fresh-connection requests until `until()` says stop (or the deadline). */
+async function load(sock: string, clients: number, until: () => boolean, deadlineMs: number): Promise<{ ok: number; failed: string[] }> {
+  const deadline = Date.now() + deadlineMs;
+  const r = { ok: 0, failed: [] as string[] };
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < 100_000 && !until() && Date.now() < deadline; i++) {
+        try {
+          const res = await request({ socketPath: sock }, '/?ms=40', { timeoutMs: 15_000 });
+          if (res.status === 200) r.ok++;
+          else r.failed.push(`status ${res.status}`);
+        } catch (err) {
+          r.failed.push((err as Error).message);
+        }
+      }
+    }),
+  );
+  return r;
+}
+
+test('processes = 1-3 grows under sustained load and drains back once quiet, never outside 1..3, no failed request; processes = 1 never grows', async (t) => {
+  const e = await startEmperor(t);
+  const adSock = path.join(e.dir, 'ad.sock');
+  const fxSock = path.join(e.dir, 'fx.sock');
+  e.write('ad.ini', markedApp(RUN, adSock, `processes = 1-3\n${SCALE}`, 'slow.mjs'));
+  e.write('fx.ini', markedApp(RUN, fxSock, `processes = 1\n${SCALE}`, 'slow.mjs'));
+  await e.waitVassal('ad', 'ready', 30_000);
+  await e.waitVassal('fx', 'ready', 30_000);
+  assert.deepEqual(e.vassal('ad')!.scale, { count: 1, min: 1, max: 3 });
+  assert.deepEqual(e.vassal('fx')!.scale, { count: 1, min: 1, max: 1 });
+
+  // the copies in /proc, sampled all along (every 50 ms) until the end of the test
+  const seen = { ad: { min: Infinity, max: 0 }, fx: { min: Infinity, max: 0 } };
+  let sampling = true;
+  const sampler = (async () => {
+    for (let i = 0; i < 20_000 && sampling; i++) {
+      const c = copies();
+      for (const v of ['ad', 'fx'] as const) {
+        const n = c.get(v) ?? 0;
+        seen[v].min = Math.min(seen[v].min, n);
+        seen[v].max = Math.max(seen[v].max, n);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  t.after(() => void (sampling = false));
+
+  // load both until the adaptive one reached MAX (12 clients each, fresh connections); the
+  // state is read by one poller, not before each request
+  const atMax = (): boolean => e.vassal('ad')?.scale?.count === 3 && e.vassal('ad')!.workers.filter((w) => w.ready).length >= 3;
+  let reached = false;
+  const poll = waitUntil(() => (reached = atMax()), 60_000, 'the adaptive vassal to reach 3 workers', 200).catch(() => undefined);
+  const [ad, fx] = await Promise.all([load(adSock, 12, () => reached, 60_000), load(fxSock, 12, () => reached, 60_000)]);
+  await poll;
+  assert.ok(reached, `grew to 3 under load (now ${JSON.stringify(e.vassal('ad')?.scale)}; ${ad.ok} requests served)`);
+  assert.deepEqual(ad.failed, [], 'no failed request on the adaptive vassal');
+  assert.deepEqual(fx.failed, [], 'no failed request on the fixed one');
+  assert.ok(ad.ok > 50 && fx.ok > 50, `requests served: ${ad.ok} / ${fx.ok}`);
+  const ups = e.events('scaled-up', 'ad');
+  assert.deepEqual(ups.map((l) => l.workers), [2, 3], 'one worker at a time');
+
+  // quiet: back to MIN, one drain per window, and a trickle of requests (one every 100 ms, too
+  // little to count as load) is served throughout the drains
+  let quiet = false;
+  const trickle = (async () => {
+    const r = { ok: 0, failed: [] as string[] };
+    for (let i = 0; i < 1000 && !quiet; i++) {
+      await request({ socketPath: adSock }, '/?ms=1', { timeoutMs: 15_000 }).then((res) => (res.status === 200 ? r.ok++ : r.failed.push(`status ${res.status}`)), (err: Error) => r.failed.push(err.message));
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    return r;
+  })();
+  await e.waitVassal('ad', (v) => v.scale?.count === 1 && v.pids.length === 1, 40_000).finally(() => (quiet = true));
+  const during = await trickle;
+  assert.deepEqual(during.failed, [], 'no failed request while draining');
+  assert.ok(during.ok > 10, `the trickle was served (${during.ok})`);
+  await waitUntil(() => copies().get('ad') === 1, 15_000, 'the drained copies to be gone from /proc');
+  assert.deepEqual(e.events('scaled-down', 'ad').map((l) => l.workers), [2, 1]);
+  const after = await request({ socketPath: adSock }, '/?ms=1');
+  assert.equal(after.status, 200);
+
+  sampling = false;
+  await sampler;
+  assert.ok(seen.ad.max === 3, `the adaptive vassal reached MAX in /proc (max seen ${seen.ad.max})`);
+  assert.ok(seen.ad.min >= 1 && seen.ad.max <= 3, `adaptive copies stayed within 1..3 (seen ${seen.ad.min}..${seen.ad.max})`);
+  // negative control: the same load, a fixed count: one copy throughout, no scaling event
+  assert.deepEqual([seen.fx.min, seen.fx.max], [1, 1], 'the fixed vassal kept one copy');
+  assert.equal(e.events('scaled-up', 'fx').length, 0);
+  assert.deepEqual(e.vassal('fx')!.scale, { count: 1, min: 1, max: 1 });
+});
+
+test('a range on an exec vassal is reported invalid, naming the key; other vassals run', async (t) => {
+  const e = await startEmperor(t);
+  e.write('ex.ini', '[vassal]\nexec = /bin/sleep 60\nprocesses = 1-4\n');
+  const v = await e.waitVassal('ex', 'invalid', 20_000);
+  assert.match(v.error ?? '', /ex\.ini:3.*processes.*needs an `app` vassal/s);
+  assert.deepEqual(v.pids, []);
+});
