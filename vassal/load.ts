@@ -6,12 +6,14 @@
 import { LOAD_BUSY_SHARE, LOAD_REPORT_MS } from '../shared/protocol.js';
 
 /**
- * Requests served on one keep-alive connection before the worker closes it (`Connection: close`
- * on that response). Connections opened while one worker ran would otherwise stay on it however
- * many workers are added; a client that reconnects lands on whichever worker accepts first
- * (nginx closes a keep-alive connection after 1000 requests for a like reason).
+ * Age after which a worker closes a keep-alive connection (`Connection: close` on its next
+ * response). Connections opened while one worker ran would otherwise stay on it however many
+ * workers are added; a client that reconnects lands on whichever worker accepts first, usually
+ * an idle new one. By age, not by request count: at a burst's rates a count of 100 took a
+ * connection 20 s to reach (measured, bench/adaptive-burst.mjs); a reconnect on a LAN costs
+ * well under a millisecond, once a second per client.
  */
-export const REQUESTS_PER_CONNECTION = 100;
+export const CONNECTION_MAX_AGE_MS = 1000;
 
 export class LoadReporter {
   /** what the emperor was last told */
@@ -23,7 +25,8 @@ export class LoadReporter {
   #mark = 0;
   #busyMs = 0;
   #timer: NodeJS.Timeout | null = null;
-  readonly #served = new WeakMap<object, number>();
+  /** when each connection carried its first request */
+  readonly #seen = new WeakMap<object, number>();
 
   constructor(
     private readonly inFlight: () => number,
@@ -35,11 +38,11 @@ export class LoadReporter {
     return this.#timer !== null;
   }
 
-  /** count a request on its connection: true when this response should close it */
-  rotate(connection: object): boolean {
-    const n = (this.#served.get(connection) ?? 0) + 1;
-    this.#served.set(connection, n);
-    return n >= REQUESTS_PER_CONNECTION;
+  /** a request on `connection`: true when this response should close it (it is old enough) */
+  rotate(connection: object, now = performance.now()): boolean {
+    const first = this.#seen.get(connection);
+    if (first === undefined) this.#seen.set(connection, now);
+    return first !== undefined && now - first >= CONNECTION_MAX_AGE_MS;
   }
 
   /** after every start and end of a request */

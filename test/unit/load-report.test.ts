@@ -66,12 +66,13 @@ test('negative control: a worker whose load never changes schedules and sends no
   assert.deepEqual(sent, []);
 });
 
-test('a keep-alive connection is closed after REQUESTS_PER_CONNECTION requests (so new workers get their share)', async () => {
-  const { REQUESTS_PER_CONNECTION } = await import('../../vassal/load.js');
+test('a keep-alive connection older than CONNECTION_MAX_AGE_MS is closed (so new workers get their share)', async () => {
+  const { CONNECTION_MAX_AGE_MS } = await import('../../vassal/load.js');
   const r = new LoadReporter(() => 0, () => undefined);
   const a = {};
   const b = {};
-  for (let i = 1; i < REQUESTS_PER_CONNECTION; i++) assert.equal(r.rotate(a), false, `request ${i}`);
-  assert.equal(r.rotate(a), true);
-  assert.equal(r.rotate(b), false, 'counted per connection');
+  assert.equal(r.rotate(a, 1000), false, 'its first request');
+  assert.equal(r.rotate(a, 1000 + CONNECTION_MAX_AGE_MS - 1), false, 'young');
+  assert.equal(r.rotate(b, 1000 + CONNECTION_MAX_AGE_MS), false, 'aged per connection');
+  assert.equal(r.rotate(a, 1000 + CONNECTION_MAX_AGE_MS), true, 'old enough');
 });
