@@ -118,3 +118,23 @@ test('a range on an exec vassal is reported invalid, naming the key; other vassa
   assert.match(v.error ?? '', /ex\.ini:3.*processes.*needs an `app` vassal/s);
   assert.deepEqual(v.pids, []);
 });
+
+test('changing the range is a rollout: the new generation starts at the count clamped to the new range', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'rr.sock');
+  e.write('rr.ini', markedApp(RUN, sock, 'processes = 1-3', 'slow.mjs'));
+  const first = await e.waitVassal('rr', (v) => v.state === 'ready' && v.scale?.count === 1, 30_000);
+  assert.equal(first.pids.length, 1);
+  // idle at 1, new range 2-4: the rollout starts 2 (its MIN), the old copy drains
+  e.write('rr.ini', markedApp(RUN, sock, 'processes = 2-4', 'slow.mjs'));
+  const after = await e.waitVassal('rr', (v) => v.state === 'ready' && v.scale?.count === 2 && v.scale.min === 2 && v.pids.length === 2 && !v.pids.includes(first.pid!), 30_000);
+  assert.deepEqual(after.scale, { count: 2, min: 2, max: 4 });
+  await e.waitLog((l) => l.vassal === 'rr' && l.event === 'reloaded', 10_000, 'the rollout to complete');
+  assert.equal(e.events('restarting', 'rr').length, 0, 'a rollout, not a restart');
+  // and back to a fixed count: exactly that many
+  e.write('rr.ini', markedApp(RUN, sock, 'processes = 1', 'slow.mjs'));
+  const fixed = await e.waitVassal('rr', (v) => v.state === 'ready' && v.scale?.max === 1 && v.pids.length === 1, 30_000);
+  assert.deepEqual(fixed.scale, { count: 1, min: 1, max: 1 });
+  const r = await request({ socketPath: sock }, '/?ms=1');
+  assert.equal(r.status, 200);
+});
