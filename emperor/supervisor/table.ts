@@ -1,8 +1,9 @@
 // THE supervisor (SPEC §3), as one pure function: step(state, event, now) -> (state, effects).
 // Commands go through TABLE (row × command -> action, "ignore" written out); every other event
 // (prepare results, copy events, timers, the on-demand waiter) through EVENTS below and
-// copies.ts. After each, `converge` moves the vassal toward what its last command asks for, and
-// the phase is derived in one place. No clock, no I/O: index.ts executes the effects.
+// copies.ts. After each, `converge` moves the vassal toward what its last command asks for,
+// `scale` (scale.ts) arms what an adaptive count's load calls for, and the phase is derived in
+// one place. No clock, no I/O: index.ts executes the effects.
 import { formatConfigError } from '../../shared/errors.js';
 import { delayFor, onStartFailure } from '../policy.js';
 import { cloneState, type Command, type Effect, type Event, type Phase, type PrepareOutcome, type State } from './model.js';

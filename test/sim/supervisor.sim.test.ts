@@ -15,7 +15,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { withCrossShrink: true },
   { weight: 1, arbitrary: fc.constant<Action>({ a: 'noop' }) },
   { weight: 3, arbitrary: fc.constant<Action>({ a: 'calm' }) },
-  { weight: 4, arbitrary: fc.record({ a: fc.constant('apply' as const), cfg: fc.constantFrom<ConfigName>('A', 'B', 'A', 'B', 'P3', 'C', 'D', 'E', 'OD', 'OD2', 'BAD', 'R13', 'R24', 'R24', 'ROD') }) },
+  { weight: 4, arbitrary: fc.record({ a: fc.constant('apply' as const), cfg: fc.constantFrom<ConfigName>('A', 'B', 'A', 'B', 'P3', 'C', 'D', 'E', 'OD', 'OD2', 'BAD', 'R13', 'R13', 'R24', 'R24', 'ROD') }) },
   { weight: 3, arbitrary: fc.constantFrom<Action>({ a: 'reload' }, { a: 'invalid' }, { a: 'stop' }, { a: 'start' }, { a: 'restart' }, { a: 'remove' }) },
   { weight: 8, arbitrary: fc.record({ a: fc.constant('prepare' as const), i, outcome: fc.constantFrom<'ok' | 'transient'>('ok', 'ok', 'ok', 'transient') }) },
   { weight: 10, arbitrary: fc.record({ a: fc.constant('slot' as const), i }) },
