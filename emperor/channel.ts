@@ -7,7 +7,7 @@ import { MAX_WORKER_LINE, parseWorkerMessage, type WorkerMessage } from '../shar
 
 /**
  * More messages than this within one second is a worker misbehaving: a real one sends one ready,
- * a heartbeat every few seconds and at most one recycle request a second.
+ * a heartbeat every few seconds, at most one recycle request and four load reports a second.
  */
 export const MAX_MESSAGES_PER_SECOND = 100;
 

@@ -71,6 +71,8 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       memoryReport: config.memoryReport,
       // an on-demand vassal's idle timer reads request counts from heartbeats: make them frequent enough
       heartbeat: config.onDemand && config.idle > 0 ? Math.min(config.heartbeat || Infinity, config.idle) : config.heartbeat,
+      // an adaptive count scales on the workers' busy/idle reports (sent only then)
+      load: config.maxProcesses > config.processes,
     };
     return {
       ...base,

@@ -35,6 +35,7 @@ export function recordOf(name: string, file: string, s: State): VassalRecord {
     config: config ? redact(config) : null,
     file,
     workers: copies.map((c) => ({ pid: c.pid, generation: c.gen, ready: c.readyAt !== null, startedAt: new Date(c.startedAt).toISOString(), stats: c.stats })),
+    scale: config ? { count: s.current?.target ?? 0, min: config.processes, max: config.maxProcesses } : null,
     updatedAt: new Date().toISOString(),
   };
 }

@@ -17,6 +17,8 @@ export const EVENT_KINDS = [
   'activated',
   'idle',
   'recycling',
+  'scaled-up',
+  'scaled-down',
   'backoff',
   'stopping',
   'stopped',
@@ -68,6 +70,10 @@ export interface EventDetails {
   activated: Nothing;
   idle: { idleSeconds: number };
   recycling: { pid: number; reason: string };
+  /** adaptive `processes`: the generation's new worker count within its MIN..MAX */
+  'scaled-up': { workers: number; min: number; max: number; generation: number };
+  /** `pid`: the worker drained; `busy`: the average number of busy workers over the window */
+  'scaled-down': { workers: number; min: number; max: number; generation: number; pid: number; busy: number };
   backoff: { delayMs: number; failures: number };
   stopping: Nothing;
   /** a copy stopped as asked (its exit), or the vassal reached `stopped` (nothing) */

@@ -19,6 +19,8 @@ export interface WorkerSettings {
   memoryReport: boolean;
   /** seconds between heartbeats (0 = none) */
   heartbeat: number;
+  /** send `load` messages (an adaptive `processes = MIN-MAX`); absent = false */
+  load?: boolean;
 }
 
 export const WORKER_SETTINGS_ENV = 'EMPEROR_WORKER';
@@ -38,7 +40,17 @@ export type WorkerMessage =
   | { type: 'ready'; pid: number }
   | { type: 'heartbeat'; stats: WorkerStats }
   | { type: 'load-error'; message: string }
-  | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' };
+  | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' }
+  /**
+   * adaptive `processes`: the worker went busy or idle (vassal/load.ts); sent on changes only,
+   * at most once per LOAD_REPORT_MS window, never by an idle worker's timer
+   */
+  | { type: 'load'; busy: boolean };
+
+/** the window over which a worker measures its load, and so the least time between two `load` messages */
+export const LOAD_REPORT_MS = 250;
+/** a window is busy when requests were in flight for at least this share of it */
+export const LOAD_BUSY_SHARE = 0.75;
 
 /** emperor -> worker, on the same channel. */
 export type EmperorToWorker = { type: 'drain' };
@@ -93,6 +105,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
       return typeof m.message === 'string' ? { type: 'load-error', message: m.message.slice(0, MAX_ERROR_TEXT) } : null;
     case 'recycle':
       return m.reason === 'max-requests' || m.reason === 'reload-on-rss' ? { type: 'recycle', reason: m.reason } : null;
+    case 'load':
+      return typeof m.busy === 'boolean' ? { type: 'load', busy: m.busy } : null;
     default:
       return null;
   }

@@ -36,7 +36,14 @@ export interface VassalConfig {
   uid: string | null;
   gid: string | null;
   allowRoot: boolean;
+  /** copies to run: the fixed count, or MIN of an adaptive `processes = MIN-MAX` */
   processes: number;
+  /** MAX of `processes = MIN-MAX`; equal to `processes` when the count is fixed */
+  maxProcesses: number;
+  /** adaptive counts: seconds every ready worker must stay busy before one is added */
+  scaleUpAfter: number;
+  /** adaptive counts: seconds of a quiet window after which one worker is drained */
+  scaleDownAfter: number;
   harakiri: number;
   maxRequests: number;
   reloadOnRss: number;
@@ -114,6 +121,11 @@ export interface VassalRecord {
   pidStarts: number[];
   /** every live copy, oldest first, with the stats its last heartbeat carried (app workers) */
   workers: WorkerInfo[];
+  /**
+   * the worker count the current generation is held at (`count`) and its range: min = max for a
+   * fixed `processes = N`; null while no config is known; absent in records of older state files
+   */
+  scale?: { count: number; min: number; max: number } | null;
 }
 
 export interface WorkerInfo {

@@ -12,6 +12,7 @@ import { encodeWorkerMessage, WORKER_CHANNEL_FD, WORKER_SETTINGS_ENV, type Worke
 import type { Drain } from './drain.js';
 import type { FetchApp } from './adapter.js';
 import { Stats, startHeartbeat } from './stats.js';
+import { LoadReporter } from './load.js';
 import type { Harakiri } from './watchdog.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -31,6 +32,8 @@ let pendingGraceMs = Infinity;
 let stopSignals = 0;
 let harakiri: Harakiri | null = null;
 let recycleAskedAt = 0;
+/** busy/idle reports for an adaptive `processes = MIN-MAX` (null: a fixed count, nothing sent) */
+let load: LoadReporter | null = null;
 /** fd 4, the channel to the emperor; null once it ended (or when started without one) */
 let channel: net.Socket | null = null;
 
@@ -62,6 +65,7 @@ function parseSettings(raw: string | undefined): WorkerSettings {
     mercy: num('mercy'),
     memoryReport: v.memoryReport === true,
     heartbeat: num('heartbeat'),
+    load: v.load === true,
   };
 }
 
@@ -181,9 +185,10 @@ function instrument(listener: Listener): Listener {
   return (req, res) => {
     const started = performance.now();
     stats.requestStarted();
+    load?.changed();
     harakiri?.started(res);
     active.add(res);
-    if (draining) markClose(res);
+    if (draining || load?.rotate(req.socket)) markClose(res);
     res.once('finish', () => {
       // A body the app never read: discard it so the next request on this keep-alive
       // connection is parsed (Node dumps untouched bodies itself, not half-read ones).
@@ -193,6 +198,7 @@ function instrument(listener: Listener): Listener {
       active.delete(res);
       harakiri?.ended(res);
       stats.requestEnded(performance.now() - started);
+      load?.changed();
       afterRequest();
     });
     try {
@@ -347,6 +353,7 @@ async function main(): Promise<void> {
     const { Harakiri } = await import('./watchdog.js');
     harakiri = new Harakiri(settings.harakiri);
   }
+  if (settings.load) load = new LoadReporter(() => stats.inFlight, (busy) => send({ type: 'load', busy }));
   listening = true;
   listen(listener);
 }

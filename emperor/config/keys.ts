@@ -22,7 +22,10 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   uid: {},
   gid: {},
   'allow-root': { default: false },
+  // `N`, or `MIN-MAX` for an adaptive count (app vassals only: exec copies report no load)
   processes: { min: 1, max: 1024, default: 1 },
+  'scale-up-after': { min: 1, max: MAX_SECONDS, default: 3 },
+  'scale-down-after': { min: 1, max: MAX_SECONDS, default: 30 },
   harakiri: { min: 0, max: MAX_SECONDS, default: 0 },
   'max-requests': { min: 0, default: 0 },
   'reload-on-rss': { min: 0, max: 1_048_576, default: 0 },

@@ -184,6 +184,29 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     if (n < min || n > max) { err(e, `\`${key}\` must be between ${min} and ${max}, got ${n}`); return dflt; }
     return n;
   };
+  /**
+   * `processes = N` or `MIN-MAX` (1 <= MIN <= MAX <= the cap). A range needs an `app` vassal: an
+   * `exec` copy reports no load, so there is nothing to scale on (an error, not a silent fixed count).
+   */
+  const processes = (): { min: number; max: number } => {
+    const e = last.get('processes');
+    if (!e) return { min: intDefault('processes'), max: intDefault('processes') };
+    const spec = KEYS.processes!;
+    const lo = spec.min ?? 1;
+    const hi = spec.max ?? Number.MAX_SAFE_INTEGER;
+    const s = e.value.trim();
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(s);
+    if (!m) { err(e, `\`processes\` must be a whole number N or a range MIN-MAX (e.g. \`1-4\`), got \`${e.value}\``); return { min: 1, max: 1 }; }
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : Number(m[2]);
+    if (min < lo || max > hi) { err(e, `\`processes\` must be between ${lo} and ${hi}, got ${s}`); return { min: 1, max: 1 }; }
+    if (min > max) { err(e, `\`processes\` range ${s} has MIN above MAX: write \`${max}-${min}\``); return { min: 1, max: 1 }; }
+    if (max > min && last.has('exec') && !last.has('app')) {
+      err(e, `\`processes\` range ${s} needs an \`app\` vassal: \`exec\` copies report no load to scale on (use a fixed count)`);
+      return { min: 1, max: 1 };
+    }
+    return { min, max };
+  };
   const bool = (key: string, dflt = boolDefault(key)): boolean => {
     const e = last.get(key);
     if (!e) return dflt;
@@ -258,6 +281,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     else chdir = resolve(info.dir, chdirE.value.trim());
   }
   const statsAddr = socket('stats');
+  const count = processes();
 
   const config: VassalConfig = {
     name: info.name,
@@ -270,7 +294,10 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     uid: ident('uid'),
     gid: ident('gid'),
     allowRoot: bool('allow-root'),
-    processes: int('processes'),
+    processes: count.min,
+    maxProcesses: count.max,
+    scaleUpAfter: int('scale-up-after'),
+    scaleDownAfter: int('scale-down-after'),
     harakiri: int('harakiri'),
     maxRequests: int('max-requests'),
     reloadOnRss: int('reload-on-rss'),

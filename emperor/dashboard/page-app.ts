@@ -157,6 +157,9 @@ function renderDetail() {
   $('d-actions').querySelector('[data-action="start"]').disabled = !stopped;
   $('d-actions').querySelector('[data-action="stop"]').disabled = stopped || r.state === 'stopping';
   $('d-actions').querySelector('[data-action="reload"]').disabled = stopped || r.state === 'stopping';
+  // processes = MIN-MAX: the count it is held at, and its range
+  var sc = r.scale;
+  $('d-scale').textContent = sc && sc.max > sc.min ? sc.count + ' (adaptive ' + sc.min + '–' + sc.max + ')' : '';
   var tb = $('d-workers').querySelector('tbody'); tb.replaceChildren();
   (r.workers || []).forEach(function (w) {
     var st = w.stats || {}, tr = el('tr');

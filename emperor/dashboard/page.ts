@@ -63,7 +63,7 @@ export const PAGE_HTML = `<!doctype html>
       <figure class="chart" id="c-p99"><figcaption><span>p99 latency</span><b></b></figcaption><svg viewBox="0 0 300 80" preserveAspectRatio="none"></svg></figure>
       <figure class="chart" id="c-rss"><figcaption><span>RSS</span><b></b></figcaption><svg viewBox="0 0 300 80" preserveAspectRatio="none"></svg></figure>
     </div>
-    <h3>Workers</h3>
+    <h3>Workers <span class="muted" id="d-scale"></span></h3>
     <table class="workers" id="d-workers">
       <thead><tr><th class="num">PID</th><th class="num">Gen</th><th>Ready</th><th class="num">Uptime</th><th class="num">Requests</th><th class="num">In flight</th><th class="num">Avg</th><th class="num">p99</th><th class="num">RSS</th></tr></thead>
       <tbody></tbody>

@@ -4,8 +4,9 @@
 import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../policy.js';
 import type { CopyState, Event } from './model.js';
 import { arm, cancel, copiesOf, errorOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
+import { onScaleTimer } from './scale.js';
 
-type CopyEvent = Extract<Event, { type: 'slot' | 'spawned' | 'spawn-failed' | 'ready' | 'exited' | 'heartbeat' | 'recycle' | 'harakiri' | 'load-error' | 'tick' }>;
+type CopyEvent = Extract<Event, { type: 'slot' | 'spawned' | 'spawn-failed' | 'ready' | 'exited' | 'heartbeat' | 'recycle' | 'harakiri' | 'load-error' | 'load' | 'tick' }>;
 
 export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
   const { s } = x;
@@ -74,6 +75,10 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
     case 'harakiri':
       c.harakiri = true;
       return;
+    case 'load':
+      // what scale.ts reads; busy since the first report of a busy stretch
+      c.busySince = ev.busy ? (c.busySince ?? x.now) : null;
+      return;
     case 'load-error':
       c.loadError = ev.message;
       s.error = `app failed to load: ${ev.message}`;
@@ -94,7 +99,7 @@ function ready(x: Ctx, c: CopyState): void {
   event(x, 'ready', { pid: c.pid, generation: c.gen });
   if (role === 'next') {
     const gen = s.next!;
-    if (copiesOf(s, gen.id).filter((o) => o.readyAt !== null).length >= gen.config.processes) rolloutDone(x);
+    if (copiesOf(s, gen.id).filter((o) => o.readyAt !== null).length >= gen.target) rolloutDone(x);
     return;
   }
   const gen = s.current!;
@@ -220,7 +225,7 @@ export function onTimer(x: Ctx, name: string, token: number, converge: (x: Ctx) 
     case 'backoff': {
       const gen = s.current;
       if (!gen || s.want !== 'run') return;
-      const room = gen.config.processes - copiesOf(s, gen.id).filter((o) => o.replaces === null && (!o.stopping || o.failedStart)).length;
+      const room = gen.target - copiesOf(s, gen.id).filter((o) => o.replaces === null && (!o.stopping || o.failedStart)).length;
       const n = Math.min(gen.owed, room);
       gen.owed = 0;
       for (let i = 0; i < n; i++) queueCopy(x, gen);
@@ -243,6 +248,9 @@ export function onTimer(x: Ctx, name: string, token: number, converge: (x: Ctx) 
       return;
     case 'idle':
       return idleCheck(x);
+    case 'scale-up':
+    case 'scale-down':
+      return onScaleTimer(x, kind, Number(id));
   }
 }
 
@@ -312,5 +320,7 @@ export function onWaiter(x: Ctx, ev: Extract<Event, { type: 'waiter-listening' |
   s.sleeping = false;
   s.client = true;
   event(x, 'activated', {});
-  for (let i = 0; i < s.current!.config.processes; i++) queueCopy(x, s.current!);
+  const gen = s.current!;
+  gen.target = gen.config.processes; // woken: MIN again, scaling goes on from there
+  for (let i = 0; i < gen.target; i++) queueCopy(x, gen);
 }

@@ -1,14 +1,13 @@
 // One supervisor per vassal (the door of emperor/supervisor/): feeds every event, one at a time,
 // through the pure table (table.ts) and executes the effects it returns. The only owner of the
-// vassal's real processes, timers, waiter and stats endpoint; it decides nothing itself, and
-// calls each OS module (prepare, spawnCopy, releaseSocket, handOver...) from one place.
+// vassal's real processes and waiter, and of its timers (timers.ts), hooks (hooks.ts) and stats
+// endpoint (stats.ts); it decides nothing itself, and calls each OS module from one place.
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { HARAKIRI_PREFIX, parseWorkerMessage } from '../../shared/protocol.js';
 import type { VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
-import { buildSpawnSpec, hookCommand, type Prepared } from '../launch.js';
-import { hookError, runHook, type HookResult } from '../hooks.js';
+import { buildSpawnSpec, type Prepared } from '../launch.js';
 import { handOver, Waiter } from '../on-demand.js';
 import { escapeControls, vassalOutput, type VassalOutput } from '../output.js';
 import type { PrepareResult } from '../prepare.js';
@@ -16,10 +15,12 @@ import { recordOf } from '../record.js';
 import type { NativeHandle } from '../sockets.js';
 import { heartbeatLimitMs } from '../policy.js';
 import { spawnCopy, whenSpawnSlot, type Copy } from '../spawn.js';
-import { startStatsServer, type StatsServer } from '../stats-server.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
 import { step } from './table.js';
+import { Timers } from './timers.js';
+import { VassalHooks } from './hooks.js';
+import { VassalStats } from './stats.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export type { Command } from './model.js';
@@ -47,9 +48,6 @@ setInterval(() => {
   });
 }, SWEEP_MS).unref();
 
-/** how often an idle worker's heartbeat alone republishes its record (state file, status --json) */
-const STATS_PUBLISH_MS = 60_000;
-
 export class Supervisor {
   readonly file: string;
   #s: State = initialState();
@@ -57,19 +55,13 @@ export class Supervisor {
   #busy = false;
   #waits: Array<{ done: (s: State) => boolean; resolve: () => void }> = [];
   readonly #copies = new Map<number, Copy>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
-  #stats: StatsServer | null = null;
-  /** stats sockets prepared for this vassal and not yet released */
-  #statsKeys = new Set<string>();
-  #statsTimer: NodeJS.Timeout | null = null;
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
-  /** retired generations seen, until fully stopped (their post-stop hooks then run) */
-  readonly #retired = new Map<number, Prepared>();
-  /** hooks running now */
-  readonly #hooks = new Set<Promise<unknown>>();
+  readonly #hooks: VassalHooks;
+  readonly #stats: VassalStats;
 
   constructor(
     readonly name: string,
@@ -78,6 +70,8 @@ export class Supervisor {
   ) {
     this.file = file;
     this.#output = vassalOutput(name, deps.log, deps.bus);
+    this.#hooks = new VassalHooks(name, deps, this.#output);
+    this.#stats = new VassalStats({ ...deps, record: () => this.record(), publish: () => this.#changed() });
     WATCHED.add(this);
   }
 
@@ -145,8 +139,8 @@ export class Supervisor {
     } finally {
       this.#busy = false;
     }
-    this.#syncStats();
-    this.#afterStops();
+    this.#stats.sync(this.#s);
+    this.#hooks.afterStops(this.#s);
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -158,8 +152,8 @@ export class Supervisor {
         return void this.deps.prepare(fx.config).then(
           async (result) => {
             const stats = result.ok ? result.prepared.stats?.key : undefined;
-            if (stats) this.#statsKeys.add(stats);
-            if (result.ok && fx.config.execPreStart.length > 0) result = await this.#preStart(result.prepared);
+            if (stats) this.#stats.prepared(stats);
+            if (result.ok && fx.config.execPreStart.length > 0) result = await this.#hooks.preStart(result.prepared as Prepared, () => this.#s);
             this.#feed({ type: 'prepared', seq: fx.seq, result });
           },
           (err: Error) => this.#feed({ type: 'prepared', seq: fx.seq, result: { ok: false, transient: true, error: { code: 'E_SOCKET', file: fx.config.file, line: 0, key: null, message: err.message } } }),
@@ -174,31 +168,17 @@ export class Supervisor {
         return void this.#copies.get(fx.copy)?.stop(fx.mercyMs);
       case 'signal':
         return this.#copies.get(fx.copy)?.signal(fx.signal);
-      case 'arm': {
-        clearTimeout(this.#timers.get(fx.name));
-        // up to 20 % later: vassals that failed together (a shared dependency) do not retry in lockstep
-        const ms = fx.jitter ? Math.round(fx.ms * (1 + Math.random() * 0.2)) : fx.ms;
-        const t = setTimeout(() => {
-          if (this.#timers.get(fx.name) === t) this.#timers.delete(fx.name);
-          // after this turn's I/O (setImmediate runs after the poll phase): a copy's READY or
-          // heartbeat already waiting in its channel (the emperor was stopped or starved) is read
-          // before a deadline judges it; a stale token makes the timer a no-op anyway
-          setImmediate(() => this.#feed({ type: 'timer', name: fx.name, token: fx.token }));
-        }, ms);
-        this.#timers.set(fx.name, t);
-        return;
-      }
+      case 'arm':
+        return this.#timers.arm(fx.name, fx.token, fx.ms, fx.jitter);
       case 'cancel':
-        clearTimeout(this.#timers.get(fx.name));
-        this.#timers.delete(fx.name);
-        return;
+        return this.#timers.cancel(fx.name);
       case 'event':
         return void this.deps.bus.publish(this.name, fx.kind, fx.detail);
       case 'record':
-        return fx.lazy ? this.#statsChanged() : this.#changed();
+        return fx.lazy ? this.#stats.lazyChange() : this.#changed();
       case 'forget':
         WATCHED.delete(this);
-        this.#syncStats();
+        this.#stats.sync(this.#s);
         return this.deps.bus.forget(this.name);
       case 'arm-waiter':
         return this.#armWaiter(fx.gen, fx.key);
@@ -228,72 +208,9 @@ export class Supervisor {
     }
   }
 
-  /**
-   * `exec-pre-start` (SPEC §2): each hook in order, as the vassal's user, before the prepared
-   * generation may start. A failure (non-zero exit, or past start-timeout) fails the prepare: a
-   * reload is rolled back (the old copies keep serving), a first start is retried with backoff.
-   */
-  async #preStart(prepared: Prepared): Promise<PrepareResult> {
-    const { config } = prepared;
-    for (const argv of config.execPreStart) {
-      const r = await this.#hook('exec-pre-start', prepared, argv, config.startTimeout * 1000);
-      if (r.ok) continue;
-      // a socket this prepare bound and nothing uses yet goes back (a held one stays)
-      const key = prepared.socket?.key ?? null;
-      const s = this.#s;
-      if (key && key !== s.key && key !== s.current?.key && key !== s.next?.key) this.deps.releaseSocket(key);
-      const serving = s.copies.some((c) => c.readyAt !== null && !c.stopping);
-      const src = config.sources['exec-pre-start'];
-      return {
-        ok: false,
-        transient: !serving,
-        error: { code: 'E_HOOK', file: src?.file ?? config.file, line: src?.line ?? 0, key: 'exec-pre-start', message: hookError(r) },
-      };
-    }
-    return { ok: true, prepared, warnings: [] };
-  }
-
-  /**
-   * `exec-post-stop`: once a generation has fully stopped and nothing of the vassal serves (a
-   * removal, a stop, a shutdown, a restart from scratch; not a rollout, whose new copies serve).
-   * Logged, never waited for by the table; the emperor waits for them at shutdown (`settled`).
-   */
-  #afterStops(): void {
-    const s = this.#s;
-    for (const g of s.retired) if (!this.#retired.has(g.id)) this.#retired.set(g.id, g.prepared as Prepared);
-    for (const [id, prepared] of this.#retired) {
-      if (s.retired.some((g) => g.id === id)) continue;
-      this.#retired.delete(id);
-      const serving = s.copies.some((c) => c.readyAt !== null && !c.stopping);
-      if (serving || prepared.config.execPostStop.length === 0) continue;
-      const run = (async () => {
-        for (const argv of prepared.config.execPostStop) await this.#hook('exec-post-stop', prepared, argv, Math.max(1, prepared.config.mercy) * 1000);
-      })();
-      this.#hooks.add(run);
-      void run.finally(() => this.#hooks.delete(run));
-    }
-  }
-
   /** Every hook still running has ended (the emperor waits for post-stop hooks at shutdown). */
-  async settled(): Promise<void> {
-    while (this.#hooks.size > 0) await Promise.allSettled([...this.#hooks]);
-  }
-
-  async #hook(key: 'exec-pre-start' | 'exec-post-stop', prepared: Prepared, argv: string[], timeoutMs: number): Promise<HookResult> {
-    const publish = (kind: 'hook-started' | 'hook-done' | 'hook-failed', detail: Record<string, unknown>): void => void this.deps.bus.publish(this.name, kind, { hook: key, command: argv.join(' '), ...detail });
-    publish('hook-started', {});
-    // its output goes where the copies' goes: the vassal's log, rate limited and escaped
-    const r = await runHook({
-      key,
-      command: hookCommand(prepared, argv),
-      timeoutMs,
-      mercyMs: Math.max(1, prepared.config.mercy) * 1000,
-      onLine: (stream, line) => this.#output.emit(undefined, stream, line),
-      budget: this.#output.budget,
-    });
-    if (r.ok) publish('hook-done', { pid: r.pid, durationMs: r.durationMs });
-    else publish('hook-failed', { pid: r.pid, durationMs: r.durationMs, error: hookError(r) });
-    return r;
+  settled(): Promise<void> {
+    return this.#hooks.settled();
   }
 
   /** Start one copy now; its `spawned` (or `spawn-failed`) is the next event the table sees. */
@@ -322,6 +239,7 @@ export class Supervisor {
             else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
             else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
             else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
+            else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
           },
           onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
         }),
@@ -359,46 +277,10 @@ export class Supervisor {
     );
   }
 
-  /**
-   * An idle worker's heartbeat (only its RSS moved): the record is republished at most every
-   * STATS_PUBLISH_MS, not on every beat (a state-file write per beat of hundreds of idle workers
-   * would cost more than everything else an idle emperor does). A busy worker's beat
-   * republishes at once (status, top and the dashboard follow its request counts).
-   */
-  #statsChanged(): void {
-    if (this.#statsTimer) return;
-    this.#statsTimer = setTimeout(() => {
-      this.#statsTimer = null;
-      this.#changed();
-    }, STATS_PUBLISH_MS);
-    this.#statsTimer.unref();
-  }
-
   #changed(): void {
-    if (this.#statsTimer) clearTimeout(this.#statsTimer);
-    this.#statsTimer = null;
-    this.#syncStats();
+    this.#stats.published();
+    this.#stats.sync(this.#s);
     if (this.#s.phase !== 'gone' && this.#s.phase !== 'new') this.deps.bus.record(this.record());
-  }
-
-  /**
-   * The `stats` endpoint follows the generation in force (its socket was bound by prepare, only
-   * for an accepted config) and goes with the vassal. A stats socket no generation uses any more
-   * (replaced, a failed rollout's, a superseded prepare's, the vassal ending) is released here.
-   */
-  #syncStats(): void {
-    const s = this.#s;
-    const ending = s.want !== 'run' || s.phase === 'gone';
-    const keyOf = (p: unknown): string | null => (p as Prepared | undefined)?.stats?.key ?? null;
-    const inUse = ending ? [] : [keyOf(s.current?.prepared), keyOf(s.next?.prepared)].filter((k): k is string => k !== null);
-    for (const k of this.#statsKeys) if (!inUse.includes(k)) this.deps.releaseSocket(k);
-    this.#statsKeys = new Set(inUse);
-    const want = ending ? null : keyOf(s.current?.prepared);
-    if ((this.#stats?.key ?? null) === want) return;
-    this.#stats?.close();
-    this.#stats = null;
-    if (!want) return;
-    this.#stats = startStatsServer(want, () => this.deps.dupSocket(want), () => this.record(), this.deps.log);
   }
 }
 

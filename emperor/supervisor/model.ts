@@ -45,6 +45,8 @@ export interface CopyState {
   replaces: number | null;
   /** what the app reported when its module failed to load: leads the error when the copy exits */
   loadError?: string;
+  /** adaptive `processes`: since when its last load report said busy; null = idle (or never said) */
+  busySince: number | null;
 }
 
 export interface Generation {
@@ -55,6 +57,10 @@ export interface Generation {
   startedAt: number;
   /** copies that died and are owed a replacement when the backoff timer fires */
   owed: number;
+  /** the copies it is held at: `processes`, or within MIN..MAX when adaptive (scale.ts) */
+  target: number;
+  /** adaptive, above MIN: the quiet window in progress (busy worker-ms since `since`, counted up to `at`) */
+  window: { since: number; at: number; busyMs: number } | null;
 }
 
 export interface State {
@@ -119,6 +125,8 @@ export type Event =
   | { type: 'heartbeat'; copy: number; stats: WorkerStats }
   | { type: 'recycle'; copy: number; reason: string }
   | { type: 'harakiri'; copy: number }
+  /** an app worker of an adaptive vassal went busy or idle */
+  | { type: 'load'; copy: number; busy: boolean }
   | { type: 'load-error'; copy: number; message: string }
   | { type: 'timer'; name: string; token: number }
   | { type: 'tick' }
@@ -183,7 +191,7 @@ export function initialState(): State {
 export function cloneState(s: State): State {
   return {
     ...s,
-    current: s.current && { ...s.current },
+    current: s.current && { ...s.current, window: s.current.window && { ...s.current.window } },
     next: s.next && { ...s.next },
     retired: s.retired.map((g) => ({ ...g })),
     copies: s.copies.map((c) => ({ ...c })),

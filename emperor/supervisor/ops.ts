@@ -27,8 +27,9 @@ export function cancel(x: Ctx, name: string): void {
 
 export const armed = (s: State, name: string): boolean => s.timers[name] !== undefined;
 
-export function newGeneration(x: Ctx, prepared: PreparedLike): Generation {
-  return { id: ++x.s.ids.gen, prepared, config: prepared.config, key: prepared.socket?.key ?? null, startedAt: x.now, owed: 0 };
+/** `target`: the copies it starts with (MIN, or a rollout's current count within the new range) */
+export function newGeneration(x: Ctx, prepared: PreparedLike, target = prepared.config.processes): Generation {
+  return { id: ++x.s.ids.gen, prepared, config: prepared.config, key: prepared.socket?.key ?? null, startedAt: x.now, owed: 0, target, window: null };
 }
 
 export const copiesOf = (s: State, gen: number): CopyState[] => s.copies.filter((c) => c.gen === gen);
@@ -59,6 +60,7 @@ export function queueCopy(x: Ctx, gen: Generation, replaces: number | null = nul
     harakiri: false,
     recycling: false,
     replaces,
+    busySince: null,
   };
   x.s.copies.push(c);
   x.fx.push({ type: 'queue-spawn', copy: c.id });
@@ -79,6 +81,10 @@ export function stopCopy(x: Ctx, c: CopyState, mercySeconds: number): void {
  */
 export function retire(x: Ctx, gen: Generation): void {
   const { s } = x;
+  // its scaling timers carry its id: they would be no-ops, and nothing is left armed for nothing
+  cancel(x, `scale-up:${gen.id}`);
+  cancel(x, `scale-down:${gen.id}`);
+  gen.window = null;
   if (s.current === gen) {
     s.current = null;
     cancel(x, 'backoff');

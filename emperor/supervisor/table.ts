@@ -1,12 +1,14 @@
 // THE supervisor (SPEC §3), as one pure function: step(state, event, now) -> (state, effects).
 // Commands go through TABLE (row × command -> action, "ignore" written out); every other event
 // (prepare results, copy events, timers, the on-demand waiter) through EVENTS below and
-// copies.ts. After each, `converge` moves the vassal toward what its last command asks for, and
-// the phase is derived in one place. No clock, no I/O: index.ts executes the effects.
+// copies.ts. After each, `converge` moves the vassal toward what its last command asks for,
+// `scale` (scale.ts) arms what an adaptive count's load calls for, and the phase is derived in
+// one place. No clock, no I/O: index.ts executes the effects.
 import { formatConfigError } from '../../shared/errors.js';
 import { delayFor, onStartFailure } from '../policy.js';
 import { cloneState, type Command, type Effect, type Event, type Phase, type PrepareOutcome, type State } from './model.js';
 import { onCopyEvent, onTimer, onWaiter, checkEssential } from './copies.js';
+import { account, scale } from './scale.js';
 import { arm, cancel, conflicts, copiesOf, derivePhase, errorOf, event, liveCopies, newGeneration, queueCopy, releaseIfUnused, retire, same, type Ctx } from './ops.js';
 
 export type Action = 'apply' | 'invalid' | 'reload' | 'start' | 'stop' | 'remove' | 'shutdown' | 'ignore';
@@ -46,10 +48,11 @@ export const EVENTS: Record<Exclude<Event['type'], Command['type']>, string> = {
   ready: 'ignore unless live, not yet ready and not stopping; completes a rollout, hands over the first client, retires a recycled copy',
   exited: 'untrack; replace per policy (current), roll back (next), nothing (retired); recycle replacements and recycled copies never double up',
   heartbeat: 'note the beat and stats',
+  load: 'note the worker busy (since when) or idle; scale.ts arms or disarms the scaling timers after the step',
   recycle: 'start one replacement unless one is on its way, a rollout runs, or a replacement failed recently',
   harakiri: 'mark the copy: its exit is replaced at once',
   'load-error': 'note the error',
-  timer: 'ignore unless the token is the armed one (a stale timer never acts); then retry, backoff, rollout or start deadline, ready-after, idle check',
+  timer: 'ignore unless the token is the armed one (a stale timer never acts); then retry, backoff, rollout or start deadline, ready-after, idle check, scale up or down (a no-op unless its generation is current)',
   tick: 'heartbeat sweep: SIGKILL a ready worker silent past its limit',
   'waiter-listening': 'idle, if the waiter is still the current generation\'s',
   'waiter-failed': 'report the error',
@@ -64,12 +67,14 @@ export function rowOf(s: State): Record<Command['type'], Action> {
 export function step(state: State, ev: Event, now: number): { state: State; effects: Effect[] } {
   const x: Ctx = { s: cloneState(state), fx: [], now };
   const before = fingerprint(state);
+  account(x);
   if (isCommand(ev)) command(x, ev);
   else if (ev.type === 'prepared') prepared(x, ev.seq, ev.result);
   else if (ev.type === 'timer') onTimer(x, ev.name, ev.token, converge);
   else if (ev.type === 'waiter-listening' || ev.type === 'waiter-failed' || ev.type === 'woken') onWaiter(x, ev);
   else onCopyEvent(x, ev);
   converge(x);
+  scale(x);
   setPhase(x, derivePhase(x.s));
   if (x.s.phase !== 'gone' && fingerprint(x.s) !== before && !x.fx.some((e) => e.type === 'record')) x.fx.push({ type: 'record', lazy: false });
   return { state: x.s, effects: x.fx };
@@ -201,9 +206,11 @@ function prepared(x: Ctx, seq: number, result: PrepareOutcome): void {
   const p = result.prepared;
   for (const w of result.warnings) x.fx.push({ type: 'warn', message: w });
   if (mode === 'rollout' && s.current && !s.next) {
-    const gen = (s.next = newGeneration(x, p));
+    // an adaptive count keeps the capacity it scaled to, within the new range
+    const target = Math.min(config.maxProcesses, Math.max(config.processes, s.current.target));
+    const gen = (s.next = newGeneration(x, p, target));
     event(x, 'reloading', { generation: gen.id });
-    for (let i = 0; i < config.processes; i++) queueCopy(x, gen);
+    for (let i = 0; i < gen.target; i++) queueCopy(x, gen);
     arm(x, 'rollout', config.startTimeout * 1000);
     return;
   }
@@ -222,7 +229,7 @@ function prepared(x: Ctx, seq: number, result: PrepareOutcome): void {
     s.sleeping = true;
     return;
   }
-  for (let i = 0; i < config.processes; i++) queueCopy(x, gen);
+  for (let i = 0; i < gen.target; i++) queueCopy(x, gen);
 }
 
 function prepareFailed(x: Ctx, result: Extract<PrepareOutcome, { ok: false }>, mode: 'restart' | 'rollout'): void {
@@ -289,5 +296,5 @@ function setPhase(x: Ctx, phase: Phase): void {
 
 /** What a record shows: when it differs after a step, the record is republished. */
 function fingerprint(s: State): string {
-  return JSON.stringify([s.phase, errorOf(s), s.restarts, s.harakiriKills, s.lastExit, s.current?.id, s.next?.id, s.latest === null, s.copies.map((c) => [c.pid, c.readyAt !== null, c.status])]);
+  return JSON.stringify([s.phase, errorOf(s), s.restarts, s.harakiriKills, s.lastExit, s.current?.id, s.current?.target, s.next?.id, s.latest === null, s.copies.map((c) => [c.pid, c.readyAt !== null, c.status])]);
 }

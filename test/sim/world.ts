@@ -8,22 +8,29 @@ import { initialState, type Effect, type Event, type PrepareOutcome, type State 
 import { step } from '../../emperor/supervisor/table.js';
 import { errorOf, keyOf, same } from '../../emperor/supervisor/ops.js';
 
-export type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'P3' | 'OD' | 'OD2' | 'BAD' | 'M0';
+export type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'P3' | 'OD' | 'OD2' | 'BAD' | 'M0' | 'R13' | 'R24' | 'ROD';
 
-/** A small pool: A/B differ by app (rollout), C moves the socket (restart), D/E move a port between hosts, P3 runs 3 copies. */
+/**
+ * A small pool: A/B differ by app (rollout), C moves the socket (restart), D/E move a port between
+ * hosts, P3 runs 3 copies; R13 and R24 are adaptive (`processes = 1-3`, `2-4`: a change between
+ * them, or to A, is a rollout), ROD an adaptive on-demand one.
+ */
 export function config(name: ConfigName): VassalConfig {
   const base: VassalConfig = {
     name: 'v', file: '/vassals.d/v.ini', app: `/apps/${name}.mjs`, exec: null,
     httpSocket: { kind: 'unix', path: '/run/v.sock' }, chmodSocket: 0o660, chownSocket: null, uid: null, gid: null, allowRoot: false,
-    processes: 2, harakiri: 0, maxRequests: 0, reloadOnRss: 0, bufferSize: 8192, mercy: 10, env: {}, chdir: '/apps', onDemand: false, idle: 0,
+    processes: 2, maxProcesses: 2, scaleUpAfter: 3, scaleDownAfter: 30, harakiri: 0, maxRequests: 0, reloadOnRss: 0, bufferSize: 8192, mercy: 10, env: {}, chdir: '/apps', onDemand: false, idle: 0,
     stats: null, memoryReport: false, honourStdin: false, readyAfter: 1000, heartbeat: 30, startTimeout: 60, execPreStart: [], execPostStop: [], touchReload: [], essential: false, strict: true, placeholders: {}, sources: {},
   };
   if (name === 'C') base.httpSocket = { kind: 'unix', path: '/run/v2.sock' };
   if (name === 'D') base.httpSocket = { kind: 'tcp', host: '127.0.0.1', port: 8000, allInterfaces: false };
   if (name === 'E') base.httpSocket = { kind: 'tcp', host: '0.0.0.0', port: 8000, allInterfaces: true };
-  if (name === 'P3') base.processes = 3;
+  if (name === 'P3') Object.assign(base, { processes: 3, maxProcesses: 3 });
+  if (name === 'R13') Object.assign(base, { processes: 1, maxProcesses: 3 });
+  if (name === 'R24') Object.assign(base, { processes: 2, maxProcesses: 4, scaleUpAfter: 1, scaleDownAfter: 5 });
+  if (name === 'ROD') Object.assign(base, { onDemand: true, idle: 5, processes: 1, maxProcesses: 2 });
   if (name === 'M0') base.mercy = 0;
-  if (name === 'OD' || name === 'OD2') Object.assign(base, { onDemand: true, idle: 5, processes: 1 });
+  if (name === 'OD' || name === 'OD2') Object.assign(base, { onDemand: true, idle: 5, processes: 1, maxProcesses: 1 });
   return base;
 }
 const CONFIGS = new Map<VassalConfig, ConfigName>();
@@ -45,6 +52,9 @@ export type Action =
   | { a: 'ready'; i: number }
   | { a: 'exit'; i: number; signal: boolean }
   | { a: 'beat'; i: number; requests: number }
+  | { a: 'load'; i: number; busy: boolean }
+  /** every running copy reports busy (a burst of load) */
+  | { a: 'burst' }
   | { a: 'recycle'; i: number }
   | { a: 'harakiri'; i: number }
   | { a: 'advance'; ms: number }
@@ -89,6 +99,8 @@ export class World {
     const fxs = r.effects.filter((f) => f.type !== 'record').map((f) => (f.type === 'event' ? f.kind : f.type === 'prepare' ? `prepare#${f.seq}:${CONFIGS.get(f.config)}` : f.type));
     this.log.push(`${ev.type}${'copy' in ev ? `#${ev.copy}` : ''}${detail} -> ${this.s.phase} [${fxs.join(' ')}] err=${errorOf(this.s) ?? ''}`);
     for (const f of r.effects) if (f.type === 'event') World.seen.set(f.kind, (World.seen.get(f.kind) ?? 0) + 1);
+    // scaling acts on the generation in force only, never a retired or rolling-out one
+    for (const f of r.effects) if (f.type === 'event' && (f.kind === 'scaled-up' || f.kind === 'scaled-down')) assert.equal(f.detail.generation, this.s.current?.id, `${f.kind} of generation ${String(f.detail.generation)}, not the current one`);
     const follow: Event[] = [];
     for (const fx of r.effects) this.#effect(fx, before, follow);
     this.check();
@@ -161,7 +173,11 @@ export class World {
       if (!gen) continue;
       const mine = s.copies.filter((c) => c.gen === gen.id);
       const recycling = mine.filter((c) => c.recycling).length;
-      assert.ok(mine.length <= gen.config.processes + recycling, `generation ${gen.id} has ${mine.length} copies for processes=${gen.config.processes} (+${recycling} recycling)`);
+      const { processes: min, maxProcesses: max } = gen.config;
+      assert.ok(mine.length <= max + recycling, `generation ${gen.id} has ${mine.length} copies for processes=${min}-${max} (+${recycling} recycling)`);
+      assert.ok(gen.target >= min && gen.target <= max, `generation ${gen.id} held at ${gen.target}, outside ${min}-${max}`);
+      const slots = mine.filter((c) => !c.stopping && c.replaces === null).length;
+      assert.ok(slots <= gen.target, `generation ${gen.id}: ${slots} copies in service or on their way for a target of ${gen.target}`);
     }
     assert.ok(!s.next || s.current, 'a rollout without a serving generation');
     assert.equal(s.next !== null, s.phase === 'reloading', `two generations only while reloading (phase ${s.phase})`);
@@ -239,6 +255,14 @@ export class World {
         if (x.a === 'ready') return this.feed({ type: 'ready', copy: p.copy });
         if (x.a === 'harakiri') return this.feed({ type: 'harakiri', copy: p.copy });
         return this.feed({ type: 'recycle', copy: p.copy, reason: 'max-requests' });
+      }
+      case 'burst':
+        for (const p of [...this.procs.values()]) if (this.procs.has(p.copy)) this.feed({ type: 'load', copy: p.copy, busy: true });
+        return;
+      case 'load': {
+        const p = pick([...this.procs.values()], x.i);
+        if (p) this.feed({ type: 'load', copy: p.copy, busy: x.busy });
+        return;
       }
       case 'beat': {
         const p = pick([...this.procs.values()], x.i);
@@ -333,6 +357,8 @@ export class World {
       else if ([...this.procs.values()].some((p) => p.stopping)) this.exit([...this.procs.values()].find((p) => p.stopping)!, false);
       else if (this.s.copies.some((c) => c.status === 'live' && c.readyAt === null)) this.feed({ type: 'ready', copy: this.s.copies.find((c) => c.status === 'live' && c.readyAt === null)!.id });
       else if (this.waiters.length) this.act({ a: 'waiter', i: 0 });
+      // quiescence: every request has ended, the workers say so
+      else if (this.s.copies.some((c) => c.busySince !== null && this.procs.has(c.id))) this.feed({ type: 'load', copy: this.s.copies.find((c) => c.busySince !== null && this.procs.has(c.id))!.id, busy: false });
       else if (this.timers.size && !(this.timers.size === 1 && this.timers.has('idle') && this.s.phase === 'idle')) {
         const first = Math.min(...[...this.timers.values()].map((t) => t.due));
         this.advance(Math.max(0, first - this.now));
@@ -377,6 +403,8 @@ export class World {
     if (cur.config.onDemand && s.phase === 'idle') return assert.equal(this.procs.size, 0);
     assert.equal(s.phase, 'ready', `running: ready ${where}`);
     const mine = s.copies.filter((c) => c.gen === cur.id);
+    // idle at quiescence: an adaptive count has drained back to MIN (never below it)
+    assert.equal(cur.target, cur.config.processes, `running: held at MIN (${cur.config.processes}-${cur.config.maxProcesses}) once idle ${where}`);
     assert.equal(mine.length, cur.config.processes, `running: processes copies ${where}`);
     assert.equal(this.procs.size, cur.config.processes);
     assert.ok(mine.every((c) => c.status === 'live' && c.readyAt !== null));

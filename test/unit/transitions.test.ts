@@ -15,7 +15,7 @@ const COMMANDS = ['apply', 'invalid', 'reload', 'remove', 'shutdown', 'stop', 's
 test('every row has an action for every command, and every other event is described', () => {
   assert.deepEqual(Object.keys(TABLE).sort(), [...ROWS].sort());
   for (const s of ROWS) for (const c of COMMANDS) assert.ok(TABLE[s][c], `${s} × ${c}`);
-  for (const kind of ['prepared', 'slot', 'spawned', 'spawn-failed', 'ready', 'exited', 'heartbeat', 'recycle', 'harakiri', 'load-error', 'timer', 'tick', 'waiter-listening', 'waiter-failed', 'woken'] as const)
+  for (const kind of ['prepared', 'slot', 'spawned', 'spawn-failed', 'ready', 'exited', 'heartbeat', 'recycle', 'harakiri', 'load-error', 'load', 'timer', 'tick', 'waiter-listening', 'waiter-failed', 'woken'] as const)
     assert.ok(EVENTS[kind], kind);
 });
 
