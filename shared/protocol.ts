@@ -19,6 +19,11 @@ export interface WorkerSettings {
   memoryReport: boolean;
   /** seconds between heartbeats (0 = none) */
   heartbeat: number;
+  /**
+   * the working directory the worker enters before loading the app (it already runs as the
+   * vassal's user: setpriv came first); absent when the copy was started in it (`env --chdir`)
+   */
+  chdir?: string;
 }
 
 export const WORKER_SETTINGS_ENV = 'EMPEROR_WORKER';

@@ -60,6 +60,7 @@ function parseSettings(raw: string | undefined): WorkerSettings {
     mercy: num('mercy', 10),
     memoryReport: v.memoryReport === true,
     heartbeat: num('heartbeat', 30),
+    ...(typeof v.chdir === 'string' && v.chdir.startsWith('/') ? { chdir: v.chdir } : {}),
   };
 }
 
@@ -334,6 +335,15 @@ async function main(): Promise<void> {
     exit(1);
   });
   installStopHandlers();
+  if (settings.chdir !== undefined) {
+    // already as the vassal's user (setpriv ran before node): a directory closed to it stays closed
+    try {
+      process.chdir(settings.chdir);
+    } catch (err) {
+      fatal(`cannot change directory to ${settings.chdir}`, err);
+      return;
+    }
+  }
   let listener: Listener;
   try {
     listener = await loadApp(settings.app);
