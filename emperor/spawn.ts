@@ -298,8 +298,14 @@ const liveCopies = new Map<number, number>();
 const strays = new Map<string, { pid: number; start: number }>();
 let sweepTimer: NodeJS.Timeout | null = null;
 let sweeping: Promise<void> = Promise.resolve();
-/** copies that exited within this window share one scan of /proc */
-const SWEEP_DELAY_MS = 50;
+/**
+ * Copies that exited within this window share one scan of /proc. Long enough for a replacement
+ * copy to be serving before the scan takes its share of the CPU (a kill -9 of an only copy: the
+ * prefilter's read of the process table was 7 ms of the emperor's CPU per kill under load 13-17,
+ * in the middle of the new copy's start at 50 ms); short enough that a real stray, which may
+ * hold the vassal's socket, is ended within a few hundred ms.
+ */
+const SWEEP_DELAY_MS = 250;
 /** a sweep that takes longer is ended (a process's environ can be made to block a read) */
 const SWEEP_TIMEOUT_MS = 5000;
 const SWEEPER = fileURLToPath(new URL('./stray-sweeper.js', import.meta.url));
