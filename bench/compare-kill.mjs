@@ -9,18 +9,18 @@
 //
 // Trials per system: TRIALS kills of a worker that has been up at least 31 s (emperor resets its
 // crash backoff for a copy that lived 30 s), then one "quick second kill" 3 s after the previous
-// recovery (crash-loop behaviour). Systems: emperor (worker pid from `emperor status --json`),
-// PM2 cluster mode (`pm2 start app.cjs -i 1`, pid from `pm2 jlist`), the uWSGI Emperor (one
-// vassal, master + 1 worker, the worker's pid from /proc) when installed.
+// recovery (crash-loop behaviour). Systems (bench/kill-systems.mjs, shared with kill-loop.mjs):
+// the emperor, PM2 cluster mode (`pm2 start app.cjs -i 1`), the uWSGI Emperor (one vassal,
+// master + 1 worker) when installed. kill-loop.mjs kills the same systems every 2 s of service,
+// interleaved with bare node starts: its ratios are the ones to quote against a bare start.
 //
 //   node bench/compare-kill.mjs [--only emperor,pm2,uwsgi] [--trials 3]
 //
 // Writes bench/results/compare-kill.json.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as C from './compare-lib.mjs';
+import { STARTERS, unavailable } from './kill-systems.mjs';
 
 const { L } = C;
 const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } } });
@@ -109,114 +109,6 @@ async function ageWorker(sys, minAgeS) {
   throw new Error(`${sys.name}: the worker did not reach ${minAgeS} s of age`);
 }
 
-// ---- the systems ----------------------------------------------------------------------------------
-
-async function emperorSystem(root) {
-  const app = L.writeApp(root.dir);
-  const emp = await C.startEmperorOn(root);
-  const port = await L.freePort();
-  fs.writeFileSync(path.join(root.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 1\n`);
-  await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready'), { timeoutMs: 30_000 });
-  await C.waitServing(port);
-  return {
-    name: 'emperor',
-    how: 'one app vassal, processes = 1; the worker pid from `emperor status --json`',
-    port,
-    async workerPid({ waitMs = 0, not = null } = {}) {
-      const deadline = Date.now() + waitMs;
-      for (;;) {
-        const v = (await C.emperorStatusAsync(root.state)).vassals.find((x) => x.name === 'hello');
-        const pid = v?.state === 'ready' ? v.pid : null;
-        if ((pid && pid !== not) || Date.now() >= deadline) return pid && pid !== not ? pid : null;
-        await L.sleep(50);
-      }
-    },
-    async info() {
-      const v = (await C.emperorStatusAsync(root.state)).vassals.find((x) => x.name === 'hello');
-      const ev = (await C.readEvents(root.state)).filter((e) => e.vassal === 'hello' && ['exited', 'backoff', 'spawned', 'ready'].includes(e.kind)).map((e) => ({ ts: e.ts, kind: e.kind, detail: e.detail }));
-      return { restarts: v?.restarts, state: v?.state, events: ev.slice(-40) };
-    },
-    stop: () => emp.stop(),
-  };
-}
-
-async function pm2System(root) {
-  const home = path.join(root.dir, 'pm2home');
-  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
-  const app = C.writePm2App(root.dir);
-  const port = await L.freePort();
-  const pm2 = new C.Pm2(home);
-  pm2.env.PORT = String(port);
-  pm2.run(['start', app, '-i', '1', '--name', 'app'], { timeoutMs: 60_000 });
-  await C.waitServing(port, { timeoutMs: 30_000 });
-  return {
-    name: 'pm2',
-    how: `PM2 ${pkgVersion('pm2')} cluster mode, \`pm2 start app.cjs -i 1\` (default restart policy); the worker pid from \`pm2 jlist\``,
-    port,
-    async workerPid({ waitMs = 0, not = null } = {}) {
-      const deadline = Date.now() + waitMs;
-      for (;;) {
-        const p = pm2.list().find((x) => x.name === 'app');
-        const pid = p?.status === 'online' ? p.pid : null;
-        if ((pid && pid !== not) || Date.now() >= deadline) return pid && pid !== not ? pid : null;
-        await L.sleep(50);
-      }
-    },
-    async info() {
-      const p = pm2.list().find((x) => x.name === 'app');
-      return { restarts: p?.restarts, status: p?.status };
-    },
-    stop: () => pm2.kill(),
-  };
-}
-
-async function uwsgiSystem(root) {
-  const dir = path.join(root.dir, 'uwsgi.d');
-  fs.mkdirSync(dir, { mode: 0o755 });
-  const app = path.join(root.dir, 'app.py');
-  fs.writeFileSync(app, "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '3'), ('Connection', 'close')])\n    return [b'ok\\n']\n", { mode: 0o644 });
-  const port = await L.freePort();
-  fs.writeFileSync(path.join(dir, 'hello.ini'), C.uwsgiVassalIni({ app, port, processes: 1 }), { mode: 0o644 });
-  const log = path.join(root.dir, 'uwsgi.log');
-  const uw = await C.startUwsgiEmperor(dir, log, { freq: 1 });
-  await C.waitServing(port, { timeoutMs: 30_000 });
-  uw.trackAll();
-  return {
-    name: 'uwsgi',
-    how: `uWSGI ${uwsgiVersion()} Emperor, one vassal: http-socket, master, processes = 1, uid nobody; the worker = the vassal master's child`,
-    port,
-    async workerPid({ waitMs = 0, not = null } = {}) {
-      const deadline = Date.now() + waitMs;
-      for (;;) {
-        const pid = uw.vassals().flatMap((v) => v.workers)[0] ?? null;
-        if ((pid && pid !== not) || Date.now() >= deadline) {
-          uw.trackAll();
-          return pid && pid !== not ? pid : null;
-        }
-        await L.sleep(20);
-      }
-    },
-    async info() {
-      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => /DAMN|respawn/i.test(l));
-      return { logLines: lines.slice(-10) };
-    },
-    stop: () => uw.stop(),
-  };
-}
-
-function pkgVersion(name) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
-
-function uwsgiVersion() {
-  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
-
 // ---- main -------------------------------------------------------------------------------------------
 
 await C.runMain(
@@ -229,11 +121,9 @@ await C.runMain(
       systems: {},
       skipped: {},
     };
-    const starters = { emperor: emperorSystem, pm2: pm2System, uwsgi: uwsgiSystem };
-    const available = { emperor: () => null, pm2: () => (C.havePm2() ? null : `PM2 not installed under ${C.PM2_PREFIX}`), uwsgi: () => (C.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed') };
     for (const name of ONLY) {
-      if (!starters[name]) continue;
-      const why = available[name]();
+      if (!STARTERS[name]) continue;
+      const why = unavailable(name);
       if (why) {
         console.log(`${name}: skipped: ${why}`);
         result.skipped[name] = why;
@@ -243,7 +133,7 @@ await C.runMain(
       const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
       let sys;
       try {
-        sys = await starters[name](root);
+        sys = await STARTERS[name](root);
       } catch (err) {
         console.log(`${name}: could not be started: ${err.message}`);
         result.skipped[name] = `could not be started: ${err.message}`;

@@ -1,99 +1,198 @@
 #!/usr/bin/env node
 // bench/kill-loop.mjs — the restart policy under an operator's (or the OOM killer's) kill -9:
-// the only copy of a vassal is SIGKILLed each time it has served for ~2 s, ROUNDS times in a row.
-// Measured per round: time from the kill until a request sent after it is answered 200 ("served
-// again"; the socket stays held, so the request waits in its backlog). Beside it, the baseline:
-// a bare `node` start of the same app (spawn -> first 200 on its own port), ROUNDS times.
+// the only copy of the app is SIGKILLed each time it has served for ~2 s, ROUNDS times, on the
+// emperor and, in the same run, on PM2 (cluster mode) and the uWSGI Emperor (bench/kill-systems.mjs)
+// when installed. Every round also starts the same app bare with `node` (spawn -> first 200 on
+// its own port) once before and once after its kills, and each kill is compared with the mean of
+// those two: a ratio is always taken beside its reference, whatever the machine's load does.
+// Measured per kill: from the SIGKILL to the first 200 of a request sent after it ("served
+// again"), as a persistent client sees it: a refused request is retried every 2 ms; while one
+// waits unanswered (in a held socket's backlog, or lost) another is sent every 20 ms; requests
+// never answered are counted as lost.
 // SPEC §3: a copy that was ready and ran >= 1 s is replaced at once, every time.
 //
-//   node bench/kill-loop.mjs [--rounds 10] [--served-ms 2000]
+//   node bench/kill-loop.mjs [--rounds 10] [--served-ms 2000] [--systems emperor,pm2,uwsgi]
+//                            [--compare-cli PATH/dist/emperor/cli.js]   (a second emperor build, A/B)
 //
 // Writes bench/results/kill-loop.json.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as C from './compare-lib.mjs';
+import { STARTERS, emperorSystem, unavailable } from './kill-systems.mjs';
 
 const { L } = C;
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, 'served-ms': { type: 'string', default: '2000' } } });
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '10' },
+    'served-ms': { type: 'string', default: '2000' },
+    systems: { type: 'string', default: 'emperor,pm2,uwsgi' },
+    'compare-cli': { type: 'string' },
+  },
+});
 const ROUNDS = Math.min(50, Math.max(1, Number(args.rounds)));
 const SERVED_MS = Math.min(60_000, Math.max(1000, Number(args['served-ms'])));
+/** after each measurement: what the restart left running (a sweep, a status write) settles */
+const SETTLE_MS = 300;
 
-/** First 200 on `port` from now (a new request every 2 ms while refused; one waits in a backlog). */
+/** a request unanswered this long is counted lost (PM2 cluster mode can lose one in the kill) */
+const REQUEST_TIMEOUT_MS = 5000;
+/** while no request has been answered, another one is sent when the newest has waited this long */
+const PATIENCE_MS = 20;
+
+/**
+ * First 200 on `port` of a request sent after `since`, as a persistent client sees it: a request
+ * is retried 2 ms after a refusal, and while one waits unanswered (in a held socket's backlog, or
+ * lost) another is sent every PATIENCE_MS, at most 50 in flight; the earliest 200 counts. Resolves
+ * { ms (null: none within limitMs), lost: requests that got no answer (reset, empty, timeout) }.
+ */
 async function firstOk(port, since, limitMs = 30_000) {
-  for (let i = 0; i < limitMs / 2; i++) {
-    const r = await C.rawGet(port, Math.max(100, limitMs - (L.now() - since)));
-    if (r.ok && r.t0 >= since) return r.t1 - since;
-    if (L.now() - since > limitMs) break;
+  const deadline = since + limitMs;
+  const requests = [];
+  let best = null;
+  let inFlight = 0;
+  let lastAt = -Infinity;
+  for (let i = 0; i < 20_000 && best === null && L.now() < deadline; i++) {
+    if (inFlight === 0 || (inFlight < 50 && L.now() - lastAt >= PATIENCE_MS)) {
+      lastAt = L.now();
+      inFlight++;
+      requests.push(
+        C.rawGet(port, Math.min(REQUEST_TIMEOUT_MS, Math.max(100, deadline - L.now()))).then((r) => {
+          inFlight--;
+          if (r.ok && r.t0 >= since && (best === null || r.t1 < best)) best = r.t1;
+          return r;
+        }),
+      );
+    }
     await L.sleep(2);
   }
-  return null;
+  const all = await Promise.all(requests); // each bounded by REQUEST_TIMEOUT_MS
+  const lost = all.filter((r) => r.error === 'TIMEOUT' || r.error === 'EMPTY_REPLY' || r.error === 'ECONNRESET').length;
+  return { ms: best === null ? null : best - since, lost };
 }
 
-async function bareStarts(app) {
-  const out = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const port = await L.freePort();
-    const t0 = L.now();
-    const child = spawn(process.execPath, [L.BARE, app, `127.0.0.1:${port}`], { stdio: 'ignore' });
-    L.track(child.pid, 'bare');
-    out.push(await firstOk(port, t0));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    L.untrack(child.pid);
-  }
-  return out;
-}
-
-async function emperorKills(app) {
-  const root = L.tempRoot('kill-loop');
-  C.onCleanup('temp dir', () => L.removeDir(root.dir));
+async function bareStart(app) {
   const port = await L.freePort();
-  const emp = await C.startEmperorOn(root);
-  const fs = await import('node:fs');
-  fs.writeFileSync(`${root.vassals}/killme.ini`, L.vassalIni(app, `127.0.0.1:${port}`));
-  const out = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const doc = await C.waitStatus(root.state, (d) => {
-      const v = d.vassals.find((x) => x.name === 'killme');
-      const w = v?.workers?.[0];
-      return v?.state === 'ready' && w?.ready && Date.now() - Date.parse(w.startedAt) >= SERVED_MS;
-    }, { intervalMs: 50 });
-    const pid = doc.vassals.find((x) => x.name === 'killme').pid;
-    const t0 = L.now();
-    process.kill(pid, 'SIGKILL');
-    out.push(await firstOk(port, t0));
-    // the next round kills the new copy, not a dead pid still in the record
-    await C.waitStatus(root.state, (d) => d.vassals.find((x) => x.name === 'killme')?.pid !== pid, { intervalMs: 50 });
+  const t0 = L.now();
+  const child = spawn(process.execPath, [L.BARE, app, `127.0.0.1:${port}`], { stdio: 'ignore' });
+  L.track(child.pid, 'bare');
+  const { ms } = await firstOk(port, t0);
+  child.kill('SIGKILL');
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+  L.untrack(child.pid);
+  return ms;
+}
+
+/** Kill the system's worker once it has served SERVED_MS; the time until it is served again. */
+async function killOnce(sys) {
+  const deadline = Date.now() + SERVED_MS + 60_000;
+  let pid = null;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    pid = await sys.workerPid({ waitMs: 10_000 });
+    const age = pid ? C.ageSeconds(pid) : null;
+    if (age !== null && age * 1000 >= SERVED_MS) break;
+    await L.sleep(Math.min(500, Math.max(20, SERVED_MS - (age ?? 0) * 1000)));
   }
-  await emp.stop();
-  // where the time goes, from the emperor's own events: exit seen -> next spawn (the supervisor),
-  // spawn -> ready (the new copy starting: privilege drop, Node, the worker, the app)
-  const events = (await C.readEvents(root.state)).filter((e) => e.vassal === 'killme');
-  const phases = [];
+  if (!pid) throw new Error(`${sys.name}: no worker to kill`);
+  const probe = await C.rawGet(sys.port, 10_000);
+  if (!probe.ok) throw new Error(`${sys.name}: not serving before the kill (${probe.error ?? probe.status})`);
+  await L.sleep(SETTLE_MS);
+  const t0 = L.now();
+  process.kill(pid, 'SIGKILL');
+  const r = await firstOk(sys.port, t0);
+  // the next round kills the new worker, not a dead pid
+  await sys.workerPid({ waitMs: 10_000, not: pid });
+  await L.sleep(SETTLE_MS);
+  return r;
+}
+
+/** exit seen -> next copy spawned (the supervisor) and spawned -> ready (the copy's start), from the emperor's events */
+function phasesOf(events) {
+  const out = [];
   for (let i = 0; i < events.length; i++) {
     if (events[i].kind !== 'exited') continue;
     const spawned = events.slice(i).find((e) => e.kind === 'spawned');
     const ready = spawned && events.slice(events.indexOf(spawned)).find((e) => e.kind === 'ready');
-    if (spawned && ready) phases.push({ exitToSpawn: Date.parse(spawned.ts) - Date.parse(events[i].ts), spawnToReady: Date.parse(ready.ts) - Date.parse(spawned.ts) });
+    if (spawned && ready) out.push({ exitToSpawn: Date.parse(spawned.ts) - Date.parse(events[i].ts), spawnToReady: Date.parse(ready.ts) - Date.parse(spawned.ts) });
   }
-  return { out, phases };
+  return out;
 }
 
-await C.runMain('kill-loop', async () => {
-  const root = L.tempRoot('kill-loop-app');
-  C.onCleanup('temp dir', () => L.removeDir(root.dir));
-  const app = L.writeApp(root.dir);
-  const bare = await bareStarts(app);
-  const { out: emperor, phases } = await emperorKills(app);
-  const fmt = (xs) => xs.map((x) => (x === null ? 'down' : `${Math.round(x)}`)).join(', ');
-  const worst = (xs) => (xs.includes(null) ? Infinity : Math.max(...xs));
-  const med = (xs) => L.pct(xs.filter((x) => x !== null), 50);
-  console.log(`bare node start -> first 200 (ms):       ${fmt(bare)}   median ${Math.round(med(bare))}`);
-  console.log(`emperor kill -9 -> served again (ms):    ${fmt(emperor)}   median ${Math.round(med(emperor))}`);
-  console.log(`  of which exit -> spawn (ms):            ${phases.map((p) => p.exitToSpawn).join(', ')}`);
-  console.log(`  and spawn -> ready (ms):               ${phases.map((p) => p.spawnToReady).join(', ')}`);
-  const ratio = worst(emperor) / med(bare);
-  console.log(`median emperor / median bare:            ${(med(emperor) / med(bare)).toFixed(2)}x`);
-  console.log(`worst emperor round / median bare start: ${ratio.toFixed(2)}x; / worst bare start: ${(worst(emperor) / worst(bare)).toFixed(2)}x (load ${L.machine().loadavg.join(' ')})`);
-  L.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, bareMs: bare, emperorMs: emperor, phases, worstOverMedianBare: ratio, machine: L.machine() });
-});
+await C.runMain(
+  'kill-loop',
+  async () => {
+    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
+    const base = L.tempRoot('kill-loop-app');
+    C.onCleanup('temp dir', () => L.removeDir(base.dir));
+    const app = L.writeApp(base.dir);
+    const machineBefore = C.machineInfo();
+    const systems = [];
+    const skipped = {};
+    const wanted = args.systems.split(',').filter((n) => STARTERS[n]);
+    const starts = wanted.map((name) => ({ name, start: (root) => STARTERS[name](root) }));
+    if (args['compare-cli']) starts.splice(1, 0, { name: 'emperor-b', start: (root) => emperorSystem(root, { cli: args['compare-cli'], label: 'emperor-b' }) });
+    for (const { name, start } of starts) {
+      const why = unavailable(name);
+      if (why) {
+        console.log(`${name}: skipped: ${why}`);
+        skipped[name] = why;
+        continue;
+      }
+      const root = L.tempRoot(`kill-loop-${name}`);
+      C.onCleanup('temp dir', () => L.removeDir(root.dir));
+      try {
+        const sys = await start(root);
+        console.log(`${sys.name}: ${sys.how}`);
+        systems.push(sys);
+      } catch (err) {
+        console.log(`${name}: could not be started: ${err.message}`);
+        skipped[name] = `could not be started: ${err.message}`;
+      }
+    }
+    if (!systems.length) throw new Error('no system to kill');
+    await bareStart(app); // warm-up (not counted): page cache, the first bind
+    const rounds = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const before = await bareStart(app);
+      // rotate the order: no system always comes first after a bare start
+      const order = systems.map((_, i) => systems[(i + r) % systems.length]);
+      const kills = {};
+      const lost = {};
+      for (const sys of order) ({ ms: kills[sys.name], lost: lost[sys.name] } = await killOnce(sys));
+      const after = await bareStart(app);
+      const ref = before !== null && after !== null ? (before + after) / 2 : null;
+      rounds.push({ bareBeforeMs: L.round(before, 1), bareAfterMs: L.round(after, 1), refMs: L.round(ref, 1), kills: Object.fromEntries(Object.entries(kills).map(([k, v]) => [k, L.round(v, 1)])), lostRequests: lost, load1: C.machineInfo().loadavg?.[0] ?? null });
+      const parts = Object.entries(kills).map(([k, v]) => `${k} ${v === null ? 'down' : `${Math.round(v)} ms (${(v / ref).toFixed(2)}x)`}${lost[k] ? `, ${lost[k]} request(s) lost` : ''}`);
+      console.log(`  round ${String(r + 1).padStart(2)}: bare ${Math.round(before)}/${Math.round(after)} ms; ${parts.join('; ')}`);
+    }
+    const summary = {};
+    for (const sys of systems) {
+      const ms = rounds.map((x) => x.kills[sys.name]);
+      const ratios = rounds.map((x) => (x.kills[sys.name] === null || x.refMs === null ? Infinity : x.kills[sys.name] / x.refMs));
+      const ok = ms.filter((x) => x !== null);
+      summary[sys.name] = {
+        servedAgainMs: ms,
+        medianMs: L.round(L.pct(ok, 50), 1),
+        worstMs: ms.includes(null) ? null : L.round(Math.max(...ok), 1),
+        ratioToAdjacentBare: ratios.map((x) => L.round(x, 2)),
+        medianRatio: L.round(L.pct(ratios, 50), 2),
+        worstRatio: L.round(Math.max(...ratios), 2),
+        roundsWithin1_2x: ratios.filter((x) => x <= 1.2).length,
+        lostRequests: rounds.reduce((n, x) => n + (x.lostRequests[sys.name] ?? 0), 0),
+      };
+      if (sys.state) summary[sys.name].phases = phasesOf((await sys.info()).events);
+    }
+    const bare = rounds.flatMap((x) => [x.bareBeforeMs, x.bareAfterMs]).filter((x) => x !== null);
+    for (const sys of systems) await sys.stop();
+    const machine = { before: machineBefore, after: C.machineInfo() };
+    console.log(`\nbare node start -> first 200: median ${L.round(L.pct(bare, 50), 1)} ms (${L.round(Math.min(...bare), 1)}-${L.round(Math.max(...bare), 1)}), ${bare.length} starts`);
+    for (const [name, s] of Object.entries(summary)) {
+      console.log(`${name.padEnd(10)} kill -9 -> served again: median ${s.medianMs} ms, worst ${s.worstMs ?? 'down'} ms; / adjacent bare starts: median ${s.medianRatio}x, worst ${s.worstRatio}x, ${s.roundsWithin1_2x}/${ROUNDS} rounds within 1.2x; requests lost ${s.lostRequests}`);
+      if (s.phases?.length) console.log(`${''.padEnd(10)} exit -> spawn ${s.phases.map((p) => p.exitToSpawn).join(', ')} ms; spawn -> ready ${s.phases.map((p) => p.spawnToReady).join(', ')} ms`);
+    }
+    console.log(`load average before ${machine.before.loadavg?.join(' ')}, after ${machine.after.loadavg?.join(' ')}`);
+    const file = L.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, method: 'per round: a bare node start, one kill -9 per system (order rotated), a bare start; each kill / the mean of the two bare starts', systems: Object.fromEntries(systems.map((s) => [s.name, s.how])), skipped, perRound: rounds, summary, bareMs: bare, machine });
+    console.log(`wrote ${file}`);
+  },
+  { limitMs: 20 * 60_000 },
+);

@@ -249,20 +249,20 @@ export function emperorChildren(pid) {
  * only this script, which then stops the emperor once). stdout is always drained (the emperor's
  * pino writes are synchronous: a full pipe would stall it); at info level the lines are parsed.
  */
-function shebangFlags() {
+function shebangFlags(cli) {
   try {
-    const first = fs.readFileSync(CLI, 'utf8').split('\n', 1)[0];
+    const first = fs.readFileSync(cli, 'utf8').split('\n', 1)[0];
     return /^#!.*\bnode\b(.*)$/.exec(first)?.[1]?.trim() ?? '';
   } catch {
     return '';
   }
 }
 
-export function startEmperor({ vassals, state, logLevel = 'warn', keepLines = false }) {
+export function startEmperor({ vassals, state, logLevel = 'warn', keepLines = false, cli = CLI }) {
   // BENCH_EMPEROR_NODE_ARGS: extra node flags for the emperor only (e.g. --cpu-prof), not NODE_OPTIONS (vassals inherit that)
   // by default the node flags of the CLI's own shebang: the emperor as `emperor`/`npm start` run it
-  const nodeArgs = (process.env.BENCH_EMPEROR_NODE_ARGS ?? shebangFlags()).split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--vassals', vassals, '--state', state, '--log-level', logLevel, '--dashboard', 'off'], {
+  const nodeArgs = (process.env.BENCH_EMPEROR_NODE_ARGS ?? shebangFlags(cli)).split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--vassals', vassals, '--state', state, '--log-level', logLevel, '--dashboard', 'off'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -1,8 +1,9 @@
 // How one copy of a vassal is started: from a prepared vassal (config + identity + socket) to a
 // spawn spec: argv, env and stdio roles, assembled without starting anything (its only look at
 // the system: where `env` lives, once); spawn.ts does the starting.
-// The working directory is entered after the privilege drop (`env --chdir` behind setpriv), never
-// by the emperor as root (SPEC §4); the environment comes from environment.ts.
+// The working directory is entered after the privilege drop, never by the emperor as root (SPEC §4):
+// by an app vassal's worker itself, by `env --chdir` behind setpriv for the rest; the environment
+// comes from environment.ts.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { VassalConfig } from '../shared/types.js';
@@ -56,9 +57,15 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
   const { config, identity, socket } = p;
   const prefix = execPrefix(identity);
   const fallbackIds = prefix === null && identity.switchTo ? { uid: identity.uid, gid: identity.gid } : null;
-  const enter = chdirAfterDrop(config.chdir);
-  const base = { cwd: enter.cwd, socketFd: socket?.fd ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
+  const base = { socketFd: socket?.fd ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
   if (config.app !== null) {
+    const env = copyEnv(config, identity);
+    // The worker runs as the vassal's user from its first instruction (setpriv, or the spawn's
+    // ids, came first), so it can enter the directory itself: one exec (env) fewer on every start
+    // and restart. Not when NODE_OPTIONS is set: a `--require ./x.cjs` in it is resolved against
+    // the directory node starts in, which must then already be the vassal's.
+    const itself = !env.NODE_OPTIONS;
+    const enter = itself ? { cwd: '/', argv: [] } : chdirAfterDrop(config.chdir);
     const settings: WorkerSettings = {
       name: config.name,
       app: config.app,
@@ -73,17 +80,21 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       heartbeat: config.onDemand && config.idle > 0 ? Math.min(config.heartbeat || Infinity, config.idle) : config.heartbeat,
       // an adaptive count scales on the workers' busy/idle reports (sent only then)
       load: config.maxProcesses > config.processes,
+      ...(itself ? { chdir: config.chdir } : {}),
     };
     return {
       ...base,
+      cwd: enter.cwd,
       argv: [...(prefix ?? []), ...enter.argv, process.execPath, WORKER],
-      env: copyEnv(config, identity, { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }),
+      env: { ...env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
       channel: 'data',
       listenFdName: null,
     };
   }
+  const enter = chdirAfterDrop(config.chdir);
   return {
     ...base,
+    cwd: enter.cwd,
     argv: [...(prefix ?? []), ...enter.argv, ...config.exec!],
     env: copyEnv(config, identity),
     channel: 'notify',

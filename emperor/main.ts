@@ -15,7 +15,7 @@ import { prepare } from './prepare.js';
 import { systemLookup, type Lookup } from './privileges.js';
 import { Scanner, type ScanEvent } from './scanner.js';
 import { Sockets } from './sockets.js';
-import { endLeftover, flushStraySweep, onStrayKilled, processStartTime } from './spawn.js';
+import { endLeftover, flushStraySweep, onStrayKilled, onStraySweep, processStartTime } from './spawn.js';
 import { Store } from './store.js';
 import { Supervisor, type SupervisorDeps } from './supervisor/index.js';
 import { fileOwner, loadForRun } from './tyrant.js';
@@ -325,6 +325,7 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   };
   process.on('SIGHUP', () => emperor.reloadAll());
   onStrayKilled((pid) => log.warn({ pid }, 'ended a process a copy left behind outside its process group (setsid, a daemon): it carried the copy\'s mark'));
+  onStraySweep((r) => log.debug({ copies: r.copies, candidates: r.candidates.slice(0, 20), helper: r.helper }, 'stray sweep'));
   // "from now on, we must not die" (s6): a bug in one handler must not take every vassal down
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (the emperor keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (the emperor keeps running)'));

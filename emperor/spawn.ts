@@ -16,6 +16,7 @@ import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/pr
 import { readWorkerChannel } from './channel.js';
 import { descriptorShortage } from './fds.js';
 import { OutputBudget, type LineBudget } from './output.js';
+import { lineage, readProcTable, strayCandidates } from './stray-filter.js';
 
 export interface SpawnSpec {
   /** program and arguments, after any privilege prefix */
@@ -142,7 +143,11 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
-  void copy.exit.then(() => sweepStrays(mark));
+  liveCopies.set(copy.pid, copy.pidStart);
+  void copy.exit.then(() => {
+    liveCopies.delete(copy.pid);
+    sweepStrays(mark, copy.pid, copy.pidStart);
+  });
   const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
   const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
   // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
@@ -289,11 +294,20 @@ export function resourceHint(): string {
 /** The environment variable that marks a copy's descendants (see sweepStrays). */
 export const COPY_MARK = 'VASSAL_COPY_ID';
 let copySeq = 0;
-const strays = new Set<string>();
+/** copies alive now, pid -> start time (a sweep's prefilter rules them and their sessions out) */
+const liveCopies = new Map<number, number>();
+/** copies that exited since the last sweep, by mark */
+const strays = new Map<string, { pid: number; start: number }>();
 let sweepTimer: NodeJS.Timeout | null = null;
 let sweeping: Promise<void> = Promise.resolve();
-/** copies that exited within this window share one scan of /proc */
-const SWEEP_DELAY_MS = 50;
+/**
+ * Copies that exited within this window share one scan of /proc. Long enough for a replacement
+ * copy to be serving before the scan takes its share of the CPU (a kill -9 of an only copy: the
+ * prefilter's read of the process table was 7 ms of the emperor's CPU per kill under load 13-17,
+ * in the middle of the new copy's start at 50 ms); short enough that a real stray, which may
+ * hold the vassal's socket, is ended within a few hundred ms.
+ */
+const SWEEP_DELAY_MS = 250;
 /** a sweep that takes longer is ended (a process's environ can be made to block a read) */
 const SWEEP_TIMEOUT_MS = 5000;
 const SWEEPER = fileURLToPath(new URL('./stray-sweeper.js', import.meta.url));
@@ -306,11 +320,22 @@ const SWEEPER = fileURLToPath(new URL('./stray-sweeper.js', import.meta.url));
  * (stray-sweeper.ts) under a deadline: reading another process's environ can block (its memory
  * may be a FUSE mapping), and must never block the emperor's loop. A program that clears its
  * whole environment before daemonising escapes this (see the README's threat model).
+ * That child is a whole Node start, and a kill -9 of a vassal's only copy is exactly when its
+ * replacement starts: the helper runs only when /proc/PID/stat shows a process that could be a
+ * stray (stray-filter.ts); a copy that left nothing behind, the common case, costs one read of
+ * the process table in the emperor instead.
  */
-function sweepStrays(mark: string): void {
-  strays.add(mark);
+function sweepStrays(mark: string, pid: number, start: number): void {
+  strays.set(mark, { pid, start });
   sweepTimer ??= setTimeout(() => void flushStraySweep(), SWEEP_DELAY_MS);
   sweepTimer.unref();
+}
+
+/** What one sweep found: copies swept, processes that could be strays, whether the helper ran. */
+export interface SweepReport {
+  copies: number;
+  candidates: number[];
+  helper: boolean;
 }
 
 /** Run a pending sweep now; resolves once it (and any sweep before it) has ended. */
@@ -318,11 +343,21 @@ export function flushStraySweep(): Promise<void> {
   if (sweepTimer) clearTimeout(sweepTimer);
   sweepTimer = null;
   if (strays.size === 0) return sweeping;
-  const marks = [...strays];
+  const marks = [...strays.keys()];
+  const dead = [...strays.values()];
   strays.clear();
   sweeping = sweeping.then(
     () =>
       new Promise<void>((resolve) => {
+        let candidates: number[];
+        try {
+          const table = readProcTable();
+          candidates = strayCandidates(table, { dead, live: liveCopies, ancestors: lineage(process.pid, table), self: process.pid });
+        } catch {
+          candidates = [-1]; // /proc could not be read: let the helper decide
+        }
+        sweepReported?.({ copies: marks.length, candidates, helper: candidates.length > 0 });
+        if (candidates.length === 0) return resolve();
         const child = execFile(process.execPath, [SWEEPER, ...marks], { timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (_err, stdout) => {
           for (const line of String(stdout ?? '').split('\n')) if (/^\d+$/.test(line)) strayKilled?.(Number(line));
           resolve();
@@ -337,4 +372,10 @@ let strayKilled: ((pid: number) => void) | null = null;
 /** Told of every stray ended by sweepStrays (the emperor logs it). */
 export function onStrayKilled(fn: (pid: number) => void): void {
   strayKilled = fn;
+}
+
+let sweepReported: ((r: SweepReport) => void) | null = null;
+/** Told of every sweep's prefilter decision (the emperor logs it at debug level). */
+export function onStraySweep(fn: (r: SweepReport) => void): void {
+  sweepReported = fn;
 }

@@ -21,6 +21,11 @@ export interface WorkerSettings {
   heartbeat: number;
   /** send `load` messages (an adaptive `processes = MIN-MAX`); absent = false */
   load?: boolean;
+  /**
+   * the working directory the worker enters before loading the app (it already runs as the
+   * vassal's user: setpriv came first); absent when the copy was started in it (`env --chdir`)
+   */
+  chdir?: string;
 }
 
 export const WORKER_SETTINGS_ENV = 'EMPEROR_WORKER';

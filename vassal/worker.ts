@@ -66,6 +66,7 @@ function parseSettings(raw: string | undefined): WorkerSettings {
     memoryReport: v.memoryReport === true,
     heartbeat: num('heartbeat'),
     load: v.load === true,
+    ...(typeof v.chdir === 'string' && v.chdir.startsWith('/') ? { chdir: v.chdir } : {}),
   };
 }
 
@@ -341,6 +342,15 @@ async function main(): Promise<void> {
     exit(1);
   });
   installStopHandlers();
+  if (settings.chdir !== undefined) {
+    // already as the vassal's user (setpriv ran before node): a directory closed to it stays closed
+    try {
+      process.chdir(settings.chdir);
+    } catch (err) {
+      fatal(`cannot change directory to ${settings.chdir}`, err);
+      return;
+    }
+  }
   let listener: Listener;
   try {
     listener = await loadApp(settings.app);
