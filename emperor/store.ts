@@ -133,15 +133,18 @@ export class Store {
       this.errors.error('ESERIALIZE', 'upsertVassal', err);
       return;
     }
+    const prev = this.pending.live.get(rec.name);
     this.pending.live.set(rec.name, { rec, json });
     this.pending.vassals.set(rec.name, { rec, json });
-    this.schedule(lazy);
+    // a copy started or ended: written at the end of this turn, not 100 ms later, so that a
+    // SIGKILLed emperor's successor finds every copy it left behind in the state (SPEC §3)
+    this.schedule(lazy ? 'lazy' : prev && samePids(prev.rec.pids, rec.pids) ? 'batch' : 'turn');
   }
 
   deleteVassal(name: string): void {
     this.pending.live.delete(name);
     this.pending.vassals.set(name, null);
-    this.schedule(false);
+    this.schedule('batch');
   }
 
   /**
@@ -170,9 +173,9 @@ export class Store {
     return this.writes;
   }
 
-  private schedule(lazy: boolean): void {
+  private schedule(how: 'turn' | 'batch' | 'lazy'): void {
     if (this.closed) return;
-    const delay = lazy ? LAZY_FLUSH_MS : this.flushMs;
+    const delay = how === 'lazy' ? LAZY_FLUSH_MS : how === 'turn' ? Math.min(this.flushMs, 1) : this.flushMs;
     if (delay === 0) return this.flush();
     const at = Date.now() + delay;
     if (at >= this.flushAt) return; // an earlier flush is already due
@@ -215,7 +218,7 @@ export class Store {
     const p: PendingEvent = { e, detail };
     this.pending.remember(p);
     this.pending.keepEvent(p);
-    this.schedule(false);
+    this.schedule('batch');
   }
 
   /** Highest event id stored or kept in memory; 0 if none. */
@@ -435,4 +438,8 @@ export class Store {
     }, Math.max(delay, 10));
     this.timer.unref();
   }
+}
+
+function samePids(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
 }

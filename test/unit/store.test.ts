@@ -485,3 +485,18 @@ test('a queued write that meets a locked database degrades the store, is kept, a
   assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1]);
   s.close();
 });
+
+test('a record whose copies changed (pids) is written at the end of the turn, not after the batch delay', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log } = memLogger();
+  const s = Store.open(file, log, { flushMs: 60_000 });
+  s.upsertVassal(rec('a'));
+  assert.ok(await within(2000, () => readState(file).vassals.length === 1), 'a new record: at once');
+  s.upsertVassal(rec('a', { restarts: 5 }));
+  await sleep(100);
+  assert.equal(readState(file).vassals[0]!.restarts, 2, 'same pids: batched (negative control)');
+  s.upsertVassal(rec('a', { restarts: 6, pids: [1234] }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.restarts === 6), 'a copy gone: at once');
+  s.close();
+});
