@@ -128,8 +128,12 @@ export class Scanner {
     }
     if (base.startsWith('..')) return;
     // a new file is looked at sooner (a dropped config is one write; time to first request
-    // counts), a known one after the full quiet period (editors write in bursts)
-    if (!isIgnoredFileName(base)) this.#schedule(base, this.#seen.has(base) ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
+    // counts), a known one after the full quiet period (editors write in bursts), unless it is
+    // gone: a removal is one unlink, and its 15 ms wait was half of removal -> process gone
+    // (bench/removal.mjs). A file that reappears within the short wait is still one reload.
+    if (isIgnoredFileName(base)) return;
+    const gone = this.#seen.has(base) && statKey(p, Boolean(this.opts.tyrant)) === '';
+    this.#schedule(base, this.#seen.has(base) && !gone ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
   }
 
   #schedule(base: string, delayMs: number): void {
