@@ -8,9 +8,9 @@ import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:chil
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
-import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
+import { encodeWorkerMessage, HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
 import { descriptorShortage } from './fds.js';
 import { OutputBudget, type LineBudget } from './output.js';
@@ -40,6 +40,7 @@ export interface SpawnSpec {
 }
 
 const MAX_LINE = 16 * 1024;
+const PING = encodeWorkerMessage({ type: 'ping' });
 const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
 export class Copy {
@@ -50,6 +51,8 @@ export class Copy {
   readonly exit: Promise<ExitInfo>;
   exited: ExitInfo | null = null;
   stopping = false;
+  /** ask an app worker for a heartbeat now (its channel; a no-op for exec vassals) */
+  ping: () => void = () => undefined;
 
   constructor(child: ChildProcess) {
     if (child.pid === undefined) {
@@ -158,6 +161,11 @@ export function spawnCopy(spec: SpawnSpec): Copy {
         spec.onChannelError?.(reason);
       },
     });
+    // fd 4 is a socket pair: the emperor's end writes too (pings, shared/protocol.ts)
+    const out = channel as unknown as Writable;
+    copy.ping = () => {
+      if (!out.destroyed && out.writable) out.write(PING);
+    };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
     lines(channel, spec.onNotify, new OutputBudget(() => undefined));

@@ -41,8 +41,12 @@ export type WorkerMessage =
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' };
 
-/** emperor -> worker, on the same channel. */
-export type EmperorToWorker = { type: 'drain' };
+/**
+ * emperor -> worker, on the same channel. `ping`: the emperor wants a heartbeat now (an idle
+ * worker keeps no heartbeat timer; it answers with a `heartbeat` message, which proves its event
+ * loop turns, see vassal/stats.ts).
+ */
+export type EmperorToWorker = { type: 'drain' } | { type: 'ping' };
 
 /** The worker's channel: fd 4, one JSON message per line (SPEC §4: data only, no descriptors). */
 export const WORKER_CHANNEL_FD = 4;
