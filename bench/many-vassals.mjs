@@ -5,7 +5,11 @@
 // app starts spread over the cores); then every file removed and the time until every vassal
 // process is gone; then the emperor stopped (SIGTERM, SIGKILL after 30 s) and checked clean.
 //
-//   node bench/many-vassals.mjs [--count 300] [--concurrency 50] [--idle 10]
+//   node bench/many-vassals.mjs [--count 300] [--concurrency 50] [--idle 10] [--dashboard]
+//
+// --dashboard: the emperor serves its dashboard on a loopback port (as `emperor run` does by
+// default; otherwise it is off here), so the idle figures include its 2 s sampler, and the time
+// from a WebSocket connect to its snapshot of every record is measured (5 connects, after idle).
 //
 // Result: bench/results/many-vassals.json.
 import { spawn } from 'node:child_process';
@@ -16,11 +20,11 @@ import { parseArgs } from 'node:util';
 import {
   BARE, CLK_TCK, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, waitGone, vassalPids, emperorChildren, track, untrack, isGone, cpuTicks, procStat, rssKb, memKb, summary, round, machine, writeResult,
-  now, sleep, timedCpu,
+  now, sleep, timedCpu, freePort,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
-  options: { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '50' }, idle: { type: 'string', default: '10' }, 'no-bare-burst': { type: 'boolean', default: false } },
+  options: { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '50' }, idle: { type: 'string', default: '10' }, 'no-bare-burst': { type: 'boolean', default: false }, dashboard: { type: 'boolean', default: false } },
 });
 const COUNT = Math.max(1, Math.min(1000, Number(args.count) || 300));
 const CONCURRENCY = Math.max(1, Math.min(200, Number(args.concurrency) || 50));
@@ -87,6 +91,31 @@ async function bareBurst(app, sockDir) {
   return { spawnMs: round(spawnMs), answered: answered.length, allAnsweredMs: answered.length === COUNT ? round(Math.max(...answered)) : null, perAppReadyMs: summary(answered), cpuMsAtAllReady: round(cpuMs), errors: errors.slice(0, 5) };
 }
 
+/** connect to the dashboard's /ws 5 times: ms from the connect to its snapshot message (bounded: 10 s each) */
+async function snapshotTimes(port, count) {
+  const { default: WebSocket } = await import('ws');
+  const ms = [];
+  let bytes = 0;
+  for (let i = 0; i < 5; i++) {
+    const t0 = now();
+    const got = await new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      const timer = setTimeout(() => { ws.terminate(); resolve(null); }, 10_000);
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data));
+        if (msg.type !== 'snapshot') return;
+        clearTimeout(timer);
+        bytes = String(data).length;
+        ws.terminate();
+        resolve(msg.vassals.length === count ? now() - t0 : null);
+      });
+      ws.on('error', () => { clearTimeout(timer); resolve(null); });
+    });
+    ms.push(got === null ? null : round(got, 1));
+  }
+  return { ms, bytes };
+}
+
 installCleanup();
 const root = tempRoot('many');
 const app = writeApp(root.dir);
@@ -115,7 +144,8 @@ try {
   await sleep(2000);
 
   // ---- the emperor, warmed up with one vassal (its first pays the getent lookups) -------------
-  const emp = startEmperor({ vassals: root.vassals, state: root.state, logLevel: 'warn' });
+  const dashPort = args.dashboard ? await freePort() : null;
+  const emp = startEmperor({ vassals: root.vassals, state: root.state, logLevel: 'warn', dashboard: dashPort ? `127.0.0.1:${dashPort}` : 'off' });
   const forge = await waitEmperorUp(emp);
   track(forge, 'forge');
   {
@@ -184,6 +214,7 @@ try {
   const pct2 = (a, b) => (a === null || b === null ? null : round(((b - a) / (sec2 * CLK_TCK)) * 100, 2));
   idle.second = { seconds: round(sec2, 2), emperorCpuPct: pct2(idle1.emperor, idle2.emperor), forgeCpuPct: pct2(idle1.forge, idle2.forge), allVassalsCpuPct: pct2(idle1.vassals, idle2.vassals) };
   const afterIdle = { emperor: mem(emp.pid), forge: mem(kids.forge ?? forge) };
+  const snapshot = dashPort ? await snapshotTimes(dashPort, COUNT) : null;
 
   // ---- remove every file at once; time until every vassal process is gone --------------------
   const r0 = now();
@@ -237,6 +268,7 @@ try {
     },
     vassals: { processes: vassalPidList.length, totalRssMb: mb(vassalRssKb), meanRssMb: mb(vassalRssKb / Math.max(1, vassalPidList.length)) },
     idle,
+    dashboardSnapshotMs: snapshot,
     removal: { allGoneMs: round(removeAllMs), left: removed.left.length, socketsGoneMs: socketsGoneMs === null ? null : round(socketsGoneMs), socketsLeft: socketsLeftAfterRemoval },
     stop: { ms: round(stop.ms), code: stop.code, signal: stop.signal, killed: stop.killed, survivors },
     targets: {
@@ -264,6 +296,7 @@ try {
   console.log(`  next ${idle.second.seconds} s: emperor ${idle.second.emperorCpuPct}%, forge ${idle.second.forgeCpuPct}%, all vassals together ${idle.second.allVassalsCpuPct}%`);
   if (notUp) console.log(`  NOTE: ${notUp} vassal(s) were still not answering during the idle window: their retries are in the idle figures`);
   console.log(`  idle ${idle.seconds} s: emperor ${idle.emperorCpuPct}% of a core (user/sys ${idle.emperorUserSysMs?.join('/')} ms; target < 0.5%: ${yes(result.targets.idleCpuUnderHalfPercent)}), forge ${idle.forgeCpuPct}%, all vassals together ${idle.allVassalsCpuPct}%`);
+  if (snapshot) console.log(`  dashboard: WebSocket connect -> snapshot of ${COUNT} records: ${snapshot.ms.join(' / ')} ms (${snapshot.bytes} bytes)`);
   console.log(`  vassals: ${vassalPidList.length} processes, ${result.vassals.totalRssMb} MB RSS in total (${result.vassals.meanRssMb} MB each)`);
   console.log(`  remove all ${COUNT} files -> every vassal process gone: ${result.removal.allGoneMs} ms (${result.removal.left} left); every socket file unlinked: ${socketsGoneMs === null ? `no, ${socketsLeftAfterRemoval} left 10 s later` : `${round(socketsGoneMs)} ms`}`);
   console.log(`  emperor stop: ${result.stop.ms} ms (code ${stop.code}, signal ${stop.signal}); survivors: ${survivors.length ? survivors.join(' ') : 'none'}`);
