@@ -42,7 +42,9 @@ export class Pending {
    * the old file since the last check would be lost with it) */
   remember(p: PendingEvent): void {
     this.recent.push(p);
-    if (this.recent.length > RECENT_EVENTS) this.recent.splice(0, this.recent.length - RECENT_EVENTS);
+    // trimmed in halves, not by one on every event past the cap (an O(RECENT_EVENTS) shift per
+    // event: 0.4 s of a 1000-vassal drop's profile)
+    if (this.recent.length >= 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
   }
 
   keepEvent(p: PendingEvent): void {
@@ -57,7 +59,7 @@ export class Pending {
     if (emperorCache && !this.emperor) this.emperor = { ...emperorCache };
     for (const [name, v] of this.live) if (!this.vassals.has(name)) this.vassals.set(name, v);
     const kept = new Set(this.events.map((p) => p.e.id));
-    const lost = this.recent.filter((p) => p.e.id > maxId && !kept.has(p.e.id));
+    const lost = this.recent.slice(-RECENT_EVENTS).filter((p) => p.e.id > maxId && !kept.has(p.e.id));
     this.events = [...lost, ...this.events].sort((a, b) => a.e.id - b.e.id);
   }
 
