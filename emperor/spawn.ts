@@ -100,19 +100,54 @@ export class Copy {
 }
 
 /**
- * One spawn per turn of the event loop. `spawn()` returns only once the child has exec'd, which
- * on a loaded machine waits for the child to be scheduled: 200 vassals touched at once, spawned
- * back to back, froze the emperor for seconds (bench/dashboard-fanout.mjs). Through this gate
- * every spawn is its own macrotask, with I/O (ready messages, heartbeats, the dashboard) between.
+ * One spawn per turn of the event loop, and at most START_LIMIT copies starting at once.
+ * `spawn()` returns only once the child has exec'd, which on a loaded machine waits for the child
+ * to be scheduled: 200 vassals touched at once, spawned back to back, froze the emperor for
+ * seconds (bench/dashboard-fanout.mjs). Through this gate every spawn is its own macrotask, with
+ * I/O (ready messages, heartbeats, binds, the dashboard) between. And a copy counts as starting
+ * until it is ready, has exited, or START_HOLD_MS have passed: with every copy of a 1000-file drop
+ * starting at once, each spawn waited behind hundreds of runnable Node starts for its exec, the
+ * loop ran one spawn and one bind per ~200 ms and 117 vassals were not even bound after 200 s
+ * (bench/scale.mjs). A few starts per core keep both cores busy (a start is CPU: Node and the
+ * app) while each one's exec, and the emperor's loop, stay quick.
  */
+export const START_LIMIT = Math.max(4, 4 * (os.availableParallelism?.() ?? os.cpus().length));
+/** a copy slower than this to become ready (a slow app, an exec vassal's ready-after) frees its place */
+export const START_HOLD_MS = 2000;
+let starting = 0;
 const gate: Array<() => void> = [];
+let gateScheduled = false;
 function drainGate(): void {
+  gateScheduled = false;
+  if (starting >= START_LIMIT) return; // a copy that becomes ready (or exits) reschedules
   gate.shift()?.();
-  if (gate.length > 0) setImmediate(drainGate);
+  scheduleGate();
+}
+function scheduleGate(): void {
+  if (gateScheduled || gate.length === 0) return;
+  gateScheduled = true;
+  setImmediate(drainGate);
 }
 export function whenSpawnSlot(fn: () => void): void {
   gate.push(fn);
-  if (gate.length === 1) setImmediate(drainGate);
+  scheduleGate();
+}
+
+/** The copy counts as starting until the returned function is called (once), it exits, or START_HOLD_MS. */
+function holdStartSlot(copy: Copy): () => void {
+  starting++;
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    starting--;
+    clearTimeout(timer);
+    scheduleGate();
+  };
+  const timer = setTimeout(release, START_HOLD_MS);
+  timer.unref();
+  void copy.exit.then(release);
+  return release;
 }
 
 export function spawnCopy(spec: SpawnSpec): Copy {
@@ -143,6 +178,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
+  const started = holdStartSlot(copy);
   void copy.exit.then(() => sweepStrays(mark));
   const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
   const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
@@ -154,7 +190,10 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   const channel = (child.stdio as unknown as Array<Readable | null>)[4];
   if (channel && spec.channel === 'data') {
     readWorkerChannel(channel, {
-      onMessage: spec.onMessage,
+      onMessage: (msg) => {
+        if (msg.type === 'ready' || msg.type === 'load-error') started();
+        spec.onMessage(msg);
+      },
       onViolation: (reason) => {
         // SPEC §4: a copy that sends anything malformed or oversized is ended
         copy.signal('SIGKILL');
@@ -168,7 +207,14 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
-    lines(channel, spec.onNotify, new OutputBudget(() => undefined));
+    lines(
+      channel,
+      (line) => {
+        if (line.trim() === 'READY=1') started();
+        spec.onNotify(line);
+      },
+      new OutputBudget(() => undefined),
+    );
   }
   // a grandchild may still hold the other end: the channel goes with the copy, not with the last holder
   if (channel) void copy.exit.then(() => channel.destroy());
