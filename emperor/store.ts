@@ -81,6 +81,7 @@ export class Store {
   private refill = false;
   private watchdog: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private turnPending = false;
   private flushAt = Infinity;
   private writes = 0;
   private readonly retention: number;
@@ -136,15 +137,17 @@ export class Store {
     const prev = this.pending.live.get(rec.name);
     this.pending.live.set(rec.name, { rec, json });
     this.pending.vassals.set(rec.name, { rec, json });
-    // a copy started or ended: written at the end of this turn, not 100 ms later, so that a
-    // SIGKILLed emperor's successor finds every copy it left behind in the state (SPEC §3)
-    this.schedule(lazy ? 'lazy' : prev && samePids(prev.rec.pids, rec.pids) ? 'batch' : 'turn');
+    // anything but the workers' stats changed (a copy started or ended, the state, the error):
+    // written at the end of this turn, not 100 ms later, so that `emperor status` right after a
+    // control command shows its outcome, and a SIGKILLed emperor's successor finds every copy it
+    // left behind in the state. Stats alone (busy workers' beats) wait for the batch.
+    this.schedule(lazy ? 'lazy' : prev && shapeOf(prev.rec) === shapeOf(rec) ? 'batch' : 'turn');
   }
 
   deleteVassal(name: string): void {
     this.pending.live.delete(name);
     this.pending.vassals.set(name, null);
-    this.schedule('batch');
+    this.schedule('turn');
   }
 
   /**
@@ -175,8 +178,19 @@ export class Store {
 
   private schedule(how: 'turn' | 'batch' | 'lazy'): void {
     if (this.closed) return;
-    const delay = how === 'lazy' ? LAZY_FLUSH_MS : how === 'turn' ? Math.min(this.flushMs, 1) : this.flushMs;
+    const delay = how === 'lazy' ? LAZY_FLUSH_MS : this.flushMs;
     if (delay === 0) return this.flush();
+    if (how === 'turn') {
+      // after this turn's I/O callbacks (setImmediate): one transaction for everything they changed
+      if (!this.turnPending) {
+        this.turnPending = true;
+        setImmediate(() => {
+          this.turnPending = false;
+          this.flush();
+        });
+      }
+      return;
+    }
     const at = Date.now() + delay;
     if (at >= this.flushAt) return; // an earlier flush is already due
     if (this.flushTimer) clearTimeout(this.flushTimer);
@@ -440,6 +454,8 @@ export class Store {
   }
 }
 
-function samePids(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((p, i) => p === b[i]);
+/** what a record says apart from its workers' stats and its timestamp */
+function shapeOf(r: VassalRecord): string {
+  const ready = (r.workers ?? []).map((w) => (w.ready ? 1 : 0)).join('');
+  return `${r.state}|${r.error}|${r.pids.join(',')}|${ready}|${r.restarts}|${r.harakiriKills}|${r.startedAt}|${r.lastExit?.at ?? ''}|${r.socket}`;
 }

@@ -486,17 +486,24 @@ test('a queued write that meets a locked database degrades the store, is kept, a
   s.close();
 });
 
-test('a record whose copies changed (pids) is written at the end of the turn, not after the batch delay', async () => {
+test('a record whose state, error or copies changed is written at the end of the turn; stats alone wait for the batch', async () => {
   const dir = tmpdir();
   const file = path.join(dir, 's.db');
   const { log } = memLogger();
   const s = Store.open(file, log, { flushMs: 60_000 });
   s.upsertVassal(rec('a'));
   assert.ok(await within(2000, () => readState(file).vassals.length === 1), 'a new record: at once');
-  s.upsertVassal(rec('a', { restarts: 5 }));
+  s.upsertVassal(rec('a', { updatedAt: '2024-01-01T00:00:09.000Z' }));
+  s.upsertVassal(rec('a', { updatedAt: '2024-01-01T00:00:10.000Z' }));
   await sleep(100);
-  assert.equal(readState(file).vassals[0]!.restarts, 2, 'same pids: batched (negative control)');
-  s.upsertVassal(rec('a', { restarts: 6, pids: [1234] }));
-  assert.ok(await within(2000, () => readState(file).vassals[0]!.restarts === 6), 'a copy gone: at once');
+  assert.equal(readState(file).vassals[0]!.updatedAt, '2024-01-01T00:00:02.000Z', 'only the timestamp moved: batched (negative control)');
+  s.upsertVassal(rec('a', { state: 'reloading' }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.state === 'reloading'), 'a state change: at once');
+  s.upsertVassal(rec('a', { state: 'reloading', error: 'exec-pre-start failed' }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.error === 'exec-pre-start failed'), 'an error: at once');
+  s.upsertVassal(rec('a', { state: 'reloading', error: 'exec-pre-start failed', pids: [1234] }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.pids.length === 1), 'a copy gone: at once');
+  s.deleteVassal('a');
+  assert.ok(await within(2000, () => readState(file).vassals.length === 0), 'a removal: at once');
   s.close();
 });
