@@ -66,7 +66,7 @@ export class Scanner {
   #rescanTimer: NodeJS.Timeout | null = null;
   /** the watcher failed (inotify watches or descriptors exhausted): the directory is rescanned on a timer */
   #poll: NodeJS.Timeout | null = null;
-  /** a listing for names the watcher did not report, DISCOVER_MS after the last event */
+  /** a listing for names the watcher has not reported, DISCOVER_MS after the last event */
   #discover: NodeJS.Timeout | null = null;
 
   constructor(
@@ -165,7 +165,9 @@ export class Scanner {
       found++;
       this.#schedule(base, ADD_DEBOUNCE_MS);
     }
-    if (found > 0) this.log.warn({ dir: this.dir, files: found }, `the watcher did not report ${found} new file(s) in ${this.dir}: found by a listing`);
+    // info, not warn: under load the watcher is often only late (its events still queued), and the
+    // late event then finds the file known; a file it never reports is only ever found this way
+    if (found > 0) this.log.info({ dir: this.dir, files: found }, `the watcher had not reported ${found} new file(s) in ${this.dir} ${DISCOVER_MS} ms after its last event: found by a listing`);
   }
 
   #schedule(base: string, delayMs: number): void {
