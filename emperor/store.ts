@@ -7,6 +7,7 @@
 // database is usable again. A corrupt file (SQLITE_CORRUPT / SQLITE_NOTADB) is never deleted: it is
 // moved aside to PATH.corrupt-<ts> (with its -wal/-shm), logged as an error, and a fresh database
 // is started so supervision state keeps being recorded. No method throws (except readState).
+// Writes are queued and committed together, when store/flush.ts says (end of turn, 100 ms, 5 s).
 
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
@@ -15,6 +16,7 @@ import type { VassalRecord } from '../shared/types.js';
 import type { EmperorEvent } from '../shared/events.js';
 import { Pending, type PendingEvent } from './store/pending.js';
 import { closeQuietly, ErrorLog } from './store/errors.js';
+import { FLUSH_MS, FlushTimer, flushWhen, type FlushWhen } from './store/flush.js';
 import {
   errCode,
   errMessage,
@@ -45,14 +47,6 @@ export interface StoreOptions {
 }
 
 const PRUNE_EVERY = 500;
-/**
- * Writes are queued and committed together, one transaction per FLUSH_MS at most: a 300-file drop
- * made ~2,000 single-statement transactions in its first seconds (store.js was 6 % of the
- * emperor's profile); a record that changes three times in a burst is written once.
- */
-const FLUSH_MS = 100;
-/** an idle worker's stats alone (RSS): written within 5 s, or with the next eager write */
-const LAZY_FLUSH_MS = 5000;
 
 /** how often the state path is checked to still name the open database */
 const ID_CHECK_MS = 2000;
@@ -80,15 +74,12 @@ export class Store {
   /** a fresh database (the old one moved aside or replaced): rewrite the emperor row and records */
   private refill = false;
   private watchdog: NodeJS.Timeout | null = null;
-  private flushTimer: NodeJS.Timeout | null = null;
-  private turnPending = false;
-  private flushAt = Infinity;
+  private readonly flushTimer: FlushTimer;
   private writes = 0;
   private readonly retention: number;
   private readonly busyTimeoutMs: number;
   private readonly retryMs: number;
   private readonly idCheckMs: number;
-  private readonly flushMs: number;
 
   private constructor(
     readonly path: string,
@@ -99,7 +90,7 @@ export class Store {
     this.busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 2000));
     this.retryMs = Math.max(0, opts.retryMs ?? 5000);
     this.idCheckMs = Math.max(0, opts.idCheckMs ?? ID_CHECK_MS);
-    this.flushMs = Math.max(0, opts.flushMs ?? FLUSH_MS);
+    this.flushTimer = new FlushTimer(Math.max(0, opts.flushMs ?? FLUSH_MS), () => this.flush());
     this.pending = new Pending(this.retention);
     this.errors = new ErrorLog(log, path);
   }
@@ -122,9 +113,9 @@ export class Store {
   }
 
   /**
-   * A vassal's record changed. Written with the next flush (at most `flushMs` later, one
-   * transaction for everything queued); `lazy` (only an idle worker's stats moved) waits up to
-   * LAZY_FLUSH_MS, or rides along with the next eager write.
+   * A vassal's record changed. Written with the next flush (store/flush.ts: one transaction for
+   * everything queued); `lazy` (only an idle worker's stats moved) waits up to 5 s, or rides
+   * along with the next eager write.
    */
   upsertVassal(rec: VassalRecord, lazy = false): void {
     let json: string;
@@ -137,11 +128,7 @@ export class Store {
     const prev = this.pending.live.get(rec.name);
     this.pending.live.set(rec.name, { rec, json });
     this.pending.vassals.set(rec.name, { rec, json });
-    // anything but the workers' stats changed (a copy started or ended, the state, the error):
-    // written at the end of this turn, not 100 ms later, so that `emperor status` right after a
-    // control command shows its outcome, and a SIGKILLed emperor's successor finds every copy it
-    // left behind in the state. Stats alone (busy workers' beats) wait for the batch.
-    this.schedule(lazy ? 'lazy' : prev && shapeOf(prev.rec) === shapeOf(rec) ? 'batch' : 'turn');
+    this.schedule(flushWhen(prev?.rec, rec, lazy));
   }
 
   deleteVassal(name: string): void {
@@ -155,9 +142,7 @@ export class Store {
    * A failure keeps the writes and degrades the store like any other (retried, flushed later).
    */
   flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    this.flushAt = Infinity;
+    this.flushTimer.cancel();
     if (this.pending.size === 0 || !this.usable()) return;
     const events = this.pending.events.length;
     try {
@@ -176,27 +161,8 @@ export class Store {
     return this.writes;
   }
 
-  private schedule(how: 'turn' | 'batch' | 'lazy'): void {
-    if (this.closed) return;
-    const delay = how === 'lazy' ? LAZY_FLUSH_MS : this.flushMs;
-    if (delay === 0) return this.flush();
-    if (how === 'turn') {
-      // after this turn's I/O callbacks (setImmediate): one transaction for everything they changed
-      if (!this.turnPending) {
-        this.turnPending = true;
-        setImmediate(() => {
-          this.turnPending = false;
-          this.flush();
-        });
-      }
-      return;
-    }
-    const at = Date.now() + delay;
-    if (at >= this.flushAt) return; // an earlier flush is already due
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushAt = at;
-    this.flushTimer = setTimeout(() => this.flush(), delay);
-    this.flushTimer.unref(); // close() flushes: an exiting emperor loses nothing queued
+  private schedule(when: FlushWhen): void {
+    if (!this.closed) this.flushTimer.schedule(when);
   }
 
   /** Every stored record, by name; [] while the database is unusable. */
@@ -282,7 +248,7 @@ export class Store {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer.cancel();
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -452,10 +418,4 @@ export class Store {
     }, Math.max(delay, 10));
     this.timer.unref();
   }
-}
-
-/** what a record says apart from its workers' stats and its timestamp */
-function shapeOf(r: VassalRecord): string {
-  const ready = (r.workers ?? []).map((w) => (w.ready ? 1 : 0)).join('');
-  return `${r.state}|${r.error}|${r.pids.join(',')}|${ready}|${r.restarts}|${r.harakiriKills}|${r.startedAt}|${r.lastExit?.at ?? ''}|${r.socket}`;
 }
