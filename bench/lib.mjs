@@ -258,11 +258,11 @@ function shebangFlags(cli) {
   }
 }
 
-export function startEmperor({ vassals, state, logLevel = 'warn', keepLines = false, cli = CLI }) {
+export function startEmperor({ vassals, state, logLevel = 'warn', keepLines = false, cli = CLI, dashboard = 'off' }) {
   // BENCH_EMPEROR_NODE_ARGS: extra node flags for the emperor only (e.g. --cpu-prof), not NODE_OPTIONS (vassals inherit that)
   // by default the node flags of the CLI's own shebang: the emperor as `emperor`/`npm start` run it
   const nodeArgs = (process.env.BENCH_EMPEROR_NODE_ARGS ?? shebangFlags(cli)).split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--vassals', vassals, '--state', state, '--log-level', logLevel, '--dashboard', 'off'], {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--vassals', vassals, '--state', state, '--log-level', logLevel, '--dashboard', dashboard], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

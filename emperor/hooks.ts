@@ -3,7 +3,6 @@
 // the vassal's log. The command arrives fully built by launch.ts (privilege drop, chdir after the
 // drop, the vassal's environment): this module never decides who runs what. Each hook runs in its
 // own process group, which is SIGKILLed once the hook has ended, so nothing it started lingers.
-import { execa } from 'execa';
 import type { LineBudget } from './output.js';
 
 export interface HookCommand {
@@ -48,6 +47,9 @@ export async function runHook(run: HookRun): Promise<HookResult> {
   let pid: number | null = null;
   try {
     const [file, ...args] = run.command.argv;
+    // loaded on the first hook, not at start: execa and its ~100 modules cost an emperor that
+    // runs no hook ~8 MB of RSS (docs/performance.md)
+    const { execa } = await import('execa');
     const child = execa(file!, args, {
       cwd: run.command.cwd,
       env: run.command.env,

@@ -56,7 +56,13 @@ export const atCap = (state: BackoffState): boolean => delayFor(state.failures) 
 
 /**
  * How long a worker may stay silent before it is replaced: its `heartbeat` plus one second. A
- * worker beats at least every max(1 s, heartbeat / 2), and `heartbeat = 1` must not kill
- * healthy workers on a beat that arrives a few milliseconds late.
+ * busy worker beats every max(1 s, heartbeat / 3), and `heartbeat = 1` must not kill healthy
+ * workers on a beat that arrives a few milliseconds late.
  */
 export const heartbeatLimitMs = (heartbeatSeconds: number): number => heartbeatSeconds * 1000 + 1000;
+
+/**
+ * An idle worker keeps no heartbeat timer (vassal/stats.ts): after this much silence the emperor
+ * pings it, and it is replaced only if it has not answered heartbeat / 3 + 1 s after the ping.
+ */
+export const heartbeatPingMs = (heartbeatSeconds: number): number => (heartbeatSeconds * 2000) / 3;

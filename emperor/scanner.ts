@@ -35,6 +35,13 @@ export const MAX_SETTLE_MS = 1000;
 
 /** rescan period once the watcher has failed */
 export const POLL_MS = 5000;
+/**
+ * Quiet time after the last watcher event before the directory is listed for names never seen:
+ * chokidar dropped events silently in bursts (1000 files written at once into a busy emperor: 95
+ * and then 552 of them never reported, bench/scale.mjs and a 1000-file drop driver), and such a
+ * file was never started. One readdir per burst, and only unknown names are looked at.
+ */
+export const DISCOVER_MS = 500;
 
 /** a ConfigMap update renames `..data_tmp` over `..data` (the only `..` name that matters) */
 const CONFIGMAP_LINK = '..data';
@@ -59,6 +66,8 @@ export class Scanner {
   #rescanTimer: NodeJS.Timeout | null = null;
   /** the watcher failed (inotify watches or descriptors exhausted): the directory is rescanned on a timer */
   #poll: NodeJS.Timeout | null = null;
+  /** a listing for names the watcher has not reported, DISCOVER_MS after the last event */
+  #discover: NodeJS.Timeout | null = null;
 
   constructor(
     readonly dir: string,
@@ -111,11 +120,14 @@ export class Scanner {
     this.#timers.clear();
     this.#second.clear();
     if (this.#rescanTimer) clearTimeout(this.#rescanTimer);
+    if (this.#discover) clearTimeout(this.#discover);
     await this.#watcher?.close();
   }
 
   #onFsEvent(p: string): void {
     if (path.dirname(p) !== this.dir) return;
+    if (this.#discover) clearTimeout(this.#discover);
+    this.#discover = setTimeout(() => this.#discoverNew(), DISCOVER_MS);
     const base = path.basename(p);
     // a ConfigMap update renames `..data_tmp` over `..data`: every visible file may have changed.
     // Other `..x` names are noise (and must not buy a full rescan each); rescans are coalesced.
@@ -128,8 +140,34 @@ export class Scanner {
     }
     if (base.startsWith('..')) return;
     // a new file is looked at sooner (a dropped config is one write; time to first request
-    // counts), a known one after the full quiet period (editors write in bursts)
-    if (!isIgnoredFileName(base)) this.#schedule(base, this.#seen.has(base) ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
+    // counts), a known one after the full quiet period (editors write in bursts), unless it is
+    // gone: a removal is one unlink, and its 15 ms wait was half of removal -> process gone
+    // (bench/removal.mjs). A file that reappears within the short wait is still one reload.
+    if (isIgnoredFileName(base)) return;
+    const gone = this.#seen.has(base) && statKey(p, Boolean(this.opts.tyrant)) === '';
+    this.#schedule(base, this.#seen.has(base) && !gone ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
+  }
+
+  /** Names in the directory that were never seen nor are being looked at: look at them now. */
+  #discoverNew(): void {
+    this.#discover = null;
+    if (this.#closed) return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return; // the watcher reports a vanished directory
+    }
+    let found = 0;
+    for (const base of names) {
+      if (isIgnoredFileName(base) || base.startsWith('..') || this.#seen.has(base) || this.#timers.has(base)) continue;
+      if (!look(path.join(this.dir, base), Boolean(this.opts.tyrant))) continue; // a directory, a FIFO...: not a vassal file
+      found++;
+      this.#schedule(base, ADD_DEBOUNCE_MS);
+    }
+    // info, not warn: under load the watcher is often only late (its events still queued), and the
+    // late event then finds the file known; a file it never reports is only ever found this way
+    if (found > 0) this.log.info({ dir: this.dir, files: found }, `the watcher had not reported ${found} new file(s) in ${this.dir} ${DISCOVER_MS} ms after its last event: found by a listing`);
   }
 
   #schedule(base: string, delayMs: number): void {

@@ -10,9 +10,9 @@ import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:chil
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ExitInfo } from '../shared/types.js';
-import { HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
+import { encodeWorkerMessage, HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
 import { descriptorShortage } from './fds.js';
 import { OutputBudget, type LineBudget } from './output.js';
@@ -43,6 +43,7 @@ export interface SpawnSpec {
 }
 
 const MAX_LINE = 16 * 1024;
+const PING = encodeWorkerMessage({ type: 'ping' });
 const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
 export class Copy {
@@ -53,6 +54,8 @@ export class Copy {
   readonly exit: Promise<ExitInfo>;
   exited: ExitInfo | null = null;
   stopping = false;
+  /** ask an app worker for a heartbeat now (its channel; a no-op for exec vassals) */
+  ping: () => void = () => undefined;
 
   constructor(child: ChildProcess) {
     if (child.pid === undefined) {
@@ -100,19 +103,54 @@ export class Copy {
 }
 
 /**
- * One spawn per turn of the event loop. `spawn()` returns only once the child has exec'd, which
- * on a loaded machine waits for the child to be scheduled: 200 vassals touched at once, spawned
- * back to back, froze the emperor for seconds (bench/dashboard-fanout.mjs). Through this gate
- * every spawn is its own macrotask, with I/O (ready messages, heartbeats, the dashboard) between.
+ * One spawn per turn of the event loop, and at most START_LIMIT copies starting at once.
+ * `spawn()` returns only once the child has exec'd, which on a loaded machine waits for the child
+ * to be scheduled: 200 vassals touched at once, spawned back to back, froze the emperor for
+ * seconds (bench/dashboard-fanout.mjs). Through this gate every spawn is its own macrotask, with
+ * I/O (ready messages, heartbeats, binds, the dashboard) between. And a copy counts as starting
+ * until it is ready, has exited, or START_HOLD_MS have passed: with every copy of a 1000-file drop
+ * starting at once, each spawn waited behind hundreds of runnable Node starts for its exec, the
+ * loop ran one spawn and one bind per ~200 ms and 117 vassals were not even bound after 200 s
+ * (bench/scale.mjs). A few starts per core keep both cores busy (a start is CPU: Node and the
+ * app) while each one's exec, and the emperor's loop, stay quick.
  */
+export const START_LIMIT = Math.max(4, 4 * (os.availableParallelism?.() ?? os.cpus().length));
+/** a copy slower than this to become ready (a slow app, an exec vassal's ready-after) frees its place */
+export const START_HOLD_MS = 2000;
+let starting = 0;
 const gate: Array<() => void> = [];
+let gateScheduled = false;
 function drainGate(): void {
+  gateScheduled = false;
+  if (starting >= START_LIMIT) return; // a copy that becomes ready (or exits) reschedules
   gate.shift()?.();
-  if (gate.length > 0) setImmediate(drainGate);
+  scheduleGate();
+}
+function scheduleGate(): void {
+  if (gateScheduled || gate.length === 0) return;
+  gateScheduled = true;
+  setImmediate(drainGate);
 }
 export function whenSpawnSlot(fn: () => void): void {
   gate.push(fn);
-  if (gate.length === 1) setImmediate(drainGate);
+  scheduleGate();
+}
+
+/** The copy counts as starting until the returned function is called (once), it exits, or START_HOLD_MS. */
+function holdStartSlot(copy: Copy): () => void {
+  starting++;
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    starting--;
+    clearTimeout(timer);
+    scheduleGate();
+  };
+  const timer = setTimeout(release, START_HOLD_MS);
+  timer.unref();
+  void copy.exit.then(release);
+  return release;
 }
 
 export function spawnCopy(spec: SpawnSpec): Copy {
@@ -143,6 +181,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
+  const started = holdStartSlot(copy);
   liveCopies.set(copy.pid, copy.pidStart);
   void copy.exit.then(() => {
     liveCopies.delete(copy.pid);
@@ -158,16 +197,31 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   const channel = (child.stdio as unknown as Array<Readable | null>)[4];
   if (channel && spec.channel === 'data') {
     readWorkerChannel(channel, {
-      onMessage: spec.onMessage,
+      onMessage: (msg) => {
+        if (msg.type === 'ready' || msg.type === 'load-error') started();
+        spec.onMessage(msg);
+      },
       onViolation: (reason) => {
         // SPEC §4: a copy that sends anything malformed or oversized is ended
         copy.signal('SIGKILL');
         spec.onChannelError?.(reason);
       },
     });
+    // fd 4 is a socket pair: the emperor's end writes too (pings, shared/protocol.ts)
+    const out = channel as unknown as Writable;
+    copy.ping = () => {
+      if (!out.destroyed && out.writable) out.write(PING);
+    };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
-    lines(channel, spec.onNotify, new OutputBudget(() => undefined));
+    lines(
+      channel,
+      (line) => {
+        if (line.trim() === 'READY=1') started();
+        spec.onNotify(line);
+      },
+      new OutputBudget(() => undefined),
+    );
   }
   // a grandchild may still hold the other end: the channel goes with the copy, not with the last holder
   if (channel) void copy.exit.then(() => channel.destroy());

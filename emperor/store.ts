@@ -7,11 +7,15 @@
 // database is usable again. A corrupt file (SQLITE_CORRUPT / SQLITE_NOTADB) is never deleted: it is
 // moved aside to PATH.corrupt-<ts> (with its -wal/-shm), logged as an error, and a fresh database
 // is started so supervision state keeps being recorded. No method throws (except readState).
+// Writes are queued and committed together, when store/flush.ts says (end of turn, 100 ms, 5 s).
 
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { VassalRecord } from '../shared/types.js';
 import type { EmperorEvent } from '../shared/events.js';
+import { Pending, type PendingEvent } from './store/pending.js';
+import { closeQuietly, ErrorLog } from './store/errors.js';
+import { FLUSH_MS, FlushTimer, flushWhen, type FlushWhen } from './store/flush.js';
 import {
   errCode,
   errMessage,
@@ -38,18 +42,12 @@ export interface StoreOptions {
   retryMs?: number;
   /** how often the path is checked to still name the open database, in ms (default 2000; tests) */
   idCheckMs?: number;
+  /** longest delay of a queued write, in ms (default 100); 0 writes each one at once (tests) */
+  flushMs?: number;
 }
 
 const PRUNE_EVERY = 500;
-const LOG_EVERY_MS = 5000;
 
-interface PendingEvent {
-  e: EmperorEvent;
-  detail: string;
-}
-
-/** events kept in memory to refill a replaced database */
-const RECENT_EVENTS = 1000;
 /** how often the state path is checked to still name the open database */
 const ID_CHECK_MS = 2000;
 
@@ -67,20 +65,17 @@ export class Store {
   private appendsSincePrune = 0;
   private maxId = 0;
   private emperorCache: EmperorRow | null = null;
-  // writes kept while degraded; name -> JSON record, or null for a deletion
-  private pendingVassals = new Map<string, { rec: VassalRecord; json: string } | null>();
-  private pendingEvents: PendingEvent[] = [];
-  private pendingEmperor: EmperorRow | null = null;
-  private lastLogged = new Map<string, { at: number; suppressed: number }>();
-  /** the last record written per vassal, to refill a fresh database (the state must not lose them) */
-  private live = new Map<string, { rec: VassalRecord; json: string }>();
+  /** writes kept while degraded, and what refills a replaced database */
+  private readonly pending: Pending;
+  private readonly errors: ErrorLog;
   /** the file the open connection uses: a path that names another file (or none) is reopened */
   private fileId: { dev: number; ino: number } | null = null;
   private lastIdCheck = 0;
   /** a fresh database (the old one moved aside or replaced): rewrite the emperor row and records */
   private refill = false;
   private watchdog: NodeJS.Timeout | null = null;
-  private recent: PendingEvent[] = [];
+  private readonly flushTimer: FlushTimer;
+  private writes = 0;
   private readonly retention: number;
   private readonly busyTimeoutMs: number;
   private readonly retryMs: number;
@@ -95,6 +90,9 @@ export class Store {
     this.busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 2000));
     this.retryMs = Math.max(0, opts.retryMs ?? 5000);
     this.idCheckMs = Math.max(0, opts.idCheckMs ?? ID_CHECK_MS);
+    this.flushTimer = new FlushTimer(Math.max(0, opts.flushMs ?? FLUSH_MS), () => this.flush());
+    this.pending = new Pending(this.retention);
+    this.errors = new ErrorLog(log, path);
   }
 
   /** Opens (creating and migrating) the state database; never throws, see `healthy`. */
@@ -114,43 +112,62 @@ export class Store {
     return this.db !== null;
   }
 
-  upsertVassal(rec: VassalRecord): void {
+  /**
+   * A vassal's record changed. Written with the next flush (store/flush.ts: one transaction for
+   * everything queued); `lazy` (only an idle worker's stats moved) waits up to 5 s, or rides
+   * along with the next eager write.
+   */
+  upsertVassal(rec: VassalRecord, lazy = false): void {
     let json: string;
     try {
       json = JSON.stringify(rec);
     } catch (err) {
-      this.logError('ESERIALIZE', 'upsertVassal', err);
+      this.errors.error('ESERIALIZE', 'upsertVassal', err);
       return;
     }
-    this.live.set(rec.name, { rec, json });
-    if (this.usable()) {
-      try {
-        this.st!.upsertVassal.run(rec.name, rec.state, rec.pid, rec.updatedAt, json);
-        return;
-      } catch (err) {
-        this.pendingVassals.set(rec.name, { rec, json });
-        this.fail('upsertVassal', err);
-        return;
-      }
-    }
-    this.pendingVassals.set(rec.name, { rec, json });
+    const prev = this.pending.live.get(rec.name);
+    this.pending.live.set(rec.name, { rec, json });
+    this.pending.vassals.set(rec.name, { rec, json });
+    this.schedule(flushWhen(prev?.rec, rec, lazy));
   }
 
   deleteVassal(name: string): void {
-    this.live.delete(name);
-    if (this.usable()) {
-      try {
-        this.st!.deleteVassal.run(name);
-        return;
-      } catch (err) {
-        this.fail('deleteVassal', err);
-      }
+    this.pending.live.delete(name);
+    this.pending.vassals.set(name, null);
+    this.schedule('turn');
+  }
+
+  /**
+   * Write everything queued now, in one transaction (reads, setEmperor and close call it first).
+   * A failure keeps the writes and degrades the store like any other (retried, flushed later).
+   */
+  flush(): void {
+    this.flushTimer.cancel();
+    if (this.pending.size === 0 || !this.usable()) return;
+    const events = this.pending.events.length;
+    try {
+      this.pending.flush(this.db!, this.st!);
+      this.writes++;
+    } catch (err) {
+      this.fail('flush', err);
+      return;
     }
-    this.pendingVassals.set(name, null);
+    this.appendsSincePrune += events;
+    if (this.appendsSincePrune >= PRUNE_EVERY) this.prune();
+  }
+
+  /** transactions committed by flush() since the store opened (benchmarks: writes at idle) */
+  get transactions(): number {
+    return this.writes;
+  }
+
+  private schedule(when: FlushWhen): void {
+    if (!this.closed) this.flushTimer.schedule(when);
   }
 
   /** Every stored record, by name; [] while the database is unusable. */
   listVassals(): VassalRecord[] {
+    this.flush();
     if (!this.usable()) return [];
     try {
       const out: VassalRecord[] = [];
@@ -158,7 +175,7 @@ export class Store {
         try {
           out.push(JSON.parse(row.record) as VassalRecord);
         } catch (err) {
-          this.logError('EPARSE', 'listVassals', err, { vassal: row.name });
+          this.errors.error('EPARSE', 'listVassals', err, { vassal: row.name });
         }
       }
       return out;
@@ -174,27 +191,14 @@ export class Store {
     try {
       detail = JSON.stringify(e.detail ?? {});
     } catch (err) {
-      this.logError('ESERIALIZE', 'appendEvent', err, { kind: e.kind });
+      this.errors.error('ESERIALIZE', 'appendEvent', err, { kind: e.kind });
       detail = JSON.stringify({ unserializable: true });
     }
     if (e.id > this.maxId) this.maxId = e.id;
     const p: PendingEvent = { e, detail };
-    // the newest events, kept to refill a database replaced under the emperor (those written to
-    // the old file since the last check would be lost with it)
-    this.recent.push(p);
-    if (this.recent.length > RECENT_EVENTS) this.recent.splice(0, this.recent.length - RECENT_EVENTS);
-    if (this.usable()) {
-      try {
-        this.st!.insertEvent.run(e.id, e.ts, e.vassal, e.kind, detail);
-        if (++this.appendsSincePrune >= PRUNE_EVERY) this.prune();
-        return;
-      } catch (err) {
-        this.keepEvent(p);
-        this.fail('appendEvent', err);
-        return;
-      }
-    }
-    this.keepEvent(p);
+    this.pending.remember(p);
+    this.pending.keepEvent(p);
+    this.schedule('batch');
   }
 
   /** Highest event id stored or kept in memory; 0 if none. */
@@ -214,6 +218,7 @@ export class Store {
   /** Events with id > `id`, ascending, at most `limit`; from memory while degraded. */
   eventsSince(id: number, limit?: number): EmperorEvent[] {
     const lim = limit === undefined || !Number.isFinite(limit) ? -1 : Math.max(0, Math.floor(limit));
+    this.flush();
     if (this.usable()) {
       try {
         return (this.st!.eventsSince.all(id, lim) as Parameters<typeof rowToEvent>[0][]).map(rowToEvent);
@@ -221,28 +226,21 @@ export class Store {
         this.fail('eventsSince', err);
       }
     }
-    const evs = this.pendingEvents.filter((p) => p.e.id > id).map((p) => p.e);
+    const evs = this.pending.events.filter((p) => p.e.id > id).map((p) => p.e);
     evs.sort((a, b) => a.id - b.id);
     return lim < 0 ? evs : evs.slice(0, lim);
   }
 
+  /** The emperor row, written at once (with whatever is queued). */
   setEmperor(row: EmperorRow): void {
     this.emperorCache = { ...row };
-    if (this.usable()) {
-      try {
-        this.writeEmperor(row);
-        return;
-      } catch (err) {
-        this.pendingEmperor = { ...row };
-        this.fail('setEmperor', err);
-        return;
-      }
-    }
-    this.pendingEmperor = { ...row };
+    this.pending.emperor = { ...row };
+    this.flush();
   }
 
   /** The emperor row; while degraded, the last one set or read (or null). */
   getEmperor(): EmperorRow | null {
+    this.flush();
     if (this.usable()) {
       try {
         const r = this.st!.getEmperor.get() as Parameters<typeof rowToEmperor>[0] | undefined;
@@ -257,11 +255,13 @@ export class Store {
   /** Closes the database, leaving it in rollback-journal mode so readers need no -shm file. */
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
+    this.flushTimer.cancel();
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const lost = this.pendingVassals.size + this.pendingEvents.length + (this.pendingEmperor ? 1 : 0);
+    const lost = this.pending.size;
     if (lost > 0) {
       this.log.error({ path: this.path, pendingWrites: lost }, 'state database: closing with unsaved writes (database unusable)');
     }
@@ -279,7 +279,7 @@ export class Store {
     try {
       db.close();
     } catch (err) {
-      this.logError(errCode(err), 'close', err);
+      this.errors.error(errCode(err), 'close', err);
     }
   }
 
@@ -343,14 +343,10 @@ export class Store {
       if (m > this.maxId) this.maxId = m;
       if (this.refill) {
         // what the old file held and this one lacks: the emperor row and the live records
-        if (this.emperorCache && !this.pendingEmperor) this.pendingEmperor = { ...this.emperorCache };
-        for (const [name, v] of this.live) if (!this.pendingVassals.has(name)) this.pendingVassals.set(name, v);
-        const kept = new Set(this.pendingEvents.map((p) => p.e.id));
-        const lost = this.recent.filter((p) => p.e.id > m && !kept.has(p.e.id));
-        this.pendingEvents = [...lost, ...this.pendingEvents].sort((a, b) => a.e.id - b.e.id);
+        this.pending.refill(m, this.emperorCache);
         this.refill = false;
       }
-      this.flushPending(db, st);
+      this.pending.flush(db, st);
       const id = fs.statSync(this.path, { throwIfNoEntry: false });
       this.fileId = id ? { dev: id.dev, ino: id.ino } : null;
       this.lastIdCheck = Date.now();
@@ -392,34 +388,8 @@ export class Store {
       this.refill = true;
       return true;
     } catch (moveErr) {
-      this.logError(errCode(err), 'quarantine', err, { moveError: errMessage(moveErr) });
+      this.errors.error(errCode(err), 'quarantine', err, { moveError: errMessage(moveErr) });
       return false;
-    }
-  }
-
-  private flushPending(db: DB, st: Statements): void {
-    if (!this.pendingEmperor && this.pendingVassals.size === 0 && this.pendingEvents.length === 0) return;
-    db.transaction(() => {
-      if (this.pendingEmperor) this.writeEmperor(this.pendingEmperor, st);
-      for (const [name, v] of this.pendingVassals) {
-        if (v) st.upsertVassal.run(name, v.rec.state, v.rec.pid, v.rec.updatedAt, v.json);
-        else st.deleteVassal.run(name);
-      }
-      for (const p of this.pendingEvents) st.insertEvent.run(p.e.id, p.e.ts, p.e.vassal, p.e.kind, p.detail);
-    })();
-    this.pendingEmperor = null;
-    this.pendingVassals.clear();
-    this.pendingEvents = [];
-  }
-
-  private writeEmperor(row: EmperorRow, st: Statements = this.st!): void {
-    st.setEmperor.run(row.pid, row.pidStart, row.vassalsDir, row.startedAt, row.stoppedAt);
-  }
-
-  private keepEvent(p: PendingEvent): void {
-    this.pendingEvents.push(p);
-    if (this.pendingEvents.length > this.retention + PRUNE_EVERY) {
-      this.pendingEvents.splice(0, this.pendingEvents.length - this.retention);
     }
   }
 
@@ -439,7 +409,7 @@ export class Store {
     this.lastAttempt = Date.now(); // the next attempt waits retryMs from now, however long this took
     if (isCorrupt(err)) this.suspectCorrupt = true;
     this.degraded = true;
-    this.logError(code, op, err, {}, 'state database unusable: supervision continues, writes kept in memory and retried');
+    this.errors.error(code, op, err, {}, 'state database unusable: supervision continues, writes kept in memory and retried');
     const db = this.db;
     this.db = null;
     this.st = null;
@@ -456,28 +426,5 @@ export class Store {
       this.tryOpen();
     }, Math.max(delay, 10));
     this.timer.unref();
-  }
-
-  private logError(code: string, op: string, err: unknown, extra: Record<string, unknown> = {}, msg?: string): void {
-    const now = Date.now();
-    const prev = this.lastLogged.get(code);
-    if (prev && now - prev.at < LOG_EVERY_MS) {
-      prev.suppressed++;
-      return;
-    }
-    const suppressed = prev?.suppressed ?? 0;
-    this.lastLogged.set(code, { at: now, suppressed: 0 });
-    this.log.error(
-      { path: this.path, code, op, err: errMessage(err), ...(suppressed ? { suppressed } : {}), ...extra },
-      msg ?? `state database error (${code}) in ${op}`,
-    );
-  }
-}
-
-function closeQuietly(db: DB | null): void {
-  try {
-    db?.close();
-  } catch {
-    /* closing a broken connection */
   }
 }

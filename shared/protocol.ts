@@ -57,8 +57,12 @@ export const LOAD_REPORT_MS = 250;
 /** a window is busy when requests were in flight for at least this share of it */
 export const LOAD_BUSY_SHARE = 0.75;
 
-/** emperor -> worker, on the same channel. */
-export type EmperorToWorker = { type: 'drain' };
+/**
+ * emperor -> worker, on the same channel. `ping`: the emperor wants a heartbeat now (an idle
+ * worker keeps no heartbeat timer; it answers with a `heartbeat` message, which proves its event
+ * loop turns, see vassal/stats.ts).
+ */
+export type EmperorToWorker = { type: 'drain' } | { type: 'ping' };
 
 /** The worker's channel: fd 4, one JSON message per line (SPEC §4: data only, no descriptors). */
 export const WORKER_CHANNEL_FD = 4;

@@ -1,6 +1,6 @@
 // vassal/stats.ts — per-worker request statistics (counts, in-flight, latency ring for avg/p99)
-// and the heartbeat timer that reports them to the emperor. No runtime imports: loaded on the
-// start-up path of every worker.
+// and the heartbeat that reports them to the emperor (a timer only while busy, the emperor's pings
+// answered while idle). No runtime imports: loaded on the start-up path of every worker.
 
 import type { WorkerStats } from '../shared/protocol.js';
 
@@ -10,12 +10,15 @@ const RING_SIZE = 1024;
 export class Stats {
   requests = 0;
   inFlight = 0;
+  /** told of every request start (the heartbeat arms its timer on the first after a quiet period) */
+  onStart: (() => void) | null = null;
   private readonly ring = new Float64Array(RING_SIZE);
   private filled = 0;
   private next = 0;
 
   requestStarted(): void {
     this.inFlight++;
+    this.onStart?.();
   }
 
   requestEnded(ms: number): void {
@@ -52,28 +55,56 @@ function round(ms: number): number {
 
 /**
  * Heartbeats with stats. `heartbeatSeconds` is the emperor's deadline (0 disables heartbeats).
- * A worker that served requests since its last beat reports every heartbeat/3 seconds (fresh
- * stats for the dashboard); an idle one only every heartbeat/2, which still leaves the emperor
- * one beat of slack: with hundreds of idle workers, beats are most of an idle emperor's work.
- * The timer is unref'd.
+ * A busy worker (requests since its last beat, or one in flight) reports every heartbeat/3
+ * seconds on its own: fresh stats for the dashboard, and proof of life. An idle worker keeps NO
+ * timer at all: the emperor asks it (`ping`, see shared/protocol.ts) when it has been silent for
+ * 2/3 of the deadline, and the answer is the same beat. With hundreds of idle workers, their own
+ * 5 s ticks and 15 s beats were most of an idle tree's wake-ups. The timer is unref'd.
  */
-export function startHeartbeat(stats: Stats, heartbeatSeconds: number, send: (s: WorkerStats) => void): void {
-  if (!(heartbeatSeconds > 0)) return;
-  const busyMs = Math.max(1000, (heartbeatSeconds * 1000) / 3);
-  const idleMs = Math.max(1000, (heartbeatSeconds * 1000) / 2);
-  let lastAt = 0;
-  let lastRequests = -1;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    const busy = stats.requests !== lastRequests || stats.inFlight > 0;
-    if (now - lastAt < (busy ? busyMs : idleMs) - 50) return;
-    lastAt = now;
-    lastRequests = stats.requests;
-    send(stats.snapshot());
-  }, Math.max(500, busyMs / 2));
-  timer.unref();
-  // the first beat right away: the emperor has stats from the start
-  lastAt = Date.now();
-  lastRequests = stats.requests;
-  send(stats.snapshot());
+export class Heartbeat {
+  private timer: NodeJS.Timeout | null = null;
+  private lastRequests = -1;
+  private readonly busyMs: number;
+
+  constructor(
+    private readonly stats: Stats,
+    private readonly heartbeatSeconds: number,
+    private readonly send: (s: WorkerStats) => void,
+  ) {
+    this.busyMs = Math.max(1000, (heartbeatSeconds * 1000) / 3);
+    stats.onStart = () => this.busy();
+  }
+
+  private get enabled(): boolean {
+    return this.heartbeatSeconds > 0;
+  }
+
+  /** The worker is ready: the first beat right away (the emperor has stats from the start). */
+  start(): void {
+    if (this.enabled) this.beat();
+  }
+
+  /** A request started: beat on a timer until a whole period passes without one. */
+  busy(): void {
+    if (!this.enabled || this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.busyMs);
+    this.timer.unref();
+  }
+
+  /** The emperor asked (`ping`). */
+  answer(): void {
+    if (this.enabled) this.beat();
+  }
+
+  private tick(): void {
+    if (this.stats.requests !== this.lastRequests || this.stats.inFlight > 0) return this.beat();
+    // a whole period without a request: idle from now on, until the next request or ping
+    clearInterval(this.timer!);
+    this.timer = null;
+  }
+
+  private beat(): void {
+    this.lastRequests = this.stats.requests;
+    this.send(this.stats.snapshot());
+  }
 }

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { encodeWorkerMessage, WORKER_CHANNEL_FD, WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
 import type { Drain } from './drain.js';
 import type { FetchApp } from './adapter.js';
-import { Stats, startHeartbeat } from './stats.js';
+import { Heartbeat, Stats } from './stats.js';
 import { LoadReporter } from './load.js';
 import type { Harakiri } from './watchdog.js';
 
@@ -31,6 +31,8 @@ let drain: Drain | null = null;
 let pendingGraceMs = Infinity;
 let stopSignals = 0;
 let harakiri: Harakiri | null = null;
+/** beats while busy, answers the emperor's pings while idle (stats.ts) */
+let heartbeat: Heartbeat | null = null;
 let recycleAskedAt = 0;
 /** busy/idle reports for an adaptive `processes = MIN-MAX` (null: a fixed count, nothing sent) */
 let load: LoadReporter | null = null;
@@ -114,6 +116,7 @@ function openChannel(): void {
         continue;
       }
       if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
+      else if (isObject(msg) && msg.type === 'ping') heartbeat?.answer();
     }
     if (buf.length > 64 * 1024) buf = ''; // the emperor never sends that much
   });
@@ -278,7 +281,8 @@ function listen(listener: Listener): void {
     srv.on('error', (err) => process.stderr.write(`worker: server error: ${describe(err)}\n`));
     server = srv;
     send({ type: 'ready', pid: process.pid });
-    startHeartbeat(stats, settings.heartbeat, (s) => send({ type: 'heartbeat', stats: s }));
+    heartbeat = new Heartbeat(stats, settings.heartbeat, (s) => send({ type: 'heartbeat', stats: s }));
+    heartbeat.start();
     if (draining) beginDrain(); // asked to stop while loading
   });
 }

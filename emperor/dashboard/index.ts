@@ -8,6 +8,7 @@ import type { DashboardHost } from './host.js';
 import { Hub } from './hub.js';
 import { Metrics } from './metrics.js';
 import { Sampler } from './sampler.js';
+import { LiveRecords } from './live.js';
 import { ensureTokenFile } from './token.js';
 import { handleRequest, handleUpgrade, type ServerDeps } from './server.js';
 
@@ -45,7 +46,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   let hub: Hub | null = null;
   const metrics = new Metrics(host, () => hub?.size ?? 0);
-  const sampler = new Sampler(() => host.records(), metrics.totals, (m) => hub?.stats(m));
+  const live = new LiveRecords(host);
+  const sampler = new Sampler(() => live.list(), metrics.totals, (m) => hub?.stats(m));
   hub = new Hub(host, log, () => sampler.history());
   const deps: ServerDeps = { host, token, hub, metrics, log };
 
@@ -57,6 +59,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const cleanup = (): void => {
     hub?.close();
     sampler.close();
+    live.close();
     metrics.close();
   };
   try {

@@ -29,7 +29,9 @@ export class Metrics {
   constructor(host: DashboardHost, dashboardClients: () => number) {
     this.#host = host;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // event-loop lag sampled once a second, not prom-client's default every 10 ms: that timer woke
+    // an idle emperor 100 times a second (docs/performance.md); a stall still shows in the next sample
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
     // one read of the records per scrape (text() clears it), not one per gauge
     const records = (): VassalRecord[] => (this.#scrape ??= host.records());
     const perVassal = (name: string, help: string, value: (r: VassalRecord) => number): Gauge<'vassal'> =>

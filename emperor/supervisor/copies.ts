@@ -58,7 +58,11 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
       return exited(x, c, ev.info, ev.tail);
     case 'heartbeat': {
       const busy = !c.stats || c.stats.requests !== ev.stats.requests || ev.stats.inFlight > 0;
+      // an idle worker's answer to a ping whose RSS moved less than 1 MiB changes nothing worth
+      // a record (no state-file write, no dashboard message at idle)
+      const moved = busy || Math.abs(c.stats!.rss - ev.stats.rss) >= 1 << 20;
       c.lastBeat = x.now;
+      if (!moved) return;
       c.stats = ev.stats;
       x.fx.push({ type: 'record', lazy: !busy });
       return;

@@ -13,7 +13,7 @@ import { escapeControls, vassalOutput, type VassalOutput } from '../output.js';
 import type { PrepareResult } from '../prepare.js';
 import { recordOf } from '../record.js';
 import type { NativeHandle } from '../sockets.js';
-import { heartbeatLimitMs } from '../policy.js';
+import { heartbeatLimitMs, heartbeatPingMs } from '../policy.js';
 import { spawnCopy, whenSpawnSlot, type Copy } from '../spawn.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
@@ -58,6 +58,8 @@ export class Supervisor {
   readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
+  /** the last ping per copy: the beat it followed, and when (checkHeartbeats) */
+  readonly #pings = new Map<number, { beat: number; at: number }>();
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
   readonly #hooks: VassalHooks;
@@ -108,8 +110,11 @@ export class Supervisor {
   }
 
   /**
-   * Called by the one sweep over every supervisor. The table decides (event `tick`); this only
-   * spares it the step when no worker is overdue, the common case, hundreds of times a second.
+   * Called by the one sweep over every supervisor. An idle worker beats only when asked: one
+   * silent for heartbeatPingMs is pinged (once per silence). The table decides a replacement
+   * (event `tick`), fed only once a worker is past the limit AND has had its answer window since
+   * the ping: after an emperor stall, idle workers are pinged first, not ended for the beats
+   * nobody asked them for. This spares the table the step in the common case.
    */
   checkHeartbeats(): void {
     const s = this.#s;
@@ -117,7 +122,18 @@ export class Supervisor {
     if (!config?.app || config.heartbeat <= 0) return;
     const now = Date.now();
     const limit = heartbeatLimitMs(config.heartbeat);
-    if (s.copies.some((c) => c.readyAt !== null && !c.stopping && now - c.lastBeat > limit)) this.#feed({ type: 'tick' });
+    const pingAfter = heartbeatPingMs(config.heartbeat);
+    let overdue = false;
+    for (const c of s.copies) {
+      if (c.readyAt === null || c.stopping || now - c.lastBeat <= pingAfter) continue;
+      const ping = this.#pings.get(c.id);
+      if (!ping || ping.beat !== c.lastBeat) {
+        this.#pings.set(c.id, { beat: c.lastBeat, at: now });
+        this.#copies.get(c.id)?.ping();
+      } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue = true;
+    }
+    if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);
+    if (overdue) this.#feed({ type: 'tick' });
   }
 
   #feed(ev: Event): void {

@@ -106,7 +106,7 @@ test('printHealth on a real state file: running with an essential vassal ready, 
   const file = path.join(dir, 'emperor.db');
   const lines: string[] = [];
   t.mock.method(console, 'log', (...args: unknown[]) => void lines.push(args.join(' ')));
-  const store = Store.open(file, pino({ level: 'silent' }));
+  const store = Store.open(file, pino({ level: 'silent' }), { flushMs: 0 });
   // this test process plays the emperor: its pid and start time make it "running"
   const row = { pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, vassalsDir: dir, startedAt: new Date().toISOString(), stoppedAt: null };
   store.setEmperor(row);

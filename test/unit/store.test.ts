@@ -14,6 +14,9 @@ import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent } from '../../shared/events.js';
 import { waitUntil } from '../helpers/emperor.js';
 
+/** a fixed wait: only where a test shows that nothing happens meanwhile, or paces a bounded poll */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 interface LogLine {
   level: number;
   msg: string;
@@ -142,7 +145,7 @@ test('retention keeps the newest events, pruning every 500 appends and on open',
   const dir = tmpdir();
   const file = path.join(dir, 's.db');
   const { log } = memLogger();
-  const s = Store.open(file, log, { retention: 100 });
+  const s = Store.open(file, log, { retention: 100, flushMs: 0 });
   for (let i = 1; i <= 1250; i++) {
     s.appendEvent(ev(i));
     assert.ok(countEvents(file) <= 100 + 500, `at ${i}`);
@@ -166,8 +169,8 @@ test('migrations are idempotent: reopen, and two writers at once', () => {
   const dir = tmpdir();
   const file = path.join(dir, 's.db');
   const { log, errors } = memLogger();
-  const a = Store.open(file, log);
-  const b = Store.open(file, log);
+  const a = Store.open(file, log, { flushMs: 0 });
+  const b = Store.open(file, log, { flushMs: 0 });
   assert.equal(a.healthy && b.healthy, true);
   a.upsertVassal(rec('one'));
   assert.deepEqual(b.listVassals(), [rec('one')]);
@@ -200,7 +203,7 @@ test('readState works while a writer has the database open, and after it closed'
   const dir = tmpdir();
   const file = path.join(dir, 's.db');
   const { log } = memLogger();
-  const s = Store.open(file, log);
+  const s = Store.open(file, log, { flushMs: 0 });
   s.setEmperor(emperorRow);
   s.upsertVassal(rec('a'));
   s.upsertVassal(rec('b'));
@@ -289,7 +292,7 @@ test('a write blocked by another writer degrades, keeps the write and flushes it
   const dir = tmpdir();
   const file = path.join(dir, 's.db');
   const { log, errors } = memLogger();
-  const s = Store.open(file, log, { busyTimeoutMs: 50, retryMs: 30 });
+  const s = Store.open(file, log, { busyTimeoutMs: 50, retryMs: 30, flushMs: 0 });
   s.appendEvent(ev(1));
   const other = new Database(file);
   other.prepare('BEGIN IMMEDIATE').run();
@@ -378,7 +381,7 @@ test('a state file deleted, or replaced by garbage, under the store is noticed: 
     const dir = tmpdir();
     const file = path.join(dir, 's.db');
     const { log, errors } = memLogger();
-    const s = Store.open(file, log, { idCheckMs: 0 });
+    const s = Store.open(file, log, { idCheckMs: 0, flushMs: 0 });
     const row: EmperorRow = { pid: 42, pidStart: 7, vassalsDir: '/v', startedAt: '2026-12-01T00:00:00.000Z', stoppedAt: null };
     s.setEmperor(row);
     s.upsertVassal(rec('a'));
@@ -397,4 +400,112 @@ test('a state file deleted, or replaced by garbage, under the store is noticed: 
     if (how === 'garbage') assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1, 'the garbage is moved aside, not deleted');
     s.close();
   }
+});
+
+/** poll `check` every 5 ms until it holds or `ms` pass (bounded); its last value */
+async function within<T>(ms: number, check: () => T): Promise<T> {
+  const deadline = Date.now() + ms;
+  let v = check();
+  for (let i = 0; i < 10_000 && !v && Date.now() < deadline; i++) {
+    await sleep(5);
+    v = check();
+  }
+  return v;
+}
+
+test('writes are queued and committed together: one transaction per flush, visible to other readers within flushMs', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log, errors } = memLogger();
+  const s = Store.open(file, log, { flushMs: 50 });
+  s.setEmperor(emperorRow); // written at once
+  assert.equal(readState(file).emperor?.pid, 42);
+  const before = s.transactions;
+  for (let i = 0; i < 100; i++) s.upsertVassal(rec(`v${i % 10}`, { restarts: i }));
+  for (let i = 1; i <= 50; i++) s.appendEvent(ev(i));
+  s.deleteVassal('v9');
+  // queued, not written yet: another reader does not see them (negative control for the batching)
+  assert.equal(readState(file).vassals.length, 0);
+  const seen = await within(2000, () => readState(file).vassals.length === 9);
+  assert.ok(seen, 'written within the flush delay');
+  assert.equal(s.transactions - before, 1, 'one transaction for 100 records, 50 events and a deletion');
+  // the latest version of each record, in order
+  assert.equal(readState(file).vassals.find((v) => v.name === 'v3')!.restarts, 93);
+  assert.deepEqual(s.eventsSince(45).map((e) => e.id), [46, 47, 48, 49, 50]);
+  // nothing queued: nothing written (an idle emperor commits nothing)
+  const idle = s.transactions;
+  await sleep(150);
+  s.listVassals();
+  s.eventsSince(0);
+  assert.equal(s.transactions, idle);
+  s.close();
+  assert.deepEqual(errors(), []);
+});
+
+test('the store reads its own queued writes at once, and close() writes what is still queued', () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log } = memLogger();
+  const s = Store.open(file, log, { flushMs: 60_000 });
+  s.upsertVassal(rec('a'));
+  s.appendEvent(ev(1));
+  assert.equal(readState(file).vassals.length, 0);
+  assert.deepEqual(s.listVassals(), [rec('a')]);
+  assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1]);
+  s.upsertVassal(rec('b'));
+  s.close();
+  assert.deepEqual(readState(file).vassals.map((v) => v.name), ['a', 'b']);
+});
+
+test('a lazy record (only an idle worker\'s stats moved) waits, and rides along with the next eager write', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log } = memLogger();
+  const s = Store.open(file, log, { flushMs: 20 });
+  s.upsertVassal(rec('a'), true);
+  await sleep(200);
+  assert.equal(readState(file).vassals.length, 0, 'not written after 10 flush delays');
+  s.upsertVassal(rec('b'));
+  assert.ok(await within(2000, () => readState(file).vassals.length === 2), 'written with the eager one');
+  s.close();
+});
+
+test('a queued write that meets a locked database degrades the store, is kept, and is flushed later', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log, errors } = memLogger();
+  const s = Store.open(file, log, { busyTimeoutMs: 50, retryMs: 30, flushMs: 10 });
+  const other = new Database(file);
+  other.prepare('BEGIN IMMEDIATE').run();
+  s.upsertVassal(rec('a'));
+  s.appendEvent(ev(1));
+  assert.ok(await within(2000, () => !s.healthy), 'the flush failed');
+  assert.equal(errors()[0]!.code, 'SQLITE_BUSY');
+  other.prepare('COMMIT').run();
+  other.close();
+  assert.ok(await within(2000, () => s.healthy && readState(file).vassals.length === 1), 'flushed after the retry');
+  assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1]);
+  s.close();
+});
+
+test('a record whose state, error or copies changed is written at the end of the turn; stats alone wait for the batch', async () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log } = memLogger();
+  const s = Store.open(file, log, { flushMs: 60_000 });
+  s.upsertVassal(rec('a'));
+  assert.ok(await within(2000, () => readState(file).vassals.length === 1), 'a new record: at once');
+  s.upsertVassal(rec('a', { updatedAt: '2024-01-01T00:00:09.000Z' }));
+  s.upsertVassal(rec('a', { updatedAt: '2024-01-01T00:00:10.000Z' }));
+  await sleep(100);
+  assert.equal(readState(file).vassals[0]!.updatedAt, '2024-01-01T00:00:02.000Z', 'only the timestamp moved: batched (negative control)');
+  s.upsertVassal(rec('a', { state: 'reloading' }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.state === 'reloading'), 'a state change: at once');
+  s.upsertVassal(rec('a', { state: 'reloading', error: 'exec-pre-start failed' }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.error === 'exec-pre-start failed'), 'an error: at once');
+  s.upsertVassal(rec('a', { state: 'reloading', error: 'exec-pre-start failed', pids: [1234] }));
+  assert.ok(await within(2000, () => readState(file).vassals[0]!.pids.length === 1), 'a copy gone: at once');
+  s.deleteVassal('a');
+  assert.ok(await within(2000, () => readState(file).vassals.length === 0), 'a removal: at once');
+  s.close();
 });

@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerMessage, WorkerSettings } from '../../shared/protocol.js';
 import { waitUntil } from '../helpers/emperor.js';
 
+/** a fixed wait: only where a test shows that nothing happens meanwhile, or paces a bounded poll */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 const WORKER = fileURLToPath(new URL('../../vassal/worker.js', import.meta.url));
 
 function repoRoot(): string {
@@ -332,6 +335,27 @@ test('heartbeat stats: one at start, then every heartbeat/3 seconds while busy',
   assert.equal(hb.stats.inFlight, 0);
   assert.ok(hb.stats.rss > 1024 * 1024);
   assert.ok(hb.stats.avgMs >= 0 && hb.stats.p99Ms >= hb.stats.avgMs);
+});
+
+test('an idle worker keeps no heartbeat timer: after its first beat it is silent until pinged, and answers a ping at once', async (t) => {
+  const w = await startWorker(t, 'hello.mjs', { heartbeat: 3 });
+  await w.waitFor('heartbeat', 1000);
+  const beats = () => w.messages.filter((m) => m.type === 'heartbeat').length;
+  // a busy period: the worker beats on its own (every heartbeat/3 = 1 s) ...
+  assert.equal((await request(w.port)).status, 200);
+  const deadline = Date.now() + 3000;
+  while (beats() < 2 && Date.now() < deadline) await sleep(20);
+  assert.ok(beats() >= 2, 'a beat after the request, without a ping (negative control: busy workers beat)');
+  // ... then one quiet period ends its timer: no beat for 3 s (the old worker beat every 1.5 s idle)
+  await sleep(1200);
+  const quiet = beats();
+  await sleep(3000);
+  assert.equal(beats(), quiet, 'no beat on its own while idle');
+  const started = Date.now();
+  w.channel.write('{"type":"ping"}\n');
+  while (beats() === quiet && Date.now() - started < 2000) await sleep(5);
+  assert.equal(beats(), quiet + 1, 'one beat answers the ping');
+  assert.ok(Date.now() - started < 1000);
 });
 
 test('memory-report logs RSS after each request', async (t) => {

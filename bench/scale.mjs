@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// bench/scale.mjs — how the emperor's costs grow with the number of vassals: bench/many-vassals.mjs
+// run once per count (default 100, 300, 1000), each time with the dashboard on and, up to
+// --bare-max vassals, the same burst of bare `node` apps started beside it. Per count: drop -> all
+// answer 200 (and the bare burst), emperor VmRSS/Pss, the emperor's CPU during the drop, its idle
+// CPU (dashboard sampler included) and the workers', WebSocket connect -> snapshot, remove all.
+//
+//   node bench/scale.mjs [--counts 100,300,1000] [--idle 10] [--bare-max 300]
+//
+// Result: bench/results/scale.json (and each run's many-vassals.json copied beside it).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({ options: { counts: { type: 'string', default: '100,300,1000' }, idle: { type: 'string', default: '10' }, 'bare-max': { type: 'string', default: '300' } } });
+const counts = args.counts.split(',').map(Number).filter((n) => n >= 1 && n <= 1000).slice(0, 5);
+const bareMax = Number(args['bare-max']) || 0;
+const dir = path.join(HERE, 'results');
+fs.mkdirSync(dir, { recursive: true });
+const rows = [];
+for (const n of counts) {
+  const argv = [path.join(HERE, 'many-vassals.mjs'), '--count', String(n), '--idle', args.idle, '--dashboard', ...(n > bareMax ? ['--no-bare-burst'] : [])];
+  console.log(`scale: ${n} vassals ...`);
+  // bounded: a whole run of 1000 vassals takes minutes on 2 cores; 30 min is the hard stop
+  const r = spawnSync(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60_000, killSignal: 'SIGINT' });
+  const file = path.join(dir, 'many-vassals.json');
+  if (r.status !== 0 || !fs.existsSync(file)) {
+    rows.push({ count: n, failed: `exit ${r.status ?? r.signal}` });
+    continue;
+  }
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.copyFileSync(file, path.join(dir, `scale-${n}.json`));
+  fs.rmSync(file);
+  const snap = (j.dashboardSnapshotMs?.ms ?? []).filter((x) => x !== null).sort((a, b) => a - b);
+  rows.push({
+    count: n,
+    allAnsweredMs: j.allAnsweredMs,
+    bareAllAnsweredMs: j.bareBurst?.allAnsweredMs ?? null,
+    ratio: j.allAnsweredMs && j.bareBurst?.allAnsweredMs ? Math.round((j.allAnsweredMs / j.bareBurst.allAnsweredMs) * 100) / 100 : null,
+    emperorCpuDropMs: j.emperor.cpuDuringStartupMs,
+    emperorRssMb: j.emperor.memory.afterIdle.rssMb,
+    emperorPssMb: j.emperor.memory.afterIdle.pssMb,
+    forgeRssMb: j.forge.memory.afterIdle.rssMb,
+    idleEmperorPct: j.idle.second.emperorCpuPct,
+    idleWorkersPct: j.idle.second.allVassalsCpuPct,
+    snapshotMedianMs: snap.length ? snap[Math.floor(snap.length / 2)] : null,
+    snapshotBytes: j.dashboardSnapshotMs?.bytes ?? null,
+    removeAllMs: j.removal.allGoneMs,
+    load: j.machine.before.loadavg,
+  });
+}
+const out = path.join(dir, 'scale.json');
+fs.writeFileSync(out, JSON.stringify({ name: 'scale', at: new Date().toISOString(), rows }, null, 2));
+console.log('\n| vassals | drop -> all 200 | bare burst | ratio | emperor CPU in drop | emperor RSS / Pss after idle | forge RSS | idle CPU emperor / workers | snapshot | remove all | load before |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  if (r.failed) console.log(`| ${r.count} | failed: ${r.failed} |||||||||`);
+  else console.log(`| ${r.count} | ${r.allAnsweredMs ?? 'n/a'} ms | ${r.bareAllAnsweredMs ?? '-'} ms | ${r.ratio ?? '-'} | ${r.emperorCpuDropMs} ms | ${r.emperorRssMb} / ${r.emperorPssMb} MB | ${r.forgeRssMb} MB | ${r.idleEmperorPct} / ${r.idleWorkersPct} % | ${r.snapshotMedianMs} ms (${r.snapshotBytes} B) | ${r.removeAllMs} ms | ${r.load.join(' ')} |`);
+}
+console.log(`-> ${out}`);

@@ -1,0 +1,35 @@
+// The heartbeat's promise (SPEC §2 `heartbeat`) for idle workers, which keep no timer and beat
+// only when the emperor pings them (vassal/stats.ts, emperor/supervisor checkHeartbeats): an idle
+// worker that answers is never replaced, however long it stays idle; one that cannot answer
+// (SIGSTOPped: its loop cannot turn) is replaced within heartbeat + answer window.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { appIni, request, startEmperor } from '../helpers/emperor.js';
+
+test('idle workers answer pings and are kept; a frozen idle worker is replaced', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'i.sock');
+  e.write('i.ini', appIni('env.mjs', sock, 'processes = 2\nheartbeat = 2'));
+  const v = await e.waitVassal('i', (r) => r.state === 'ready' && r.pids.length === 2, 20_000);
+  // idle for 4 heartbeat periods: each worker is pinged about every 1.3 s and answers; none replaced
+  await sleep(8000);
+  const after = e.vassal('i')!;
+  assert.deepEqual([...after.pids].sort(), [...v.pids].sort(), 'the idle workers are still the same processes');
+  assert.equal(e.events('exited', 'i').length, 0);
+  // negative control: a worker that cannot answer (stopped) is replaced
+  const frozen = v.pids[0]!;
+  process.kill(frozen, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(frozen, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  const replaced = await e.waitVassal('i', (r) => r.state === 'ready' && r.pids.length === 2 && !r.pids.includes(frozen), 20_000);
+  assert.ok(replaced.pids.includes(v.pids[1]!), 'the healthy idle worker was kept');
+  await e.waitLog((l) => typeof l.msg === 'string' && l.msg.includes(`no heartbeat from ${frozen}`), 2000, 'the missed-heartbeat log line');
+  assert.equal((await request({ socketPath: sock })).status, 200);
+});
