@@ -29,7 +29,7 @@ import {
   type EmperorRow,
   type Statements,
 } from './store/schema.js';
-import { narrowModes, withPrivateUmask, writableByOthers } from './store/files.js';
+import { narrowModes, ownLogFiles, setAsideOwnLog, withPrivateUmask, writableByOthers } from './store/files.js';
 
 export { readState, type EmperorRow } from './store/schema.js';
 
@@ -306,7 +306,10 @@ export class Store {
     const st = fs.statSync(this.path, { throwIfNoEntry: false });
     if (st && st.dev === this.fileId.dev && st.ino === this.fileId.ino) return false;
     this.log.error({ path: this.path }, `state database ${st ? 'was replaced by another file' : 'was deleted'} under the emperor: reopening it, the emperor row and every record are written again`);
+    const own = ownLogFiles(this.path);
     closeQuietly(this.db);
+    const aside = setAsideOwnLog(own);
+    if (aside.length > 0) this.log.warn({ files: aside }, 'the replaced database\'s write-ahead log was set aside (it must not be read over the new file)');
     this.db = null;
     this.st = null;
     this.fileId = null;

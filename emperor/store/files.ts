@@ -60,3 +60,50 @@ export function writableByOthers(dbPath: string): { dir: string; mode: number } 
   }
   return null;
 }
+
+/**
+ * The -wal and -shm at `dbPath` that this process holds open (through the connection about to be
+ * dropped), by inode. Read before that connection closes: see setAsideOwnLog.
+ */
+export function ownLogFiles(dbPath: string): Map<string, number> {
+  const own = new Map<string, number>();
+  const wanted = new Map(['-wal', '-shm'].map((sfx) => [dbPath + sfx, sfx]));
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return own;
+  }
+  for (const fd of fds) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (wanted.has(target)) own.set(target, fs.fstatSync(Number(fd)).ino);
+    } catch {
+      // closed meanwhile, or not a file
+    }
+  }
+  return own;
+}
+
+/**
+ * After the database file was replaced under a connection (`mv backup.db emperor.db`): the -wal
+ * and -shm still at the path are the old connection's (the inodes `own` saw open), and SQLite
+ * would read that log over the new file at the next open (the new file's 1000 events came back
+ * as the old file's 4). They are renamed aside (kept for a post-mortem), never deleted; a log
+ * someone else put there (another inode) is left alone. Returns the names used.
+ */
+export function setAsideOwnLog(own: Map<string, number>): string[] {
+  const moved: string[] = [];
+  for (const [p, ino] of own) {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st || st.ino !== ino) continue;
+    const aside = `${p}.replaced-${Date.now()}`;
+    try {
+      fs.renameSync(p, aside);
+      moved.push(aside);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return moved;
+}

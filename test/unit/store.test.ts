@@ -509,3 +509,28 @@ test('a record whose state, error or copies changed is written at the end of the
   assert.ok(await within(2000, () => readState(file).vassals.length === 0), 'a removal: at once');
   s.close();
 });
+
+test('a state file replaced by a rename while the emperor writes: its own write-ahead log is never read over the new file', () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'emperor.db');
+  const { log } = memLogger();
+  const s = Store.open(file, log, { flushMs: 0, idCheckMs: 0, retention: 5000 });
+  // the emperor's own writes, still in its -wal (no checkpoint yet)
+  s.setEmperor(emperorRow);
+  for (let i = 1; i <= 3; i++) s.appendEvent(ev(i));
+  s.upsertVassal(rec('mine'));
+  assert.ok(fs.existsSync(`${file}-wal`), 'the connection writes ahead');
+  // another state file with 1000 events, put in place the way `mv backup.db emperor.db` does:
+  // only the main file moves; the -wal and -shm at the path are still the old connection's
+  const other = path.join(dir, 'other.db');
+  const o = Store.open(other, memLogger().log, { flushMs: 0, retention: 5000 });
+  for (let i = 1; i <= 1000; i++) o.appendEvent(ev(i, 'elsewhere'));
+  o.close();
+  fs.renameSync(other, file);
+  // the next write notices the replacement and reopens the path
+  s.appendEvent(ev(1001));
+  assert.ok(s.maxEventId() >= 1000, `the new file's events are there (max id ${s.maxEventId()})`);
+  s.close();
+  assert.ok(countEvents(file) >= 1000, `read from outside: ${countEvents(file)} events`);
+  assert.ok(readState(file).vassals.some((v) => v.name === 'mine'), 'the records were written again into the new file');
+});
