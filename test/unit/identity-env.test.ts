@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { resolveIdentity, resolveSocketOwner, type Lookup, type UserEntry } from '../../emperor/privileges.js';
-import { configEnv, parseEnvNames, setEnvPolicy, vassalBaseEnv } from '../../emperor/environment.js';
+import { resolveIdentity, resolveSocketOwner, type Lookup, type UserEntry } from '../../emperor/os/privileges.js';
+import { configEnv, parseEnvNames, setEnvPolicy, vassalBaseEnv } from '../../emperor/decide/environment.js';
 import type { VassalConfig } from '../../shared/types.js';
 import { loadText, ok } from '../helpers/config.js';
 

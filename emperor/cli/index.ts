@@ -8,18 +8,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { EXIT, formatConfigError } from '../shared/errors.js';
-import { createLogger } from '../shared/logger.js';
-import { vassalNameOf } from './config/index.js';
-import { parseEnvNames, setEnvPolicy, configEnv } from './environment.js';
-import { loadForRun } from './tyrant.js';
-import { runEmperor } from './main.js';
+import { EXIT, formatConfigError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
+import { vassalNameOf } from '../config/index.js';
+import { parseEnvNames, setEnvPolicy, configEnv } from '../decide/environment.js';
+import { loadForRun } from '../decide/tyrant.js';
+import { runEmperor } from '../main.js';
 import { printStatus } from './status.js';
-import { serveOne } from './serve.js';
-import { systemLookup } from './privileges.js';
-import { resolveAccess } from './prepare.js';
-import { sendControl, type ClientResult } from './control/client.js';
-import type { ControlCommand } from '../shared/control.js';
+import { serveOne } from '../run/serve.js';
+import { systemLookup } from '../os/privileges.js';
+import { resolveAccess } from '../supervisor/prepare.js';
+import { sendControl, type ClientResult } from '../control/client.js';
+import type { ControlCommand } from '../../shared/control.js';
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 
@@ -209,7 +209,7 @@ program
   .addOption(stateOption())
   .addOption(vassalsOption())
   .action(async (name: string, o: { state: string; follow?: boolean; lines?: string }) => {
-    const { printLogs } = await import('./logs.js');
+    const { printLogs } = await import('../logs/write.js');
     process.exitCode = await printLogs(o.state, name, Boolean(o.follow), o.lines === undefined ? null : Number(o.lines));
   });
 

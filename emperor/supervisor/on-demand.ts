@@ -4,8 +4,8 @@
 // clients wait in the backlog of the vassal's own socket. After `idle` seconds without requests the vassal is
 // stopped and the waiter armed again. Costs of an idle vassal: its socket and one listener.
 import net from 'node:net';
-import type { SocketAddress } from '../shared/types.js';
-import type { NativeHandle } from './sockets.js';
+import type { SocketAddress } from '../../shared/types.js';
+import type { NativeHandle } from '../os/sockets.js';
 
 /** Accepts exactly one connection on a duplicate of the vassal's socket, then closes the duplicate. */
 export class Waiter {

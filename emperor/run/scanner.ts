@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
-import type { Logger } from '../shared/logger.js';
-import { isIgnoredFileName } from './config/index.js';
-import { descriptorRefusal, readBounded } from './config/read.js';
+import type { Logger } from '../../shared/logger.js';
+import { isIgnoredFileName } from '../config/index.js';
+import { descriptorRefusal, readBounded } from '../config/read.js';
 
 export type ScanEvent = { type: 'upsert'; file: string; reason: 'added' | 'changed' | 'touched' } | { type: 'removed'; file: string };
 

@@ -4,7 +4,7 @@
 // Used by the forge (creation) and by the emperor (chmod/chown/unlink of a socket it created).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RuntimeErrorCode } from '../shared/errors.js';
+import type { RuntimeErrorCode } from '../../shared/errors.js';
 
 /** open(2) O_PATH on Linux (not in fs.constants): a descriptor that names a file without opening it */
 export const O_PATH = 0o10000000;

@@ -8,11 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { Logger } from '../shared/logger.js';
-import { EXIT } from '../shared/errors.js';
-import { isVassalName } from '../shared/names.js';
-import type { Bus, VassalLogLine } from './bus.js';
-import { escapeControls } from './output.js';
+import type { Logger } from '../../shared/logger.js';
+import { EXIT } from '../../shared/errors.js';
+import { isVassalName } from '../../shared/names.js';
+import type { Bus, VassalLogLine } from '../bus.js';
+import { escapeControls } from '../os/output.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 

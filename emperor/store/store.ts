@@ -10,8 +10,8 @@
 
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { VassalRecord } from '../shared/types.js';
-import type { EmperorEvent } from '../shared/events.js';
+import type { VassalRecord } from '../../shared/types.js';
+import type { EmperorEvent } from '../../shared/events.js';
 import {
   errCode,
   errMessage,
@@ -24,10 +24,10 @@ import {
   type DB,
   type EmperorRow,
   type Statements,
-} from './store/schema.js';
-import { narrowModes, withPrivateUmask, writableByOthers } from './store/files.js';
+} from './schema.js';
+import { narrowModes, withPrivateUmask, writableByOthers } from './files.js';
 
-export { readState, type EmperorRow } from './store/schema.js';
+export { readState, type EmperorRow } from './schema.js';
 
 export interface StoreOptions {
   /** newest events kept in the log (default 10000) */

@@ -2,12 +2,12 @@
 // every second (readStatus): vassals, their workers, requests/s from counter deltas, latency
 // and RSS. Quits on `q`, Ctrl-C or SIGINT/SIGTERM; without a TTY it prints one snapshot and exits.
 // Text from the state (errors carry a vassal's words, e.g. its load error) is printed escaped.
-import { EXIT } from '../shared/errors.js';
-import { FAILING_STATES, STATE_TONE, type StateTone } from '../shared/names.js';
-import type { StatusDocument, VassalRecord } from '../shared/types.js';
-import { RateWindow, RequestTotals, rateWindowMs, workerSums } from './dashboard/rates.js';
+import { EXIT } from '../../shared/errors.js';
+import { FAILING_STATES, STATE_TONE, type StateTone } from '../../shared/names.js';
+import type { StatusDocument, VassalRecord } from '../../shared/types.js';
+import { RateWindow, RequestTotals, rateWindowMs, workerSums } from '../decide/rates.js';
 import { readStatus } from './status.js';
-import { escapeControls } from './output.js';
+import { escapeControls } from '../os/output.js';
 
 export interface TopOptions {
   intervalMs?: number;

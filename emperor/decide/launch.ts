@@ -6,15 +6,15 @@
 // comes from environment.ts.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { VassalConfig } from '../shared/types.js';
-import { WORKER_SETTINGS_ENV, type WorkerSettings } from '../shared/protocol.js';
-import { execPrefix, type Identity } from './privileges.js';
+import type { VassalConfig } from '../../shared/types.js';
+import { WORKER_SETTINGS_ENV, type WorkerSettings } from '../../shared/protocol.js';
+import { execPrefix, type Identity } from '../os/privileges.js';
 import { vassalBaseEnv } from './environment.js';
-import type { HeldSocket } from './sockets.js';
-import type { SpawnSpec } from './spawn.js';
-import type { HookCommand } from './hooks.js';
+import type { HeldSocket } from '../os/sockets.js';
+import type { SpawnSpec } from '../os/spawn.js';
+import type { HookCommand } from '../os/hooks.js';
 
-const WORKER = fileURLToPath(new URL('../vassal/worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../vassal/worker.js', import.meta.url));
 
 /** A vassal ready to run: everything resolved, its sockets held. */
 export interface Prepared {

@@ -5,9 +5,9 @@
 // Tyrant mode (SPEC §4): the owner's uid, a group the owner belongs to, a socket owner among them.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import type { VassalConfig } from '../shared/types.js';
-import type { ConfigError } from '../shared/errors.js';
-import { canEnter } from './config/read.js';
+import type { VassalConfig } from '../../shared/types.js';
+import type { ConfigError } from '../../shared/errors.js';
+import { canEnter } from '../config/read.js';
 
 export interface UserEntry {
   name: string;

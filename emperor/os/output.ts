@@ -2,8 +2,8 @@
 // shared by its copies (a token bucket; the surplus is counted and summarised once a second in
 // one line), and control bytes escaped, so the emperor's log, the captured files, the dashboard,
 // `emperor logs` and `emperor top` never hand a terminal an escape sequence a vassal wrote.
-import type { Logger } from '../shared/logger.js';
-import type { Bus } from './bus.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Bus } from '../bus.js';
 
 /** re-emitted lines per second per vassal, after the burst */
 export const LINES_PER_SECOND = 1000;

@@ -3,8 +3,8 @@
 // Healthy = the emperor runs and every `essential = true` vassal is serving. Other vassals never
 // make it unhealthy (one broken app must not get the whole pod restarted); they are named in the
 // line so an operator reading `docker inspect` or `kubectl describe` sees them.
-import { EXIT } from '../shared/errors.js';
-import type { StatusDocument, VassalRecord, VassalState } from '../shared/types.js';
+import { EXIT } from '../../shared/errors.js';
+import type { StatusDocument, VassalRecord, VassalState } from '../../shared/types.js';
 import { readStatus } from './status.js';
 
 export interface Health {

@@ -6,8 +6,8 @@
 // creates or deletes nothing itself.
 import http from 'node:http';
 import type net from 'node:net';
-import type { Logger } from '../shared/logger.js';
-import type { SocketAddress, VassalRecord } from '../shared/types.js';
+import type { Logger } from '../../shared/logger.js';
+import type { SocketAddress, VassalRecord } from '../../shared/types.js';
 import type { NativeHandle } from './sockets.js';
 
 export interface StatsServer {

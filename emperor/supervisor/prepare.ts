@@ -3,14 +3,14 @@
 // runs (SPEC §4). Nothing is bound for a config that is refused. Failures come back as a
 // ConfigError naming the file, line and key, never as a throw.
 import { execFile } from 'node:child_process';
-import type { SocketAddress, VassalConfig } from '../shared/types.js';
-import type { ConfigError } from '../shared/errors.js';
-import type { ForgeActor } from '../shared/protocol.js';
-import { resolveIdentity, resolveSocketOwner, type Identity, type Lookup } from './privileges.js';
-import { SocketError, socketKey, type HeldSocket, type Sockets } from './sockets.js';
-import type { Prepared } from './launch.js';
-import { statsAddress } from './stats-server.js';
-import { fileOwner, type Owner } from './tyrant.js';
+import type { SocketAddress, VassalConfig } from '../../shared/types.js';
+import type { ConfigError } from '../../shared/errors.js';
+import type { ForgeActor } from '../../shared/protocol.js';
+import { resolveIdentity, resolveSocketOwner, type Identity, type Lookup } from '../os/privileges.js';
+import { SocketError, socketKey, type HeldSocket, type Sockets } from '../os/sockets.js';
+import type { Prepared } from '../decide/launch.js';
+import { statsAddress } from '../os/stats-server.js';
+import { fileOwner, type Owner } from '../decide/tyrant.js';
 
 export interface PrepareContext {
   sockets: Sockets;

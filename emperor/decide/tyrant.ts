@@ -3,8 +3,8 @@
 // loads the file as that owner: the content, its includes and if-exists are judged on the open
 // descriptors (config/read.ts), never on a second resolution of a path.
 import fs from 'node:fs';
-import { loadVassalFile, type LoadOptions, type LoadResult } from './config/index.js';
-import type { Lookup } from './privileges.js';
+import { loadVassalFile, type LoadOptions, type LoadResult } from '../config/index.js';
+import type { Lookup } from '../os/privileges.js';
 
 export interface Owner {
   uid: number;

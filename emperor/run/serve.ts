@@ -2,15 +2,15 @@
 // supervisor, sockets and app server as `emperor run`, without a directory watch or a state file;
 // SIGHUP reads the file again and reloads, SIGTERM/SIGINT stop it.
 import path from 'node:path';
-import { EXIT, formatConfigError } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import { Bus } from './bus.js';
-import { loadVassalFile, vassalNameOf } from './config/index.js';
-import { configEnv } from './environment.js';
-import { stopOnSignals, supervisorDeps } from './main.js';
-import { systemLookup } from './privileges.js';
-import { Sockets } from './sockets.js';
-import { Supervisor } from './supervisor/index.js';
+import { EXIT, formatConfigError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { Bus } from '../bus.js';
+import { loadVassalFile, vassalNameOf } from '../config/index.js';
+import { configEnv } from '../decide/environment.js';
+import { stopOnSignals, supervisorDeps } from '../main.js';
+import { systemLookup } from '../os/privileges.js';
+import { Sockets } from '../os/sockets.js';
+import { Supervisor } from '../supervisor/index.js';
 
 export async function serveOne(fileArg: string, opts: { vassalDefaults: string | null; log: Logger }): Promise<number> {
   const { log } = opts;

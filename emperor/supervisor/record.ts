@@ -1,9 +1,9 @@
 // The status record of a vassal (SPEC §6), derived from its supervisor's state: the one shape
 // that `emperor status`, the store and the dashboard see. Env values are redacted: records travel.
 // Every live copy of every generation (draining ones included) is listed: none goes untracked.
-import type { RedactedConfig, VassalConfig, VassalRecord } from '../shared/types.js';
-import type { State } from './supervisor/model.js';
-import { errorOf, keyOf } from './supervisor/ops.js';
+import type { RedactedConfig, VassalConfig, VassalRecord } from '../../shared/types.js';
+import type { State } from './model.js';
+import { errorOf, keyOf } from './ops.js';
 
 export function redact(config: VassalConfig): RedactedConfig {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

@@ -8,10 +8,10 @@
 // device and inode), never what a hostile directory put at its path since.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SocketAddress } from '../shared/types.js';
+import type { SocketAddress } from '../../shared/types.js';
 import type net from 'node:net';
-import { parseForgeReply, type ForgeActor, type ForgeReply, type ForgeRequest } from '../shared/protocol.js';
-import type { Logger } from '../shared/logger.js';
+import { parseForgeReply, type ForgeActor, type ForgeReply, type ForgeRequest } from '../../shared/protocol.js';
+import type { Logger } from '../../shared/logger.js';
 import { descriptorShortage } from './fds.js';
 import { unlinkOwnSocket, type FileId } from './socket-paths.js';
 

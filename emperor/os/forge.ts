@@ -5,7 +5,7 @@
 // before this process's loop could poll it. It serves one request at a time (it changes its
 // umask and, for tyrant vassals, its effective identity) and exits when its channel drops.
 import net from 'node:net';
-import type { ForgeActor, ForgeBindRequest, ForgeOwnRequest, ForgeReply, ForgeRequest } from '../shared/protocol.js';
+import type { ForgeActor, ForgeBindRequest, ForgeOwnRequest, ForgeReply, ForgeRequest } from '../../shared/protocol.js';
 import { bindUnix } from './forge-unix.js';
 import { ownSocket, unlinkOwnSocket } from './socket-paths.js';
 

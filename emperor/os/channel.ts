@@ -3,7 +3,7 @@
 // the kernel and never becomes a handle in the emperor's loop (Node's 'ipc' channel turned every
 // passed handle into a listening server). Reads, caps and parses only: ending the copy is spawn.ts's.
 import type { Readable } from 'node:stream';
-import { MAX_WORKER_LINE, parseWorkerMessage, type WorkerMessage } from '../shared/protocol.js';
+import { MAX_WORKER_LINE, parseWorkerMessage, type WorkerMessage } from '../../shared/protocol.js';
 
 /**
  * More messages than this within one second is a worker misbehaving: a real one sends one ready,
