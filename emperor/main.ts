@@ -1,7 +1,7 @@
 // The recipe of `emperor run` (STYLE: tini's main): options -> logger -> state -> leftovers ->
 // sockets -> supervisors -> scanner -> signals -> run until told to stop. The only module that
 // knows every piece; each piece owns its own resource.
-import type { ControlResult } from './dashboard/host.js';
+import type { ControlResult } from './dashboard/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
@@ -10,20 +10,20 @@ import type { VassalRecord } from '../shared/types.js';
 import type { EventKind } from '../shared/events.js';
 import { Bus } from './bus.js';
 import { vassalNameOf } from './config/index.js';
-import { intDefault } from './config/keys.js';
-import { prepare } from './supervisor/prepare.js';
-import { systemLookup, type Lookup } from './os/privileges.js';
-import { Scanner, type ScanEvent } from './run/scanner.js';
-import { Sockets } from './os/sockets.js';
-import { endLeftover, flushStraySweep, onStrayKilled, onStraySweep, processStartTime } from './os/spawn.js';
-import { Store } from './store/store.js';
+import { intDefault } from './config/index.js';
+import { prepare } from './supervisor/index.js';
+import { systemLookup, type Lookup } from './os/index.js';
+import { Scanner, type ScanEvent } from './run/index.js';
+import { Sockets } from './os/index.js';
+import { endLeftover, flushStraySweep, onStrayKilled, onStraySweep, processStartTime } from './os/index.js';
+import { Store } from './store/index.js';
 import { Supervisor, type SupervisorDeps } from './supervisor/index.js';
-import { fileOwner, loadForRun } from './decide/tyrant.js';
-import { configEnv } from './decide/environment.js';
-import { closeInheritedFds } from './os/fds.js';
-import { attachLogStore } from './logs/write.js';
+import { fileOwner, loadForRun } from './decide/index.js';
+import { configEnv } from './decide/index.js';
+import { closeInheritedFds } from './os/index.js';
+import { attachLogStore } from './logs/index.js';
 import { startControlServer } from './control/index.js';
-import { TouchReload } from './run/touch-reload.js';
+import { TouchReload } from './run/index.js';
 
 /** events logged at warn level: something went wrong with a vassal */
 const WARN_EVENTS = new Set<EventKind>(['exited', 'reload-failed', 'invalid', 'config-error', 'socket-error', 'harakiri', 'essential-failed', 'leftover-killed']);

@@ -1,10 +1,10 @@
 // `emperor status [--json]`: reads the state file (read-only) whether or not the emperor runs,
 // says which, and prints SPEC §6's document. Exit 0 when the state could be read.
 import { EXIT } from '../../shared/errors.js';
-import { escapeControls } from '../os/output.js';
+import { escapeControls } from '../os/index.js';
 import type { StatusDocument, VassalRecord } from '../../shared/types.js';
-import { readState, type EmperorRow } from '../store/store.js';
-import { processStartTime } from '../os/spawn.js';
+import { readState, type EmperorRow } from '../store/index.js';
+import { processStartTime } from '../os/index.js';
 
 export function isRunning(row: EmperorRow | null): boolean {
   return row !== null && row.stoppedAt === null && processStartTime(row.pid) === row.pidStart;

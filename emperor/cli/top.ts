@@ -5,9 +5,9 @@
 import { EXIT } from '../../shared/errors.js';
 import { FAILING_STATES, STATE_TONE, type StateTone } from '../../shared/names.js';
 import type { StatusDocument, VassalRecord } from '../../shared/types.js';
-import { RateWindow, RequestTotals, rateWindowMs, workerSums } from '../decide/rates.js';
+import { RateWindow, RequestTotals, rateWindowMs, workerSums } from '../decide/index.js';
 import { readStatus } from './status.js';
-import { escapeControls } from '../os/output.js';
+import { escapeControls } from '../os/index.js';
 
 export interface TopOptions {
   intervalMs?: number;

@@ -3,7 +3,7 @@
 // mode only PATH and LANG plus the names given with --tyrant-env; a vassal running as another
 // user gets that user's HOME, USER, LOGNAME and SHELL from passwd, as systemd does for User=.
 // Set once at start by `run` / `serve` / `check` (setEnvPolicy); read by config loading and launch.ts.
-import type { Identity } from '../os/privileges.js';
+import type { Identity } from '../os/index.js';
 
 export interface EnvPolicy {
   /** --tyrant: a minimal environment plus `allow` */

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { VassalConfig } from '../../shared/types.js';
 import { WORKER_SETTINGS_ENV, type WorkerSettings } from '../../shared/protocol.js';
-import { execPrefix, type Identity } from '../os/privileges.js';
+import { execPrefix, type Identity } from '../os/index.js';
 import { vassalBaseEnv } from './environment.js';
-import type { HeldSocket } from '../os/sockets.js';
-import type { SpawnSpec } from '../os/spawn.js';
-import type { HookCommand } from '../os/hooks.js';
+import type { HeldSocket } from '../os/index.js';
+import type { SpawnSpec } from '../os/index.js';
+import type { HookCommand } from '../os/index.js';
 
 const WORKER = fileURLToPath(new URL('../../vassal/worker.js', import.meta.url));
 

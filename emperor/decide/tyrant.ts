@@ -4,7 +4,7 @@
 // descriptors (config/read.ts), never on a second resolution of a path.
 import fs from 'node:fs';
 import { loadVassalFile, type LoadOptions, type LoadResult } from '../config/index.js';
-import type { Lookup } from '../os/privileges.js';
+import type { Lookup } from '../os/index.js';
 
 export interface Owner {
   uid: number;

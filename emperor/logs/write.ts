@@ -12,7 +12,7 @@ import type { Logger } from '../../shared/logger.js';
 import { EXIT } from '../../shared/errors.js';
 import { isVassalName } from '../../shared/names.js';
 import type { Bus, VassalLogLine } from '../bus.js';
-import { escapeControls } from '../os/output.js';
+import { escapeControls } from '../os/index.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 

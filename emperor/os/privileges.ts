@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import type { VassalConfig } from '../../shared/types.js';
 import type { ConfigError } from '../../shared/errors.js';
-import { canEnter } from '../config/read.js';
+import { canEnter } from '../config/index.js';
 
 export interface UserEntry {
   name: string;

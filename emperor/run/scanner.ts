@@ -11,7 +11,7 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from '../../shared/logger.js';
 import { isIgnoredFileName } from '../config/index.js';
-import { descriptorRefusal, readBounded } from '../config/read.js';
+import { descriptorRefusal, readBounded } from '../config/index.js';
 
 export type ScanEvent = { type: 'upsert'; file: string; reason: 'added' | 'changed' | 'touched' } | { type: 'removed'; file: string };
 

@@ -6,10 +6,10 @@ import { EXIT, formatConfigError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { Bus } from '../bus.js';
 import { loadVassalFile, vassalNameOf } from '../config/index.js';
-import { configEnv } from '../decide/environment.js';
+import { configEnv } from '../decide/index.js';
 import { stopOnSignals, supervisorDeps } from '../main.js';
-import { systemLookup } from '../os/privileges.js';
-import { Sockets } from '../os/sockets.js';
+import { systemLookup } from '../os/index.js';
+import { Sockets } from '../os/index.js';
 import { Supervisor } from '../supervisor/index.js';
 
 export async function serveOne(fileArg: string, opts: { vassalDefaults: string | null; log: Logger }): Promise<number> {

@@ -3,9 +3,9 @@
 // events. Never waited for by the table: a pre-start outcome comes back as the prepare's answer.
 import type { PrepareResult } from './prepare.js';
 import type { Bus } from '../bus.js';
-import { hookCommand, type Prepared } from '../decide/launch.js';
-import { hookError, runHook, type HookResult } from '../os/hooks.js';
-import type { VassalOutput } from '../os/output.js';
+import { hookCommand, type Prepared } from '../decide/index.js';
+import { hookError, runHook, type HookResult } from '../os/index.js';
+import type { VassalOutput } from '../os/index.js';
 import type { State } from './model.js';
 
 export interface HookDeps {

@@ -5,7 +5,7 @@
 // stopped and the waiter armed again. Costs of an idle vassal: its socket and one listener.
 import net from 'node:net';
 import type { SocketAddress } from '../../shared/types.js';
-import type { NativeHandle } from '../os/sockets.js';
+import type { NativeHandle } from '../os/index.js';
 
 /** Accepts exactly one connection on a duplicate of the vassal's socket, then closes the duplicate. */
 export class Waiter {
