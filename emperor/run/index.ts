@@ -4,3 +4,8 @@
 export { type ScanEvent, Scanner } from './scanner.js';
 export { serveOne } from './serve.js';
 export { TouchReload } from './touch-reload.js';
+export { Emperor, type RunOptions } from './arbiter.js';
+export { supervisorDeps } from './deps.js';
+export { keepRunning, stopOnSignals } from './signals.js';
+export { openState } from './state.js';
+export { keepOutput, logStrays, startDashboardIfAsked } from './surfaces.js';
