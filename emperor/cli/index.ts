@@ -209,7 +209,7 @@ program
   .addOption(stateOption())
   .addOption(vassalsOption())
   .action(async (name: string, o: { state: string; follow?: boolean; lines?: string }) => {
-    const { printLogs } = await import('../logs/write.js');
+    const { printLogs } = await import('./logs.js');
     process.exitCode = await printLogs(o.state, name, Boolean(o.follow), o.lines === undefined ? null : Number(o.lines));
   });
 

@@ -2,21 +2,18 @@
 // STATE.logs/NAME.log, rotated at 1 MiB keeping one NAME.log.1, so storage is bounded per vassal.
 // Lines are buffered and flushed every 100 ms (unref'd timer); a write error never stops the emperor.
 // Files are 0600 in a 0700 directory, opened without following links (a planted symlink or hard
-// link is refused, never written through), and printed with control characters escaped.
+// link is refused, never written through). Reading them back is read.ts's (and cli/logs.ts's).
 // A removed vassal's files stay for REMOVED_LOG_RETENTION_MS after its last line (an operator can
 // still read why it went), then a sweep (at start, then hourly) deletes them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../shared/logger.js';
-import { EXIT } from '../../shared/errors.js';
 import { isVassalName } from '../../shared/names.js';
 import type { Bus, VassalLogLine } from '../bus.js';
-import { escapeControls } from '../os/index.js';
+import { formatLine, LOG_MAX_BYTES, logDir } from './read.js';
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
-export const LOG_MAX_BYTES = 1024 * 1024;
 const FLUSH_MS = 100;
 /** at most this long writing files in one turn of the event loop */
 const FLUSH_BUDGET_MS = 20;
@@ -26,26 +23,6 @@ const PENDING_MAX_BYTES = 1024 * 1024;
 /** how long the captured output of a vassal that is gone (file removed, copies stopped) is kept */
 export const REMOVED_LOG_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const SWEEP_EVERY_MS = 3600 * 1000;
-
-export interface LogLine {
-  ts: string;
-  stream: 'stdout' | 'stderr';
-  pid: number;
-  line: string;
-}
-
-export const logDir = (statePath: string): string => `${path.resolve(statePath)}.logs`;
-export const logFile = (statePath: string, name: string): string => path.join(logDir(statePath), `${name}.log`);
-
-/** One stored line: `TS STREAM PID TEXT` (readable with tail -f, parseable back). */
-export function formatLine(l: VassalLogLine): string {
-  return `${l.ts} ${l.stream} ${l.pid} ${l.line.replace(/[\r\n]+/g, ' ')}\n`;
-}
-
-export function parseLine(s: string): LogLine | null {
-  const m = /^(\S+) (stdout|stderr) (\d+) (.*)$/s.exec(s); // s: a CR or U+2028 inside a line is text
-  return m ? { ts: m[1]!, stream: m[2] as LogLine['stream'], pid: Number(m[3]), line: m[4]! } : null;
-}
 
 interface Pending {
   chunks: string[];
@@ -176,19 +153,6 @@ function openOwnFile(file: string): number {
   }
 }
 
-/** Open a stored log for reading, never through a symlink; null when absent or not a regular file. */
-function openForReading(file: string): number | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  if (fs.fstatSync(fd).isFile()) return fd;
-  fs.closeSync(fd);
-  return null;
-}
-
 /**
  * Delete the captured output of vassals that are gone: NAME.log and NAME.log.1 of a NAME not in
  * `present`, once the newer of the two was last written `retentionMs` ago. Returns the names
@@ -268,124 +232,4 @@ export function attachLogStore(bus: Bus, statePath: string, log?: Logger, opts: 
 /** Write out what the bus's log store holds in memory (so a tail read next is complete). */
 export function flushLogs(bus: Bus): void {
   stores.get(bus)?.flush();
-}
-
-/** The last `lines` stored lines of a vassal (from NAME.log, and NAME.log.1 if needed), oldest first. */
-export function readTail(statePath: string, name: string, lines: number): LogLine[] {
-  if (!isVassalName(name) || lines <= 0) return [];
-  const file = logFile(statePath, name);
-  let out: string[] = [];
-  // each file is at most about 1 MiB: reading it whole is cheap and simpler than seeking back
-  for (const f of [file, `${file}.1`]) {
-    const text = readEnd(f, LOG_MAX_BYTES * 2);
-    if (text === null) break;
-    const got = text.split('\n').filter((s) => s !== '');
-    out = [...got.slice(-(lines - out.length)), ...out];
-    if (out.length >= lines) break;
-  }
-  return out.map(parseLine).filter((l): l is LogLine => l !== null);
-}
-
-/** The last `max` bytes of a file, cut at a line start; null when it does not exist. */
-function readEnd(file: string, max: number): string | null {
-  const fd = openForReading(file);
-  if (fd === null) return null;
-  try {
-    const size = fs.fstatSync(fd).size;
-    const start = Math.max(0, size - max);
-    const buf = Buffer.alloc(size - start);
-    fs.readSync(fd, buf, 0, buf.length, start);
-    const text = buf.toString('utf8');
-    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** `emperor logs NAME [-f] [-n LINES]`: print a vassal's stored output; -f keeps following it. */
-export async function printLogs(statePath: string, name: string, follow: boolean, lines: number | null = null): Promise<number> {
-  if (!isVassalName(name)) {
-    console.error(`emperor logs: "${name}" is not a valid vassal name`);
-    return EXIT.USAGE;
-  }
-  if (lines !== null && !(Number.isInteger(lines) && lines > 0)) {
-    console.error('emperor logs: --lines takes a positive whole number');
-    return EXIT.USAGE;
-  }
-  const file = logFile(statePath, name);
-  process.stdout.on('error', () => process.exit(EXIT.OK)); // `emperor logs x | head`
-  const exists = fs.existsSync(file);
-  if (!exists && !follow) {
-    console.error(`emperor logs: no output stored for vassal "${name}" (looked for ${file})`);
-    return EXIT.INVALID;
-  }
-  let text = '';
-  if (exists && lines === null) text = (readEnd(`${file}.1`, LOG_MAX_BYTES) ?? '') + (readEnd(file, LOG_MAX_BYTES * 2) ?? '');
-  else if (exists) text = readTail(statePath, name, lines!).map((l) => `${l.ts} ${l.stream} ${l.pid} ${l.line}\n`).join('');
-  // a vassal's bytes never reach the terminal raw (escape sequences, a lone CR, bidi overrides)
-  process.stdout.write(escapeControls(text, true));
-  if (!follow) return EXIT.OK;
-  if (!exists) console.error(`emperor logs: waiting for vassal "${name}" to print something (${file})`);
-  return followFile(file, exists ? (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) : 0);
-}
-
-/** tail -F: read what is appended; on rotation finish the old file (now .1), then open the new one. */
-function followFile(file: string, offset: number): Promise<number> {
-  return new Promise((resolve) => {
-    let fd: number | null = null;
-    let ino = 0;
-    let pos = offset;
-    const decoder = new StringDecoder('utf8'); // a character cut between two reads stays whole
-    const open = (): void => {
-      try {
-        fd = openForReading(file);
-        if (fd !== null) ino = fs.fstatSync(fd).ino;
-      } catch {
-        fd = null;
-      }
-    };
-    const drain = (): void => {
-      if (fd === null) return;
-      for (;;) {
-        // a fresh buffer each time: a write to a full pipe is queued and keeps a reference to it
-        const buf = Buffer.allocUnsafe(64 * 1024);
-        const n = fs.readSync(fd, buf, 0, buf.length, pos);
-        if (n <= 0) break;
-        pos += n;
-        process.stdout.write(escapeControls(decoder.write(buf.subarray(0, n)), true));
-      }
-    };
-    open();
-    const timer = setInterval(() => {
-      try {
-        if (fd === null) {
-          open();
-          pos = 0;
-        }
-        drain();
-        const now = fs.statSync(file, { throwIfNoEntry: false });
-        if (fd !== null && (!now || now.ino !== ino || now.size < pos)) {
-          // rotated (or truncated): finish the old inode (written to until the rename), then
-          // continue with the new file from its start
-          drain();
-          fs.closeSync(fd);
-          fd = null;
-          if (now) {
-            open();
-            pos = 0;
-            drain();
-          }
-        }
-      } catch {
-        /* the file may vanish between stat and open: try again on the next tick */
-      }
-    }, 200);
-    const stop = (): void => {
-      clearInterval(timer);
-      if (fd !== null) fs.closeSync(fd);
-      resolve(EXIT.OK);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
 }

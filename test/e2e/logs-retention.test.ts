@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REMOVED_LOG_RETENTION_MS, logFile } from '../../emperor/logs/write.js';
+import { REMOVED_LOG_RETENTION_MS, logFile } from '../../emperor/logs/index.js';
 import { appIni, startEmperor, waitUntil } from '../helpers/emperor.js';
 
 test("a removed vassal's captured output is deleted once older than the retention, and only then", { timeout: 90_000 }, async (t) => {
