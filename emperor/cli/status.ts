@@ -37,14 +37,19 @@ export function readStatus(path: string): StatusDocument {
   };
 }
 
-export function printStatus(path: string, json: boolean): number {
-  let doc: StatusDocument;
+/** The status document, or null after printing why it cannot be read (`emperor COMMAND: ...`). */
+export function readStatusOrSay(command: string, path: string): StatusDocument | null {
   try {
-    doc = readStatus(path);
+    return readStatus(path);
   } catch (err) {
-    console.error(`emperor status: ${(err as Error).message}`);
-    return EXIT.INVALID;
+    console.error(`emperor ${command}: ${(err as Error).message}`);
+    return null;
   }
+}
+
+export function printStatus(path: string, json: boolean): number {
+  const doc = readStatusOrSay('status', path);
+  if (!doc) return EXIT.INVALID;
   if (json) {
     console.log(JSON.stringify(specKeys(doc), null, 2));
     return EXIT.OK;

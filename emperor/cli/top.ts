@@ -6,7 +6,7 @@ import { EXIT } from '../../shared/errors.js';
 import { FAILING_STATES, STATE_TONE, type StateTone } from '../../shared/names.js';
 import type { StatusDocument, VassalRecord } from '../../shared/types.js';
 import { RateWindow, RequestTotals, rateWindowMs, workerSums } from '../decide/index.js';
-import { readStatus } from './status.js';
+import { readStatus, readStatusOrSay } from './status.js';
 import { escapeControls } from '../os/index.js';
 
 export interface TopOptions {
@@ -136,13 +136,9 @@ function fit(lines: string[], s: Screen): string {
 
 export async function runTop(statePath: string, opts: TopOptions = {}): Promise<number> {
   const interval = Math.max(100, opts.intervalMs ?? 1000);
-  let doc: StatusDocument;
-  try {
-    doc = readStatus(statePath);
-  } catch (err) {
-    console.error(`emperor top: ${(err as Error).message}`);
-    return EXIT.INVALID;
-  }
+  const first = readStatusOrSay('top', statePath);
+  if (!first) return EXIT.INVALID;
+  let doc: StatusDocument = first;
   const out = process.stdout;
   if (!out.isTTY) {
     out.write(renderTop(doc, null, { colour: false, columns: 200, rows: Infinity, sort: 'name' }).join('\n') + '\n');

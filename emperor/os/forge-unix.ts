@@ -4,6 +4,7 @@
 // Runs inside the forge only (it changes the process umask around bind).
 import fs from 'node:fs';
 import net from 'node:net';
+import type { Ownership } from './sockets.js';
 import { at, errno, idOf, lstatAt, O_PATH, openDir, sameFile, splitPath, type FileId } from './socket-paths.js';
 
 const { O_DIRECTORY, O_NOFOLLOW } = fs.constants;
@@ -12,11 +13,9 @@ const PROBE_MS = 2000;
 /** the entry at the path changed under us this many times in a row: give up */
 const PLACE_TRIES = 3;
 
-export interface UnixBindRequest {
+/** the mode and owner the socket file gets (the same three the daemon asks for) */
+export interface UnixBindRequest extends Ownership {
   path: string;
-  mode: number;
-  uid: number;
-  gid: number;
   backlog: number;
   /** tyrant mode: the uid whose sockets alone may be replaced */
   tenant: number | null;
