@@ -2,6 +2,7 @@
 // the vassal environment, request rates. Takes values, returns values: it must not start
 // processes, bind sockets or keep a resource (reading one file's owner is the most it does).
 export { configEnv, parseEnvNames, setEnvPolicy } from './environment.js';
+export { resolveIdentity, resolveSocketOwner } from './identity.js';
 export { type Prepared, buildSpawnSpec, hookCommand } from './launch.js';
 export { type BackoffState, atCap, delayFor, heartbeatLimitMs, onCopyExit, onStartFailure } from './policy.js';
 export { RateWindow, RequestTotals, rateWindowMs, workerSums } from './rates.js';

@@ -4,7 +4,7 @@
 export { closeInheritedFds } from './fds.js';
 export { type HookCommand, type HookResult, hookError, runHook } from './hooks.js';
 export { type VassalOutput, escapeControls, vassalOutput } from './output.js';
-export { type Identity, type Lookup, execPrefix, resolveIdentity, resolveSocketOwner, systemLookup } from './privileges.js';
+export { type Identity, type Lookup, type UserEntry, execPrefix, MAX_ID, systemLookup } from './privileges.js';
 export { type HeldSocket, type NativeHandle, SocketError, Sockets, socketKey } from './sockets.js';
 export { type Copy, type SpawnSpec, endLeftover, flushStraySweep, onStrayKilled, onStraySweep, processStartTime, spawnCopy, whenSpawnSlot } from './spawn.js';
 export { type StatsServer, startStatsServer, statsAddress } from './stats-server.js';

@@ -6,11 +6,8 @@ import { execFile } from 'node:child_process';
 import type { SocketAddress, VassalConfig } from '../../shared/types.js';
 import type { ConfigError } from '../../shared/errors.js';
 import type { ForgeActor } from '../../shared/protocol.js';
-import { resolveIdentity, resolveSocketOwner, type Identity, type Lookup } from '../os/index.js';
-import { SocketError, socketKey, type HeldSocket, type Sockets } from '../os/index.js';
-import type { Prepared } from '../decide/index.js';
-import { statsAddress } from '../os/index.js';
-import { fileOwner, type Owner } from '../decide/index.js';
+import { fileOwner, resolveIdentity, resolveSocketOwner, type Owner, type Prepared } from '../decide/index.js';
+import { SocketError, socketKey, statsAddress, type HeldSocket, type Identity, type Lookup, type Sockets } from '../os/index.js';
 
 export interface PrepareContext {
   sockets: Sockets;
