@@ -1,4 +1,4 @@
-// The arbiter of `emperor run` (was main.ts's Emperor): one supervisor per vassal file, fed by the
+// The arbiter of `emperor run`: one supervisor per vassal file, fed by the
 // scanner, signals and operator commands; decides who owns a vassal name and when a file is read.
 // It must not touch a process itself: each supervisor owns its copies.
 import type { ControlResult } from '../dashboard/index.js';

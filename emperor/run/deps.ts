@@ -1,4 +1,4 @@
-// What every supervisor is given (was in main.ts): the bus, the log, the socket owner's release
+// What every supervisor is given: the bus, the log, the socket owner's release
 // and dup, and the one way to prepare a config. Shared by `emperor run` and `emperor serve`.
 // It must not hold state of its own: each call builds a fresh set of closures.
 import type { Logger } from '../../shared/logger.js';

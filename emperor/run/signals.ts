@@ -1,4 +1,4 @@
-// The emperor's signal policy (was in main.ts), shared by `emperor run` and `emperor serve`: stop
+// The emperor's signal policy, shared by `emperor run` and `emperor serve`: stop
 // signals, SIGHUP, and "from now on, we must not die". It decides when to stop, never how: the
 // graceful stop and the kill are handed in.
 import { EXIT } from '../../shared/errors.js';

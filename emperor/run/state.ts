@@ -1,4 +1,4 @@
-// Opening the state file for `emperor run` (was in main.ts): refuse a second emperor on the same
+// Opening the state file for `emperor run`: refuse a second emperor on the same
 // file, end the copies a SIGKILLed emperor left behind, and mark every record stopped. It must
 // not start anything: it only ends what the last run left and reports it.
 import type { Logger } from '../../shared/logger.js';

@@ -1,4 +1,4 @@
-// What `emperor run` shows the operator beside the vassals (was in main.ts): each vassal's
+// What `emperor run` shows the operator beside the vassals: each vassal's
 // captured output on disk, the optional dashboard (loaded only when enabled) and the stray sweep's
 // log lines. It must not change a vassal: it reads the arbiter and the bus.
 import fs from 'node:fs';

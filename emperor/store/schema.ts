@@ -1,5 +1,5 @@
 // SQL of the state database (SPEC §6): the ordered migrations (PRAGMA user_version), the cached
-// statements of the writer (../store.ts) and readState, the read-only access used by the CLI.
+// statements of the writer (store.ts) and readState, the read-only access used by the CLI.
 // Nothing else in the project writes SQL.
 
 import fs from 'node:fs';
