@@ -53,8 +53,8 @@ COPY examples ./examples
 # `emperor` on the PATH (the shebang runs node; Node resolves the symlink, so the worker and the
 # forge are found next to the real file); the vassals directory and the state directory; an
 # example vassal, hidden as soon as a directory or a ConfigMap is mounted over vassals.d
-RUN chmod 0755 /app/dist/emperor/cli.js \
- && ln -s /app/dist/emperor/cli.js /usr/local/bin/emperor \
+RUN chmod 0755 /app/dist/emperor/cli/index.js \
+ && ln -s /app/dist/emperor/cli/index.js /usr/local/bin/emperor \
  && mkdir -p /etc/emperor/vassals.d /var/lib/emperor \
  && chmod 0700 /var/lib/emperor \
  && printf '%s\n' \

@@ -132,7 +132,7 @@ export function ageSeconds(pid) {
 
 // ---- emperor ----------------------------------------------------------------------------------
 
-/** `node dist/emperor/cli.js status --json --state FILE` (bounded to 20 s) */
+/** `node dist/emperor/cli/index.js status --json --state FILE` (bounded to 20 s) */
 export function emperorStatus(state) {
   const r = spawnSync(process.execPath, [L.CLI, 'status', '--json', '--state', state], { encoding: 'utf8', timeout: 20_000, maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`emperor status failed (${r.status ?? r.signal}): ${r.stderr}`);

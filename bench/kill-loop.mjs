@@ -12,7 +12,7 @@
 // SPEC §3: a copy that was ready and ran >= 1 s is replaced at once, every time.
 //
 //   node bench/kill-loop.mjs [--rounds 10] [--served-ms 2000] [--systems emperor,pm2,uwsgi]
-//                            [--compare-cli PATH/dist/emperor/cli.js]   (a second emperor build, A/B)
+//                            [--compare-cli PATH/dist/emperor/cli/index.js]   (a second emperor build, A/B)
 //
 // Writes bench/results/kill-loop.json.
 import { spawn } from 'node:child_process';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.dirname(BENCH);
 /** the emperor under test; BENCH_EMPEROR_CLI points at another build (e.g. a patched copy of dist/) */
-export const CLI = process.env.BENCH_EMPEROR_CLI ? path.resolve(process.env.BENCH_EMPEROR_CLI) : path.join(ROOT, 'dist', 'emperor', 'cli.js');
+export const CLI = process.env.BENCH_EMPEROR_CLI ? path.resolve(process.env.BENCH_EMPEROR_CLI) : path.join(ROOT, 'dist', 'emperor', 'cli', 'index.js');
 export const BARE = path.join(BENCH, 'bare-server.mjs');
 export const RESULTS = path.join(BENCH, 'results');
 export const CLK_TCK = 100;
@@ -230,7 +230,7 @@ export function emperorChildren(pid) {
   let forge = null;
   const vassals = new Map();
   for (const child of childrenOf(pid)) {
-    if (cmdline(child).some((a) => a.endsWith('dist/emperor/forge.js'))) {
+    if (cmdline(child).some((a) => a.endsWith('dist/emperor/os/forge.js'))) {
       forge = child;
       continue;
     }
@@ -245,7 +245,7 @@ export function emperorChildren(pid) {
 // ---- the emperor --------------------------------------------------------------------------------
 
 /**
- * Start `node dist/emperor/cli.js run` in its own process group (a Ctrl-C on the terminal reaches
+ * Start `node dist/emperor/cli/index.js run` in its own process group (a Ctrl-C on the terminal reaches
  * only this script, which then stops the emperor once). stdout is always drained (the emperor's
  * pino writes are synchronous: a full pipe would stall it); at info level the lines are parsed.
  */

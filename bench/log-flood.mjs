@@ -5,7 +5,7 @@
 // vassals.d, stops it and everything it started at the end (or on Ctrl-C / error).
 //
 //   node bench/log-flood.mjs [--seconds 8]      (build first: npx tsc -p tsconfig.json)
-//   BENCH_EMPEROR_CLI=/path/to/other/dist/emperor/cli.js node bench/log-flood.mjs   (compare builds)
+//   BENCH_EMPEROR_CLI=/path/to/other/dist/emperor/cli/index.js node bench/log-flood.mjs   (compare builds)
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

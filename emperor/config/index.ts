@@ -171,3 +171,5 @@ export function loadVassalFile(file: string, opts: LoadOptions = {}): LoadResult
     return { ok: false, errors: [cfgError('E_READ', file, 0, null, `unexpected error while loading: ${(e as Error)?.message ?? String(e)}`)] };
   }
 }
+export { intDefault } from './keys.js';
+export { canEnter, descriptorRefusal, readBounded } from './read.js';

@@ -3,7 +3,7 @@
 import type { ControlFailure } from '../../shared/errors.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
-import type { Store } from '../store.js';
+import type { Store } from '../store/index.js';
 
 export type ControlAction = 'reload' | 'stop' | 'start';
 export type ControlResult = { ok: true } | { ok: false; code: ControlFailure; error: string };

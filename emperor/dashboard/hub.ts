@@ -11,7 +11,7 @@ import type { EmperorEvent } from '../../shared/events.js';
 import { isVassalName } from '../../shared/names.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { VassalLogLine } from '../bus.js';
-import { flushLogs, readTail } from '../logs.js';
+import { flushLogs, readTail } from '../logs/index.js';
 import { WS_PROTOCOL } from './auth.js';
 import type { DashboardHost } from './host.js';
 import type { HistoryMessage, StatsMessage } from './sampler.js';

@@ -6,7 +6,7 @@ import type { EmperorEvent } from '../../shared/events.js';
 import { VASSAL_STATES } from '../../shared/names.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { DashboardHost } from './host.js';
-import { RequestTotals, workerSums } from './rates.js';
+import { RequestTotals, workerSums } from '../decide/index.js';
 
 
 export class Metrics {

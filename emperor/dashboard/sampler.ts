@@ -2,8 +2,8 @@
 // worst p99 latency and the RSS of all workers, kept for the last 5 minutes so that a page opened
 // (or reconnected) now still draws the recent past. In memory only; the timer is unref'd.
 import type { VassalRecord } from '../../shared/types.js';
-import type { RequestTotals } from './rates.js';
-import { RateWindow, rateWindowMs, workerSums } from './rates.js';
+import type { RequestTotals } from '../decide/index.js';
+import { RateWindow, rateWindowMs, workerSums } from '../decide/index.js';
 
 export const SAMPLE_MS = 2000;
 const KEEP = 150; // 5 minutes

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/logger.js';
-import { flushLogs, readTail } from '../logs.js';
+import { flushLogs, readTail } from '../logs/index.js';
 import { loopbackHost, presentedToken, sameOrigin } from './auth.js';
 import type { ControlAction, DashboardHost } from './host.js';
 import type { Hub } from './hub.js';

@@ -107,3 +107,11 @@ export function setAsideOwnLog(own: Map<string, number>): string[] {
   }
   return moved;
 }
+
+/** Move the database and its -wal/-shm/-journal to DEST (+ the same suffix); false if it is not there. */
+export function moveAside(dbPath: string, dest: string): boolean {
+  if (!fs.existsSync(dbPath)) return false;
+  fs.renameSync(dbPath, dest);
+  for (const sfx of ['-wal', '-shm', '-journal']) if (fs.existsSync(dbPath + sfx)) fs.renameSync(dbPath + sfx, dest + sfx);
+  return true;
+}

@@ -1,5 +1,5 @@
 // SQL of the state database (SPEC §6): the ordered migrations (PRAGMA user_version), the cached
-// statements of the writer (../store.ts) and readState, the read-only access used by the CLI.
+// statements of the writer (store.ts) and readState, the read-only access used by the CLI.
 // Nothing else in the project writes SQL.
 
 import fs from 'node:fs';
@@ -149,6 +149,44 @@ export function openWriter(path: string, timeout: number): DB {
   const dir = dirname(path);
   if (!fs.existsSync(dir)) throw Object.assign(new Error(`cannot open ${path}: the directory ${dir} does not exist`), { code: 'SQLITE_CANTOPEN' });
   return new Database(path, { timeout });
+}
+
+/**
+ * A writer connection as the store runs it: WAL (the mode got is returned: a filesystem may refuse
+ * it), synchronous NORMAL, migrated, checked with quick_check when `check` (a corrupt file is
+ * suspected), then the busy timeout for writes. Closed again if any step throws.
+ */
+export function openStoreConnection(path: string, openTimeoutMs: number, busyTimeoutMs: number, check: boolean): { db: DB; journalMode: string } {
+  const db = openWriter(path, openTimeoutMs);
+  try {
+    const journalMode = String(db.pragma('journal_mode = WAL', { simple: true }));
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    if (check) {
+      const result = db.pragma('quick_check', { simple: true });
+      if (result !== 'ok') throw Object.assign(new Error(`quick_check: ${String(result)}`), { code: 'SQLITE_CORRUPT' });
+    }
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    return { db, journalMode };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Close the writer leaving one self-contained file (log checkpointed, journal mode DELETE), unless
+ * another connection is busy with it (then it stays in WAL, which is fine). Throws if close fails.
+ */
+export function closeStoreConnection(db: DB): void {
+  try {
+    db.pragma('busy_timeout = 100');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+  } catch {
+    // another connection is reading or writing
+  }
+  db.close();
 }
 
 /** The sqlite error code (`SQLITE_BUSY`...) or a short tag for other failures. */

@@ -1,7 +1,7 @@
 // The table's handlers for what copies, timers and the on-demand waiter report (see EVENTS in
 // table.ts). Each event names the copy or generation it is about; one for a copy no longer
 // tracked, a retired generation or a disarmed timer is a no-op, written out as such below.
-import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../policy.js';
+import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../decide/index.js';
 import type { CopyState, Event } from './model.js';
 import { arm, cancel, copiesOf, errorOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
 import { onScaleTimer } from './scale.js';

@@ -1,11 +1,11 @@
 // A vassal's `exec-pre-start` and `exec-post-stop` hooks (SPEC §2), for its supervisor: run as the
 // vassal's user through emperor/hooks.ts, their output into the vassal's log, their outcome as
 // events. Never waited for by the table: a pre-start outcome comes back as the prepare's answer.
-import type { PrepareResult } from '../prepare.js';
+import type { PrepareResult } from './prepare.js';
 import type { Bus } from '../bus.js';
-import { hookCommand, type Prepared } from '../launch.js';
-import { hookError, runHook, type HookResult } from '../hooks.js';
-import type { VassalOutput } from '../output.js';
+import { hookCommand, type Prepared } from '../decide/index.js';
+import { hookError, runHook, type HookResult } from '../os/index.js';
+import type { VassalOutput } from '../os/index.js';
 import type { State } from './model.js';
 
 export interface HookDeps {

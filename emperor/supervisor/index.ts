@@ -7,14 +7,14 @@ import type { Logger } from '../../shared/logger.js';
 import { HARAKIRI_PREFIX, parseWorkerMessage } from '../../shared/protocol.js';
 import type { VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
-import { buildSpawnSpec, type Prepared } from '../launch.js';
-import { handOver, Waiter } from '../on-demand.js';
-import { escapeControls, vassalOutput, type VassalOutput } from '../output.js';
-import type { PrepareResult } from '../prepare.js';
-import { recordOf } from '../record.js';
-import type { NativeHandle } from '../sockets.js';
-import { heartbeatLimitMs, heartbeatPingMs } from '../policy.js';
-import { spawnCopy, whenSpawnSlot, type Copy } from '../spawn.js';
+import { buildSpawnSpec, type Prepared } from '../decide/index.js';
+import { handOver, Waiter } from './on-demand.js';
+import { escapeControls, vassalOutput, type VassalOutput } from '../os/index.js';
+import type { PrepareResult } from './prepare.js';
+import { recordOf } from './record.js';
+import type { NativeHandle } from '../os/index.js';
+import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
+import { spawnCopy, whenSpawnSlot, type Copy } from '../os/index.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
 import { step } from './table.js';
@@ -325,3 +325,4 @@ function doneWhen(cmd: Command): (s: State) => boolean {
       return (s) => s.prep === null || s.phase === 'gone';
   }
 }
+export { prepare, resolveAccess } from './prepare.js';

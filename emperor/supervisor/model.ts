@@ -5,7 +5,7 @@ import type { ConfigError } from '../../shared/errors.js';
 import type { KindAndDetail } from '../../shared/events.js';
 import type { WorkerStats } from '../../shared/protocol.js';
 import type { ExitInfo, VassalConfig, VassalState } from '../../shared/types.js';
-import type { BackoffState } from '../policy.js';
+import type { BackoffState } from '../decide/index.js';
 
 /** What a successful prepare hands back, as far as the table cares (launch.ts's Prepared fits). */
 export interface PreparedLike {

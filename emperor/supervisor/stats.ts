@@ -2,9 +2,9 @@
 // force (and the stats sockets prepares bound), and the throttle that republishes a record when
 // only an idle worker's heartbeat moved. Acts on what the supervisor's state says; decides nothing.
 import type { Logger } from '../../shared/logger.js';
-import type { Prepared } from '../launch.js';
-import type { NativeHandle } from '../sockets.js';
-import { startStatsServer, type StatsServer } from '../stats-server.js';
+import type { Prepared } from '../decide/index.js';
+import type { NativeHandle } from '../os/index.js';
+import { startStatsServer, type StatsServer } from '../os/index.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { State } from './model.js';
 

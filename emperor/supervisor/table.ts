@@ -5,7 +5,7 @@
 // `scale` (scale.ts) arms what an adaptive count's load calls for, and the phase is derived in
 // one place. No clock, no I/O: index.ts executes the effects.
 import { formatConfigError } from '../../shared/errors.js';
-import { delayFor, onStartFailure } from '../policy.js';
+import { delayFor, onStartFailure } from '../decide/index.js';
 import { cloneState, type Command, type Effect, type Event, type Phase, type PrepareOutcome, type State } from './model.js';
 import { onCopyEvent, onTimer, onWaiter, checkEssential } from './copies.js';
 import { account, scale } from './scale.js';

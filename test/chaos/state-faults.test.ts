@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmperor, waitUntil } from '../helpers/emperor.js';
-import { statusDocument } from '../../emperor/status.js';
+import { statusDocument } from '../../emperor/cli/status.js';
 import { markedApp, newRun, logBreaks } from '../helpers/chaos.js';
 import { stateFault, STATE_FAULT_SHORT, type StateFault } from './scenarios/state-faults.js';
 import { statusErrors } from './scenarios/emperor-kill.js';

@@ -1,6 +1,6 @@
 // The container's PID 1 behaviour without Docker (SPEC §8), and the ConfigMap-fed vassals.d.
 //
-// `unshare --pid --fork --mount-proc tini -g -- node dist/emperor/cli.js run ...` is what the
+// `unshare --pid --fork --mount-proc tini -g -- node dist/emperor/cli/index.js run ...` is what the
 // image does (ENTRYPOINT tini -g -- emperor run), minus the image: tini is PID 1 of a fresh PID
 // namespace and the emperor its child. From outside, unshare is the test's child, tini is
 // unshare's child, the emperor is tini's child. Shown here:
@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { health } from '../../emperor/health.js';
+import { health } from '../../emperor/cli/health.js';
 import type { StatusDocument } from '../../shared/types.js';
 import { alive, appIni, CLI, EmperorProc, request, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
 import { onPath, REQUIRE_ALL } from '../helpers/require.js';

@@ -2,7 +2,7 @@
 // makes the emperor stop the others gracefully and exit non-zero (4), so a container's
 // orchestrator restarts it; `status --health` says unhealthy meanwhile. The real cap is reached
 // after 1+2+4+8+16+32 s of backoff: this test lowers it to 4 s (EMPEROR_TEST_BACKOFF_CAP_MS, a
-// test-only override in emperor/policy.ts), reached after 1+2 s.
+// test-only override in emperor/decide/policy.ts), reached after 1+2 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

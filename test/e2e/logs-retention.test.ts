@@ -1,11 +1,11 @@
-// Captured output of removed vassals (emperor/logs.ts): kept REMOVED_LOG_RETENTION_MS (7 days)
+// Captured output of removed vassals (emperor/logs/): kept REMOVED_LOG_RETENTION_MS (7 days)
 // after its last line, then deleted by the sweep an emperor runs at start (and hourly). Negative
 // controls: a present vassal's old output, and a removed vassal's recent output, are kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REMOVED_LOG_RETENTION_MS, logFile } from '../../emperor/logs.js';
+import { REMOVED_LOG_RETENTION_MS, logFile } from '../../emperor/logs/index.js';
 import { appIni, startEmperor, waitUntil } from '../helpers/emperor.js';
 
 test("a removed vassal's captured output is deleted once older than the retention, and only then", { timeout: 90_000 }, async (t) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { statusDocument } from '../../emperor/status.js';
+import { statusDocument } from '../../emperor/cli/status.js';
 import { alive, appIni, request, startEmperor, tempDir, waitUntil } from '../helpers/emperor.js';
 
 test('a corrupt state file: the emperor starts, moves it aside to PATH.corrupt-*, logs it and serves', async (t) => {

@@ -1,4 +1,4 @@
-// The stray sweep after a copy exits (emperor/spawn.ts, stray-filter.ts), against the real emperor:
+// The stray sweep after a copy exits (emperor/os/spawn.ts, stray-filter.ts), against the real emperor:
 // a kill -9 of an app's only copy that left nothing behind does not start the sweep's helper (a
 // whole Node start, competing with the replacement copy for the CPU), and the replacement serves.
 // Negative control: a copy that left a `setsid` grandchild behind does start it, and the

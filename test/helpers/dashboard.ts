@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import { Bus } from '../../emperor/bus.js';
-import { Store } from '../../emperor/store.js';
+import { Store } from '../../emperor/store/store.js';
 import type { DashboardHost } from '../../emperor/dashboard/index.js';
 import type { ControlResult } from '../../emperor/dashboard/host.js';
 import type { VassalRecord, VassalState } from '../../shared/types.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type { StatusDocument, VassalRecord, VassalState } from '../../shared/types.js';
-import { statusDocument } from '../../emperor/status.js';
+import { statusDocument } from '../../emperor/cli/status.js';
 
 function findRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -19,7 +19,7 @@ function findRoot(): string {
 
 /** the repository root (the dir holding package.json) */
 export const ROOT = findRoot();
-export const CLI = path.join(ROOT, 'dist', 'emperor', 'cli.js');
+export const CLI = path.join(ROOT, 'dist', 'emperor', 'cli', 'index.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const APPS = path.join(FIXTURES, 'apps');
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
 import { wsConnect, wsRefusal } from '../helpers/dashboard.js';
-import { logDir } from '../../emperor/logs.js';
+import { logDir } from '../../emperor/logs/index.js';
 
 async function dashboardOf(e: EmperorProc): Promise<{ host: string; port: number; address: string }> {
   const line = await e.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('dashboard on'), 10_000, 'the dashboard address');

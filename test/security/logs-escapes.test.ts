@@ -8,8 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, startEmperor, waitUntil } from '../helpers/emperor.js';
-import { logDir, logFile } from '../../emperor/logs.js';
-import { renderTop } from '../../emperor/top.js';
+import { logDir, logFile } from '../../emperor/logs/index.js';
+import { renderTop } from '../../emperor/cli/top.js';
 import type { StatusDocument } from '../../shared/types.js';
 import { fakeRecord } from '../helpers/dashboard.js';
 

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startEmperor, waitUntil } from '../helpers/emperor.js';
-import { BURST_LINES, LINES_PER_SECOND } from '../../emperor/output.js';
-import { logFile } from '../../emperor/logs.js';
+import { BURST_LINES, LINES_PER_SECOND } from '../../emperor/os/output.js';
+import { logFile } from '../../emperor/logs/index.js';
 
 test('a flooding vassal: re-emitted lines stay within the budget, the surplus is summarised', async (t) => {
   const e = await startEmperor(t);

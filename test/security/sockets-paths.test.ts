@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bindUnix, type UnixBindRequest } from '../../emperor/forge-unix.js';
-import { ownSocket, unlinkOwnSocket } from '../../emperor/socket-paths.js';
+import { bindUnix, type UnixBindRequest } from '../../emperor/os/forge-unix.js';
+import { ownSocket, unlinkOwnSocket } from '../../emperor/os/socket-paths.js';
 import { connects, liveSocket, staleSocket } from './sockets-helpers.js';
 
 function tmp(t: { after(fn: () => void): void }): string {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { Bus } from '../../emperor/bus.js';
-import { Store } from '../../emperor/store.js';
+import { Store } from '../../emperor/store/store.js';
 
 const quiet = pino({ level: 'silent' });
 

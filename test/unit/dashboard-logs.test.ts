@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attachLogStore, flushLogs, LOG_MAX_BYTES, logFile, readTail } from '../../emperor/logs.js';
+import { attachLogStore, flushLogs, LOG_MAX_BYTES, logFile, readTail } from '../../emperor/logs/index.js';
 import { startDashboard } from '../../emperor/dashboard/index.js';
 import { ROOT, request, waitUntil } from '../helpers/emperor.js';
 import { FakeEmperor, memLogger, wsConnect } from '../helpers/dashboard.js';
@@ -60,7 +60,7 @@ test('printLogs prints a vassal, -f follows new lines across a rotation, a missi
   t.after(() => logs.close());
   host.bus.emit('log', line('web', 'first line'));
   flushLogs(host.bus);
-  const run = (args: string[]) => spawn(process.execPath, ['--input-type=module', '-e', `import { printLogs } from '${path.join(ROOT, 'dist/emperor/logs.js')}'; process.exitCode = await printLogs(...${JSON.stringify(args)});`, ...[]], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (args: string[]) => spawn(process.execPath, ['--input-type=module', '-e', `import { printLogs } from '${path.join(ROOT, 'dist/emperor/cli/logs.js')}'; process.exitCode = await printLogs(...${JSON.stringify(args)});`, ...[]], { stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (p: ReturnType<typeof run>) => {
     const out = { text: '', err: '', code: null as number | null };
     p.stdout!.on('data', (d) => (out.text += d));

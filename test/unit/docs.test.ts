@@ -22,7 +22,7 @@ function findRoot(): string {
   return dir;
 }
 const ROOT = findRoot();
-const CLI = path.join(ROOT, 'dist', 'emperor', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'emperor', 'cli', 'index.js');
 const DOCS = path.join(ROOT, 'docs');
 const read = (rel: string): string => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 /** README.md and every docs/*.md, as paths relative to the repository root */

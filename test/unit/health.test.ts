@@ -1,4 +1,4 @@
-// `emperor status --health` (emperor/health.ts): healthy when the emperor runs and every
+// `emperor status --health` (emperor/cli/health.ts): healthy when the emperor runs and every
 // `essential = true` vassal serves; the one-line reason names what is wrong. Pure: built from
 // hand-made status documents, plus printHealth on a state file that does not exist.
 import { test } from 'node:test';
@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { health, printHealth } from '../../emperor/health.js';
-import { processStartTime } from '../../emperor/spawn.js';
-import { Store } from '../../emperor/store.js';
+import { health, printHealth } from '../../emperor/cli/health.js';
+import { processStartTime } from '../../emperor/os/spawn.js';
+import { Store } from '../../emperor/store/store.js';
 import type { RedactedConfig, StatusDocument, VassalRecord, VassalState } from '../../shared/types.js';
 
 function vassal(name: string, state: VassalState, opts: { essential?: boolean; error?: string | null; noConfig?: boolean } = {}): VassalRecord {

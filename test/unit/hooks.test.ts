@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hookError, runHook, type HookRun } from '../../emperor/hooks.js';
+import { hookError, runHook, type HookRun } from '../../emperor/os/hooks.js';
 import { alive, waitUntil } from '../helpers/emperor.js';
 
 const sh = (script: string, extra: Partial<HookRun> = {}): HookRun & { lines: string[] } => {
@@ -68,7 +68,7 @@ test('a hook printing without newlines is read in bounded pieces, and a flood is
   assert.ok(long.lines.every((l) => l.length <= 4096 + 20), 'every line clipped');
   assert.ok(long.lines.includes('stdout:after'), 'the line after the long one arrives whole');
   // `yes` for 1.5 s under the real per-vassal budget (burst 2000, 1000 lines/s)
-  const { OutputBudget, BURST_LINES, LINES_PER_SECOND } = await import('../../emperor/output.js');
+  const { OutputBudget, BURST_LINES, LINES_PER_SECOND } = await import('../../emperor/os/output.js');
   let dropped = 0;
   const budget = new OutputBudget((n) => (dropped += n));
   const flood = sh('exec yes', { timeoutMs: 1500, mercyMs: 200, budget });

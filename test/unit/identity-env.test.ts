@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { resolveIdentity, resolveSocketOwner, type Lookup, type UserEntry } from '../../emperor/privileges.js';
-import { configEnv, parseEnvNames, setEnvPolicy, vassalBaseEnv } from '../../emperor/environment.js';
+import type { Lookup, UserEntry } from '../../emperor/os/privileges.js';
+import { resolveIdentity, resolveSocketOwner } from '../../emperor/decide/identity.js';
+import { configEnv, parseEnvNames, setEnvPolicy, vassalBaseEnv } from '../../emperor/decide/environment.js';
 import type { VassalConfig } from '../../shared/types.js';
 import { loadText, ok } from '../helpers/config.js';
 

@@ -1,11 +1,11 @@
-// test/unit/launch-argv.test.ts — the argv of a copy (emperor/launch.ts): always behind the
+// test/unit/launch-argv.test.ts — the argv of a copy (emperor/decide/launch.ts): always behind the
 // setpriv prefix; an app vassal's worker enters its `chdir` itself, as the vassal's user (one
 // exec fewer per start than `env --chdir`), except when NODE_OPTIONS could name paths relative to
 // it; an exec vassal keeps `env --chdir` after setpriv.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { buildSpawnSpec, type Prepared } from '../../emperor/launch.js';
+import { buildSpawnSpec, type Prepared } from '../../emperor/decide/launch.js';
 import { WORKER_SETTINGS_ENV } from '../../shared/protocol.js';
 import type { VassalConfig } from '../../shared/types.js';
 import { loadText, ok } from '../helpers/config.js';

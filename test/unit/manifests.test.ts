@@ -271,7 +271,7 @@ test('Dockerfile: tini ENTRYPOINT, the same paths as the manifests, VOLUME, STOP
   const dd = entry.indexOf('--');
   assert.ok(dd > 0, 'tini -- ...');
   const cmd = entry.slice(dd + 1);
-  assert.ok(cmd.join(' ') === 'emperor run' || cmd.join(' ') === 'node /app/dist/emperor/cli.js run', `tini runs the emperor: ${cmd.join(' ')}`);
+  assert.ok(cmd.join(' ') === 'emperor run' || cmd.join(' ') === 'node /app/dist/emperor/cli/index.js run', `tini runs the emperor: ${cmd.join(' ')}`);
   const defaults = jsonArgs(final('CMD')).join(' ');
   assert.match(defaults, new RegExp(`--vassals ${VASSALS_DIR}( |$)`));
   assert.match(defaults, new RegExp(`--state ${STATE}( |$)`));
@@ -285,7 +285,7 @@ test('Dockerfile: tini ENTRYPOINT, the same paths as the manifests, VOLUME, STOP
   for (const w of workloads) assert.equal(probeCommand(w.obj.spec.template.spec.containers[0].readinessProbe), hcCmd.join(' '), `${w.file}: same command as the HEALTHCHECK`);
   const all = ins.filter((i) => i.stage === lastStage).map((i) => i.args).join('\n');
   assert.match(all, /mkdir -p[^\n]*\/etc\/emperor\/vassals\.d/);
-  assert.match(all, /ln -s \/app\/dist\/emperor\/cli\.js \/usr\/local\/bin\/emperor/, '`emperor` is on the PATH');
+  assert.match(all, /ln -s \/app\/dist\/emperor\/cli\/index\.js \/usr\/local\/bin\/emperor/, '`emperor` is on the PATH');
 });
 
 test('.dockerignore keeps host builds, state and history out of the context', () => {

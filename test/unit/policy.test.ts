@@ -3,7 +3,7 @@
 // for 30 s resets the count. Driven with explicit lifetimes (a fake clock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { atCap, delayFor, heartbeatLimitMs, initialBackoff, onCopyExit, onStartFailure, BACKOFF_CAP_MS, MIN_RUN_MS, STABLE_AFTER_MS } from '../../emperor/policy.js';
+import { atCap, delayFor, heartbeatLimitMs, initialBackoff, onCopyExit, onStartFailure, BACKOFF_CAP_MS, MIN_RUN_MS, STABLE_AFTER_MS } from '../../emperor/decide/policy.js';
 
 test('deaths before ready double the delay from 1 s up to the 60 s cap', () => {
   let state = initialBackoff();

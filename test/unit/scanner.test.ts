@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { Scanner, type ScanEvent } from '../../emperor/scanner.js';
+import { Scanner, type ScanEvent } from '../../emperor/run/scanner.js';
 import { waitUntil } from '../helpers/emperor.js';
 
 const quiet = pino({ level: 'silent' });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnCopy, whenSpawnSlot, START_HOLD_MS, START_LIMIT, type Copy } from '../../emperor/spawn.js';
+import { spawnCopy, whenSpawnSlot, START_HOLD_MS, START_LIMIT, type Copy } from '../../emperor/os/spawn.js';
 
 /** START_LIMIT + 2 copies of `script` queued at once; ms from the queueing to each spawn */
 async function burst(script: string): Promise<{ at: number[]; copies: Copy[] }> {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
-import { Store, readState, type EmperorRow } from '../../emperor/store.js';
+import { Store, readState, type EmperorRow } from '../../emperor/store/store.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent } from '../../shared/events.js';
 import { waitUntil } from '../helpers/emperor.js';

@@ -1,4 +1,4 @@
-// test/unit/stray-filter.test.ts — the stray sweep's prefilter (emperor/stray-filter.ts) on
+// test/unit/stray-filter.test.ts — the stray sweep's prefilter (emperor/os/stray-filter.ts) on
 // process tables built here: a copy that left nothing behind gives no candidate (the helper is not
 // started), and every way a descendant can outlive its copy's group is a candidate, including in
 // random process trees (fast-check) where the kernel's reparenting is simulated.
@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fc from 'fast-check';
-import { lineage, parseStat, readProcTable, strayCandidates, type ProcStat } from '../../emperor/stray-filter.js';
+import { lineage, parseStat, readProcTable, strayCandidates, type ProcStat } from '../../emperor/os/stray-filter.js';
 
 const INIT = 1;
 const SHELL = 500; // the emperor's parent, started long ago

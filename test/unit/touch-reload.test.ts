@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TouchReload, TOUCH_QUIET_MS } from '../../emperor/touch-reload.js';
+import { TouchReload, TOUCH_QUIET_MS } from '../../emperor/run/touch-reload.js';
 import { waitUntil } from '../helpers/emperor.js';
 
 const quiet = (): Promise<void> => new Promise((r) => setTimeout(r, TOUCH_QUIET_MS * 6));

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, EmperorProc, request, startEmperor, tempDir, waitUntil } from '../../helpers/emperor.js';
+import { CLI, EmperorProc, FIXTURES, request, startEmperor, tempDir, waitUntil } from '../../helpers/emperor.js';
 import { asContext, footprint, MARK, marked, newRun, type Cleanup } from '../../helpers/chaos.js';
 
 export interface FdLimitOptions {
@@ -91,7 +91,7 @@ export async function inotifyExhausted(c: Cleanup, watches = 0, waitMs = 30_000)
   const dir = tempDir();
   fs.mkdirSync(path.join(dir, 'vassals.d'));
   const ini = (n: string): string =>
-    `[vassal]\napp = ${path.join(path.dirname(CLI), '..', '..', 'test', 'fixtures', 'apps', 'env.mjs')}\nhttp-socket = ${path.join(dir, `${n}.sock`)}\nuid = root\nallow-root = true\nmercy = 2\nenv = ${MARK}=${run}\n`;
+    `[vassal]\napp = ${path.join(FIXTURES, 'apps', 'env.mjs')}\nhttp-socket = ${path.join(dir, `${n}.sock`)}\nuid = root\nallow-root = true\nmercy = 2\nenv = ${MARK}=${run}\n`;
   fs.writeFileSync(path.join(dir, 'vassals.d', 'first.ini'), ini('first'));
   const proc = spawn(
     'unshare',

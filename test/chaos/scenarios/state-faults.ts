@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request, startEmperor, tempDir, waitUntil, type EmperorProc } from '../../helpers/emperor.js';
-import { statusDocument } from '../../../emperor/status.js';
+import { statusDocument } from '../../../emperor/cli/status.js';
 import { asContext, eventLog, fillUp, Load, lockDatabase, logBreaks, markedApp, mountReadOnlyCapable, mountTmpfs, newRun, pause, type Cleanup, type LoadFigures } from '../../helpers/chaos.js';
 import { statusErrors } from './emperor-kill.js';
 

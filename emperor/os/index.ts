@@ -1,0 +1,11 @@
+// os/: the system calls — spawning and ending copies, the socket forge and held sockets, user
+// lookups, inherited fds, the worker channel, output limits, hook processes, the stats server.
+// It must not decide (decide/ does); forge.js and stray-sweeper.js are scripts run by path, not exported.
+export { closeInheritedFds } from './fds.js';
+export { type HookCommand, type HookResult, hookError, runHook } from './hooks.js';
+export { type VassalOutput, escapeControls, vassalOutput } from './output.js';
+export { type Identity, type Lookup, type UserEntry, execPrefix, MAX_ID, systemLookup } from './privileges.js';
+export { type HeldSocket, type NativeHandle, SocketError, Sockets, socketKey } from './sockets.js';
+export { type Copy, type SpawnSpec, endLeftover, processStartTime, spawnCopy, whenSpawnSlot } from './spawn.js';
+export { flushStraySweep, onStrayKilled, onStraySweep } from './strays.js';
+export { type StatsServer, startStatsServer, statsAddress } from './stats-server.js';

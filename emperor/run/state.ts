@@ -1,0 +1,46 @@
+// Opening the state file for `emperor run`: refuse a second emperor on the same
+// file, end the copies a SIGKILLed emperor left behind, and mark every record stopped. It must
+// not start anything: it only ends what the last run left and reports it.
+import type { Logger } from '../../shared/logger.js';
+import { intDefault } from '../config/index.js';
+import { endLeftover, processStartTime } from '../os/index.js';
+import { Store } from '../store/index.js';
+
+/** End the copies an earlier emperor left behind (it was SIGKILLed), as recorded in the state. */
+async function endLeftovers(store: Store): Promise<Array<{ vassal: string; pid: number }>> {
+  const jobs: Promise<void>[] = [];
+  const ended: Array<{ vassal: string; pid: number }> = [];
+  for (const rec of store.listVassals()) {
+    rec.pids.forEach((pid, i) => {
+      const start = rec.pidStarts?.[i];
+      if (!start) return;
+      jobs.push(
+        endLeftover(pid, start, (rec.config?.mercy ?? intDefault('mercy')) * 1000).then((wasEnded) => {
+          // logged (as a warning) once the bus exists: the event `leftover-killed`
+          if (wasEnded) ended.push({ vassal: rec.name, pid });
+        }),
+      );
+    });
+  }
+  await Promise.all(jobs);
+  return ended;
+}
+
+/**
+ * The state at `statePath`, ready for a new run, with the copies of the last run it ended
+ * (logged as `leftover-killed` once the bus exists); null if another emperor runs on it.
+ */
+export async function openState(statePath: string, log: Logger): Promise<{ store: Store; leftovers: Array<{ vassal: string; pid: number }> } | null> {
+  const store = Store.open(statePath, log);
+  const previous = store.getEmperor();
+  if (previous && previous.stoppedAt === null && previous.pid !== process.pid && processStartTime(previous.pid) === previous.pidStart) {
+    log.fatal({ pid: previous.pid, state: statePath }, `another emperor (pid ${previous.pid}) is running on this state file`);
+    store.close();
+    return null;
+  }
+  const leftovers = await endLeftovers(store);
+  // what the state says ran before is not running now: no record may show a dead copy as live
+  for (const rec of store.listVassals())
+    if (rec.pids.length || rec.state !== 'stopped') store.upsertVassal({ ...rec, state: 'stopped', pid: null, pids: [], pidStarts: [], workers: [] });
+  return { store, leftovers };
+}
