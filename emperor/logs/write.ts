@@ -159,32 +159,48 @@ function openOwnFile(file: string): number {
  * whose files were deleted. Never throws (a file that cannot be deleted is tried again next time).
  */
 export function sweepRemovedLogs(statePath: string, present: ReadonlySet<string>, now = Date.now(), retentionMs = REMOVED_LOG_RETENTION_MS): string[] {
-  const dir = logDir(statePath);
-  let entries: string[];
+  // root deletes here: only in the emperor's own directory, reached without following a link
+  // (STATE.logs planted as a symlink to /var/log would otherwise have its old *.log deleted), and
+  // only the emperor's own single-link files; every name is resolved under the opened descriptor
+  let fd: number;
   try {
-    entries = fs.readdirSync(dir);
+    fd = fs.openSync(logDir(statePath), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   } catch {
     return [];
   }
-  const newest = new Map<string, number>();
-  for (const f of entries) {
-    const m = /^(.+)\.log(?:\.1)?$/.exec(f);
-    if (!m || !isVassalName(m[1]) || present.has(m[1])) continue;
-    const st = fs.lstatSync(path.join(dir, f), { throwIfNoEntry: false });
-    if (st) newest.set(m[1], Math.max(newest.get(m[1]) ?? 0, st.mtimeMs));
-  }
-  const deleted: string[] = [];
-  for (const [name, mtime] of newest) {
-    if (now - mtime < retentionMs) continue;
-    try {
-      // unlink removes the name itself: a link planted there is removed, never followed
-      for (const f of [`${name}.log`, `${name}.log.1`]) fs.rmSync(path.join(dir, f), { force: true });
-      deleted.push(name);
-    } catch {
-      /* next sweep */
+  try {
+    const euid = process.geteuid?.() ?? fs.fstatSync(fd).uid;
+    const dirSt = fs.fstatSync(fd);
+    if (!dirSt.isDirectory() || dirSt.uid !== euid || (dirSt.mode & 0o022) !== 0) return [];
+    const dir = `/proc/self/fd/${fd}`;
+    const own = (f: string): fs.Stats | undefined => {
+      const st = fs.lstatSync(path.join(dir, f), { throwIfNoEntry: false });
+      return st && st.isFile() && st.uid === euid && st.nlink === 1 ? st : undefined;
+    };
+    const newest = new Map<string, number>();
+    for (const f of fs.readdirSync(dir)) {
+      const m = /^(.+)\.log(?:\.1)?$/.exec(f);
+      if (!m || !isVassalName(m[1]) || present.has(m[1])) continue;
+      const st = own(f);
+      if (st) newest.set(m[1], Math.max(newest.get(m[1]) ?? 0, st.mtimeMs));
     }
+    const deleted: string[] = [];
+    for (const [name, mtime] of newest) {
+      if (now - mtime < retentionMs) continue;
+      try {
+        // unlink removes the name itself: a link planted there is removed, never followed
+        for (const f of [`${name}.log`, `${name}.log.1`]) if (own(f)) fs.unlinkSync(path.join(dir, f));
+        deleted.push(name);
+      } catch {
+        /* next sweep */
+      }
+    }
+    return deleted;
+  } catch {
+    return [];
+  } finally {
+    fs.closeSync(fd);
   }
-  return deleted;
 }
 
 const stores = new WeakMap<Bus, LogStore>();
