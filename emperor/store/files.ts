@@ -63,24 +63,28 @@ export function writableByOthers(dbPath: string): { dir: string; mode: number } 
 
 /**
  * The -wal and -shm at `dbPath` that this process holds open (through the connection about to be
- * dropped), by inode. Read before that connection closes: see setAsideOwnLog.
+ * dropped), by device and inode: compared with what its descriptors point at, never by path (a
+ * state path under a symlinked directory reads differently in /proc). Read before that connection
+ * closes: see setAsideOwnLog.
  */
-export function ownLogFiles(dbPath: string): Map<string, number> {
-  const own = new Map<string, number>();
-  const wanted = new Map(['-wal', '-shm'].map((sfx) => [dbPath + sfx, sfx]));
-  let fds: string[] = [];
+export function ownLogFiles(dbPath: string): Map<string, string> {
+  const open = new Set<string>();
   try {
-    fds = fs.readdirSync('/proc/self/fd');
-  } catch {
-    return own;
-  }
-  for (const fd of fds) {
-    try {
-      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      if (wanted.has(target)) own.set(target, fs.fstatSync(Number(fd)).ino);
-    } catch {
-      // closed meanwhile, or not a file
+    for (const fd of fs.readdirSync('/proc/self/fd')) {
+      try {
+        const st = fs.fstatSync(Number(fd));
+        if (st.isFile()) open.add(`${st.dev}:${st.ino}`);
+      } catch {
+        // closed meanwhile
+      }
     }
+  } catch {
+    return new Map();
+  }
+  const own = new Map<string, string>();
+  for (const p of [`${dbPath}-wal`, `${dbPath}-shm`]) {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (st?.isFile() && open.has(`${st.dev}:${st.ino}`)) own.set(p, `${st.dev}:${st.ino}`);
   }
   return own;
 }
@@ -92,11 +96,11 @@ export function ownLogFiles(dbPath: string): Map<string, number> {
  * as the old file's 4). They are renamed aside (kept for a post-mortem), never deleted; a log
  * someone else put there (another inode) is left alone. Returns the names used.
  */
-export function setAsideOwnLog(own: Map<string, number>): string[] {
+export function setAsideOwnLog(own: Map<string, string>): string[] {
   const moved: string[] = [];
-  for (const [p, ino] of own) {
+  for (const [p, id] of own) {
     const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (!st || st.ino !== ino) continue;
+    if (!st || `${st.dev}:${st.ino}` !== id) continue;
     const aside = `${p}.replaced-${Date.now()}`;
     try {
       fs.renameSync(p, aside);
