@@ -42,6 +42,12 @@ export const POLL_MS = 5000;
  * file was never started. One readdir per burst, and only unknown names are looked at.
  */
 export const DISCOVER_MS = 500;
+/** a burst that never goes quiet (a tenant writing new names every few ms) is looked at anyway this often */
+export const DISCOVER_MAX_MS = 2000;
+/** names remembered per burst; past it the look after the burst takes every known file instead */
+export const BURST_NAMES_MAX = 4096;
+/** files looked at again per turn of the loop after a burst (each look may read up to 1 MiB) */
+const RELOOK_PER_TURN = 64;
 
 /** a ConfigMap update renames `..data_tmp` over `..data` (the only `..` name that matters) */
 const CONFIGMAP_LINK = '..data';
@@ -70,6 +76,10 @@ export class Scanner {
   #discover: NodeJS.Timeout | null = null;
   /** names the watcher reported since the last listing: looked at once more when it goes quiet */
   readonly #burst = new Set<string>();
+  /** the burst named more than BURST_NAMES_MAX files: every known file is looked at after it */
+  #burstOverflow = false;
+  /** when the current burst's first event came (the look waits for quiet, but not past DISCOVER_MAX_MS) */
+  #burstStart = 0;
 
   constructor(
     readonly dir: string,
@@ -133,8 +143,10 @@ export class Scanner {
   #onFsEvent(p: string): void {
     if (path.dirname(p) !== this.dir) return;
     if (this.opts.lose?.(path.basename(p))) return;
+    const now = Date.now();
     if (this.#discover) clearTimeout(this.#discover);
-    this.#discover = setTimeout(() => this.#discoverNew(), DISCOVER_MS);
+    else this.#burstStart = now;
+    this.#discover = setTimeout(() => this.#discoverNew(), Math.max(0, Math.min(DISCOVER_MS, this.#burstStart + DISCOVER_MAX_MS - now)));
     const base = path.basename(p);
     // a ConfigMap update renames `..data_tmp` over `..data`: every visible file may have changed.
     // Other `..x` names are noise (and must not buy a full rescan each); rescans are coalesced.
@@ -151,7 +163,8 @@ export class Scanner {
     // gone: a removal is one unlink, and its 15 ms wait was half of removal -> process gone
     // (bench/removal.mjs). A file that reappears within the short wait is still one reload.
     if (isIgnoredFileName(base)) return;
-    this.#burst.add(base);
+    if (this.#burst.size < BURST_NAMES_MAX) this.#burst.add(base);
+    else this.#burstOverflow = true;
     const gone = this.#seen.has(base) && statKey(p, Boolean(this.opts.tyrant)) === '';
     this.#schedule(base, this.#seen.has(base) && !gone ? DEBOUNCE_MS : ADD_DEBOUNCE_MS);
   }
@@ -167,8 +180,9 @@ export class Scanner {
   #discoverNew(): void {
     this.#discover = null;
     if (this.#closed) return;
-    for (const base of this.#burst) if (!this.#timers.has(base)) this.#check(base);
+    this.#relook(this.#burstOverflow ? [...new Set([...this.#burst, ...this.#seen.keys()])] : [...this.#burst]);
     this.#burst.clear();
+    this.#burstOverflow = false;
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
@@ -185,6 +199,13 @@ export class Scanner {
     // info, not warn: under load the watcher is often only late (its events still queued), and the
     // late event then finds the file known; a file it never reports is only ever found this way
     if (found > 0) this.log.info({ dir: this.dir, files: found }, `the watcher had not reported ${found} new file(s) in ${this.dir} ${DISCOVER_MS} ms after its last event: found by a listing`);
+  }
+
+  /** Look at `names` again, RELOOK_PER_TURN per turn of the loop (a look may read 1 MiB). */
+  #relook(names: string[]): void {
+    const batch = names.splice(0, RELOOK_PER_TURN);
+    for (const base of batch) if (!this.#closed && !this.#timers.has(base)) this.#check(base);
+    if (names.length > 0 && !this.#closed) setImmediate(() => this.#relook(names));
   }
 
   #schedule(base: string, delayMs: number): void {

@@ -50,6 +50,24 @@ test('a write whose watcher event was lost, inside a burst, is seen once the bur
   assert.deepEqual(last, { type: 'upsert', file: a, reason: 'changed' });
 });
 
+test('a burst that never goes quiet is still looked at every couple of seconds', async (t) => {
+  const lost = new Set<string>();
+  const { dir, events } = await scanner(t, lost);
+  const a = path.join(dir, 'a.ini');
+  // another file written every 100 ms for up to 8 s: the watcher never goes quiet meanwhile
+  let n = 0;
+  const busy = setInterval(() => (++n > 80 ? clearInterval(busy) : fs.writeFileSync(path.join(dir, 'busy.ini'), `[vassal]\nexec = /bin/true\n; ${n}\n`)), 100);
+  t.after(() => clearInterval(busy));
+  fs.writeFileSync(a, '[vassal]\nexec = /bin/true\n; 1\n');
+  await waitUntil(() => changes(events, 'a.ini') === 1, 5000, 'a.ini added');
+  await new Promise((r) => setTimeout(r, 600)); // past the second look
+  lost.add('a.ini');
+  fs.writeFileSync(a, '[vassal]\nexec = /bin/true\n; 2 (its event lost)\n');
+  await waitUntil(() => changes(events, 'a.ini') === 2, 7000, 'the write whose event was lost to be seen');
+  assert.ok(n < 80, `seen while the burst still went on (after ${n} of 80 busy writes)`);
+  clearInterval(busy);
+});
+
 test('control: the look after a burst emits nothing for files that did not change since their last look', async (t) => {
   const { dir, events } = await scanner(t, new Set());
   for (const n of ['c', 'd', 'e']) fs.writeFileSync(path.join(dir, `${n}.ini`), `[vassal]\nexec = /bin/true\n; ${n}\n`);
