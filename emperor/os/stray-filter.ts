@@ -112,33 +112,48 @@ export function strayCandidates(table: ReadonlyMap<number, ProcStat>, ctx: Sweep
     return start !== undefined && (start === 0 || table.get(pid)?.start === start);
   };
   const out: number[] = [];
+  const memo = new Map<number, boolean>();
   for (const p of table.values()) {
     if (p.pid === ctx.self || !young(p)) continue;
     if ((p.state === 'Z' || p.state === 'X') && p.threads <= 1) continue;
     if (isLiveCopy(p.pid) || isLiveCopy(p.sid)) continue;
     const leader = table.get(p.sid);
     if (leader && !young(leader)) continue; // an older session: not one a copy started
-    if (reachesReaper(p, table, ctx, young, isLiveCopy)) out.push(p.pid);
+    if (reachesReaper(p, table, ctx, young, isLiveCopy, memo)) out.push(p.pid);
   }
   return out;
 }
 
+/**
+ * Does p's parent chain reach a reaper through young processes only? Answers are kept per pid in
+ * `memo` for every process on the walked chain, so one sweep walks each chain once: a tenant's
+ * chains of thousands of processes cost the emperor's loop linear time, not quadratic.
+ */
 function reachesReaper(
   p: ProcStat,
   table: ReadonlyMap<number, ProcStat>,
   ctx: SweepContext,
   young: (p: ProcStat | undefined) => p is ProcStat,
   isLiveCopy: (pid: number) => boolean,
+  memo: Map<number, boolean>,
 ): boolean {
+  const walked: number[] = [];
+  const settle = (answer: boolean): boolean => {
+    for (const pid of walked) memo.set(pid, answer);
+    return answer;
+  };
   let cur = p;
   for (let i = 0; i < 4096; i++) {
+    const known = memo.get(cur.pid);
+    if (known !== undefined) return settle(known);
+    walked.push(cur.pid);
     const ppid = cur.ppid;
-    if (ppid <= 0 || ctx.ancestors.has(ppid)) return true; // a reaper (0: the parent is outside this pid namespace)
-    if (isLiveCopy(ppid)) return false;
+    if (ppid <= 0 || ctx.ancestors.has(ppid)) return settle(true); // a reaper (0: the parent is outside this pid namespace)
+    if (isLiveCopy(ppid)) return settle(false);
     const parent = table.get(ppid);
-    if (!parent) return true; // gone while the table was read: cannot tell, so yes
-    if (!young(parent)) return false; // an unrelated old process is its parent
+    if (!parent) return settle(true); // gone while the table was read: cannot tell, so yes
+    if (!young(parent)) return settle(false); // an unrelated old process is its parent
     cur = parent;
   }
-  return true;
+  return settle(true);
 }

@@ -127,3 +127,30 @@ test('property: no descendant that outlived its copy\'s group is missed', () => 
     { numRuns: 500 },
   );
 });
+
+test('long parent chains cost linear work: 4 setsid chains of 4096 processes each (a tenant building them to stall the sweep)', () => {
+  const table = base();
+  let pid = 10_000;
+  const chains: number[][] = [];
+  for (let c = 0; c < 4; c++) {
+    // each chain's root left the copy's group with setsid and was reparented to init
+    const chain = [pid];
+    table.set(pid, row(pid, INIT, pid, 2000 + c));
+    for (let i = 1; i < 4096; i++) {
+      table.set(pid + i, row(pid + i, pid + i - 1, chain[0]!, 2000 + c + i));
+      chain.push(pid + i);
+    }
+    chains.push(chain);
+    pid += 10_000;
+  }
+  let lookups = 0;
+  const counted = new (class extends Map<number, ProcStat> {
+    override get(k: number): ProcStat | undefined {
+      lookups++;
+      return super.get(k);
+    }
+  })(table);
+  const found = new Set(strayCandidates(counted, ctx(table)));
+  for (const chain of chains) for (const p of chain) assert.ok(found.has(p), `chain member ${p} is a candidate`);
+  assert.ok(lookups < 10 * table.size, `${lookups} table lookups for ${table.size} processes: linear, not quadratic`);
+});
