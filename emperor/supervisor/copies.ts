@@ -10,7 +10,7 @@ type CopyEvent = Extract<Event, { type: 'slot' | 'spawned' | 'spawn-failed' | 'r
 
 export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
   const { s } = x;
-  if (ev.type === 'tick') return sweepHeartbeats(x);
+  if (ev.type === 'tick') return sweepHeartbeats(x, ev.copies);
   const c = findCopy(s, ev.copy);
   if (!c) return; // ignore: a copy no longer tracked (dropped from its queue, or exited)
   const role = roleOf(s, c.gen);
@@ -291,8 +291,15 @@ function idleCheck(x: Ctx): void {
   arm(x, 'idle', Math.min(1000, Math.max(100, (gen.config.idle * 1000) / 4)));
 }
 
-function sweepHeartbeats(x: Ctx): void {
+/**
+ * End the named copies that are still past their generation's heartbeat limit. Only those: one
+ * overdue worker must not take down the siblings that were pinged a moment ago (after an emperor
+ * stall every idle worker is past the limit, and only its answer to the ping says it is alive).
+ */
+function sweepHeartbeats(x: Ctx, ids: readonly number[]): void {
+  const named = new Set(ids);
   for (const c of x.s.copies) {
+    if (!named.has(c.id)) continue;
     const gen = roleOf(x.s, c.gen) === 'next' ? x.s.next : x.s.current?.id === c.gen ? x.s.current : null;
     const config = gen?.config;
     if (!config || config.app === null || config.heartbeat <= 0) continue;

@@ -129,7 +129,8 @@ export type Event =
   | { type: 'load'; copy: number; busy: boolean }
   | { type: 'load-error'; copy: number; message: string }
   | { type: 'timer'; name: string; token: number }
-  | { type: 'tick' }
+  /** the heartbeat sweep: `copies` are the ones past their limit that were pinged and did not answer */
+  | { type: 'tick'; copies: number[] }
   | { type: 'waiter-listening'; gen: number }
   | { type: 'waiter-failed'; gen: number; error: string }
   | { type: 'woken'; gen: number };

@@ -33,3 +33,30 @@ test('idle workers answer pings and are kept; a frozen idle worker is replaced',
   await e.waitLog((l) => typeof l.msg === 'string' && l.msg.includes(`no heartbeat from ${frozen}`), 2000, 'the missed-heartbeat log line');
   assert.equal((await request({ socketPath: sock })).status, 200);
 });
+
+test('after an emperor stall, one frozen worker is replaced and its pinged idle siblings are kept', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'j.sock');
+  e.write('j.ini', appIni('env.mjs', sock, 'processes = 3\nheartbeat = 2'));
+  // every worker ready (the record is `ready` once one is): an unready one is judged by start-timeout instead
+  const v = await e.waitVassal('j', (r) => r.state === 'ready' && r.workers.length === 3 && r.workers.every((w) => w.ready), 20_000);
+  const frozen = v.pids[0]!;
+  const healthy = v.pids.slice(1);
+  t.after(() => {
+    for (const [pid, sig] of [[e.pid, 'SIGCONT'], [frozen, 'SIGKILL']] as const) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  // the emperor stalls past every worker's limit (3 s), with one worker frozen meanwhile: when it
+  // resumes, every idle worker is overdue, and only the pings tell the frozen one from the others
+  process.kill(frozen, 'SIGSTOP');
+  process.kill(e.pid, 'SIGSTOP');
+  await sleep(5000);
+  process.kill(e.pid, 'SIGCONT');
+  const after = await e.waitVassal('j', (r) => r.state === 'ready' && r.pids.length === 3 && !r.pids.includes(frozen), 20_000).catch((err: Error) => assert.fail(`${err.message}; pids ${JSON.stringify(e.vassal('j')?.pids)}, frozen ${frozen}; ${JSON.stringify(e.logs.filter((l) => l.vassal === 'j').map((l) => l.msg).slice(-8))}`));
+  for (const pid of healthy) assert.ok(after.pids.includes(pid), `the idle worker ${pid} that answered its ping was kept (pids now ${JSON.stringify(after.pids)})`);
+});

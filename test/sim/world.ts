@@ -288,7 +288,8 @@ export class World {
         return this.feed(x.kind === 'exited' ? { type: 'exited', copy: id, info: exitInfo(false) } : { type: x.kind, copy: id });
       }
       case 'tick':
-        return this.feed({ type: 'tick' });
+        // the interpreter names the copies it pinged and heard nothing from: here, every copy
+        return this.feed({ type: 'tick', copies: this.s.copies.map((c) => c.id) });
       case 'waiter': {
         const gen = pick(this.waiters, x.i);
         if (gen === undefined) return;
