@@ -88,7 +88,6 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       argv: [...(prefix ?? []), ...enter.argv, process.execPath, WORKER],
       env: { ...env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
       channel: 'data',
-      loadReports: settings.load === true,
       listenFdName: null,
     };
   }

@@ -10,18 +10,9 @@ import { MAX_WORKER_LINE, parseWorkerMessage, type WorkerMessage } from '../../s
  * a heartbeat every few seconds, at most one recycle request and four load reports a second.
  */
 export const MAX_MESSAGES_PER_SECOND = 100;
-/**
- * Each kind has its own ceiling a second, well above what a real worker sends (a load report per
- * 250 ms window; a heartbeat every heartbeat/3 s while busy, plus one answer per ping): every
- * message is a step of its vassal's table, whose cost grows with the vassal's copies, so 100
- * load reports a second from each of 1024 copies would hold the emperor's loop.
- */
-export const MAX_PER_KIND_PER_SECOND: Readonly<Record<WorkerMessage['type'], number>> = { ready: 2, heartbeat: 10, load: 8, 'load-error': 2, recycle: 4 };
 
 export interface ChannelHandlers {
   onMessage(msg: WorkerMessage): void;
-  /** the worker's vassal has an adaptive count: only then may it send load reports */
-  loadReports?: boolean;
   /** the first violation only; the stream is no longer read after it */
   onViolation(reason: string): void;
 }
@@ -32,7 +23,6 @@ export function readWorkerChannel(stream: Readable, h: ChannelHandlers): void {
   let pending = 0;
   let windowStart = 0;
   let inWindow = 0;
-  const perKind = new Map<string, number>();
   let broken = false;
 
   const violate = (reason: string): void => {
@@ -49,7 +39,6 @@ export function readWorkerChannel(stream: Readable, h: ChannelHandlers): void {
     if (now - windowStart >= 1000) {
       windowStart = now;
       inWindow = 0;
-      perKind.clear();
     }
     if (++inWindow > MAX_MESSAGES_PER_SECOND) return violate(`its channel carried more than ${MAX_MESSAGES_PER_SECOND} messages in one second`);
     let raw: unknown;
@@ -60,10 +49,6 @@ export function readWorkerChannel(stream: Readable, h: ChannelHandlers): void {
     }
     const msg = parseWorkerMessage(raw);
     if (!msg) return violate('its channel carried a malformed message');
-    if (msg.type === 'load' && !h.loadReports) return violate('it sent a load report, but its vassal has a fixed count');
-    const n = (perKind.get(msg.type) ?? 0) + 1;
-    perKind.set(msg.type, n);
-    if (n > MAX_PER_KIND_PER_SECOND[msg.type]) return violate(`its channel carried more than ${MAX_PER_KIND_PER_SECOND[msg.type]} ${msg.type} messages in one second`);
     h.onMessage(msg);
   };
 

@@ -27,8 +27,6 @@ export interface SpawnSpec {
   socketFd: number | null;
   /** fd 4: 'data' for app workers (JSON lines, see channel.ts), 'notify' for exec vassals (READY=1 pipe) */
   channel: 'data' | 'notify';
-  /** an app worker of an adaptive count: it may send load reports (channel.ts ends any other that does) */
-  loadReports?: boolean;
   honourStdin: boolean;
   /** exec vassals get the systemd socket-activation variables, with LISTEN_PID = their own pid */
   listenFdName: string | null;
@@ -196,7 +194,6 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   const channel = (child.stdio as unknown as Array<Readable | null>)[4];
   if (channel && spec.channel === 'data') {
     readWorkerChannel(channel, {
-      loadReports: spec.loadReports === true,
       onMessage: (msg) => {
         if (msg.type === 'ready' || msg.type === 'load-error') started();
         spec.onMessage(msg);

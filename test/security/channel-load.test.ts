@@ -35,20 +35,6 @@ test('a malformed or flooding load message ends the worker; well-formed ones do 
   assert.equal(bad.pid, fine.pid, 'the worker that sent well-formed messages was still the one serving');
   assert.match(bad.reason!, /malformed message/);
   const flood = await attack(e, sock, 'floodload');
-  assert.match(flood.reason!, /more than 8 load messages in one second/);
-  const burst = await attack(e, sock, 'burstload');
-  assert.match(burst.reason!, /more than 8 load messages in one second/);
+  assert.match(flood.reason!, /more than 100 messages in one second/);
   assert.equal(e.vassal('la')!.scale?.count, 1, 'no scaling from a hostile worker');
-});
-
-test('a worker of a vassal with a fixed count that sends load reports is ended (each one is a step of its table)', async (t) => {
-  const e = await startEmperor(t);
-  const sock = path.join(e.dir, 'la.sock');
-  e.write('la.ini', appIni('load-attack.mjs', sock, 'processes = 2'));
-  await e.waitVassal('la', (v) => v.state === 'ready' && v.pids.length === 2, 20_000);
-  // the worker is ended at its first load report: the request may get no answer
-  await request({ socketPath: sock }, '/attack?kind=fine').catch(() => null);
-  const line = await e.waitLog((l) => l.vassal === 'la' && typeof l.msg === 'string' && l.msg.startsWith('ending a copy'), 10_000, 'a copy to be ended');
-  assert.match(String(line.msg), /load report, but its vassal has a fixed count/);
-  await e.waitVassal('la', (v) => v.state === 'ready' && v.pids.length === 2, 20_000);
 });
