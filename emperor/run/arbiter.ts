@@ -229,7 +229,7 @@ export class Emperor {
       this.#loads.delete(file);
       // the vassal's removal completed while this read was under way, and the file is back (this
       // is its latest read: a removal since would have dropped it): it is a new vassal
-      if (this.supervisors.get(sup.name) !== sup || sup.state === 'gone') return this.#onScan({ type: 'upsert', file, reason: 'added' });
+      if (this.supervisors.get(sup.name) !== sup || sup.state === 'gone') return this.#stopping ? undefined : this.#onScan({ type: 'upsert', file, reason: 'added' });
       if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
       for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
       this.#watchTouch(sup, result.config.touchReload);
