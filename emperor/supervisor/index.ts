@@ -125,12 +125,14 @@ export class Supervisor {
       // each copy by its own generation's heartbeat (a rollout may change it)
       const config = s.next?.id === c.gen ? s.next.config : s.current?.id === c.gen ? s.current.config : null;
       if (!config?.app || config.heartbeat <= 0) continue;
-      if (c.readyAt === null || c.stopping || now - c.lastBeat <= heartbeatPingMs(config.heartbeat)) continue;
+      const pingAfter = heartbeatPingMs(config.heartbeat);
+      if (c.readyAt === null || c.stopping || now - c.lastBeat <= pingAfter) continue;
+      const limit = heartbeatLimitMs(config.heartbeat);
       const ping = this.#pings.get(c.id);
       if (!ping || ping.beat !== c.lastBeat) {
         this.#pings.set(c.id, { beat: c.lastBeat, at: now });
         this.#copies.get(c.id)?.ping();
-      } else if (now - c.lastBeat > heartbeatLimitMs(config.heartbeat) && now - ping.at > heartbeatLimitMs(config.heartbeat) - heartbeatPingMs(config.heartbeat)) overdue.push(c.id);
+      } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
     }
     if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);
     if (overdue.length > 0) this.#feed({ type: 'tick', copies: overdue });
