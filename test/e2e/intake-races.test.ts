@@ -16,12 +16,23 @@ const valueOf = async (sock: string): Promise<string | null> => {
     return null;
   }
 };
-/** A request the old copy (slow.mjs) is serving: it keeps the copy draining for about `ms`. */
-async function holdCopy(e: EmperorProc, sock: string, ms: number): Promise<Promise<unknown>> {
+/**
+ * Run vassal NAME on slow.mjs, then remove its file while its copy drains a request for ~800 ms,
+ * and once the removal has begun (`stopping`) write the file again with `content(sock)`: the
+ * removal ends well inside the new read's delay. Resolves, with the socket, once that request ended.
+ */
+async function recreateWhileRemoving(e: EmperorProc, name: string, content: (sock: string) => string): Promise<string> {
+  const sock = path.join(e.dir, `${name}.sock`);
+  e.write(`${name}.ini`, appIni('slow.mjs', sock));
+  await e.waitVassal(name, 'ready', 20_000);
   const seen = e.logs.length;
-  const done = request({ socketPath: sock }, `/?ms=${ms}&tell`, { timeoutMs: ms + 10_000 }).catch(() => null);
+  const held = request({ socketPath: sock }, '/?ms=800&tell', { timeoutMs: 10_800 }).catch(() => null);
   await waitUntil(() => e.logs.slice(seen).some((l) => JSON.stringify(l).includes('slow: started')), 10_000, 'the request to be in flight');
-  return done;
+  e.remove(`${name}.ini`);
+  await e.waitLog((l) => l.vassal === name && l.event === 'stopping', 10_000, 'the removal to begin');
+  e.write(`${name}.ini`, content(sock));
+  await held;
+  return sock;
 }
 const start = (t: Parameters<typeof startEmperor>[0], delay = true): Promise<EmperorProc> =>
   startEmperor(t, { env: delay ? { EMPEROR_TEST_LOAD_DELAY_MS: String(DELAY_MS) } : {} });
@@ -45,31 +56,14 @@ test('a read in flight across a removal is not taken for the read of the file cr
 
 test('a file created again while its vassal is being removed runs once the removal completes', async (t) => {
   const e = await start(t);
-  const sock = path.join(e.dir, 'q.sock');
-  e.write('q.ini', appIni('slow.mjs', sock));
-  await e.waitVassal('q', 'ready', 20_000);
-  // the old copy drains a request for ~800 ms: the removal ends well inside the new read's delay
-  const held = await holdCopy(e, sock, 800);
-  e.remove('q.ini');
-  // created again once the removal has begun (the old copy is stopping): the new read outlasts it
-  await e.waitLog((l) => l.vassal === 'q' && l.event === 'stopping', 10_000, 'the removal to begin');
-  e.write('q.ini', appIni('env.mjs', sock, 'env = VALUE=2'));
-  await held;
+  const sock = await recreateWhileRemoving(e, 'q', (sk) => appIni('env.mjs', sk, 'env = VALUE=2'));
   await waitUntil(async () => (await valueOf(sock)) === '2', 20_000, 'VALUE=2 to be served');
   assert.equal((await e.waitVassal('q', 'ready', 10_000)).state, 'ready');
 });
 
 test('an invalid file created again while its vassal is being removed is reported, not forgotten', async (t) => {
   const e = await start(t);
-  const sock = path.join(e.dir, 'p.sock');
-  e.write('p.ini', appIni('slow.mjs', sock));
-  await e.waitVassal('p', 'ready', 20_000);
-  // the old copy drains a request for ~800 ms: the removal ends well inside the new read's delay
-  const held = await holdCopy(e, sock, 800);
-  e.remove('p.ini');
-  await e.waitLog((l) => l.vassal === 'p' && l.event === 'stopping', 10_000, 'the removal to begin');
-  e.write('p.ini', `${appIni('env.mjs', sock)}no-such-key = 1\n`);
-  await held;
+  await recreateWhileRemoving(e, 'p', (sk) => `${appIni('env.mjs', sk)}no-such-key = 1\n`);
   const v = await e.waitVassal('p', 'invalid', 20_000);
   assert.match(v.error ?? '', /no-such-key/);
 });
