@@ -266,6 +266,38 @@ export function connectionsByPid(port) {
   return counts;
 }
 
+/** The installed PM2's version (under PM2_PREFIX), or '?'. */
+export function pm2Version() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(PM2_PREFIX, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+/** `uwsgi --version`, or '?'. */
+export function uwsgiVersion() {
+  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 ? r.stdout.trim() : '?';
+}
+
+/**
+ * PM2 with its own home under root.dir running the hello app in cluster mode with `instances`
+ * workers on a free loopback port; resolves once the app answers. The caller stops it (pm2.kill()).
+ */
+export async function startPm2Cluster(root, instances) {
+  const home = path.join(root.dir, 'pm2home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
+  const app = writePm2App(root.dir);
+  const port = await L.freePort();
+  const pm2 = new Pm2(home);
+  // PORT through the environment of the start command (pm2 passes it to the app)
+  pm2.env.PORT = String(port);
+  pm2.run(['start', app, '-i', String(instances), '--name', 'app'], { timeoutMs: 60_000 });
+  await waitServing(port, { timeoutMs: 30_000 });
+  return { pm2, port };
+}
+
 // ---- apps -------------------------------------------------------------------------------------
 
 /** The same hello handler as a CommonJS PM2 cluster app (listens on $PORT). */

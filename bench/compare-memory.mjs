@@ -13,7 +13,7 @@
 //   node bench/compare-memory.mjs [--only emperor,bare,pm2,uwsgi] [--apps 10]
 //
 // Writes bench/results/compare-memory.json.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -129,7 +129,7 @@ async function pm2Run(root) {
   const daemon = pm2.daemonPid();
   const snap = snapshot(groups, [daemon]);
   await pm2.kill();
-  return summarise('pm2', `PM2 ${pkgVersion()} cluster mode, ${APPS} apps x 1 instance from an ecosystem file (workers as root); manager = the PM2 God daemon`, snap);
+  return summarise('pm2', `PM2 ${C.pm2Version()} cluster mode, ${APPS} apps x 1 instance from an ecosystem file (workers as root); manager = the PM2 God daemon`, snap);
 }
 
 async function uwsgiRun(root) {
@@ -150,21 +150,10 @@ async function uwsgiRun(root) {
   const groups = uw.vassals().map((v) => [v.master, ...v.workers]);
   const snap = snapshot(groups, [uw.pid]);
   await uw.stop();
-  return summarise('uwsgi', `uWSGI ${uwsgiVersion()} Emperor, ${APPS} vassals (python3 plugin, master + 1 worker each, uid nobody); per app = master + worker; manager = the emperor process`, snap);
+  return summarise('uwsgi', `uWSGI ${C.uwsgiVersion()} Emperor, ${APPS} vassals (python3 plugin, master + 1 worker each, uid nobody); per app = master + worker; manager = the emperor process`, snap);
 }
 
-function pkgVersion() {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
-function uwsgiVersion() {
-  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
 
 // ---- main -------------------------------------------------------------------------------------------
 

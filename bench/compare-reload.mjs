@@ -14,7 +14,6 @@
 //   node bench/compare-reload.mjs [--only emperor,pm2,uwsgi] [--rounds 2]
 //
 // Writes bench/results/compare-reload.json.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -163,22 +162,14 @@ async function emperorSystem(root) {
 }
 
 async function pm2Start(root) {
-  const home = path.join(root.dir, 'pm2home');
-  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
-  const app = C.writePm2App(root.dir);
-  const port = await L.freePort();
-  const pm2 = new C.Pm2(home);
-  // PORT through the environment of the start command (pm2 passes it to the app)
-  pm2.env.PORT = String(port);
-  pm2.run(['start', app, '-i', '2', '--name', 'app'], { timeoutMs: 60_000 });
-  await C.waitServing(port, { timeoutMs: 30_000 });
+  const { pm2, port } = await C.startPm2Cluster(root, 2);
   const workerPids = () => {
     const d = pm2.daemonPid();
     return d ? L.childrenOf(d) : [];
   };
   return {
     name: 'pm2',
-    how: `PM2 ${pm2Version()} cluster mode, \`pm2 start app.cjs -i 2\` (workers as root: PM2's default), reload = \`pm2 reload app\` (rolling: a new worker per old one, old one gets SIGINT once the new one listens; kill_timeout 1600 ms)`,
+    how: `PM2 ${C.pm2Version()} cluster mode, \`pm2 start app.cjs -i 2\` (workers as root: PM2's default), reload = \`pm2 reload app\` (rolling: a new worker per old one, old one gets SIGINT once the new one listens; kill_timeout 1600 ms)`,
     url: `http://127.0.0.1:${port}/`,
     workerPids,
     ourPids: () => [pm2.daemonPid(), ...workerPids()].filter(Boolean),
@@ -198,13 +189,6 @@ async function pm2Start(root) {
   };
 }
 
-function pm2Version() {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
 async function uwsgiStart(root) {
   const dir = path.join(root.dir, 'uwsgi.d');
@@ -231,7 +215,7 @@ async function uwsgiStart(root) {
   let mark = 0;
   return {
     name: 'uwsgi',
-    how: `uWSGI ${uwsgiVersion()} Emperor (--emperor-freq 1: it polls the directory every second), vassal: http-socket, plugin python3, master, processes = 2, uid nobody, a hello WSGI app answering Connection: close (uWSGI's http-socket serves one request per connection, so wrk reconnects for each request); reload = utimes() on the vassal ini (the emperor SIGHUPs the vassal: graceful reload of master and workers)`,
+    how: `uWSGI ${C.uwsgiVersion()} Emperor (--emperor-freq 1: it polls the directory every second), vassal: http-socket, plugin python3, master, processes = 2, uid nobody, a hello WSGI app answering Connection: close (uWSGI's http-socket serves one request per connection, so wrk reconnects for each request); reload = utimes() on the vassal ini (the emperor SIGHUPs the vassal: graceful reload of master and workers)`,
     url: `http://127.0.0.1:${port}/`,
     workerPids,
     ourPids: () => [uw.pid, ...C.descendants(uw.pid)],
@@ -262,10 +246,6 @@ async function uwsgiStart(root) {
   };
 }
 
-function uwsgiVersion() {
-  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
 
 // ---- main -------------------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 // uWSGI Emperor (one vassal, master + 1 worker), each serving the hello app on its own loopback
 // port. Each starter returns { name, how, port, workerPid({ waitMs, not }), info(), stop() }.
 // Worker pids come from /proc (no status CLI is spawned while a copy starts), except PM2's.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as C from './compare-lib.mjs';
@@ -47,17 +46,10 @@ export async function emperorSystem(root, { cli = L.CLI, label = 'emperor' } = {
 }
 
 export async function pm2System(root) {
-  const home = path.join(root.dir, 'pm2home');
-  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
-  const app = C.writePm2App(root.dir);
-  const port = await L.freePort();
-  const pm2 = new C.Pm2(home);
-  pm2.env.PORT = String(port);
-  pm2.run(['start', app, '-i', '1', '--name', 'app'], { timeoutMs: 60_000 });
-  await C.waitServing(port, { timeoutMs: 30_000 });
+  const { pm2, port } = await C.startPm2Cluster(root, 1);
   return {
     name: 'pm2',
-    how: `PM2 ${pkgVersion('pm2')} cluster mode, \`pm2 start app.cjs -i 1\` (default restart policy); the worker pid from \`pm2 jlist\``,
+    how: `PM2 ${C.pm2Version()} cluster mode, \`pm2 start app.cjs -i 1\` (default restart policy); the worker pid from \`pm2 jlist\``,
     port,
     workerPid: (opts) =>
       pollPid(() => {
@@ -85,7 +77,7 @@ export async function uwsgiSystem(root) {
   uw.trackAll();
   return {
     name: 'uwsgi',
-    how: `uWSGI ${uwsgiVersion()} Emperor, one vassal: http-socket, master, processes = 1, uid nobody; the worker = the vassal master's child`,
+    how: `uWSGI ${C.uwsgiVersion()} Emperor, one vassal: http-socket, master, processes = 1, uid nobody; the worker = the vassal master's child`,
     port,
     workerPid: (opts) =>
       pollPid(() => {
@@ -109,15 +101,4 @@ export function unavailable(name) {
   return null;
 }
 
-function pkgVersion(name) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(C.PM2_PREFIX, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
-function uwsgiVersion() {
-  const r = spawnSync('uwsgi', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
