@@ -4,13 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
-import { closeInheritedFds } from './os/index.js';
+import { closeInheritedFds, localHost } from './os/index.js';
 import { startControlServer } from './control/index.js';
-import { Emperor, keepOutput, keepRunning, logStrays, openState, startDashboardIfAsked, stopOnSignals, type RunOptions } from './run/index.js';
+import type { KeeperLink } from './keeper/index.js';
+import { Adoption, Emperor, keepOutput, keepRunning, logStrays, openState, startDashboardIfAsked, stopOnSignals, type RunOptions } from './run/index.js';
 
 export type { RunOptions };
 
-export async function runEmperor(opts: RunOptions): Promise<number> {
+/** The brain of `emperor run` (its keeper, `link`, holds sockets and copies), or all of it alone. */
+export async function runEmperor(opts: RunOptions, link: KeeperLink | null = null): Promise<number> {
   const { log } = opts;
   // 1. nothing the emperor inherited may reach a vassal
   const closed = closeInheritedFds();
@@ -22,15 +24,17 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
     log.fatal({ vassals }, `the vassals directory ${vassals} does not exist`);
     return EXIT.START_FAILED;
   }
-  // 3. the state: one emperor per file, the last run's copies ended
-  const state = await openState(statePath, log);
+  // 3. the state: one emperor per file, the last run's copies ended (not those the keeper kept)
+  const adoption = link && new Adoption(link, log);
+  const state = await openState(statePath, log, adoption ? { self: adoption.self.pid, kept: adoption.keptPids() } : undefined);
   if (!state) return EXIT.START_FAILED;
   const { store } = state;
-  // 4. the arbiter (the socket owner and the scanner live in it), told what the last run left
-  const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store);
+  // 4. the arbiter (the scanner lives in it) on the host of sockets and copies, told what the last run left
+  const host = link ?? localHost(log);
+  const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store, host, adoption);
   for (const l of state.leftovers) emperor.bus.publish(l.vassal, 'leftover-killed', { pid: l.pid });
   // 5. signals: the first stop signal stops gracefully, a second kills at once
-  const stopper = stopOnSignals(log, () => emperor.stop(), () => emperor.killAll());
+  const stopper = stopOnSignals(log, () => (link?.say('stopping'), emperor.stop()), () => emperor.killAll());
   // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
   // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
   emperor.onEssentialFailed = (name, reason) => {
@@ -52,7 +56,8 @@ export async function runEmperor(opts: RunOptions): Promise<number> {
   const started = await Promise.race([emperor.start().then(() => true), stopper.done.then(() => false)]);
   // 9. the control socket: stop/start/restart/reload --wait from the CLI
   const control = started ? await startControlServer(statePath, emperor, log) : null;
-  log.info({ vassals, state: opts.state, pid: process.pid, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
+  link?.say('up');
+  log.info({ vassals, state: opts.state, pid: adoption?.self.pid ?? process.pid, brainPid: link ? process.pid : undefined, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
   // 10. run until stopped, then close in reverse order
   const code = await stopper.done;
   control?.close();

@@ -27,6 +27,8 @@ export const EVENT_KINDS = [
   'config-error',
   'socket-error',
   'leftover-killed',
+  'adopted',
+  'brain-restarted',
   'essential-failed',
   'hook-started',
   'hook-done',
@@ -54,6 +56,10 @@ interface Hook {
  */
 export interface EventDetails {
   'emperor-started': { pid: number; vassalsDir: string };
+  /** a new brain took over the copies the keeper kept running (the last brain died or was replaced) */
+  adopted: { pids: number[]; generation: number };
+  /** the emperor's brain was started again by its keeper; `restarts` counts them since the keeper started */
+  'brain-restarted': { brainPid: number; restarts: number };
   'emperor-stopping': Nothing;
   'emperor-stopped': Nothing;
   added: { file: string };

@@ -14,6 +14,7 @@ import { vassalNameOf } from '../config/index.js';
 import { parseEnvNames, setEnvPolicy, configEnv } from '../decide/index.js';
 import { loadForRun } from '../decide/index.js';
 import { runEmperor } from '../main.js';
+import { BRAIN_ENV, KeeperLink, runKeeper } from '../keeper/index.js';
 import { printStatus } from './status.js';
 import { serveOne } from '../run/index.js';
 import { systemLookup } from '../os/index.js';
@@ -62,10 +63,17 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
+    if (!process.env[BRAIN_ENV] || !process.send) {
+      // the keeper: it holds sockets and copies and runs this same command again as its brain
+      process.exitCode = await runKeeper(process.argv.slice(2), log);
+      setTimeout(() => process.exit(), 100).unref();
+      return;
+    }
     envPolicy(Boolean(o.tyrant), o.tyrantEnv);
     if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
     const dashboardToken = o.dashboardToken ?? envToken;
-    process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log });
+    const link = await KeeperLink.connect(log);
+    process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log }, link);
     // vassal pipes and timers are closed; anything left must not hold the emperor up
     setTimeout(() => process.exit(), 100).unref();
   });

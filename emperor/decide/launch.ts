@@ -57,7 +57,7 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
   const { config, identity, socket } = p;
   const prefix = execPrefix(identity);
   const fallbackIds = prefix === null && identity.switchTo ? { uid: identity.uid, gid: identity.gid } : null;
-  const base = { socketFd: socket?.fd ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
+  const base = { socketFd: socket?.fd ?? null, socketKey: socket?.key ?? null, honourStdin: config.honourStdin, fallbackIds, ...handlers };
   if (config.app !== null) {
     const env = copyEnv(config, identity);
     // The worker runs as the vassal's user from its first instruction (setpriv, or the spawn's

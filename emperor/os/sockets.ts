@@ -95,6 +95,16 @@ export class Sockets {
     return this.#held.has(key);
   }
 
+  /** a held socket by its key (the keeper gives its fd to the copies it spawns) */
+  held(key: string): HeldSocket | undefined {
+    return this.#held.get(key)?.sock;
+  }
+
+  /** every held socket's key and owner (a keeper's inventory) */
+  list(): Array<{ key: string; owner: string }> {
+    return [...this.#held.values()].map(({ sock }) => ({ key: sock.key, owner: sock.owner }));
+  }
+
   /**
    * The socket for `address`, bound now or already held. A held Unix socket whose mode or owner
    * changed gets the new ones in place (the same socket stays, clients keep their backlog), through

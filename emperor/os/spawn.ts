@@ -25,6 +25,8 @@ export interface SpawnSpec {
   env: Record<string, string | undefined>;
   /** the inherited listening socket, as fd 3 */
   socketFd: number | null;
+  /** the key it is held under (a keeper's brain names the socket, the keeper knows its fd) */
+  socketKey: string | null;
   /** fd 4: 'data' for app workers (JSON lines, see channel.ts), 'notify' for exec vassals (READY=1 pipe) */
   channel: 'data' | 'notify';
   honourStdin: boolean;
@@ -46,7 +48,20 @@ const MAX_LINE = 16 * 1024;
 const PING = encodeWorkerMessage({ type: 'ping' });
 const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
-export class Copy {
+/** What a supervisor holds of a copy: one this process spawned (Copy), or one a keeper holds for it. */
+export interface CopyHandle {
+  readonly pid: number;
+  readonly pidStart: number;
+  readonly startedAtMs: number;
+  /** resolves once, when the process has exited (never rejects) */
+  readonly exit: Promise<ExitInfo>;
+  readonly alive: boolean;
+  signal(sig: NodeJS.Signals): void;
+  stop(mercyMs: number, sig?: NodeJS.Signals): Promise<ExitInfo>;
+  ping(): void;
+}
+
+export class Copy implements CopyHandle {
   readonly pid: number;
   readonly startedAtMs = Date.now();
   readonly pidStart: number;
@@ -137,7 +152,7 @@ export function whenSpawnSlot(fn: () => void): void {
 }
 
 /** The copy counts as starting until the returned function is called (once), it exits, or START_HOLD_MS. */
-function holdStartSlot(copy: Copy): () => void {
+export function holdStartSlot(copy: Pick<CopyHandle, 'exit'>): () => void {
   starting++;
   let held = true;
   const release = (): void => {

@@ -8,7 +8,8 @@ import type { EventKind } from '../../shared/events.js';
 import { Bus } from '../bus.js';
 import { vassalNameOf } from '../config/index.js';
 import { configEnv, fileOwner, loadForRun } from '../decide/index.js';
-import { flushStraySweep, processStartTime, Sockets, systemLookup } from '../os/index.js';
+import { processStartTime, systemLookup, type Host } from '../os/index.js';
+import type { Adoption } from './adoption.js';
 import type { Store } from '../store/index.js';
 import { Supervisor } from '../supervisor/index.js';
 import { supervisorDeps } from './deps.js';
@@ -35,7 +36,7 @@ export class Emperor {
   readonly supervisors = new Map<string, Supervisor>();
   /** files refused because another file already defines their vassal name: next in line */
   readonly #refused = new Map<string, Set<string>>();
-  readonly #sockets: Sockets;
+  readonly #host: Host;
   readonly #scanner: Scanner;
   readonly #lookup = systemLookup();
   /**
@@ -54,6 +55,9 @@ export class Emperor {
   constructor(
     readonly opts: RunOptions,
     readonly store: Store,
+    host: Host,
+    /** a new brain: what its keeper kept running, to adopt (null: a first start, or `serve`) */
+    private readonly adoption: Adoption | null = null,
   ) {
     this.bus = new Bus(store.maxEventId(), () => store.eventIdFloor());
     this.bus.on('record', (r) => store.upsertVassal(r));
@@ -63,16 +67,19 @@ export class Emperor {
       const level = WARN_EVENTS.has(e.kind) ? 'warn' : 'info';
       opts.log[level]({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind);
     });
-    this.#sockets = new Sockets(opts.log);
+    this.#host = host;
     this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log, { tyrant: opts.tyrant });
   }
 
   async start(): Promise<void> {
-    const startedAt = new Date().toISOString();
-    this.store.setEmperor({ pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, vassalsDir: this.opts.vassals, startedAt, stoppedAt: null });
-    this.bus.publish(null, 'emperor-started', { pid: process.pid, vassalsDir: this.opts.vassals });
-    this.#sockets.warmUp();
+    const self = this.adoption?.self ?? { pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, startedAt: new Date().toISOString() };
+    this.store.setEmperor({ pid: self.pid, pidStart: self.pidStart, vassalsDir: this.opts.vassals, startedAt: self.startedAt, stoppedAt: null });
+    if (this.adoption?.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts });
+    else this.bus.publish(null, 'emperor-started', { pid: self.pid, vassalsDir: this.opts.vassals });
+    this.#host.sockets.warmUp();
     await this.#scanner.start();
+    // what the keeper kept for vassals whose file is gone (or changed hands): ended, given back
+    this.adoption?.endUnclaimed(new Set(this.supervisors.keys()));
     // records of vassals whose file is gone since the last run: forget them (history stays)
     setTimeout(() => {
       for (const rec of this.store.listVassals()) if (!this.supervisors.has(rec.name)) this.store.deleteVassal(rec.name);
@@ -99,8 +106,8 @@ export class Emperor {
       this.#touch.clear();
       // every vassal stops in parallel; their exec-post-stop hooks end before the emperor does
       await Promise.all([...this.supervisors.values()].map((s) => s.dispatch({ type: 'shutdown' }).then(() => s.settled())));
-      this.#sockets.releaseAll();
-      await flushStraySweep();
+      this.#host.sockets.releaseAll();
+      await this.#host.flushStrays();
       const row = this.store.getEmperor();
       if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
       this.bus.publish(null, 'emperor-stopped', {});
@@ -132,7 +139,7 @@ export class Emperor {
   /** A second signal: kill every copy at once. */
   killAll(): void {
     for (const sup of this.supervisors.values()) sup.killNow();
-    this.#sockets.releaseAll();
+    this.#host.sockets.releaseAll();
   }
 
   #onScan(e: ScanEvent): void {
@@ -179,6 +186,7 @@ export class Emperor {
       this.bus.publish(name, 'config-error', { file: e.file, errors: [`${e.file}: vassal "${name}" is already defined by ${sup.file}`] });
       return;
     }
+    let adopted = false;
     if (!sup || sup.state === 'gone') {
       if (sup) {
         // the gone one's removal has not been tidied up yet: its touch-reload watch goes now
@@ -186,13 +194,17 @@ export class Emperor {
         this.#touch.delete(name);
       }
       sup = new Supervisor(name, e.file, {
-        ...supervisorDeps(this.bus, this.opts.log, this.#sockets, this.#lookup, this.opts.tyrant),
+        ...supervisorDeps(this.bus, this.opts.log, this.#host, this.#lookup, this.opts.tyrant),
         essentialFailed: (n, reason) => this.onEssentialFailed?.(n, reason),
       });
       this.supervisors.set(name, sup);
+      // a new brain: the copies its keeper kept for this file are adopted before the file is read
+      // a new brain: the copies its keeper kept for this file are adopted before the file is read,
+      // and the file then applies as an operator's start would (unchanged: nothing restarts)
+      adopted = this.adoption?.adopt(sup) ?? false;
       this.bus.publish(name, 'added', { file: e.file });
     }
-    void this.#apply(e.file, sup, e.reason === 'touched' ? 'touched' : 'changed');
+    void this.#apply(e.file, sup, adopted ? 'start' : e.reason === 'touched' ? 'touched' : 'changed');
   }
 
   /**

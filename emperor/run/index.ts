@@ -5,6 +5,7 @@ export { type ScanEvent, Scanner } from './scanner.js';
 export { serveOne } from './serve.js';
 export { TouchReload } from './touch-reload.js';
 export { Emperor, type RunOptions } from './arbiter.js';
+export { Adoption } from './adoption.js';
 export { supervisorDeps } from './deps.js';
 export { keepRunning, stopOnSignals } from './signals.js';
 export { openState } from './state.js';

@@ -100,6 +100,9 @@ export class Scanner {
     this.#watcher.on('error', (err) => this.#watcherFailed(err as Error));
     await new Promise<void>((resolve) => this.#watcher!.once('ready', () => resolve()));
     this.rescan(0);
+    // resolve once every file there was looked at (a new brain ends what no file claims after it)
+    const until = Date.now() + MAX_SETTLE_MS + 1000;
+    while (this.#timers.size > 0 && !this.#closed && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   }
 
   /** Look at every file again (start, a ConfigMap swap, SIGHUP). */

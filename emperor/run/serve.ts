@@ -9,8 +9,7 @@ import { loadVassalFile, vassalNameOf } from '../config/index.js';
 import { configEnv } from '../decide/index.js';
 import { supervisorDeps } from './deps.js';
 import { stopOnSignals } from './signals.js';
-import { systemLookup } from '../os/index.js';
-import { Sockets } from '../os/index.js';
+import { localHost, systemLookup } from '../os/index.js';
 import { Supervisor } from '../supervisor/index.js';
 
 export async function serveOne(fileArg: string, opts: { vassalDefaults: string | null; log: Logger }): Promise<number> {
@@ -24,9 +23,10 @@ export async function serveOne(fileArg: string, opts: { vassalDefaults: string |
   }
   const bus = new Bus();
   bus.on('event', (e) => log.info({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind));
-  const sockets = new Sockets(log);
+  const host = localHost(log);
+  const { sockets } = host;
   const name = vassalNameOf(file) ?? first.config.name;
-  const sup = new Supervisor(name, file, supervisorDeps(bus, log, sockets, systemLookup()));
+  const sup = new Supervisor(name, file, supervisorDeps(bus, log, host, systemLookup()));
   bus.publish(name, 'added', { file });
   await sup.dispatch({ type: 'apply', config: first.config });
 

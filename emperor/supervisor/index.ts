@@ -14,7 +14,7 @@ import type { PrepareResult } from './prepare.js';
 import { recordOf } from './record.js';
 import type { NativeHandle } from '../os/index.js';
 import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
-import { spawnCopy, whenSpawnSlot, type Copy } from '../os/index.js';
+import { whenSpawnSlot, type AdoptableCopy, type CopyHandle, type CopyListeners, type SpawnMeta, type SpawnSpec } from '../os/index.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
 import { step } from './table.js';
@@ -23,6 +23,7 @@ import { VassalHooks } from './hooks.js';
 import { VassalStats } from './stats.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
+export { adoptionConfig } from './adopt.js';
 export type { Command } from './model.js';
 
 export interface SupervisorDeps {
@@ -30,6 +31,8 @@ export interface SupervisorDeps {
   log: Logger;
   prepare(config: VassalConfig): Promise<PrepareResult>;
   releaseSocket(key: string): void;
+  /** start one copy (os/host.ts): at once in this process, or through the keeper (a promise) */
+  spawn(spec: SpawnSpec, meta: SpawnMeta): CopyHandle | Promise<CopyHandle>;
   /** a duplicate descriptor of a held socket (on-demand vassals accept their first client on it) */
   dupSocket(key: string): Promise<NativeHandle>;
   /** an `essential` vassal's backoff reached its cap: it cannot become ready (SPEC §2) */
@@ -53,8 +56,14 @@ export class Supervisor {
   #s: State = initialState();
   #queue: Event[] = [];
   #busy = false;
+  /** a spawn or an adoption awaits its answer: every other event waits behind it (the table's order) */
+  #held = 0;
+  /** copies being adopted, by the `ref` of the adopt event */
+  #adopting: AdoptableCopy[] = [];
+  /** resolves once an adoption's event has been fed (null: none in flight) */
+  #adopted: Promise<void> | null = null;
   #waits: Array<{ done: (s: State) => boolean; resolve: () => void }> = [];
-  readonly #copies = new Map<number, Copy>();
+  readonly #copies = new Map<number, CopyHandle>();
   readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
@@ -95,6 +104,8 @@ export class Supervisor {
    * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
   update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean): Promise<void> {
+    // compared with what was adopted, once it is (an adoption in flight holds every event)
+    if (this.#adopted) return this.#adopted.then(() => this.update(config, how));
     const unchanged = same(this.#s.latest, config);
     if (how === 'start') return unchanged ? this.dispatch({ type: 'start' }) : this.dispatch({ type: 'apply', config });
     return this.dispatch((how === true || how === 'touched') && unchanged ? { type: 'reload' } : { type: 'apply', config });
@@ -138,12 +149,12 @@ export class Supervisor {
     if (overdue.length > 0) this.#feed({ type: 'tick', copies: overdue });
   }
 
-  #feed(ev: Event): void {
-    this.#queue.push(ev);
+  #feed(ev: Event | null): void {
+    if (ev) this.#queue.push(ev);
     if (this.#busy) return;
     this.#busy = true;
     try {
-      for (let e = this.#queue.shift(); e; e = this.#queue.shift()) {
+      for (let e = this.#held ? undefined : this.#queue.shift(); e; e = this.#held ? undefined : this.#queue.shift()) {
         const r = step(this.#s, e, Date.now());
         this.#s = r.state;
         for (const fx of r.effects) {
@@ -223,7 +234,38 @@ export class Supervisor {
         return this.deps.essentialFailed?.(this.name, fx.reason);
       case 'warn':
         return this.deps.log.warn({ vassal: this.name }, fx.message);
+      case 'adopted':
+        for (const { id, ref } of fx.copies) {
+          const copy = this.#adopting[ref];
+          if (!copy) continue;
+          const tail: string[] = [];
+          copy.handlers = this.#listeners(id, () => copy.pid, tail);
+          this.#track(id, copy, tail);
+        }
+        this.#adopting = [];
+        return;
     }
+  }
+
+  /**
+   * A new brain takes over copies its keeper kept running (keeper/link.ts): the first thing this
+   * supervisor does, before any command (they wait). `config` is the one the copies were started
+   * with; the file's config is applied next like at any start (a change rolls out).
+   */
+  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>): void {
+    this.#held++;
+    let fed!: () => void;
+    this.#adopted = new Promise((r) => (fed = r));
+    const failed = (err: Error): PrepareResult => ({ ok: false, transient: true, error: { code: 'E_SOCKET', file: config.file, line: 0, key: null, message: err.message } });
+    void this.deps.prepare(config).then((r) => r, failed).then((result) => {
+      this.#held--;
+      this.#adopting = copies.map((c) => c.copy);
+      const seen = copies.map(({ copy: c, config }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, config }));
+      this.#queue.unshift({ type: 'adopt', result, copies: seen });
+      this.#adopted = null;
+      this.#feed(null);
+      fed();
+    });
   }
 
   /** Every hook still running has ended (the emperor waits for post-stop hooks at shutdown). */
@@ -234,45 +276,60 @@ export class Supervisor {
   /** Start one copy now; its `spawned` (or `spawn-failed`) is the next event the table sees. */
   #spawn(id: number, prepared: Prepared): void {
     const { config } = prepared;
-    const log = this.deps.log;
     let pid = 0;
     /** its last stderr lines: the reason a copy gives for dying is usually there */
     const tail: string[] = [];
     // systemd hands programs a blocking socket; Node on the other end left it non-blocking
     if (config.exec !== null) prepared.socket?.setBlocking(true);
-    let copy: Copy;
+    const failed = (err: unknown): void => void this.#queue.unshift({ type: 'spawn-failed', copy: id, error: (err as Error).message });
+    const started = (copy: CopyHandle): void => {
+      pid = copy.pid;
+      this.#track(id, copy, tail);
+      this.#queue.unshift({ type: 'spawned', copy: id, pid: copy.pid, pidStart: copy.pidStart });
+    };
+    let made: CopyHandle | Promise<CopyHandle>;
     try {
-      copy = spawnCopy(
-        buildSpawnSpec(prepared, {
-          onLine: (stream, line) => {
-            if (stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) this.#feed({ type: 'harakiri', copy: id });
-            if (stream === 'stderr') keepTail(tail, line);
-            this.#output.emit(pid || undefined, stream, line);
-          },
-          outputBudget: this.#output.budget,
-          onChannelError: (reason) => log.warn({ vassal: this.name, pid }, `ending a copy: ${reason}`),
-          onMessage: (raw) => {
-            const msg = parseWorkerMessage(raw);
-            if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });
-            else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
-            else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
-            else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
-            else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
-          },
-          onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
-        }),
-      );
+      const spec = buildSpawnSpec(prepared, { ...this.#listeners(id, () => pid, tail), outputBudget: this.#output.budget });
+      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: { vassal: this.name, file: this.file, config } });
     } catch (err) {
-      this.#queue.unshift({ type: 'spawn-failed', copy: id, error: (err as Error).message });
-      return;
+      return failed(err);
     }
-    pid = copy.pid;
+    if (!(made instanceof Promise)) return started(made);
+    // through the keeper: nothing else may reach the table before this copy's answer
+    this.#held++;
+    void made.then(started, failed).finally(() => {
+      this.#held--;
+      this.#feed(null);
+    });
+  }
+
+  /** What a copy says, turned into the table's events. */
+  #listeners(id: number, pid: () => number, tail: string[]): CopyListeners {
+    return {
+      onLine: (stream, line) => {
+        if (stream === 'stderr' && line.startsWith(HARAKIRI_PREFIX)) this.#feed({ type: 'harakiri', copy: id });
+        if (stream === 'stderr') keepTail(tail, line);
+        this.#output.emit(pid() || undefined, stream, line);
+      },
+      onChannelError: (reason) => this.deps.log.warn({ vassal: this.name, pid: pid() }, `ending a copy: ${reason}`),
+      onMessage: (raw) => {
+        const msg = parseWorkerMessage(raw);
+        if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });
+        else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+        else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
+        else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
+        else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
+      },
+      onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
+    };
+  }
+
+  #track(id: number, copy: CopyHandle, tail: string[]): void {
     this.#copies.set(id, copy);
     void copy.exit.then((info) => {
       this.#copies.delete(id);
       this.#feed({ type: 'exited', copy: id, info, tail });
     });
-    this.#queue.unshift({ type: 'spawned', copy: id, pid: copy.pid, pidStart: copy.pidStart });
   }
 
   #armWaiter(gen: number, key: string): void {

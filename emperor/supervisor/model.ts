@@ -133,7 +133,12 @@ export type Event =
   | { type: 'tick'; copies: number[] }
   | { type: 'waiter-listening'; gen: number }
   | { type: 'waiter-failed'; gen: number; error: string }
-  | { type: 'woken'; gen: number };
+  | { type: 'woken'; gen: number }
+  /**
+   * A new brain's first event (the keeper kept these copies alive): `result` prepared the config
+   * the copies were started with; `ref` names each copy to the interpreter.
+   */
+  | { type: 'adopt'; result: PrepareOutcome; copies: Array<{ ref: number; pid: number; pidStart: number; startedAt: number; ready: boolean; config: VassalConfig }> };
 
 export type Effect =
   | { type: 'prepare'; seq: number; config: VassalConfig }
@@ -157,6 +162,8 @@ export type Effect =
   | { type: 'hand-over'; copy: number; prepared: PreparedLike }
   | { type: 'drop-client' }
   | { type: 'essential-failed'; reason: string }
+  /** adopted copies (refs of the `adopt` event) and the ids the table gave them */
+  | { type: 'adopted'; copies: Array<{ id: number; ref: number }> }
   | { type: 'warn'; message: string };
 
 export function initialState(): State {

@@ -7,10 +7,10 @@ import type { SocketAddress, VassalConfig } from '../../shared/types.js';
 import type { ConfigError } from '../../shared/errors.js';
 import type { ForgeActor } from '../../shared/protocol.js';
 import { fileOwner, resolveIdentity, resolveSocketOwner, type Owner, type Prepared } from '../decide/index.js';
-import { SocketError, socketKey, statsAddress, type HeldSocket, type Identity, type Lookup, type Sockets } from '../os/index.js';
+import { SocketError, socketKey, statsAddress, type HeldSocket, type Identity, type Lookup, type SocketHost } from '../os/index.js';
 
 export interface PrepareContext {
-  sockets: Sockets;
+  sockets: SocketHost;
   lookup: Lookup;
   euid: number;
   egid: number;

@@ -9,6 +9,7 @@ import { delayFor, onStartFailure } from '../decide/index.js';
 import { cloneState, type Command, type Effect, type Event, type Phase, type PrepareOutcome, type State } from './model.js';
 import { onCopyEvent, onTimer, onWaiter, checkEssential } from './copies.js';
 import { account, scale } from './scale.js';
+import { onAdopt } from './adopt.js';
 import { arm, cancel, conflicts, copiesOf, derivePhase, errorOf, event, liveCopies, newGeneration, queueCopy, releaseIfUnused, retire, same, type Ctx } from './ops.js';
 
 export type Action = 'apply' | 'invalid' | 'reload' | 'start' | 'stop' | 'remove' | 'shutdown' | 'ignore';
@@ -57,6 +58,7 @@ export const EVENTS: Record<Exclude<Event['type'], Command['type']>, string> = {
   'waiter-listening': 'idle, if the waiter is still the current generation\'s',
   'waiter-failed': 'report the error',
   woken: 'first client on a sleeping vassal: start its copies',
+  adopt: 'a new brain: the copies the keeper kept become the current generation if their config prepared; others drain',
 };
 
 /** The row that answers a command. */
@@ -70,6 +72,7 @@ export function step(state: State, ev: Event, now: number): { state: State; effe
   account(x);
   if (isCommand(ev)) command(x, ev);
   else if (ev.type === 'prepared') prepared(x, ev.seq, ev.result);
+  else if (ev.type === 'adopt') onAdopt(x, ev);
   else if (ev.type === 'timer') onTimer(x, ev.name, ev.token, converge);
   else if (ev.type === 'waiter-listening' || ev.type === 'waiter-failed' || ev.type === 'woken') onWaiter(x, ev);
   else onCopyEvent(x, ev);

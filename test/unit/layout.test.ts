@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
  * starts them) and above supervisor/ (they import neither it nor each other); bus.ts is at the
  * bottom because every layer publishes into it or reads from it.
  */
-export const RANK = ['cli', 'main.ts', 'run', 'dashboard', 'control', 'supervisor', 'decide', 'logs', 'os', 'store', 'config', 'bus.ts', 'shared'];
+export const RANK = ['cli', 'main.ts', 'run', 'dashboard', 'control', 'supervisor', 'decide', 'logs', 'keeper', 'os', 'store', 'config', 'bus.ts', 'shared'];
 const MAX_LINES = 400;
 
 /** An edge: `from` (relative to emperor/) imports `to` (relative to emperor/, '../shared/x.ts' outside). */

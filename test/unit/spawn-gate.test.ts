@@ -22,6 +22,7 @@ async function burst(script: string): Promise<{ at: number[]; copies: Copy[] }> 
             cwd: os.tmpdir(),
             env: { PATH: '/usr/bin:/bin' },
             socketFd: null,
+            socketKey: null,
             channel: 'notify',
             honourStdin: false,
             listenFdName: null,

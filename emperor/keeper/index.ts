@@ -1,0 +1,6 @@
+// keeper/: the process `emperor run` is (keeper.ts, run.ts): it holds every listening socket and
+// every copy, and runs the brain as its child; and the brain's end of their protocol (link.ts).
+// It must not read vassal configs, touch the state file or serve HTTP (the brain does).
+export { Keeper } from './keeper.js';
+export { BRAIN_ENV, runKeeper } from './run.js';
+export { type CopyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';

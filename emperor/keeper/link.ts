@@ -1,0 +1,266 @@
+// The brain's end of the keeper protocol: a Host (os/host.ts) whose sockets and copies the keeper
+// holds, and the inventory a new brain adopts. It must not decide anything: it asks the keeper
+// for what the supervisors ask of it and relays what the keeper tells back, in order.
+import type { Logger } from '../../shared/logger.js';
+import type { ExitInfo, SocketAddress } from '../../shared/types.js';
+import type { ForgeActor } from '../../shared/protocol.js';
+import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnSpec } from '../os/index.js';
+
+/** A request to the keeper not answered within this long fails (the keeper is local: it answers in ms). */
+const REQUEST_MS = 30_000;
+
+type Handlers = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify' | 'onChannelError'>;
+
+/** A copy the keeper holds, as a supervisor sees it. */
+export class RemoteCopy implements CopyHandle {
+  readonly exit: Promise<ExitInfo>;
+  exited: ExitInfo | null = null;
+  #resolve!: (info: ExitInfo) => void;
+  handlers: Handlers | null = null;
+
+  constructor(
+    private readonly link: KeeperLink,
+    readonly id: number,
+    readonly pid: number,
+    readonly pidStart: number,
+    readonly startedAtMs: number,
+    public ready: boolean,
+    readonly tag: unknown,
+  ) {
+    this.exit = new Promise((r) => (this.#resolve = r));
+  }
+
+  get alive(): boolean {
+    return this.exited === null;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.alive) this.link.send({ t: 'signal', copy: this.id, signal: sig as 'SIGKILL' });
+  }
+
+  stop(mercyMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
+    if (this.alive) this.link.send({ t: 'stop', copy: this.id, mercyMs: Math.max(0, Math.round(mercyMs)), signal: sig as 'SIGTERM' });
+    return this.exit;
+  }
+
+  ping(): void {
+    if (this.alive) this.link.send({ t: 'ping', copy: this.id });
+  }
+
+  ended(info: ExitInfo): void {
+    if (this.exited) return;
+    this.exited = info;
+    this.#resolve(info);
+  }
+}
+
+/** What a vassal's copies were started with (`tag`): the config a new brain adopts them under. */
+export interface CopyTag {
+  vassal: string;
+  file: string;
+  config: unknown;
+}
+
+export function tagOf(c: RemoteCopy): CopyTag | null {
+  const t = c.tag as Partial<CopyTag> | null;
+  return t && typeof t.vassal === 'string' && typeof t.file === 'string' && typeof t.config === 'object' && t.config !== null ? (t as CopyTag) : null;
+}
+
+class RemoteSockets implements SocketHost {
+  readonly #held = new Set<string>();
+  constructor(
+    private readonly link: KeeperLink,
+    held: string[],
+  ) {
+    for (const k of held) this.#held.add(k);
+  }
+
+  holds(key: string): boolean {
+    return this.#held.has(key);
+  }
+
+  async acquire(owner: string, address: SocketAddress, ownership: Ownership, actor: ForgeActor | null = null): Promise<HeldSocket> {
+    const { msg } = await this.link.request({ t: 'bind', id: 0, owner, address, ownership, actor });
+    if (msg.t !== 're' || !msg.ok || !msg.key) throw new SocketError(msg.t === 're' && !msg.ok ? msg.message : 'the keeper did not bind', msg.t === 're' && !msg.ok ? msg.code : 'EKEEPER');
+    const key = msg.key;
+    this.#held.add(key);
+    return { key, address, fd: -1, ownership, owner, file: msg.file ?? null, actor, setBlocking: (on) => this.link.send({ t: 'blocking', key, on }) };
+  }
+
+  release(key: string): void {
+    this.#held.delete(key);
+    this.link.send({ t: 'release', key });
+  }
+
+  releaseAll(): void {
+    this.#held.clear();
+    this.link.send({ t: 'release-all' });
+  }
+
+  async dup(key: string): Promise<NativeHandle> {
+    const { msg, handle } = await this.link.request({ t: 'dup', id: 0, key });
+    if (msg.t !== 're' || !msg.ok || !handle) throw new SocketError(msg.t === 're' && !msg.ok ? msg.message : `cannot duplicate ${key}`, msg.t === 're' && !msg.ok ? msg.code : 'EHANDOFF');
+    return handle;
+  }
+
+  warmUp(): void {
+    /* the keeper's forge */
+  }
+}
+
+export interface Inventory {
+  keeperPid: number;
+  keeperStart: number;
+  startedAt: string;
+  brainRestarts: number;
+  /** live copies not yet claimed by a supervisor (and those that exited meanwhile) */
+  copies: RemoteCopy[];
+  sockets: Array<{ key: string; owner: string }>;
+}
+
+export class KeeperLink implements Host {
+  sockets!: RemoteSockets;
+  inventory!: Inventory;
+  readonly #copies = new Map<number, RemoteCopy>();
+  readonly #pending = new Map<number, (msg: KeeperMessage, handle: NativeHandle | undefined) => void>();
+  /** per vassal: where its "N lines dropped" count goes (its output budget) */
+  readonly #dropped = new Map<string, (n: number) => void>();
+  #nextId = 1;
+
+  private constructor(private readonly log: Logger) {}
+
+  /** Connect to the keeper that started this process; resolves with its inventory. */
+  static async connect(log: Logger): Promise<KeeperLink> {
+    const link = new KeeperLink(log);
+    process.on('message', (raw: unknown, handle: unknown) => link.#on(raw, handle as NativeHandle | undefined));
+    // the keeper is gone (SIGKILL): its copies are ending (parent-death signal); so does this brain
+    process.on('disconnect', () => {
+      log.fatal('the keeper is gone: the brain exits');
+      process.exit(1);
+    });
+    const inv = await link.request({ t: 'hello', v: KEEPER_PROTOCOL });
+    if (inv.msg.t !== 'inventory') throw new Error('the keeper did not send its inventory');
+    const m = inv.msg;
+    const copies = m.copies.map((c) => link.#track(c));
+    link.inventory = { keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, copies, sockets: m.sockets };
+    link.sockets = new RemoteSockets(link, m.sockets.map((s) => s.key));
+    return link;
+  }
+
+  #track(c: KeptCopy): RemoteCopy {
+    const rc = new RemoteCopy(this, c.copy, c.pid, c.pidStart, c.startedAt, c.ready, c.tag);
+    if (c.exited) rc.ended(c.exited);
+    else this.#copies.set(c.copy, rc);
+    return rc;
+  }
+
+  /** The inventory's copies of `vassal` from `file`, taken out of the unclaimed list. */
+  claim(vassal: string, file: string): RemoteCopy[] {
+    const mine = this.inventory.copies.filter((c) => tagOf(c)?.vassal === vassal && tagOf(c)?.file === file);
+    this.inventory.copies = this.inventory.copies.filter((c) => !mine.includes(c));
+    return mine;
+  }
+
+  say(t: 'up' | 'stopping'): void {
+    this.send({ t });
+  }
+
+  send(msg: BrainMessage): void {
+    if (!process.connected) return;
+    process.send!(msg);
+  }
+
+  request(msg: BrainMessage & { id?: number }): Promise<{ msg: KeeperMessage; handle: NativeHandle | undefined }> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        resolve({ msg: { t: 're', id, ok: false, code: 'ETIMEDOUT', message: `the keeper did not answer within ${REQUEST_MS / 1000} s` }, handle: undefined });
+      }, REQUEST_MS);
+      this.#pending.set(id, (reply, handle) => {
+        clearTimeout(timer);
+        resolve({ msg: reply, handle });
+      });
+      this.send({ ...msg, id } as BrainMessage);
+    });
+  }
+
+  async spawn(spec: SpawnSpec, meta: { vassal: string; mercyMs: number; tag: unknown }): Promise<CopyHandle> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(spec.env)) if (v !== undefined) env[k] = v;
+    if (spec.outputBudget) {
+      const budget = spec.outputBudget;
+      this.#dropped.set(meta.vassal, (n) => budget.drop(n));
+    }
+    const { msg } = await this.request({
+      t: 'spawn',
+      id: 0,
+      vassal: meta.vassal,
+      mercyMs: Math.max(0, Math.round(meta.mercyMs)),
+      tag: meta.tag,
+      spec: { argv: spec.argv, cwd: spec.cwd, env, socket: spec.socketKey, channel: spec.channel, honourStdin: spec.honourStdin, listenFdName: spec.listenFdName, fallbackIds: spec.fallbackIds },
+    });
+    if (msg.t !== 'spawned') throw new Error(msg.t === 'spawn-failed' ? msg.error : msg.t === 're' && !msg.ok ? msg.message : 'the keeper did not spawn');
+    const rc = new RemoteCopy(this, msg.copy, msg.pid, msg.pidStart, msg.startedAt, false, meta.tag);
+    this.#copies.set(rc.id, rc);
+    const started = holdStartSlot(rc);
+    rc.handlers = {
+      ...spec,
+      onMessage: (m) => {
+        if (m.type === 'ready' || m.type === 'load-error') started();
+        spec.onMessage(m);
+      },
+      onNotify: (line) => {
+        if (line.trim() === 'READY=1') started();
+        spec.onNotify(line);
+      },
+    };
+    return rc;
+  }
+
+  flushStrays(): Promise<void> {
+    return Promise.resolve(); // the keeper sweeps the strays of the copies it spawned
+  }
+
+  #on(raw: unknown, handle: NativeHandle | undefined): void {
+    const msg = parseKeeperMessage(raw);
+    if (!msg) {
+      handle?.close();
+      this.log.warn('dropped a malformed message from the keeper');
+      return;
+    }
+    if ('id' in msg && (msg.t === 're' || msg.t === 'spawned' || msg.t === 'spawn-failed')) {
+      const done = this.#pending.get(msg.id);
+      this.#pending.delete(msg.id);
+      if (done) done(msg, handle);
+      else handle?.close();
+      return;
+    }
+    if (msg.t === 'inventory') {
+      // the answer to hello: its request id is the first one
+      const done = this.#pending.get(1);
+      this.#pending.delete(1);
+      return done?.(msg, undefined);
+    }
+    if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
+    if (msg.t === 'stray') return this.log.warn({ pid: msg.pid }, 'the keeper ended a stray process a copy left behind');
+    const rc = this.#copies.get(msg.copy);
+    if (!rc) return;
+    switch (msg.t) {
+      case 'line':
+        return rc.handlers?.onLine(msg.stream, msg.text);
+      case 'msg':
+        if (msg.msg.type === 'ready') rc.ready = true;
+        return rc.handlers?.onMessage(msg.msg);
+      case 'notify':
+        if (msg.line.trim() === 'READY=1') rc.ready = true;
+        return rc.handlers?.onNotify(msg.line);
+      case 'channel-error':
+        return rc.handlers?.onChannelError?.(msg.reason);
+      case 'exited':
+        this.#copies.delete(msg.copy);
+        return rc.ended(msg.info);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// A brain's start under its keeper: who the emperor is (the keeper's pid), what the keeper kept
+// running from the last brain, handed to each vassal's supervisor when the scanner finds its
+// file, and what no file claims any more ended and given back. It must not touch a process itself.
+import type { Logger } from '../../shared/logger.js';
+import type { VassalConfig } from '../../shared/types.js';
+import { tagOf, type KeeperLink } from '../keeper/index.js';
+import { adoptionConfig, type Supervisor } from '../supervisor/index.js';
+
+const DEFAULT_MERCY_MS = 5000;
+
+export class Adoption {
+  constructor(
+    private readonly link: KeeperLink,
+    private readonly log: Logger,
+  ) {}
+
+  /** the emperor as operators know it: the keeper */
+  get self(): { pid: number; pidStart: number; startedAt: string } {
+    const inv = this.link.inventory;
+    return { pid: inv.keeperPid, pidStart: inv.keeperStart, startedAt: inv.startedAt };
+  }
+
+  /** this brain replaces one that died */
+  get restarted(): boolean {
+    return this.link.inventory.brainRestarts > 0;
+  }
+
+  get restarts(): number {
+    return this.link.inventory.brainRestarts;
+  }
+
+  /** pids the leftover pass must leave alone: the keeper holds them */
+  keptPids(): Set<number> {
+    return new Set(this.link.inventory.copies.filter((c) => c.alive).map((c) => c.pid));
+  }
+
+  /** Hand `sup` the copies kept for its name and file; true if there were any. */
+  adopt(sup: Supervisor): boolean {
+    const kept = this.link.claim(sup.name, sup.file).map((copy) => ({ copy, config: tagOf(copy)!.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs }));
+    const config = adoptionConfig(kept);
+    if (!config) return false;
+    this.log.info({ vassal: sup.name, pids: kept.map((k) => k.copy.pid) }, 'adopting the copies the keeper kept');
+    sup.adopt(config, kept);
+    return true;
+  }
+
+  /** After the first scan: copies no vassal claimed are stopped, sockets of vassals now gone released. */
+  endUnclaimed(vassals: Set<string>): void {
+    for (const c of this.link.inventory.copies) {
+      if (!c.alive) continue;
+      const mercy = (tagOf(c)?.config as Partial<VassalConfig> | undefined)?.mercy;
+      this.log.info({ pid: c.pid, vassal: tagOf(c)?.vassal }, 'stopping a kept copy whose vassal file is gone');
+      void c.stop(typeof mercy === 'number' ? mercy * 1000 : DEFAULT_MERCY_MS);
+    }
+    this.link.inventory.copies = [];
+    for (const s of this.link.inventory.sockets) if (!vassals.has(s.owner)) this.link.sockets.release(s.key);
+    this.link.inventory.sockets = [];
+  }
+}

@@ -1,0 +1,77 @@
+// Adoption (the keeper kept the copies while a brain died): a new brain's supervisor starts from
+// the copies still running instead of starting new ones. Pure, like the table it is part of:
+// copies of the prepared config become the current generation, as they are (ready or not, their
+// start-timeout counting from their own start); copies of any other config are drained.
+import type { CopyState, Event, Generation, PreparedLike } from './model.js';
+import { arm, event, newGeneration, queueCopy, retire, same, type Ctx } from './ops.js';
+
+type AdoptEvent = Extract<Event, { type: 'adopt' }>;
+
+export function onAdopt(x: Ctx, ev: AdoptEvent): void {
+  const { s } = x;
+  const result = ev.result;
+  const fresh = s.phase === 'new' && !s.current && !s.next && s.copies.length === 0;
+  const config = result.ok ? result.prepared.config : null;
+  const mine = config && fresh ? ev.copies.filter((c) => same(c.config, config)) : [];
+  const rest = ev.copies.filter((c) => !mine.includes(c));
+  const map: Array<{ id: number; ref: number }> = [];
+  const track = (gen: Generation, c: AdoptEvent['copies'][number]): CopyState => {
+    const copy: CopyState = {
+      id: ++s.ids.copy,
+      gen: gen.id,
+      status: 'live',
+      pid: c.pid,
+      pidStart: c.pidStart,
+      startedAt: c.startedAt,
+      readyAt: c.ready ? x.now : null,
+      stopping: false,
+      failedStart: false,
+      lastBeat: x.now,
+      stats: null,
+      harakiri: false,
+      recycling: false,
+      replaces: null,
+      busySince: null,
+    };
+    s.copies.push(copy);
+    map.push({ id: copy.id, ref: c.ref });
+    return copy;
+  };
+  if (config && result.ok && mine.length > 0) {
+    const p = result.prepared;
+    const gen = (s.current = newGeneration(x, p, Math.min(config.maxProcesses, Math.max(config.processes, mine.length))));
+    s.key = p.socket?.key ?? null;
+    s.latest = config;
+    s.want = 'run';
+    for (const c of mine) {
+      const copy = track(gen, c);
+      if (copy.readyAt !== null) continue;
+      // not ready yet: what is left of its start-timeout (and of an exec vassal's ready-after)
+      const age = Math.max(0, x.now - c.startedAt);
+      arm(x, `start:${copy.id}`, Math.max(0, config.startTimeout * 1000 - age));
+      if (config.exec !== null) arm(x, `ready-after:${copy.id}`, Math.max(0, config.readyAfter - age));
+    }
+    // copies that exited while no brain listened are reported as exits (replaced per policy);
+    // one whose exit was lost with the brain that heard it is simply owed
+    for (let i = mine.length; i < gen.target; i++) queueCopy(x, gen);
+    event(x, 'adopted', { pids: mine.map((c) => c.pid), generation: gen.id });
+  }
+  if (rest.length > 0) {
+    const stub: PreparedLike = { config: rest[0]!.config, identity: null, socket: null };
+    const gen = newGeneration(x, stub, 0);
+    for (const c of rest) track(gen, c);
+    retire(x, gen);
+  }
+  // first: the interpreter must know the copies before any effect names them
+  x.fx.unshift({ type: 'adopted', copies: map });
+  if (!result.ok && ev.copies.length > 0) x.fx.push({ type: 'warn', message: `cannot adopt the running copies (${result.error.message}): they are stopped` });
+}
+
+/**
+ * Which config a vassal's kept copies are adopted under: that of its most recently started ready
+ * copy (a rollout the last brain had completed), else of its most recently started copy.
+ */
+export function adoptionConfig<C>(copies: Array<{ config: C; ready: boolean; startedAt: number }>): C | null {
+  const newest = (list: typeof copies) => list.reduce<(typeof copies)[number] | null>((a, c) => (!a || c.startedAt > a.startedAt ? c : a), null);
+  return (newest(copies.filter((c) => c.ready)) ?? newest(copies))?.config ?? null;
+}

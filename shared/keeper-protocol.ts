@@ -1,0 +1,215 @@
+// The keeper <-> brain protocol (one version, JSON over the Node 'ipc' channel the keeper opens to
+// its brain child): the brain asks for sockets, copies and signals; the keeper answers and relays
+// what its copies say. Types and the two validating parsers only: a message that does not parse
+// is dropped and logged by its receiver, never trusted (fuzzed in test/unit/keeper-protocol.test.ts).
+import type { ExitInfo, SocketAddress } from './types.js';
+import type { ForgeActor } from './protocol.js';
+import { parseWorkerMessage, type WorkerMessage } from './protocol.js';
+
+export const KEEPER_PROTOCOL = 1;
+
+/** What a brain learns of a live (or just exited) copy when it starts: enough to adopt it. */
+export interface KeptCopy {
+  copy: number;
+  pid: number;
+  pidStart: number;
+  startedAt: number;
+  /** the copy said ready (app worker) or READY=1 (exec) */
+  ready: boolean;
+  /** what the brain attached when it asked for the copy (opaque to the keeper) */
+  tag: unknown;
+  /** it exited while no brain listened: reported once, in this inventory */
+  exited: ExitInfo | null;
+}
+
+export interface KeptSocket {
+  key: string;
+  owner: string;
+}
+
+export interface SpawnRequestSpec {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** the held socket to give the copy as fd 3 */
+  socket: string | null;
+  channel: 'data' | 'notify';
+  honourStdin: boolean;
+  listenFdName: string | null;
+  fallbackIds: { uid: number; gid: number } | null;
+}
+
+export type BrainMessage =
+  | { t: 'hello'; v: number }
+  /** startup done: from now on a death of this brain is restarted, not the keeper's end */
+  | { t: 'up' }
+  | { t: 'bind'; id: number; owner: string; address: SocketAddress; ownership: { mode: number; uid: number; gid: number }; actor: ForgeActor | null }
+  | { t: 'dup'; id: number; key: string }
+  | { t: 'release'; key: string }
+  | { t: 'release-all' }
+  | { t: 'blocking'; key: string; on: boolean }
+  /** `mercyMs`: how long the keeper gives the copy between SIGTERM and SIGKILL if it must end it itself */
+  | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; spec: SpawnRequestSpec }
+  | { t: 'stop'; copy: number; mercyMs: number; signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGKILL' }
+  | { t: 'signal'; copy: number; signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' }
+  | { t: 'ping'; copy: number }
+  /** the brain is stopping on purpose (a signal, an essential vassal): the keeper exits after it */
+  | { t: 'stopping' };
+
+export type KeeperMessage =
+  | { t: 'inventory'; v: number; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; copies: KeptCopy[] }
+  | { t: 're'; id: number; ok: true; key?: string; file?: { dev: string; ino: string } | null }
+  | { t: 're'; id: number; ok: false; code: string; message: string }
+  | { t: 'spawned'; id: number; copy: number; pid: number; pidStart: number; startedAt: number }
+  | { t: 'spawn-failed'; id: number; error: string }
+  | { t: 'line'; copy: number; stream: 'stdout' | 'stderr'; text: string }
+  | { t: 'msg'; copy: number; msg: WorkerMessage }
+  | { t: 'notify'; copy: number; line: string }
+  | { t: 'channel-error'; copy: number; reason: string }
+  | { t: 'exited'; copy: number; info: ExitInfo }
+  | { t: 'dropped'; vassal: string; n: number }
+  | { t: 'stray'; pid: number };
+
+const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL']);
+const SIGNALS = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
+const MAX_TEXT = 64 * 1024;
+const MAX_ARGS = 4096;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isStr = (v: unknown, max = MAX_TEXT): v is string => typeof v === 'string' && v.length <= max;
+const isUid = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xfffffffe;
+
+function address(v: unknown): SocketAddress | null {
+  if (!isObj(v)) return null;
+  if (v.kind === 'unix' && isStr(v.path, 4096) && v.path.length > 0) return { kind: 'unix', path: v.path };
+  if (v.kind === 'tcp' && isStr(v.host, 255) && Number.isInteger(v.port) && (v.port as number) >= 0 && (v.port as number) <= 65535)
+    return { kind: 'tcp', host: v.host, port: v.port as number, allInterfaces: v.allInterfaces === true };
+  return null;
+}
+
+function actor(v: unknown): ForgeActor | null | undefined {
+  if (v === null) return null;
+  if (!isObj(v) || !isUid(v.uid) || !isUid(v.gid) || !Array.isArray(v.groups) || v.groups.length > 1024 || !v.groups.every(isUid)) return undefined;
+  return { uid: v.uid, gid: v.gid, groups: v.groups };
+}
+
+function spec(v: unknown): SpawnRequestSpec | null {
+  if (!isObj(v)) return null;
+  const { argv, cwd, env, socket, channel, honourStdin, listenFdName, fallbackIds } = v;
+  if (!Array.isArray(argv) || argv.length === 0 || argv.length > MAX_ARGS || !argv.every((a) => isStr(a))) return null;
+  if (!isStr(cwd, 4096) || !isObj(env) || Object.keys(env).length > MAX_ARGS || !Object.values(env).every((e) => isStr(e))) return null;
+  if (!(socket === null || isStr(socket, 4200)) || (channel !== 'data' && channel !== 'notify') || typeof honourStdin !== 'boolean') return null;
+  if (!(listenFdName === null || isStr(listenFdName, 255))) return null;
+  if (!(fallbackIds === null || (isObj(fallbackIds) && isUid(fallbackIds.uid) && isUid(fallbackIds.gid)))) return null;
+  return {
+    argv: argv as string[],
+    cwd,
+    env: env as Record<string, string>,
+    socket,
+    channel,
+    honourStdin,
+    listenFdName,
+    fallbackIds: fallbackIds === null ? null : { uid: (fallbackIds as Obj).uid as number, gid: (fallbackIds as Obj).gid as number },
+  };
+}
+
+/** A brain's message as the keeper may act on it, or null. */
+export function parseBrainMessage(raw: unknown): BrainMessage | null {
+  if (!isObj(raw) || typeof raw.t !== 'string') return null;
+  const m = raw;
+  switch (m.t) {
+    case 'hello':
+      return isId(m.v) ? { t: 'hello', v: m.v } : null;
+    case 'up':
+    case 'stopping':
+    case 'release-all':
+      return { t: m.t };
+    case 'bind': {
+      const a = address(m.address);
+      const o = m.ownership;
+      const who = actor(m.actor);
+      if (!isId(m.id) || !isStr(m.owner, 255) || !a || who === undefined) return null;
+      if (!isObj(o) || !Number.isInteger(o.mode) || (o.mode as number) < 0 || (o.mode as number) > 0o7777 || !isUid(o.uid) || !isUid(o.gid)) return null;
+      return { t: 'bind', id: m.id, owner: m.owner, address: a, ownership: { mode: o.mode as number, uid: o.uid, gid: o.gid }, actor: who };
+    }
+    case 'dup':
+      return isId(m.id) && isStr(m.key, 4200) ? { t: 'dup', id: m.id, key: m.key } : null;
+    case 'release':
+      return isStr(m.key, 4200) ? { t: 'release', key: m.key } : null;
+    case 'blocking':
+      return isStr(m.key, 4200) && typeof m.on === 'boolean' ? { t: 'blocking', key: m.key, on: m.on } : null;
+    case 'spawn': {
+      const s = spec(m.spec);
+      return isId(m.id) && isStr(m.vassal, 255) && isId(m.mercyMs) && s ? { t: 'spawn', id: m.id, vassal: m.vassal, mercyMs: m.mercyMs, tag: m.tag ?? null, spec: s } : null;
+    }
+    case 'stop':
+      return isId(m.copy) && isId(m.mercyMs) && STOP_SIGNALS.has(m.signal as string) ? { t: 'stop', copy: m.copy, mercyMs: m.mercyMs, signal: m.signal as 'SIGTERM' } : null;
+    case 'signal':
+      return isId(m.copy) && SIGNALS.has(m.signal as string) ? { t: 'signal', copy: m.copy, signal: m.signal as 'SIGTERM' } : null;
+    case 'ping':
+      return isId(m.copy) ? { t: 'ping', copy: m.copy } : null;
+    default:
+      return null;
+  }
+}
+
+function exitInfo(v: unknown): ExitInfo | null {
+  if (!isObj(v) || !Number.isInteger(v.code) || !(v.signal === null || isStr(v.signal, 16)) || !isStr(v.at, 64)) return null;
+  return { code: v.code as number, signal: v.signal as ExitInfo['signal'], at: v.at };
+}
+
+function keptCopy(v: unknown): KeptCopy | null {
+  if (!isObj(v) || !isId(v.copy) || !isId(v.pid) || !isId(v.pidStart) || !isId(v.startedAt) || typeof v.ready !== 'boolean') return null;
+  const exited = v.exited === null ? null : exitInfo(v.exited);
+  if (v.exited !== null && !exited) return null;
+  return { copy: v.copy, pid: v.pid, pidStart: v.pidStart, startedAt: v.startedAt, ready: v.ready, tag: v.tag ?? null, exited };
+}
+
+/** A keeper's message as a brain may act on it, or null. */
+export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
+  if (!isObj(raw) || typeof raw.t !== 'string') return null;
+  const m = raw;
+  switch (m.t) {
+    case 'inventory': {
+      if (!isId(m.v) || !isId(m.keeperPid) || !isId(m.keeperStart) || !isStr(m.startedAt, 64) || !isId(m.brainRestarts)) return null;
+      if (!Array.isArray(m.sockets) || !Array.isArray(m.copies)) return null;
+      const sockets = m.sockets.map((s) => (isObj(s) && isStr(s.key, 4200) && isStr(s.owner, 255) ? { key: s.key, owner: s.owner } : null));
+      const copies = m.copies.map(keptCopy);
+      if (sockets.includes(null) || copies.includes(null)) return null;
+      return { t: 'inventory', v: m.v, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], copies: copies as KeptCopy[] };
+    }
+    case 're':
+      if (!isId(m.id)) return null;
+      if (m.ok === true) {
+        const file = isObj(m.file) && isStr(m.file.dev, 32) && isStr(m.file.ino, 32) ? { dev: m.file.dev, ino: m.file.ino } : null;
+        return { t: 're', id: m.id, ok: true, ...(isStr(m.key, 4200) ? { key: m.key } : {}), file };
+      }
+      return isStr(m.code, 64) && isStr(m.message) ? { t: 're', id: m.id, ok: false, code: m.code, message: m.message } : null;
+    case 'spawned':
+      return isId(m.id) && isId(m.copy) && isId(m.pid) && isId(m.pidStart) && isId(m.startedAt) ? { t: 'spawned', id: m.id, copy: m.copy, pid: m.pid, pidStart: m.pidStart, startedAt: m.startedAt } : null;
+    case 'spawn-failed':
+      return isId(m.id) && isStr(m.error) ? { t: 'spawn-failed', id: m.id, error: m.error } : null;
+    case 'line':
+      return isId(m.copy) && (m.stream === 'stdout' || m.stream === 'stderr') && isStr(m.text) ? { t: 'line', copy: m.copy, stream: m.stream, text: m.text } : null;
+    case 'msg': {
+      const msg = parseWorkerMessage(m.msg);
+      return isId(m.copy) && msg ? { t: 'msg', copy: m.copy, msg } : null;
+    }
+    case 'notify':
+      return isId(m.copy) && isStr(m.line) ? { t: 'notify', copy: m.copy, line: m.line } : null;
+    case 'channel-error':
+      return isId(m.copy) && isStr(m.reason) ? { t: 'channel-error', copy: m.copy, reason: m.reason } : null;
+    case 'exited': {
+      const info = exitInfo(m.info);
+      return isId(m.copy) && info ? { t: 'exited', copy: m.copy, info } : null;
+    }
+    case 'dropped':
+      return isStr(m.vassal, 255) && isId(m.n) ? { t: 'dropped', vassal: m.vassal, n: m.n } : null;
+    case 'stray':
+      return isId(m.pid) ? { t: 'stray', pid: m.pid } : null;
+    default:
+      return null;
+  }
+}
