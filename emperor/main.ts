@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
-import { closeInheritedFds, localHost } from './os/index.js';
+import { closeInheritedFds, localHost, logStrays } from './os/index.js';
 import { startControlServer } from './control/index.js';
 import type { KeeperLink } from './keeper/index.js';
-import { Adoption, Emperor, keepOutput, keepRunning, logStrays, openState, startDashboardIfAsked, stopOnSignals, type RunOptions } from './run/index.js';
+import { Adoption, Emperor, keepOutput, keepRunning, openState, startDashboardIfAsked, stopOnSignals, type RunOptions } from './run/index.js';
 
 export type { RunOptions };
 
@@ -43,7 +43,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
   };
   // 6. SIGHUP reloads; from now on, the emperor must not die
   keepRunning(log, () => emperor.reloadAll());
-  logStrays(log);
+  if (!link) logStrays(log); // else the keeper's: it spawns the copies
   // 7. what the operator sees: captured output, the dashboard
   const output = keepOutput(emperor, vassals, statePath, log);
   const dashboard = await startDashboardIfAsked(opts, emperor);

@@ -52,7 +52,8 @@ export type BrainMessage =
   | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; spec: SpawnRequestSpec }
   | { t: 'stop'; copy: number; mercyMs: number; signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGKILL' }
   | { t: 'signal'; copy: number; signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' }
-  | { t: 'ping'; copy: number }
+  /** answered (`re`) once the ping is written to the copy's channel */
+  | { t: 'ping'; id: number; copy: number }
   /** the brain is stopping on purpose (a signal, an essential vassal): the keeper exits after it */
   | { t: 'stopping' };
 
@@ -67,8 +68,7 @@ export type KeeperMessage =
   | { t: 'notify'; copy: number; line: string }
   | { t: 'channel-error'; copy: number; reason: string }
   | { t: 'exited'; copy: number; info: ExitInfo }
-  | { t: 'dropped'; vassal: string; n: number }
-  | { t: 'stray'; pid: number };
+  | { t: 'dropped'; vassal: string; n: number };
 
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL']);
 const SIGNALS = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
@@ -149,7 +149,7 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
     case 'signal':
       return isId(m.copy) && SIGNALS.has(m.signal as string) ? { t: 'signal', copy: m.copy, signal: m.signal as 'SIGTERM' } : null;
     case 'ping':
-      return isId(m.copy) ? { t: 'ping', copy: m.copy } : null;
+      return isId(m.id) && isId(m.copy) ? { t: 'ping', id: m.id, copy: m.copy } : null;
     default:
       return null;
   }
@@ -207,8 +207,6 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
     }
     case 'dropped':
       return isStr(m.vassal, 255) && isId(m.n) ? { t: 'dropped', vassal: m.vassal, n: m.n } : null;
-    case 'stray':
-      return isId(m.pid) ? { t: 'stray', pid: m.pid } : null;
     default:
       return null;
   }

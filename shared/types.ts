@@ -149,6 +149,10 @@ export interface EmperorInfo {
   startedAt: string | null;
   /** not in `status --json` (SPEC §6 lists the keys above); internal readers may carry it */
   stoppedAt?: string | null;
+  /** the brain `pid` (the keeper) runs: its pid, how often it was started again, since when */
+  brainPid?: number | null;
+  brainRestarts?: number;
+  brainStartedAt?: string | null;
 }
 
 export interface StatusDocument {

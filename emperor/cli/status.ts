@@ -30,6 +30,9 @@ export function readStatus(path: string): StatusDocument {
       running,
       vassalsDir: emperor?.vassalsDir ?? null,
       startedAt: emperor?.startedAt ?? null,
+      brainPid: running ? (emperor?.brain?.pid ?? null) : null,
+      brainRestarts: emperor?.brain?.restarts ?? 0,
+      brainStartedAt: running ? (emperor?.brain?.startedAt ?? null) : null,
       stoppedAt: emperor?.stoppedAt ?? null,
     },
     // a record left by an emperor that died without a word: its copies are not running any more

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
 import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
-import { OutputBudget, onStrayKilled, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
+import { logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 interface Kept {
   id: number;
@@ -36,10 +36,7 @@ export class Keeper {
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
-    onStrayKilled((pid) => {
-      log.warn({ pid }, 'ended a stray process a copy left behind');
-      this.#send({ t: 'stray', pid });
-    });
+    logStrays(log);
   }
 
   /** Serve this brain from now on (the previous one is gone). */
@@ -134,7 +131,7 @@ export class Keeper {
       case 'signal':
         return this.#copies.get(m.copy)?.copy.signal(m.signal);
       case 'ping':
-        return this.#copies.get(m.copy)?.copy.ping();
+        return this.#copies.get(m.copy)?.copy.ping(() => this.#send({ t: 're', id: m.id, ok: true }));
     }
   }
 

@@ -44,8 +44,8 @@ export class RemoteCopy implements CopyHandle {
     return this.exit;
   }
 
-  ping(): void {
-    if (this.alive) this.link.send({ t: 'ping', copy: this.id });
+  ping(delivered?: (at: number) => void): void {
+    if (this.alive) void this.link.request({ t: 'ping', id: 0, copy: this.id }).then(({ msg }) => msg.t === 're' && msg.ok && delivered?.(Date.now()));
   }
 
   ended(info: ExitInfo): void {
@@ -126,6 +126,8 @@ export class KeeperLink implements Host {
   readonly #pending = new Map<number, (msg: KeeperMessage, handle: NativeHandle | undefined) => void>();
   /** per vassal: where its "N lines dropped" count goes (its output budget) */
   readonly #dropped = new Map<string, (n: number) => void>();
+  /** spawn requests in flight: what the copy is to be listened with, by request id */
+  readonly #spawning = new Map<number, { spec: SpawnSpec; tag: unknown }>();
   #nextId = 1;
 
   private constructor(private readonly log: Logger) {}
@@ -193,6 +195,9 @@ export class KeeperLink implements Host {
       const budget = spec.outputBudget;
       this.#dropped.set(meta.vassal, (n) => budget.drop(n));
     }
+    const id = this.#nextId;
+    // the copy is tracked the moment its answer is read: what it says next may be in the same read
+    this.#spawning.set(id, { spec, tag: meta.tag });
     const { msg } = await this.request({
       t: 'spawn',
       id: 0,
@@ -201,8 +206,19 @@ export class KeeperLink implements Host {
       tag: meta.tag,
       spec: { argv: spec.argv, cwd: spec.cwd, env, socket: spec.socketKey, channel: spec.channel, honourStdin: spec.honourStdin, listenFdName: spec.listenFdName, fallbackIds: spec.fallbackIds },
     });
-    if (msg.t !== 'spawned') throw new Error(msg.t === 'spawn-failed' ? msg.error : msg.t === 're' && !msg.ok ? msg.message : 'the keeper did not spawn');
-    const rc = new RemoteCopy(this, msg.copy, msg.pid, msg.pidStart, msg.startedAt, false, meta.tag);
+    this.#spawning.delete(id);
+    const rc = msg.t === 'spawned' ? this.#copies.get(msg.copy) : undefined;
+    if (!rc) throw new Error(msg.t === 'spawn-failed' ? msg.error : msg.t === 're' && !msg.ok ? msg.message : 'the keeper did not spawn');
+    return rc;
+  }
+
+  /** A spawn answered: the copy is tracked, listened to and holds a start slot from now on. */
+  #spawned(msg: Extract<KeeperMessage, { t: 'spawned' }>): void {
+    const asked = this.#spawning.get(msg.id);
+    // a request that timed out: nobody tracks that copy, it must not serve on
+    if (!asked) return this.send({ t: 'stop', copy: msg.copy, mercyMs: 1000, signal: 'SIGTERM' });
+    const { spec, tag } = asked;
+    const rc = new RemoteCopy(this, msg.copy, msg.pid, msg.pidStart, msg.startedAt, false, tag);
     this.#copies.set(rc.id, rc);
     const started = holdStartSlot(rc);
     rc.handlers = {
@@ -216,7 +232,6 @@ export class KeeperLink implements Host {
         spec.onNotify(line);
       },
     };
-    return rc;
   }
 
   flushStrays(): Promise<void> {
@@ -231,6 +246,7 @@ export class KeeperLink implements Host {
       return;
     }
     if ('id' in msg && (msg.t === 're' || msg.t === 'spawned' || msg.t === 'spawn-failed')) {
+      if (msg.t === 'spawned') this.#spawned(msg);
       const done = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
       if (done) done(msg, handle);
@@ -244,7 +260,6 @@ export class KeeperLink implements Host {
       return done?.(msg, undefined);
     }
     if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
-    if (msg.t === 'stray') return this.log.warn({ pid: msg.pid }, 'the keeper ended a stray process a copy left behind');
     const rc = this.#copies.get(msg.copy);
     if (!rc) return;
     switch (msg.t) {

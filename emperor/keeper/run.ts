@@ -11,9 +11,9 @@ import { Keeper } from './keeper.js';
 /** set in the brain's environment: the CLI's `run` runs the brain, not another keeper */
 export const BRAIN_ENV = 'EMPEROR_BRAIN';
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
-/** a brain that dies again is started after 0, 100, 200 ... 5000 ms; one up this long resets it */
-const BACKOFF_MS = [0, 100, 200, 400, 800, 1600, 3200, 5000];
-const STEADY_MS = 30_000;
+/** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one up this long resets it */
+const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
+const STEADY_MS = 10_000;
 
 /** Run the keeper until its brain has stopped on purpose; resolves with the exit code. */
 export function runKeeper(argv: string[], log: Logger): Promise<number> {

@@ -58,7 +58,8 @@ export interface CopyHandle {
   readonly alive: boolean;
   signal(sig: NodeJS.Signals): void;
   stop(mercyMs: number, sig?: NodeJS.Signals): Promise<ExitInfo>;
-  ping(): void;
+  /** ask an app worker for a heartbeat; `delivered` is told when the ask reached its channel */
+  ping(delivered?: (at: number) => void): void;
 }
 
 export class Copy implements CopyHandle {
@@ -70,7 +71,7 @@ export class Copy implements CopyHandle {
   exited: ExitInfo | null = null;
   stopping = false;
   /** ask an app worker for a heartbeat now (its channel; a no-op for exec vassals) */
-  ping: () => void = () => undefined;
+  ping: (delivered?: (at: number) => void) => void = (delivered) => delivered?.(Date.now());
 
   constructor(child: ChildProcess) {
     if (child.pid === undefined) {
@@ -221,8 +222,9 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     });
     // fd 4 is a socket pair: the emperor's end writes too (pings, shared/protocol.ts)
     const out = channel as unknown as Writable;
-    copy.ping = () => {
+    copy.ping = (delivered) => {
       if (!out.destroyed && out.writable) out.write(PING);
+      delivered?.(Date.now());
     };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too

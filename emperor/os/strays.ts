@@ -3,6 +3,7 @@
 // the prefilter reads, and the batched sweep; it must not start or signal copies themselves.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../shared/logger.js';
 import { lineage, readProcTable, strayCandidates } from './stray-filter.js';
 
 /** The environment variable that marks a copy's descendants (see sweepStrays). */
@@ -100,6 +101,12 @@ let strayKilled: ((pid: number) => void) | null = null;
 /** Told of every stray ended by sweepStrays (the emperor logs it). */
 export function onStrayKilled(fn: (pid: number) => void): void {
   strayKilled = fn;
+}
+
+/** The sweep reports through the log of the process that spawns the copies (the keeper). */
+export function logStrays(log: Logger): void {
+  onStrayKilled((pid) => log.warn({ pid }, "ended a process a copy left behind outside its process group (setsid, a daemon): it carried the copy's mark"));
+  onStraySweep((r) => log.debug({ copies: r.copies, candidates: r.candidates.slice(0, 20), helper: r.helper }, 'stray sweep'));
 }
 
 let sweepReported: ((r: SweepReport) => void) | null = null;

@@ -73,7 +73,8 @@ export class Emperor {
 
   async start(): Promise<void> {
     const self = this.adoption?.self ?? { pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, startedAt: new Date().toISOString() };
-    this.store.setEmperor({ pid: self.pid, pidStart: self.pidStart, vassalsDir: this.opts.vassals, startedAt: self.startedAt, stoppedAt: null });
+    const brain = this.adoption ? { pid: process.pid, restarts: this.adoption.restarts, startedAt: new Date().toISOString() } : null;
+    this.store.setEmperor({ pid: self.pid, pidStart: self.pidStart, vassalsDir: this.opts.vassals, startedAt: self.startedAt, stoppedAt: null, brain });
     if (this.adoption?.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts });
     else this.bus.publish(null, 'emperor-started', { pid: self.pid, vassalsDir: this.opts.vassals });
     this.#host.sockets.warmUp();

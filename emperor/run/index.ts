@@ -9,4 +9,4 @@ export { Adoption } from './adoption.js';
 export { supervisorDeps } from './deps.js';
 export { keepRunning, stopOnSignals } from './signals.js';
 export { openState } from './state.js';
-export { keepOutput, logStrays, startDashboardIfAsked } from './surfaces.js';
+export { keepOutput, startDashboardIfAsked } from './surfaces.js';

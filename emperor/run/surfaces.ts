@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { Logger } from '../../shared/logger.js';
 import { vassalNameOf } from '../config/index.js';
 import { attachLogStore } from '../logs/index.js';
-import { onStrayKilled, onStraySweep } from '../os/index.js';
 import type { Emperor, RunOptions } from './arbiter.js';
 
 /** Every vassal's output to STATE.logs/; a removed vassal's is deleted once old. */
@@ -31,8 +30,3 @@ export async function startDashboardIfAsked(opts: RunOptions, emperor: Emperor):
   }
 }
 
-/** The stray sweep (os/spawn.ts) reports through the log. */
-export function logStrays(log: Logger): void {
-  onStrayKilled((pid) => log.warn({ pid }, 'ended a process a copy left behind outside its process group (setsid, a daemon): it carried the copy\'s mark'));
-  onStraySweep((r) => log.debug({ copies: r.copies, candidates: r.candidates.slice(0, 20), helper: r.helper }, 'stray sweep'));
-}

@@ -81,5 +81,5 @@ export class Pending {
 }
 
 export function writeEmperor(st: Statements, row: EmperorRow): void {
-  st.setEmperor.run(row.pid, row.pidStart, row.vassalsDir, row.startedAt, row.stoppedAt);
+  st.setEmperor.run(row.pid, row.pidStart, row.vassalsDir, row.startedAt, row.stoppedAt, row.brain ? JSON.stringify(row.brain) : null);
 }

@@ -17,6 +17,8 @@ export interface EmperorRow {
   vassalsDir: string;
   startedAt: string;
   stoppedAt: string | null;
+  /** the brain under the keeper (`pid` is the keeper): null for an emperor without one */
+  brain?: { pid: number; restarts: number; startedAt: string } | null;
 }
 
 /** Ordered migrations: entry i brings the schema from version i to i + 1. Append only. */
@@ -48,6 +50,8 @@ const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
         stopped_at TEXT
       );
     `),
+  // the keeper's brain (JSON: pid, restarts, startedAt)
+  (db) => db.exec('ALTER TABLE emperor ADD COLUMN brain TEXT'),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -92,11 +96,12 @@ export function prepareStatements(db: DB) {
     // keeps the newest N events: deletes below the N-th highest id (bound: N - 1)
     prune: db.prepare('DELETE FROM events WHERE id < (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)'),
     setEmperor: db.prepare(
-      `INSERT INTO emperor (id, pid, pid_start, vassals_dir, started_at, stopped_at) VALUES (1, ?, ?, ?, ?, ?)
+      `INSERT INTO emperor (id, pid, pid_start, vassals_dir, started_at, stopped_at, brain) VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start,
-         vassals_dir = excluded.vassals_dir, started_at = excluded.started_at, stopped_at = excluded.stopped_at`,
+         vassals_dir = excluded.vassals_dir, started_at = excluded.started_at, stopped_at = excluded.stopped_at,
+         brain = excluded.brain`,
     ),
-    getEmperor: db.prepare('SELECT pid, pid_start, vassals_dir, started_at, stopped_at FROM emperor WHERE id = 1'),
+    getEmperor: db.prepare('SELECT * FROM emperor WHERE id = 1'),
   };
 }
 
@@ -116,6 +121,8 @@ interface EmperorDbRow {
   vassals_dir: string;
   started_at: string;
   stopped_at: string | null;
+  /** absent in a database of schema version 1 (read-only readers do not migrate) */
+  brain?: string | null;
 }
 
 export function rowToEvent(r: EventRow): EmperorEvent {
@@ -137,7 +144,18 @@ export function rowToEmperor(r: EmperorDbRow): EmperorRow {
     vassalsDir: r.vassals_dir,
     startedAt: r.started_at,
     stoppedAt: r.stopped_at,
+    brain: brainOf(r.brain),
   };
+}
+
+function brainOf(raw: string | null | undefined): EmperorRow['brain'] {
+  if (!raw) return null;
+  try {
+    const b = JSON.parse(raw) as { pid?: unknown; restarts?: unknown; startedAt?: unknown };
+    return Number.isSafeInteger(b.pid) && Number.isSafeInteger(b.restarts) && typeof b.startedAt === 'string' ? { pid: b.pid as number, restarts: b.restarts as number, startedAt: b.startedAt } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -224,7 +242,7 @@ export function readState(path: string): { emperor: EmperorRow | null; vassals: 
         // an unreadable record is skipped rather than hiding all the others
       }
     }
-    const e = db.prepare('SELECT pid, pid_start, vassals_dir, started_at, stopped_at FROM emperor WHERE id = 1').get() as
+    const e = db.prepare('SELECT * FROM emperor WHERE id = 1').get() as
       | EmperorDbRow
       | undefined;
     return { emperor: e ? rowToEmperor(e) : null, vassals };

@@ -141,8 +141,11 @@ export class Supervisor {
       const limit = heartbeatLimitMs(config.heartbeat);
       const ping = this.#pings.get(c.id);
       if (!ping || ping.beat !== c.lastBeat) {
-        this.#pings.set(c.id, { beat: c.lastBeat, at: now });
-        this.#copies.get(c.id)?.ping();
+        // the answer window opens when the ask reached the worker: through a keeper that was
+        // stopped meanwhile, that is when it resumed (until then the copy is not judged)
+        const asked = { beat: c.lastBeat, at: Infinity };
+        this.#pings.set(c.id, asked);
+        this.#copies.get(c.id)?.ping((at) => (asked.at = at));
       } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
     }
     if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);

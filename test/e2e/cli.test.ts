@@ -92,10 +92,13 @@ test('status --json: the document shape, running:true while it runs, running:fal
   assert.notEqual(after.vassals[0].lastExit, null, 'the last exit is recorded');
 });
 
-test('status --json: emperor holds exactly the keys SPEC §6 lists (pid, running, vassalsDir, startedAt)', async (t) => {
+test('status --json: emperor holds exactly the keys SPEC §6 lists (pid = the keeper, running, vassalsDir, startedAt, brainPid, brainRestarts, brainStartedAt)', async (t) => {
   const e = await startEmperor(t);
   const doc = await statusJson(['--state', e.statePath]);
-  assert.deepEqual(Object.keys(doc.emperor).sort(), ['pid', 'running', 'startedAt', 'vassalsDir']);
+  assert.deepEqual(Object.keys(doc.emperor).sort(), ['brainPid', 'brainRestarts', 'brainStartedAt', 'pid', 'running', 'startedAt', 'vassalsDir']);
+  assert.equal(doc.emperor.pid, e.pid, 'emperor.pid is the process the operator started and signals');
+  assert.notEqual(doc.emperor.brainPid, e.pid);
+  assert.equal(doc.emperor.brainRestarts, 0);
 });
 
 test('status exits non-zero when the state file does not exist', async (t) => {

@@ -99,6 +99,8 @@ export interface EmperorOptions {
 export class EmperorProc {
   readonly logs: Array<Record<string, unknown>> = [];
   readonly seenPids = new Set<number>();
+  /** brains the keeper ran (status: emperor.brainPid) */
+  readonly seenBrains = new Set<number>();
   exitCode: number | null = null;
   readonly exited: Promise<number>;
 
@@ -154,6 +156,7 @@ export class EmperorProc {
   status(): StatusDocument {
     const doc = statusDocument(this.statePath);
     for (const v of doc.vassals) for (const p of v.pids) this.seenPids.add(p);
+    if (doc.emperor.brainPid) this.seenBrains.add(doc.emperor.brainPid);
     return doc;
   }
 
@@ -210,7 +213,19 @@ export class EmperorProc {
         /* gone */
       }
     }
+    // a brain exits when its keeper is gone; by pid too, while it is surely this keeper's
+    for (const pid of this.seenBrains) if (pid !== this.pid && alive(pid) && parentOf(pid) === this.pid) process.kill(pid, 'SIGKILL');
     if (this.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+/** The parent pid of a live process (field 4 of /proc/PID/stat), or null. */
+export function parentOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
   }
 }
 

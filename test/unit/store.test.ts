@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Store, readState, type EmperorRow } from '../../emperor/store/store.js';
+import { SCHEMA_VERSION } from '../../emperor/store/schema.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent } from '../../shared/events.js';
 import { waitUntil } from '../helpers/emperor.js';
@@ -180,7 +181,7 @@ test('migrations are idempotent: reopen, and two writers at once', () => {
   assert.deepEqual(c.listVassals(), [rec('one')]);
   c.close();
   const db = new Database(file, { readonly: true });
-  assert.equal(db.pragma('user_version', { simple: true }), 1);
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   db.close();
   assert.deepEqual(errors(), []);
 });

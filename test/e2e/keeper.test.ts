@@ -1,0 +1,144 @@
+// The keeper (`emperor run`, emperor.pid) holds every socket and copy; the brain (its child) can
+// die and a new one adopts what runs: kill -9 of the brain under a client loop loses no request
+// and restarts no copy, and a SIGKILLed keeper still takes every copy with it (parent-death
+// signal). Negative controls: the same client loop sees a copy's kill, and the keeper's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { alive, appIni, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+
+const NAMES = ['one', 'two', 'three'];
+
+/** A client loop over every vassal's socket: counts answers and failures until stopped. */
+function clientLoop(sockets: string[]): { stop(): Promise<{ ok: number; failed: number; errors: string[] }> } {
+  let running = true;
+  const figures = { ok: 0, failed: 0, errors: [] as string[] };
+  const loops = sockets.map(async (socketPath) => {
+    for (let i = 0; running && i < 100_000; i++) {
+      try {
+        const r = await request({ socketPath }, '/', { timeoutMs: 5000 });
+        if (r.status === 200) figures.ok++;
+        else {
+          figures.failed++;
+          figures.errors.push(`status ${r.status}`);
+        }
+      } catch (err) {
+        figures.failed++;
+        if (figures.errors.length < 10) figures.errors.push((err as Error).message);
+      }
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return figures;
+    },
+  };
+}
+
+function brainOf(e: EmperorProc): number {
+  const pid = e.status().emperor.brainPid;
+  assert.ok(pid && alive(pid), 'status names a live brain');
+  assert.equal(parentOf(pid), e.pid, 'the brain is the keeper\'s child');
+  return pid;
+}
+
+async function threeVassals(t: Parameters<typeof startEmperor>[0]): Promise<{ e: EmperorProc; sockets: string[] }> {
+  const e = await startEmperor(t);
+  const sockets = NAMES.map((n) => path.join(e.dir, `${n}.sock`));
+  NAMES.forEach((n, i) => e.write(`${n}.ini`, appIni('hello.mjs', sockets[i]!, 'processes = 2')));
+  for (const n of NAMES) await e.waitVassal(n, (v) => v.state === 'ready' && v.pids.length === 2, 20_000);
+  return { e, sockets };
+}
+
+const pidsOf = (e: EmperorProc): Record<string, number[]> => Object.fromEntries(e.status().vassals.map((v) => [v.name, [...v.pids].sort()]));
+
+test('kill -9 of the brain under a client loop: no failed request, the same copies, records ready; a touch reloads and a removal stops afterwards', async (t) => {
+  const { e, sockets } = await threeVassals(t);
+  const before = pidsOf(e);
+  const brain = brainOf(e);
+  const load = clientLoop(sockets);
+  await waitUntil(() => true, 300, 'warm-up');
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(brain, 'SIGKILL');
+  const next = await waitUntil(() => {
+    const doc = e.status();
+    return doc.emperor.brainPid !== brain && doc.emperor.brainRestarts === 1 && doc.vassals.every((v) => v.state === 'ready') ? doc : null;
+  }, 20_000, 'a new brain that adopted every vassal');
+  await new Promise((r) => setTimeout(r, 500));
+  const figures = await load.stop();
+  assert.equal(figures.failed, 0, `no request failed (${figures.errors.join('; ')})`);
+  assert.ok(figures.ok > 50, `the loop ran (${figures.ok} answers)`);
+  assert.deepEqual(pidsOf(e), before, 'the same copies serve: nothing restarted');
+  assert.equal(next.emperor.pid, e.pid, 'emperor.pid is still the keeper');
+  assert.equal(e.events('adopted').length, 3, 'each vassal adopted its copies');
+  assert.equal(e.events('spawned').filter((l) => Date.parse(String(l.time)) > 0).length, 6, 'no copy was spawned after the first six');
+  for (const v of next.vassals) assert.equal(v.restarts, 0);
+  // the new brain governs them: a touch reloads (new pids), a removal stops and unlinks
+  e.touch('one.ini');
+  await e.waitVassal('one', (v) => v.state === 'ready' && v.pids.length === 2 && !v.pids.some((p) => before.one!.includes(p)), 20_000);
+  for (const p of before.one!) await waitUntil(() => !alive(p), 10_000, `old copy ${p} of one to end`);
+  e.remove('two.ini');
+  await e.waitGone('two', 20_000);
+  for (const p of before.two!) await waitUntil(() => !alive(p), 10_000, `copy ${p} of two to end`);
+  assert.equal(fs.existsSync(sockets[1]!), false, 'the removed vassal\'s socket is unlinked');
+  assert.deepEqual(pidsOf(e).three, before.three, 'an untouched vassal keeps its copies');
+});
+
+test('negative control: the same client loop sees a SIGKILLed copy (requests fail or the pid changes)', async (t) => {
+  const e = await startEmperor(t);
+  const socket = path.join(e.dir, 'solo.sock');
+  e.write('solo.ini', appIni('hello.mjs', socket));
+  const v = await e.waitVassal('solo', 'ready', 20_000);
+  const load = clientLoop([socket]);
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(v.pid!, 'SIGKILL');
+  const after = await e.waitVassal('solo', (r) => r.state === 'ready' && r.pid !== v.pid, 20_000);
+  const figures = await load.stop();
+  assert.ok(figures.failed > 0 || after.pid !== v.pid, 'the loop or the record sees the kill');
+  assert.notEqual(after.pid, v.pid);
+});
+
+test('SIGKILL of the keeper: every copy and the brain are gone within 2 s', async (t) => {
+  const { e } = await threeVassals(t);
+  const pids = Object.values(pidsOf(e)).flat();
+  const brain = brainOf(e);
+  assert.equal(pids.length, 6);
+  process.kill(e.pid, 'SIGKILL');
+  const t0 = Date.now();
+  await waitUntil(() => pids.every((p) => !alive(p)) && !alive(brain), 2000, 'every copy and the brain to end');
+  t.diagnostic(`all gone ${Date.now() - t0} ms after the keeper's SIGKILL`);
+});
+
+test('20 brain kills in a row: no orphan, no duplicate copy, the same copies throughout, keeper RSS stable', async (t) => {
+  const { e } = await threeVassals(t);
+  const before = pidsOf(e);
+  const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${e.pid}/status`, 'utf8'))![1]) / 1024;
+  const rss0 = rss();
+  let brain = brainOf(e);
+  for (let i = 1; i <= 20; i++) {
+    process.kill(brain, 'SIGKILL');
+    const doc = await waitUntil(() => {
+      const d = e.status();
+      return d.emperor.brainPid !== brain && d.emperor.brainRestarts === i && d.vassals.length === 3 && d.vassals.every((v) => v.state === 'ready') && e.logs.filter((l) => l.msg === 'emperor running').length === i + 1 ? d : null;
+    }, 30_000, `brain ${i + 1} to adopt every vassal`);
+    brain = doc.emperor.brainPid!;
+  }
+  assert.deepEqual(pidsOf(e), before, 'the same copies after 20 brain kills');
+  // every worker process on the machine that belongs to this emperor is a tracked copy
+  const workers = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => parentOf(p) === e.pid && /emperor worker/.test(readCmd(p)));
+  assert.deepEqual(workers.sort(), Object.values(before).flat().sort(), 'no duplicate and no untracked copy');
+  const rss1 = rss();
+  t.diagnostic(`keeper RSS ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MB over 20 brain restarts`);
+  assert.ok(rss1 - rss0 < 10, `keeper RSS stable (${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MB)`);
+});
+
+function readCmd(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
