@@ -58,11 +58,16 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
   const control = started ? await startControlServer(statePath, emperor, log) : null;
   link?.say('up');
   log.info({ vassals, state: opts.state, pid: adoption?.self.pid ?? process.pid, brainPid: link ? process.pid : undefined, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
-  // 10. run until stopped, then close in reverse order
-  const code = await stopper.done;
+  // 10. run until stopped (or, under a keeper, retired by an upgrade: the copies stay), then close in reverse order
+  const retired = new Promise<'retired'>((r) => link && (link.onRetire = () => r('retired')));
+  const code = await Promise.race([stopper.done, retired]);
+  if (code === 'retired') {
+    log.info({ brainPid: process.pid }, 'retiring: a new brain takes over every copy');
+    await emperor.retire();
+  }
   control?.close();
   await dashboard?.close();
   output.close();
   store.close();
-  return code;
+  return code === 'retired' ? EXIT.OK : code;
 }

@@ -58,8 +58,8 @@ export interface EventDetails {
   'emperor-started': { pid: number; vassalsDir: string };
   /** a new brain took over the copies the keeper kept running (the last brain died or was replaced) */
   adopted: { pids: number[]; generation: number };
-  /** the emperor's brain was started again by its keeper; `restarts` counts them since the keeper started */
-  'brain-restarted': { brainPid: number; restarts: number };
+  /** the emperor's brain was started again by its keeper (the last one died, or an upgrade replaced it); `restarts` counts deaths since the keeper started */
+  'brain-restarted': { brainPid: number; restarts: number; reason: 'died' | 'upgrade' };
   'emperor-stopping': Nothing;
   'emperor-stopped': Nothing;
   added: { file: string };

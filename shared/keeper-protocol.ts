@@ -22,6 +22,9 @@ export interface KeptCopy {
   exited: ExitInfo | null;
 }
 
+export type BrainStart = 'start' | 'died' | 'upgrade';
+const STARTS = new Set(['start', 'died', 'upgrade']);
+
 export interface KeptSocket {
   key: string;
   owner: string;
@@ -41,6 +44,8 @@ export interface SpawnRequestSpec {
 
 export type BrainMessage =
   | { t: 'hello'; v: number }
+  /** an upgrade's new brain has loaded its code: it waits for `go` (the old brain retires first) */
+  | { t: 'standby'; v: number }
   /** startup done: from now on a death of this brain is restarted, not the keeper's end */
   | { t: 'up' }
   | { t: 'bind'; id: number; owner: string; address: SocketAddress; ownership: { mode: number; uid: number; gid: number }; actor: ForgeActor | null }
@@ -58,7 +63,12 @@ export type BrainMessage =
   | { t: 'stopping' };
 
 export type KeeperMessage =
-  | { t: 'inventory'; v: number; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; copies: KeptCopy[] }
+  /** `why` this brain runs: the keeper started, the last brain died, or an upgrade replaced it */
+  | { t: 'inventory'; v: number; why: BrainStart; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; copies: KeptCopy[] }
+  /** to the brain an upgrade replaces: close what it serves and exit, leaving every copy running */
+  | { t: 'retire' }
+  /** to an upgrade's new brain: the old one is gone, say hello */
+  | { t: 'go' }
   | { t: 're'; id: number; ok: true; key?: string; file?: { dev: string; ino: string } | null }
   | { t: 're'; id: number; ok: false; code: string; message: string }
   | { t: 'spawned'; id: number; copy: number; pid: number; pidStart: number; startedAt: number }
@@ -121,7 +131,8 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
   const m = raw;
   switch (m.t) {
     case 'hello':
-      return isId(m.v) ? { t: 'hello', v: m.v } : null;
+    case 'standby':
+      return isId(m.v) ? { t: m.t, v: m.v } : null;
     case 'up':
     case 'stopping':
     case 'release-all':
@@ -173,12 +184,12 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
   const m = raw;
   switch (m.t) {
     case 'inventory': {
-      if (!isId(m.v) || !isId(m.keeperPid) || !isId(m.keeperStart) || !isStr(m.startedAt, 64) || !isId(m.brainRestarts)) return null;
+      if (!isId(m.v) || !STARTS.has(m.why as string) || !isId(m.keeperPid) || !isId(m.keeperStart) || !isStr(m.startedAt, 64) || !isId(m.brainRestarts)) return null;
       if (!Array.isArray(m.sockets) || !Array.isArray(m.copies)) return null;
       const sockets = m.sockets.map((s) => (isObj(s) && isStr(s.key, 4200) && isStr(s.owner, 255) ? { key: s.key, owner: s.owner } : null));
       const copies = m.copies.map(keptCopy);
       if (sockets.includes(null) || copies.includes(null)) return null;
-      return { t: 'inventory', v: m.v, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], copies: copies as KeptCopy[] };
+      return { t: 'inventory', v: m.v, why: m.why as BrainStart, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], copies: copies as KeptCopy[] };
     }
     case 're':
       if (!isId(m.id)) return null;
@@ -187,6 +198,9 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
         return { t: 're', id: m.id, ok: true, ...(isStr(m.key, 4200) ? { key: m.key } : {}), file };
       }
       return isStr(m.code, 64) && isStr(m.message) ? { t: 're', id: m.id, ok: false, code: m.code, message: m.message } : null;
+    case 'retire':
+    case 'go':
+      return { t: m.t };
     case 'spawned':
       return isId(m.id) && isId(m.copy) && isId(m.pid) && isId(m.pidStart) && isId(m.startedAt) ? { t: 'spawned', id: m.id, copy: m.copy, pid: m.pid, pidStart: m.pidStart, startedAt: m.startedAt } : null;
     case 'spawn-failed':

@@ -14,7 +14,8 @@ import { vassalNameOf } from '../config/index.js';
 import { parseEnvNames, setEnvPolicy, configEnv } from '../decide/index.js';
 import { loadForRun } from '../decide/index.js';
 import { runEmperor } from '../main.js';
-import { BRAIN_ENV, KeeperLink, runKeeper } from '../keeper/index.js';
+import { upgradeEmperor } from './upgrade.js';
+import { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } from '../keeper/index.js';
 import { printStatus } from './status.js';
 import { serveOne } from '../run/index.js';
 import { systemLookup } from '../os/index.js';
@@ -72,6 +73,8 @@ program
     envPolicy(Boolean(o.tyrant), o.tyrantEnv);
     if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
     const dashboardToken = o.dashboardToken ?? envToken;
+    // an upgrade's new brain: every module is loaded; the old brain retires before this one goes on
+    if (process.env[BRAIN_MODE_ENV] === 'standby') await KeeperLink.standby();
     const link = await KeeperLink.connect(log);
     process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log }, link);
     // vassal pipes and timers are closed; anything left must not hold the emperor up
@@ -160,6 +163,16 @@ async function control(cmd: ControlCommand, name: string, o: { state: string; ti
 }
 
 const timeoutOption = (): Option => new Option('--timeout <seconds>', 'how long to wait for the outcome').default('90');
+
+program
+  .command('upgrade')
+  .description("start a new brain from the code now on disk: it adopts every socket and copy (none restarts) and the old brain exits; the keeper (emperor.pid) stays")
+  .addOption(stateOption())
+  .addOption(vassalsOption())
+  .addOption(new Option('--timeout <seconds>', 'how long to wait for the new brain').default('60'))
+  .action(async (o: { state: string; timeout: string }) => {
+    process.exitCode = await upgradeEmperor(o.state, Number(o.timeout) || 60);
+  });
 
 program
   .command('reload')

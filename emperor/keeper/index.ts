@@ -2,5 +2,5 @@
 // every copy, and runs the brain as its child; and the brain's end of their protocol (link.ts).
 // It must not read vassal configs, touch the state file or serve HTTP (the brain does).
 export { Keeper } from './keeper.js';
-export { BRAIN_ENV, runKeeper } from './run.js';
+export { BRAIN_ENV, BRAIN_MODE_ENV, runKeeper } from './run.js';
 export { type CopyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
-import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 interface Kept {
@@ -31,6 +31,8 @@ export class Keeper {
   readonly startedAt = new Date().toISOString();
   readonly pidStart = processStartTime(process.pid) ?? 0;
   brainRestarts = 0;
+  /** why the next brain to say hello runs */
+  why: BrainStart = 'start';
   /** told of a brain's `up` and `stopping` */
   onBrainSays: (what: 'up' | 'stopping') => void = () => undefined;
 
@@ -102,6 +104,8 @@ export class Keeper {
     switch (m.t) {
       case 'hello':
         return this.#inventory(m.v);
+      case 'standby':
+        return; // answered by run.ts before this brain is attached
       case 'up':
       case 'stopping':
         return this.onBrainSays(m.t);
@@ -146,6 +150,7 @@ export class Keeper {
     this.#send({
       t: 'inventory',
       v: KEEPER_PROTOCOL,
+      why: this.why,
       keeperPid: process.pid,
       keeperStart: this.pidStart,
       startedAt: this.startedAt,

@@ -4,7 +4,7 @@
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress } from '../../shared/types.js';
 import type { ForgeActor } from '../../shared/protocol.js';
-import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnSpec } from '../os/index.js';
 
 /** A request to the keeper not answered within this long fails (the keeper is local: it answers in ms). */
@@ -114,6 +114,7 @@ export interface Inventory {
   keeperStart: number;
   startedAt: string;
   brainRestarts: number;
+  why: BrainStart;
   /** live copies not yet claimed by a supervisor (and those that exited meanwhile) */
   copies: RemoteCopy[];
   sockets: Array<{ key: string; owner: string }>;
@@ -132,6 +133,22 @@ export class KeeperLink implements Host {
 
   private constructor(private readonly log: Logger) {}
 
+  /** An upgrade's new brain, loaded: tell the keeper, and wait until the old brain is gone. */
+  static standby(): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (raw: unknown): void => {
+        if (parseKeeperMessage(raw)?.t !== 'go') return;
+        process.removeListener('message', onMessage);
+        resolve();
+      };
+      process.on('message', onMessage);
+      process.send!({ t: 'standby', v: KEEPER_PROTOCOL } satisfies BrainMessage);
+    });
+  }
+
+  /** told when the keeper retires this brain (an upgrade): close what it serves and exit */
+  onRetire: () => void = () => process.exit(0);
+
   /** Connect to the keeper that started this process; resolves with its inventory. */
   static async connect(log: Logger): Promise<KeeperLink> {
     const link = new KeeperLink(log);
@@ -145,7 +162,7 @@ export class KeeperLink implements Host {
     if (inv.msg.t !== 'inventory') throw new Error('the keeper did not send its inventory');
     const m = inv.msg;
     const copies = m.copies.map((c) => link.#track(c));
-    link.inventory = { keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, copies, sockets: m.sockets };
+    link.inventory = { why: m.why, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, copies, sockets: m.sockets };
     link.sockets = new RemoteSockets(link, m.sockets.map((s) => s.key));
     return link;
   }
@@ -260,6 +277,8 @@ export class KeeperLink implements Host {
       return done?.(msg, undefined);
     }
     if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
+    if (msg.t === 'retire') return this.onRetire();
+    if (msg.t === 'go') return;
     const rc = this.#copies.get(msg.copy);
     if (!rc) return;
     switch (msg.t) {

@@ -1,25 +1,33 @@
 // `emperor run` as the keeper: the process PID 1 (or the operator) starts and signals. It holds
 // the sockets and copies (keeper.ts) and runs the brain, the rest of the emperor, as its child,
-// starting a new one at once when it dies (then with backoff). It must not do the brain's work.
+// starting a new one at once when it dies (then with backoff), and a new one from the code on
+// disk on SIGUSR2 (`emperor upgrade`). It must not do the brain's work.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../shared/logger.js';
 import { EXIT } from '../../shared/errors.js';
+import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
 import { Keeper } from './keeper.js';
 
 /** set in the brain's environment: the CLI's `run` runs the brain, not another keeper */
 export const BRAIN_ENV = 'EMPEROR_BRAIN';
+/** set (to `standby`) for an upgrade's new brain: it loads, says so, and waits for `go` */
+export const BRAIN_MODE_ENV = 'EMPEROR_BRAIN_MODE';
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 /** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one up this long resets it */
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
 const STEADY_MS = 10_000;
+/** an upgrade's new brain that has not loaded within this long is given up (the old one stays) */
+const STANDBY_MS = 30_000;
 
 /** Run the keeper until its brain has stopped on purpose; resolves with the exit code. */
 export function runKeeper(argv: string[], log: Logger): Promise<number> {
   closeInheritedFds();
   const keeper = new Keeper(log);
   let brain: ChildProcess | null = null;
+  /** an upgrade in progress: the new brain, and whether the old one was told to retire */
+  let upgrade: { next: ChildProcess; retiring: boolean } | null = null;
   let everUp = false;
   let upAt = 0;
   let failures = 0;
@@ -42,19 +50,26 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
     resolve(code);
   };
 
-  const start = (): void => {
-    restartTimer = null;
-    const child = fork(CLI, argv, {
-      env: { ...process.env, [BRAIN_ENV]: String(process.pid) },
+  const forkBrain = (standby: boolean): ChildProcess =>
+    fork(CLI, argv, {
+      env: { ...process.env, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
+
+  /** Make `child` the brain: its requests are served, its death handled. */
+  const adopt = (child: ChildProcess): void => {
     brain = child;
     keeper.attach(child);
-    child.on('error', (err) => log.error({ err }, 'keeper: cannot run the brain'));
     child.once('exit', (code, signal) => {
       keeper.detach(child);
-      brain = null;
+      if (brain === child) brain = null;
+      if (upgrade?.retiring && upgrade.next !== child) return handOver();
+      if (upgrade && upgrade.next !== child) {
+        // died while its successor was loading: that one is dropped, a restart takes over as always
+        upgrade.next.kill('SIGKILL');
+        upgrade = null;
+      }
       if (stopping || !everUp) {
         // a stop it was asked for, or a first start that failed (a second emperor, no vassals dir)
         return void finish(stopping ? (code ?? EXIT.OK) : (code ?? EXIT.START_FAILED));
@@ -62,15 +77,67 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
       if (Date.now() - upAt > STEADY_MS) failures = 0;
       const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
       keeper.brainRestarts++;
+      keeper.why = 'died';
       log.error({ code, signal, restartInMs: delay, copies: keeper.copies }, 'keeper: the brain died; its copies keep running, a new brain adopts them');
       restartTimer = setTimeout(start, delay);
     });
+  };
+
+  const start = (): void => {
+    restartTimer = null;
+    const child = forkBrain(false);
+    child.on('error', (err) => log.error({ err }, 'keeper: cannot run the brain'));
+    adopt(child);
+  };
+
+  /** SIGUSR2: a new brain from the code now on disk; the old one retires once it has loaded. */
+  const beginUpgrade = (): void => {
+    if (upgrade || stopping || !brain || !everUp) return void log.warn('keeper: upgrade refused (one in progress, no brain up, or stopping)');
+    const old = brain;
+    const next = forkBrain(true);
+    upgrade = { next, retiring: false };
+    log.info({ brainPid: old.pid, nextPid: next.pid }, 'keeper: upgrading: a new brain is loading');
+    const giveUp = (why: string): void => {
+      if (upgrade?.next !== next || upgrade.retiring) return;
+      upgrade = null;
+      clearTimeout(timer);
+      next.kill('SIGKILL');
+      log.error({ nextPid: next.pid }, `keeper: upgrade failed: ${why}; the running brain stays`);
+    };
+    const timer = setTimeout(() => giveUp(`the new brain did not load within ${STANDBY_MS / 1000} s`), STANDBY_MS);
+    next.on('error', (err) => giveUp(err.message));
+    next.once('exit', (code, signal) => giveUp(`the new brain exited while loading (${code ?? signal})`));
+    next.on('message', (raw: unknown) => {
+      const m = parseBrainMessage(raw);
+      if (m?.t !== 'standby' || upgrade?.next !== next || upgrade.retiring || brain !== old) return;
+      if (m.v !== KEEPER_PROTOCOL) return giveUp(`the new brain speaks protocol ${m.v}, this keeper ${KEEPER_PROTOCOL} (restart the emperor to upgrade the keeper)`);
+      clearTimeout(timer);
+      upgrade.retiring = true;
+      // the old brain closes what it serves (dashboard, control socket, state file) and exits
+      if (old.connected) old.send({ t: 'retire' });
+      else handOver();
+    });
+  };
+
+  /** The old brain is gone: the new one says hello and adopts everything. */
+  const handOver = (): void => {
+    const next = upgrade?.next;
+    upgrade = null;
+    if (!next || next.exitCode !== null || !next.connected) {
+      log.error('keeper: the new brain is gone before taking over; starting another');
+      keeper.why = 'died';
+      return start();
+    }
+    keeper.why = 'upgrade';
+    adopt(next);
+    next.send({ t: 'go' });
   };
 
   // the operator signals the keeper (it is `emperor.pid`): the brain acts on it
   const onStop = (sig: NodeJS.Signals): void => {
     stopping = true;
     signals++;
+    if (upgrade && !upgrade.retiring) upgrade.next.kill('SIGKILL');
     if (brain?.pid) return void process.kill(brain.pid, sig);
     // between two brains: nobody else can stop the copies
     if (signals > 1) keeper.killAll();
@@ -78,6 +145,7 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onStop);
   process.on('SIGHUP', () => brain?.pid && process.kill(brain.pid, 'SIGHUP'));
+  process.on('SIGUSR2', beginUpgrade);
   process.on('uncaughtException', (err) => log.error({ err }, 'keeper: uncaught exception (the keeper keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'keeper: unhandled rejection (the keeper keeps running)'));
   start();

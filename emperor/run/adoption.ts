@@ -20,9 +20,13 @@ export class Adoption {
     return { pid: inv.keeperPid, pidStart: inv.keeperStart, startedAt: inv.startedAt };
   }
 
-  /** this brain replaces one that died */
+  /** this brain replaces one that died, or one an upgrade retired */
   get restarted(): boolean {
-    return this.link.inventory.brainRestarts > 0;
+    return this.link.inventory.why !== 'start';
+  }
+
+  get why(): 'died' | 'upgrade' {
+    return this.link.inventory.why === 'upgrade' ? 'upgrade' : 'died';
   }
 
   get restarts(): number {

@@ -75,7 +75,7 @@ export class Emperor {
     const self = this.adoption?.self ?? { pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, startedAt: new Date().toISOString() };
     const brain = this.adoption ? { pid: process.pid, restarts: this.adoption.restarts, startedAt: new Date().toISOString() } : null;
     this.store.setEmperor({ pid: self.pid, pidStart: self.pidStart, vassalsDir: this.opts.vassals, startedAt: self.startedAt, stoppedAt: null, brain });
-    if (this.adoption?.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts });
+    if (this.adoption?.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts, reason: this.adoption.why });
     else this.bus.publish(null, 'emperor-started', { pid: self.pid, vassalsDir: this.opts.vassals });
     this.#host.sockets.warmUp();
     await this.#scanner.start();
@@ -112,6 +112,16 @@ export class Emperor {
       const row = this.store.getEmperor();
       if (row) this.store.setEmperor({ ...row, stoppedAt: new Date().toISOString() });
       this.bus.publish(null, 'emperor-stopped', {});
+    })();
+    return this.#stopping;
+  }
+
+  /** An upgrade retires this brain: no more looks at the directory; every copy keeps running. */
+  async retire(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#scanner.close();
+      for (const w of this.#touch.values()) w.close();
+      this.#touch.clear();
     })();
     return this.#stopping;
   }

@@ -94,6 +94,8 @@ export interface EmperorOptions {
   env?: Record<string, string>;
   /** reuse an existing temp dir (restart of an emperor on the same state) */
   dir?: string;
+  /** another build's dist/emperor/cli/index.js (default: this one's) */
+  cli?: string;
 }
 
 export class EmperorProc {
@@ -240,7 +242,7 @@ export async function startEmperor(t: TestContext, opts: EmperorOptions = {}): P
   const dir = opts.dir ?? tempDir();
   fs.mkdirSync(path.join(dir, 'vassals.d'), { recursive: true });
   for (const [name, content] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, 'vassals.d', name), content);
-  const proc = spawn(process.execPath, [CLI, 'run', '--vassals', path.join(dir, 'vassals.d'), '--state', path.join(dir, 'emperor.db'), '--log-level', 'debug', ...((opts.args ?? []).includes('--dashboard') ? [] : ['--dashboard', 'off']), ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [opts.cli ?? CLI, 'run', '--vassals', path.join(dir, 'vassals.d'), '--state', path.join(dir, 'emperor.db'), '--log-level', 'debug', ...((opts.args ?? []).includes('--dashboard') ? [] : ['--dashboard', 'off']), ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
