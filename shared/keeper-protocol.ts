@@ -52,6 +52,8 @@ export type BrainMessage =
   | { t: 'dup'; id: number; key: string }
   | { t: 'release'; key: string }
   | { t: 'release-all' }
+  /** a bind may come soon: start the socket forge now if it is not running */
+  | { t: 'warm' }
   | { t: 'blocking'; key: string; on: boolean }
   /** `mercyMs`: how long the keeper gives the copy between SIGTERM and SIGKILL if it must end it itself */
   | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; spec: SpawnRequestSpec }
@@ -135,6 +137,7 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
       return isId(m.v) ? { t: m.t, v: m.v } : null;
     case 'up':
     case 'stopping':
+    case 'warm':
     case 'release-all':
       return { t: m.t };
     case 'bind': {

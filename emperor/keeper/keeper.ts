@@ -126,6 +126,8 @@ export class Keeper {
         return this.#sockets.release(m.key);
       case 'release-all':
         return this.#sockets.releaseAll();
+      case 'warm':
+        return this.#sockets.warmUp();
       case 'blocking':
         return this.#sockets.held(m.key)?.setBlocking(m.on);
       case 'spawn':

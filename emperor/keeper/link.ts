@@ -105,7 +105,7 @@ class RemoteSockets implements SocketHost {
   }
 
   warmUp(): void {
-    /* the keeper's forge */
+    this.link.send({ t: 'warm' });
   }
 }
 
@@ -210,7 +210,7 @@ export class KeeperLink implements Host {
     for (const [k, v] of Object.entries(spec.env)) if (v !== undefined) env[k] = v;
     if (spec.outputBudget) {
       const budget = spec.outputBudget;
-      this.#dropped.set(meta.vassal, (n) => budget.drop(n));
+      this.#dropped.set(meta.vassal, (n) => (budget.report ? budget.report(n) : budget.drop(n)));
     }
     const id = this.#nextId;
     // the copy is tracked the moment its answer is read: what it says next may be in the same read

@@ -14,6 +14,8 @@ import { Keeper } from './keeper.js';
 export const BRAIN_ENV = 'EMPEROR_BRAIN';
 /** set (to `standby`) for an upgrade's new brain: it loads, says so, and waits for `go` */
 export const BRAIN_MODE_ENV = 'EMPEROR_BRAIN_MODE';
+/** node flags for the brain only (e.g. `--max-old-space-size=512`, `--cpu-prof`): never a vassal's */
+export const BRAIN_NODE_OPTIONS_ENV = 'EMPEROR_BRAIN_NODE_OPTIONS';
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 /** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one up this long resets it */
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
@@ -52,6 +54,7 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
 
   const forkBrain = (standby: boolean): ChildProcess =>
     fork(CLI, argv, {
+      execArgv: [...process.execArgv, ...(process.env[BRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

@@ -19,6 +19,8 @@ export interface LineBudget {
   drop(n: number): void;
   /** >0: stop reading this vassal's pipes that long (its writes wait, the emperor does not spin) */
   pauseMs(): number;
+  /** `n` lines another process (a keeper) dropped and counted already: summarised now */
+  report?(n: number): void;
 }
 
 /**
@@ -58,6 +60,10 @@ export class OutputBudget implements LineBudget {
       this.#dropped = 0;
       if (n > 0) this.summarise(n);
     }, 1000).unref();
+  }
+
+  report(n: number): void {
+    if (n > 0) this.summarise(n);
   }
 
   pauseMs(): number {

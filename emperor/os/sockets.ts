@@ -24,6 +24,12 @@ const BACKLOG = 1024;
  */
 const FORGE_TIMEOUT_MS = 5000;
 const FORGE_START_MS = 10_000;
+/**
+ * A forge with no request for this long exits (a whole Node process, ~45 MB, for nothing); the
+ * next bind starts another. The brain warms one up as soon as the vassals directory moves, so
+ * its start overlaps the read of the new file.
+ */
+const FORGE_IDLE_MS = 10_000;
 
 export interface Ownership {
   mode: number;
@@ -81,6 +87,7 @@ export class Sockets {
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
   #forgeReady = false;
+  #idleTimer: NodeJS.Timeout | null = null;
 
   #refChannel(on: boolean): void {
     const channel = this.#forge?.channel as unknown as { ref?: () => void; unref?: () => void } | undefined;
@@ -154,6 +161,19 @@ export class Sockets {
     for (const key of [...this.#held.keys()]) this.release(key);
     this.#forge?.disconnect();
     this.#forge = null;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+  }
+
+  /** (Re)arm the idle exit of the forge: called whenever it has nothing in flight. */
+  #idle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#inFlight > 0 || !this.#forge) return;
+      this.#forge.disconnect(); // it exits on disconnect
+      this.#forge = null;
+    }, FORGE_IDLE_MS);
+    this.#idleTimer.unref();
   }
 
   /**
@@ -176,6 +196,7 @@ export class Sockets {
   /** Start the forge ahead of the first bind (it costs one Node start). */
   warmUp(): void {
     this.#startForge();
+    if (this.#inFlight === 0) this.#idle();
   }
 
   /**
@@ -190,7 +211,9 @@ export class Sockets {
     this.#inFlight++;
     this.#refChannel(true);
     void run.finally(() => {
-      if (--this.#inFlight === 0) this.#refChannel(false);
+      if (--this.#inFlight > 0) return;
+      this.#refChannel(false);
+      this.#idle();
     }).catch(() => undefined);
     this.#queue = run.then(
       () => undefined,

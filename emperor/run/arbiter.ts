@@ -68,7 +68,14 @@ export class Emperor {
       opts.log[level]({ vassal: e.vassal ?? undefined, event: e.kind, ...e.detail }, e.kind);
     });
     this.#host = host;
-    this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log, { tyrant: opts.tyrant });
+    // the socket forge exits when idle: a move in the directory starts one while the file is read
+    let warmed = 0;
+    const onActivity = (): void => {
+      if (Date.now() - warmed < 1000) return;
+      warmed = Date.now();
+      this.#host.sockets.warmUp();
+    };
+    this.#scanner = new Scanner(opts.vassals, (e) => this.#onScan(e), opts.log, { tyrant: opts.tyrant, onActivity });
   }
 
   async start(): Promise<void> {

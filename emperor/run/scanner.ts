@@ -87,10 +87,11 @@ export class Scanner {
     private readonly log: Logger,
     /**
      * tyrant: symlinks are not followed (they are reported, and refused by the loader).
+     * onActivity: the directory moved (any event): a file may be about to need a socket.
      * lose: TEST-ONLY, a watcher event for which it returns true is dropped, as a watcher under
      * load drops one (test/unit/scanner.test.ts); the emperor never sets it.
      */
-    private readonly opts: { tyrant?: boolean; lose?: (base: string) => boolean } = {},
+    private readonly opts: { tyrant?: boolean; lose?: (base: string) => boolean; onActivity?: () => void } = {},
   ) {}
 
   /** Reconcile what is already there (one upsert per file), then watch. */
@@ -145,6 +146,7 @@ export class Scanner {
 
   #onFsEvent(p: string): void {
     if (path.dirname(p) !== this.dir) return;
+    this.opts.onActivity?.();
     if (this.opts.lose?.(path.basename(p))) return;
     const now = Date.now();
     if (this.#discover) clearTimeout(this.#discover);

@@ -144,7 +144,7 @@ export function rowToEmperor(r: EmperorDbRow): EmperorRow {
     vassalsDir: r.vassals_dir,
     startedAt: r.started_at,
     stoppedAt: r.stopped_at,
-    brain: brainOf(r.brain),
+    ...(brainOf(r.brain) ? { brain: brainOf(r.brain) } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, appIni, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { alive, appIni, FIXTURES, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
 
 const NAMES = ['one', 'two', 'three'];
 
@@ -99,6 +99,28 @@ test('negative control: the same client loop sees a SIGKILLed copy (requests fai
   const figures = await load.stop();
   assert.ok(figures.failed > 0 || after.pid !== v.pid, 'the loop or the record sees the kill');
   assert.notEqual(after.pid, v.pid);
+});
+
+test('a brain that dies of heap exhaustion: no failed request, the same copies, adopted by the next brain', async (t) => {
+  const bomb = path.join(FIXTURES, 'keeper', 'heap-bomb.cjs');
+  const e = await startEmperor(t, { env: { EMPEROR_BRAIN_NODE_OPTIONS: `--max-old-space-size=96 --require ${bomb}` } });
+  const socket = path.join(e.dir, 'app.sock');
+  e.write('app.ini', appIni('hello.mjs', socket, 'processes = 2'));
+  const before = [...(await e.waitVassal('app', (v) => v.state === 'ready' && v.pids.length === 2, 20_000)).pids].sort();
+  const brain = brainOf(e);
+  const load = clientLoop([socket]);
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(brain, 'SIGPWR');
+  await waitUntil(() => !alive(brain), 30_000, 'the brain to run out of heap');
+  const doc = await waitUntil(() => {
+    const d = e.status();
+    return d.emperor.brainPid !== brain && d.emperor.brainRestarts === 1 && d.vassals[0]?.state === 'ready' ? d : null;
+  }, 30_000, 'the next brain to adopt');
+  await new Promise((r) => setTimeout(r, 300));
+  const figures = await load.stop();
+  assert.equal(figures.failed, 0, `no request failed (${figures.errors.join('; ')})`);
+  assert.deepEqual([...doc.vassals[0]!.pids].sort(), before);
+  assert.ok(e.logs.some((l) => /heap|allocation failed/i.test(String(l.msg))), 'the brain died of heap exhaustion (V8 said so)');
 });
 
 test('SIGKILL of the keeper: every copy and the brain are gone within 2 s', async (t) => {
