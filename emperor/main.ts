@@ -41,6 +41,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
     log.fatal({ vassal: name, reason }, `essential vassal ${name} cannot become ready: stopping every vassal`);
     stopper.stopWith(EXIT.ESSENTIAL_FAILED);
   };
+  emperor.upgrade = link && (() => link.upgrade());
   // 6. SIGHUP reloads; from now on, the emperor must not die
   keepRunning(log, () => emperor.reloadAll());
   if (!link) logStrays(log); // else the keeper's: it spawns the copies

@@ -5,12 +5,13 @@ import { CONTROL_FAILURES, type ControlFailure } from './errors.js';
 
 export const CONTROL_VERSION = 1;
 export const CONTROL_MAX_LINE = 64 * 1024;
-export const CONTROL_COMMANDS = ['stop', 'start', 'restart', 'reload'] as const;
+export const CONTROL_COMMANDS = ['stop', 'start', 'restart', 'reload', 'upgrade'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export interface ControlRequest {
   v: typeof CONTROL_VERSION;
   cmd: ControlCommand;
+  /** the vassal (empty for `upgrade`, which is the emperor's) */
   name: string;
   /** how long the emperor waits for the outcome before answering `timeout` */
   timeoutMs: number;
@@ -39,8 +40,9 @@ function objectOf(line: string): Record<string, unknown> | null {
 export function parseControlRequest(line: string): ControlRequest | null {
   const o = objectOf(line);
   if (!o) return null;
-  if (o.v !== CONTROL_VERSION || typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return null;
+  if (o.v !== CONTROL_VERSION || typeof o.name !== 'string' || o.name.length > 64) return null;
   if (!(CONTROL_COMMANDS as readonly unknown[]).includes(o.cmd)) return null;
+  if ((o.name.length === 0) !== (o.cmd === 'upgrade')) return null;
   if (typeof o.timeoutMs !== 'number' || !Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0 || o.timeoutMs > MAX_TIMEOUT_MS) return null;
   return { v: CONTROL_VERSION, cmd: o.cmd as ControlCommand, name: o.name, timeoutMs: o.timeoutMs };
 }

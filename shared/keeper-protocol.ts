@@ -54,6 +54,8 @@ export type BrainMessage =
   | { t: 'release-all' }
   /** a bind may come soon: start the socket forge now if it is not running */
   | { t: 'warm' }
+  /** `emperor upgrade` reached this brain: start a new one (answered by `retire` or `upgrade-failed`) */
+  | { t: 'upgrade' }
   | { t: 'blocking'; key: string; on: boolean }
   /** `mercyMs`: how long the keeper gives the copy between SIGTERM and SIGKILL if it must end it itself */
   | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; spec: SpawnRequestSpec }
@@ -71,6 +73,8 @@ export type KeeperMessage =
   | { t: 'retire' }
   /** to an upgrade's new brain: the old one is gone, say hello */
   | { t: 'go' }
+  /** to the running brain: the upgrade it asked for (or SIGUSR2 started) failed; it stays */
+  | { t: 'upgrade-failed'; reason: string }
   | { t: 're'; id: number; ok: true; key?: string; file?: { dev: string; ino: string } | null }
   | { t: 're'; id: number; ok: false; code: string; message: string }
   | { t: 'spawned'; id: number; copy: number; pid: number; pidStart: number; startedAt: number }
@@ -138,6 +142,7 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
     case 'up':
     case 'stopping':
     case 'warm':
+    case 'upgrade':
     case 'release-all':
       return { t: m.t };
     case 'bind': {
@@ -204,6 +209,8 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
     case 'retire':
     case 'go':
       return { t: m.t };
+    case 'upgrade-failed':
+      return isStr(m.reason) ? { t: 'upgrade-failed', reason: m.reason } : null;
     case 'spawned':
       return isId(m.id) && isId(m.copy) && isId(m.pid) && isId(m.pidStart) && isId(m.startedAt) ? { t: 'spawned', id: m.id, copy: m.copy, pid: m.pid, pidStart: m.pidStart, startedAt: m.startedAt } : null;
     case 'spawn-failed':

@@ -1,39 +1,40 @@
-// `emperor upgrade`: the running emperor's keeper starts a new brain from the code now on disk
-// (SIGUSR2); it adopts every copy (none restarts) and the old brain exits. This client only
-// signals and watches the state file; it never touches a process of the emperor's otherwise.
+// `emperor upgrade`: asks the running emperor over its control socket for a new brain from the
+// code now on disk; the keeper starts it, the old brain answers once it hands over, and this
+// client then waits until the state names the new brain (it has adopted every copy). It never
+// signals or touches a process itself.
 import { EXIT } from '../../shared/errors.js';
+import { sendControl } from '../control/index.js';
 import { processStartTime } from '../os/index.js';
 import { statusDocument } from './status.js';
 
 export async function upgradeEmperor(statePath: string, timeoutS: number): Promise<number> {
-  const read = () => statusDocument(statePath);
-  let doc;
-  try {
-    doc = read();
-  } catch (err) {
-    console.error(`emperor upgrade: ${(err as Error).message}`);
-    return EXIT.NOT_RUNNING;
-  }
-  const { pid, brainPid: old } = doc.emperor;
-  if (!doc.emperor.running || !pid || !old) {
-    console.error(`emperor upgrade: no emperor is running on ${statePath}`);
-    return EXIT.NOT_RUNNING;
-  }
-  process.kill(pid, 'SIGUSR2');
-  const deadline = Date.now() + timeoutS * 1000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+  const before = (() => {
     try {
-      doc = read();
+      return statusDocument(statePath).emperor.brainPid ?? null;
     } catch {
-      continue; // the state is being handed over: read again
+      return null;
     }
-    const now = doc.emperor.brainPid;
-    if (now && now !== old && processStartTime(now) !== null) {
-      console.log(`upgraded: brain ${old} -> ${now} (the keeper, pid ${pid}, kept every socket and copy: ${doc.vassals.length} vassals adopted)`);
-      return EXIT.OK;
-    }
+  })();
+  const deadline = Date.now() + timeoutS * 1000;
+  const r = await sendControl(statePath, 'upgrade', '', timeoutS * 1000);
+  if (!r.ok) {
+    console.error(`emperor upgrade: ${r.error}`);
+    return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
   }
-  console.error(`emperor upgrade: the new brain did not take over within ${timeoutS} s; brain ${old} keeps running (the emperor's log says why)`);
+  // the old brain handed over: the new one is adopting; done once the state names it
+  while (Date.now() < deadline) {
+    try {
+      const doc = statusDocument(statePath);
+      const now = doc.emperor.brainPid;
+      if (doc.emperor.running && now && now !== before && processStartTime(now) !== null) {
+        console.log(`upgraded: brain ${before ?? '?'} -> ${now}; the keeper (pid ${doc.emperor.pid}) kept every socket and copy (${doc.vassals.length} vassals)`);
+        return EXIT.OK;
+      }
+    } catch {
+      /* the state is being handed over: read again */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.error(`emperor upgrade: the new brain did not take over within ${timeoutS} s (the emperor's log says why)`);
   return EXIT.TIMEOUT;
 }

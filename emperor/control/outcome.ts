@@ -78,6 +78,8 @@ export class Outcome {
         if (this.#reloaded) return this.#oldGone() ? { ok: true, message: this.#reloaded } : null;
         // started from scratch (it was stopped, starting or in backoff): ready is the outcome
         return this.#spawned && this.#rollouts.size === 0 && r.state === 'ready' ? { ok: true, message: `ready${running}` } : null;
+      case 'upgrade':
+        return null; // the emperor's, not a vassal's: answered by the keeper (control/server.ts)
     }
   }
 }

@@ -17,6 +17,8 @@ export interface ControlHost {
   bus: Bus;
   records(): VassalRecord[];
   control(name: string, action: 'reload' | 'stop' | 'start'): Promise<{ ok: true } | { ok: false; code: ControlFailure; error: string }>;
+  /** `emperor upgrade`: answered once a new brain is taking over, or why not (null: no keeper) */
+  upgrade: (() => Promise<ControlReply>) | null;
 }
 
 export interface ControlServer {
@@ -103,7 +105,7 @@ function serve(conn: net.Socket, host: ControlHost, log: Logger): void {
     const req = parseControlRequest(buf.slice(0, nl));
     if (!req) return answer({ ok: false, code: 'bad-request', error: 'not a control request of this version' });
     conn.setTimeout(0);
-    log.info({ vassal: req.name, command: req.cmd }, `control: ${req.cmd} ${req.name}`);
+    log.info({ vassal: req.name || undefined, command: req.cmd }, `control: ${req.cmd}${req.name ? ` ${req.name}` : ''}`);
     void run(req, host, conn).then(answer, (err: Error) => answer({ ok: false, code: 'failed', error: err.message }));
   };
   conn.on('data', onData);
@@ -111,6 +113,7 @@ function serve(conn: net.Socket, host: ControlHost, log: Logger): void {
 
 /** Give the command, then wait for its outcome on the bus (subscribed first: nothing is missed). */
 async function run(req: ControlRequest, host: ControlHost, conn: net.Socket): Promise<ControlReply> {
+  if (req.cmd === 'upgrade') return host.upgrade ? host.upgrade() : { ok: false, code: 'failed', error: 'this emperor runs without a keeper: nothing to upgrade' };
   const before = host.records().find((r) => r.name === req.name);
   if (!before) return { ok: false, code: 'unknown-vassal', error: `no vassal "${req.name}"` };
   if (req.cmd === 'reload' && (before.state === 'stopped' || before.state === 'invalid'))

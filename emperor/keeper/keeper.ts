@@ -33,8 +33,8 @@ export class Keeper {
   brainRestarts = 0;
   /** why the next brain to say hello runs */
   why: BrainStart = 'start';
-  /** told of a brain's `up` and `stopping` */
-  onBrainSays: (what: 'up' | 'stopping') => void = () => undefined;
+  /** told of a brain's `up`, `stopping` and `upgrade` */
+  onBrainSays: (what: 'up' | 'stopping' | 'upgrade') => void = () => undefined;
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
@@ -80,6 +80,11 @@ export class Keeper {
     for (const k of this.#copies.values()) k.copy.signal('SIGKILL');
   }
 
+  /** Tell the brain now served (e.g. `upgrade-failed`). */
+  tell(msg: KeeperMessage): void {
+    this.#send(msg);
+  }
+
   #send(msg: KeeperMessage, handle?: NativeHandle, sent?: () => void): boolean {
     const b = this.#brain;
     if (!b?.connected) return false;
@@ -108,6 +113,7 @@ export class Keeper {
         return; // answered by run.ts before this brain is attached
       case 'up':
       case 'stopping':
+      case 'upgrade':
         return this.onBrainSays(m.t);
       case 'bind':
         return void this.#sockets.acquire(m.owner, m.address, m.ownership, m.actor).then(

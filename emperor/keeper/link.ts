@@ -4,6 +4,7 @@
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress } from '../../shared/types.js';
 import type { ForgeActor } from '../../shared/protocol.js';
+import type { ControlReply } from '../../shared/control.js';
 import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnSpec } from '../os/index.js';
 
@@ -148,6 +149,22 @@ export class KeeperLink implements Host {
 
   /** told when the keeper retires this brain (an upgrade): close what it serves and exit */
   onRetire: () => void = () => process.exit(0);
+  /** `emperor upgrade` requests waiting for the keeper's answer */
+  #upgrades: Array<(r: ControlReply) => void> = [];
+
+  /** Ask the keeper for an upgrade; answered when this brain is retired (ok) or the upgrade failed. */
+  upgrade(): Promise<ControlReply> {
+    return new Promise((resolve) => {
+      this.#upgrades.push(resolve);
+      if (this.#upgrades.length === 1) this.send({ t: 'upgrade' });
+    });
+  }
+
+  #answerUpgrades(r: ControlReply): void {
+    const waiting = this.#upgrades;
+    this.#upgrades = [];
+    for (const w of waiting) w(r);
+  }
 
   /** Connect to the keeper that started this process; resolves with its inventory. */
   static async connect(log: Logger): Promise<KeeperLink> {
@@ -277,7 +294,11 @@ export class KeeperLink implements Host {
       return done?.(msg, undefined);
     }
     if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
-    if (msg.t === 'retire') return this.onRetire();
+    if (msg.t === 'retire') {
+      this.#answerUpgrades({ ok: true, message: `brain ${process.pid} hands over to a new brain` });
+      return this.onRetire();
+    }
+    if (msg.t === 'upgrade-failed') return this.#answerUpgrades({ ok: false, code: 'failed', error: msg.reason });
     if (msg.t === 'go') return;
     const rc = this.#copies.get(msg.copy);
     if (!rc) return;

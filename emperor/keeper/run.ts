@@ -43,7 +43,8 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
     if (what === 'up') {
       everUp = true;
       upAt = Date.now();
-    } else stopping = true;
+    } else if (what === 'upgrade') beginUpgrade();
+    else stopping = true;
   };
 
   const finish = async (code: number): Promise<void> => {
@@ -95,7 +96,11 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
 
   /** SIGUSR2: a new brain from the code now on disk; the old one retires once it has loaded. */
   const beginUpgrade = (): void => {
-    if (upgrade || stopping || !brain || !everUp) return void log.warn('keeper: upgrade refused (one in progress, no brain up, or stopping)');
+    if (upgrade || stopping || !brain || !everUp) {
+      const reason = upgrade ? 'an upgrade is already in progress' : 'the emperor is starting or stopping';
+      log.warn(`keeper: upgrade refused: ${reason}`);
+      return keeper.tell({ t: 'upgrade-failed', reason });
+    }
     const old = brain;
     const next = forkBrain(true);
     upgrade = { next, retiring: false };
@@ -106,6 +111,7 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
       clearTimeout(timer);
       next.kill('SIGKILL');
       log.error({ nextPid: next.pid }, `keeper: upgrade failed: ${why}; the running brain stays`);
+      keeper.tell({ t: 'upgrade-failed', reason: why });
     };
     const timer = setTimeout(() => giveUp(`the new brain did not load within ${STANDBY_MS / 1000} s`), STANDBY_MS);
     next.on('error', (err) => giveUp(err.message));

@@ -2,6 +2,7 @@
 // scanner, signals and operator commands; decides who owns a vassal name and when a file is read.
 // It must not touch a process itself: each supervisor owns its copies.
 import type { ControlResult } from '../dashboard/index.js';
+import type { ControlHost } from '../control/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EventKind } from '../../shared/events.js';
@@ -49,6 +50,8 @@ export class Emperor {
   /** touch-reload watchers, one per vassal that has `touch-reload` paths */
   readonly #touch = new Map<string, TouchReload>();
   #stopping: Promise<void> | null = null;
+  /** set by runEmperor under a keeper: `emperor upgrade` over the control socket */
+  upgrade: ControlHost['upgrade'] = null;
   /** set by runEmperor: an essential vassal cannot become ready */
   onEssentialFailed: ((name: string, reason: string) => void) | null = null;
 

@@ -75,6 +75,11 @@ test('emperor upgrade under load: no failed request, the same copies, a new brai
   assert.deepEqual([...doc.vassals[0]!.pids].sort(), pids, 'the same copies serve');
   assert.equal(doc.vassals[0]!.state, 'ready');
   assert.ok(e.events('brain-restarted').some((l) => l.reason === 'upgrade'));
+  // SIGUSR2 to the keeper does the same
+  const second = doc.emperor.brainPid!;
+  process.kill(e.pid, 'SIGUSR2');
+  await waitUntil(() => e.status().emperor.brainPid !== second && !alive(second), 20_000, 'a second upgrade by SIGUSR2');
+  assert.deepEqual([...e.status().vassals[0]!.pids].sort(), pids, 'still the same copies');
   // the new brain acts: a touch reloads
   e.touch('app.ini');
   await e.waitVassal('app', (v) => v.state === 'ready' && v.pids.length === 2 && !v.pids.some((p) => pids.includes(p)), 20_000);
@@ -86,8 +91,9 @@ test('negative control: an upgrade to a build that cannot start is reported; the
   const old = e.status().emperor.brainPid!;
   // the code on disk is now broken
   fs.writeFileSync(cli, `throw new Error('a broken build');\n${fs.readFileSync(cli, 'utf8')}`);
-  const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '5']);
-  assert.notEqual(r.code, 0, 'the upgrade reports failure');
+  const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '20']);
+  assert.equal(r.code, 1, `the upgrade reports failure: ${r.out}`);
+  assert.match(r.out, /the new brain exited while loading/);
   await e.waitLog((l) => /upgrade failed/.test(String(l.msg)), 10_000, 'the keeper to report the failed upgrade');
   assert.equal(e.status().emperor.brainPid, old);
   assert.ok(alive(old), 'the old brain runs on');
@@ -103,8 +109,9 @@ test('negative control: a new brain of another protocol version is refused; the 
   const old = e.status().emperor.brainPid!;
   const proto = path.join(path.dirname(cli), '..', '..', 'shared', 'keeper-protocol.js');
   fs.writeFileSync(proto, fs.readFileSync(proto, 'utf8').replace(/KEEPER_PROTOCOL = \d+/, 'KEEPER_PROTOCOL = 99'));
-  const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '5']);
-  assert.notEqual(r.code, 0);
+  const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '20']);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /protocol 99/);
   await e.waitLog((l) => /upgrade failed: the new brain speaks protocol 99/.test(String(l.msg)), 10_000, 'the refusal');
   assert.equal(e.status().emperor.brainPid, old);
   assert.deepEqual([...e.status().vassals[0]!.pids].sort(), pids);
