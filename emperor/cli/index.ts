@@ -10,18 +10,10 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, formatConfigError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
-import { vassalNameOf } from '../config/index.js';
-import { parseEnvNames, setEnvPolicy, configEnv } from '../decide/index.js';
-import { loadForRun } from '../decide/index.js';
-import { runEmperor } from '../main.js';
-import { upgradeEmperor } from './upgrade.js';
-import { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } from '../keeper/index.js';
-import { printStatus } from './status.js';
-import { serveOne } from '../run/index.js';
-import { systemLookup } from '../os/index.js';
-import { resolveAccess } from '../supervisor/index.js';
-import { sendControl, type ClientResult } from '../control/index.js';
+import type { ClientResult } from '../control/index.js';
 import type { ControlCommand } from '../../shared/control.js';
+// Every other module is imported by the command that needs it: the keeper (`run`) stays small,
+// it loads only keeper/ and os/ (not the brain's state, dashboard and supervisors).
 
 const defaultState = (): string => process.env.EMPEROR_STATE || './emperor.db';
 
@@ -33,7 +25,8 @@ const envToken = process.env.EMPEROR_DASHBOARD_TOKEN ?? null;
 delete process.env.EMPEROR_DASHBOARD_TOKEN;
 
 /** --tyrant-env NAME,...: the environment policy for vassals and their configs; exits on a bad list */
-function envPolicy(tyrant: boolean, list: string | undefined): void {
+async function envPolicy(tyrant: boolean, list: string | undefined): Promise<void> {
+  const { parseEnvNames, setEnvPolicy } = await import('../decide/index.js');
   const names = parseEnvNames(list ?? '');
   if (!names.ok) {
     console.error(`--tyrant-env: ${names.reason}`);
@@ -64,13 +57,16 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
+    const { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
     if (!process.env[BRAIN_ENV] || !process.send) {
       // the keeper: it holds sockets and copies and runs this same command again as its brain
-      process.exitCode = await runKeeper(process.argv.slice(2), log);
+      // (which gets the dashboard token this process took out of its environment)
+      process.exitCode = await runKeeper(process.argv.slice(2), log, envToken === null ? {} : { EMPEROR_DASHBOARD_TOKEN: envToken });
       setTimeout(() => process.exit(), 100).unref();
       return;
     }
-    envPolicy(Boolean(o.tyrant), o.tyrantEnv);
+    const { runEmperor } = await import('../main.js');
+    await envPolicy(Boolean(o.tyrant), o.tyrantEnv);
     if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
     const dashboardToken = o.dashboardToken ?? envToken;
     // an upgrade's new brain: every module is loaded; the old brain retires before this one goes on
@@ -94,6 +90,7 @@ program
       process.exitCode = printHealth(o.state);
       return;
     }
+    const { printStatus } = await import('./status.js');
     process.exitCode = printStatus(o.state, Boolean(o.json));
   });
 
@@ -107,7 +104,10 @@ program
   .action(async (files: string[], o: { vassalDefaults?: string; tyrant?: boolean; tyrantEnv?: string }) => {
     let bad = 0;
     const tyrant = Boolean(o.tyrant);
-    envPolicy(tyrant, o.tyrantEnv);
+    await envPolicy(tyrant, o.tyrantEnv);
+    const { systemLookup } = await import('../os/index.js');
+    const { configEnv, loadForRun } = await import('../decide/index.js');
+    const { resolveAccess } = await import('../supervisor/index.js');
     const ids = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, lookup: systemLookup(), tyrant };
     for (const file of files) {
       // the same loading as `run` (environment, tyrant rules), then the same access checks
@@ -138,6 +138,7 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
   .action(async (file: string, o: { vassalDefaults?: string; logLevel: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
+    const { serveOne } = await import('../run/index.js');
     process.exitCode = await serveOne(file, { vassalDefaults: o.vassalDefaults ? path.resolve(o.vassalDefaults) : null, log });
     setTimeout(() => process.exit(), 100).unref();
   });
@@ -156,6 +157,7 @@ async function control(cmd: ControlCommand, name: string, o: { state: string; ti
     process.exitCode = EXIT.USAGE;
     return;
   }
+  const { sendControl } = await import('../control/index.js');
   const r = await sendControl(path.resolve(o.state), cmd, name, seconds * 1000);
   if (r.ok) console.log(`${name}: ${r.message}`);
   else console.error(`${name}: ${cmd} failed: ${r.error}`);
@@ -171,6 +173,7 @@ program
   .addOption(vassalsOption())
   .addOption(new Option('--timeout <seconds>', 'how long to wait for the new brain').default('60'))
   .action(async (o: { state: string; timeout: string }) => {
+    const { upgradeEmperor } = await import('./upgrade.js');
     process.exitCode = await upgradeEmperor(o.state, Number(o.timeout) || 60);
   });
 
@@ -184,6 +187,7 @@ program
   .addOption(stateOption())
   .action(async (name: string, o: { vassals: string; state: string; wait?: boolean; timeout: string }) => {
     if (o.wait) return control('reload', name, o);
+    const { vassalNameOf } = await import('../config/index.js');
     const file = fs.readdirSync(o.vassals).find((f) => vassalNameOf(path.join(o.vassals, f)) === name);
     if (!file) {
       console.error(`no vassal "${name}" in ${path.resolve(o.vassals)}`);

@@ -199,6 +199,8 @@ export class Keeper {
         onMessage: (msg) => {
           const k = this.#copies.get(id);
           if (k && msg.type === 'ready') k.ready = true;
+          // a beat is periodic (or answers a ping): a stalled brain gets the next one, not a backlog
+          if (msg.type === 'heartbeat' && this.#congested) return;
           this.#send({ t: 'msg', copy: id, msg });
         },
         onNotify: (line) => {

@@ -9,13 +9,8 @@ import { EXIT } from '../../shared/errors.js';
 import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
 import { Keeper } from './keeper.js';
+import { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
 
-/** set in the brain's environment: the CLI's `run` runs the brain, not another keeper */
-export const BRAIN_ENV = 'EMPEROR_BRAIN';
-/** set (to `standby`) for an upgrade's new brain: it loads, says so, and waits for `go` */
-export const BRAIN_MODE_ENV = 'EMPEROR_BRAIN_MODE';
-/** node flags for the brain only (e.g. `--max-old-space-size=512`, `--cpu-prof`): never a vassal's */
-export const BRAIN_NODE_OPTIONS_ENV = 'EMPEROR_BRAIN_NODE_OPTIONS';
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 /** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one up this long resets it */
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
@@ -24,7 +19,7 @@ const STEADY_MS = 10_000;
 const STANDBY_MS = 30_000;
 
 /** Run the keeper until its brain has stopped on purpose; resolves with the exit code. */
-export function runKeeper(argv: string[], log: Logger): Promise<number> {
+export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, string> = {}): Promise<number> {
   closeInheritedFds();
   const keeper = new Keeper(log);
   let brain: ChildProcess | null = null;
@@ -56,9 +51,12 @@ export function runKeeper(argv: string[], log: Logger): Promise<number> {
   const forkBrain = (standby: boolean): ChildProcess =>
     fork(CLI, argv, {
       execArgv: [...process.execArgv, ...(process.env[BRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter(Boolean)],
-      env: { ...process.env, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
+      env: { ...process.env, ...brainEnv, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
+      // its own process group: a signal to the keeper's group (Ctrl-C, `tini -g`) reaches the
+      // brain once, forwarded, not twice (a second stop signal means "kill every copy at once")
+      detached: true,
     });
 
   /** Make `child` the brain: its requests are served, its death handled. */
