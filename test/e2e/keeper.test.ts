@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, appIni, FIXTURES, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { alive, appIni, FIXTURES, freePort, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
 
 const NAMES = ['one', 'two', 'three'];
 
@@ -121,6 +121,20 @@ test('a brain that dies of heap exhaustion: no failed request, the same copies, 
   assert.equal(figures.failed, 0, `no request failed (${figures.errors.join('; ')})`);
   assert.deepEqual([...doc.vassals[0]!.pids].sort(), before);
   assert.ok(e.logs.some((l) => /heap|allocation failed/i.test(String(l.msg))), 'the brain died of heap exhaustion (V8 said so)');
+});
+
+test('EMPEROR_DASHBOARD_TOKEN reaches the brain (the keeper takes it out of its own environment first), and survives a brain restart', async (t) => {
+  const port = await freePort();
+  const token = 'keeper-test-token-0123456789';
+  const e = await startEmperor(t, { args: ['--dashboard', `127.0.0.1:${port}`], env: { EMPEROR_DASHBOARD_TOKEN: token } });
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await request({ port }, '/api/info')).status, 401, 'a token is required');
+  assert.equal((await request({ port }, '/api/info', { headers: auth })).status, 200, 'the token from the environment is the one');
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGKILL');
+  await waitUntil(() => e.status().emperor.brainRestarts === 1 && e.status().emperor.brainPid !== brain, 20_000, 'a new brain');
+  await waitUntil(async () => (await request({ port }, '/api/info', { headers: auth })).status === 200, 20_000, 'the new brain\'s dashboard with the same token');
+  assert.equal((await request({ port }, '/api/info')).status, 401);
 });
 
 test('SIGKILL of the keeper: every copy and the brain are gone within 2 s', async (t) => {
