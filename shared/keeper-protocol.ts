@@ -16,6 +16,8 @@ export interface KeptCopy {
   startedAt: number;
   /** the copy said ready (app worker) or READY=1 (exec) */
   ready: boolean;
+  /** it was told to stop (a drain in progress): its exit is planned */
+  stopping: boolean;
   /** what the brain attached when it asked for the copy (opaque to the keeper) */
   tag: unknown;
   /** it exited while no brain listened: reported once, in this inventory */
@@ -180,10 +182,10 @@ function exitInfo(v: unknown): ExitInfo | null {
 }
 
 function keptCopy(v: unknown): KeptCopy | null {
-  if (!isObj(v) || !isId(v.copy) || !isId(v.pid) || !isId(v.pidStart) || !isId(v.startedAt) || typeof v.ready !== 'boolean') return null;
+  if (!isObj(v) || !isId(v.copy) || !isId(v.pid) || !isId(v.pidStart) || !isId(v.startedAt) || typeof v.ready !== 'boolean' || typeof v.stopping !== 'boolean') return null;
   const exited = v.exited === null ? null : exitInfo(v.exited);
   if (v.exited !== null && !exited) return null;
-  return { copy: v.copy, pid: v.pid, pidStart: v.pidStart, startedAt: v.startedAt, ready: v.ready, tag: v.tag ?? null, exited };
+  return { copy: v.copy, pid: v.pid, pidStart: v.pidStart, startedAt: v.startedAt, ready: v.ready, stopping: v.stopping, tag: v.tag ?? null, exited };
 }
 
 /** A keeper's message as a brain may act on it, or null. */

@@ -152,7 +152,7 @@ export class Keeper {
     if (version !== KEEPER_PROTOCOL) this.log.warn({ version, mine: KEEPER_PROTOCOL }, 'keeper: the brain speaks another protocol version');
     const copies: KeptCopy[] = [];
     for (const k of this.#copies.values()) {
-      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, tag: k.tag, exited: k.exited });
+      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: k.tag, exited: k.exited });
       if (k.exited) this.#copies.delete(k.id);
     }
     this.#send({

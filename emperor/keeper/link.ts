@@ -28,6 +28,8 @@ export class RemoteCopy implements CopyHandle {
     readonly startedAtMs: number,
     public ready: boolean,
     readonly tag: unknown,
+    /** told to stop (by this brain, or by the last one: its exit is planned) */
+    public stopping = false,
   ) {
     this.exit = new Promise((r) => (this.#resolve = r));
   }
@@ -41,6 +43,7 @@ export class RemoteCopy implements CopyHandle {
   }
 
   stop(mercyMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
+    this.stopping = true;
     if (this.alive) this.link.send({ t: 'stop', copy: this.id, mercyMs: Math.max(0, Math.round(mercyMs)), signal: sig as 'SIGTERM' });
     return this.exit;
   }
@@ -185,7 +188,7 @@ export class KeeperLink implements Host {
   }
 
   #track(c: KeptCopy): RemoteCopy {
-    const rc = new RemoteCopy(this, c.copy, c.pid, c.pidStart, c.startedAt, c.ready, c.tag);
+    const rc = new RemoteCopy(this, c.copy, c.pid, c.pidStart, c.startedAt, c.ready, c.tag, c.stopping);
     if (c.exited) rc.ended(c.exited);
     else this.#copies.set(c.copy, rc);
     return rc;

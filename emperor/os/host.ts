@@ -25,6 +25,8 @@ export type CopyListeners = Pick<SpawnSpec, 'onLine' | 'onMessage' | 'onNotify' 
 /** A copy a new brain finds running (the keeper kept it): its listeners are set on adoption. */
 export interface AdoptableCopy extends CopyHandle {
   ready: boolean;
+  /** the last brain told it to stop: it drains, its exit is planned */
+  stopping: boolean;
   handlers: CopyListeners | null;
 }
 

@@ -51,7 +51,7 @@ export class Adoption {
   /** After the first scan: copies no vassal claimed are stopped, sockets of vassals now gone released. */
   endUnclaimed(vassals: Set<string>): void {
     for (const c of this.link.inventory.copies) {
-      if (!c.alive) continue;
+      if (!c.alive || c.stopping) continue;
       const mercy = (tagOf(c)?.config as Partial<VassalConfig> | undefined)?.mercy;
       this.log.info({ pid: c.pid, vassal: tagOf(c)?.vassal }, 'stopping a kept copy whose vassal file is gone');
       void c.stop(typeof mercy === 'number' ? mercy * 1000 : DEFAULT_MERCY_MS);

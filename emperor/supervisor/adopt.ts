@@ -1,7 +1,8 @@
 // Adoption (the keeper kept the copies while a brain died): a new brain's supervisor starts from
 // the copies still running instead of starting new ones. Pure, like the table it is part of:
 // copies of the prepared config become the current generation, as they are (ready or not, their
-// start-timeout counting from their own start); copies of any other config are drained.
+// start-timeout counting from their own start); copies of any other config are drained, and
+// copies the last brain was draining go on draining (their exit is planned, not a crash).
 import type { CopyState, Event, Generation, PreparedLike } from './model.js';
 import { arm, event, newGeneration, queueCopy, retire, same, type Ctx } from './ops.js';
 
@@ -12,7 +13,7 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   const result = ev.result;
   const fresh = s.phase === 'new' && !s.current && !s.next && s.copies.length === 0;
   const config = result.ok ? result.prepared.config : null;
-  const mine = config && fresh ? ev.copies.filter((c) => same(c.config, config)) : [];
+  const mine = config && fresh ? ev.copies.filter((c) => !c.stopping && same(c.config, config)) : [];
   const rest = ev.copies.filter((c) => !mine.includes(c));
   const map: Array<{ id: number; ref: number }> = [];
   const track = (gen: Generation, c: AdoptEvent['copies'][number]): CopyState => {
@@ -24,7 +25,8 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
       pidStart: c.pidStart,
       startedAt: c.startedAt,
       readyAt: c.ready ? x.now : null,
-      stopping: false,
+      // already told to stop: not told again (a second SIGTERM may cut what it drains)
+      stopping: c.stopping,
       failedStart: false,
       lastBeat: x.now,
       stats: null,

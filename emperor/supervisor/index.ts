@@ -263,7 +263,7 @@ export class Supervisor {
     void this.deps.prepare(config).then((r) => r, failed).then((result) => {
       this.#held--;
       this.#adopting = copies.map((c) => c.copy);
-      const seen = copies.map(({ copy: c, config }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, config }));
+      const seen = copies.map(({ copy: c, config }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, stopping: c.stopping, config }));
       this.#queue.unshift({ type: 'adopt', result, copies: seen });
       this.#adopted = null;
       this.#feed(null);

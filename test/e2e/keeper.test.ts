@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { alive, appIni, FIXTURES, freePort, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
 
@@ -121,6 +122,41 @@ test('a brain that dies of heap exhaustion: no failed request, the same copies, 
   assert.equal(figures.failed, 0, `no request failed (${figures.errors.join('; ')})`);
   assert.deepEqual([...doc.vassals[0]!.pids].sort(), before);
   assert.ok(e.logs.some((l) => /heap|allocation failed/i.test(String(l.msg))), 'the brain died of heap exhaustion (V8 said so)');
+});
+
+test('kill -9 of the brain while a reload drains the old copy: the drain completes, its exit is not a crash, one copy remains', async (t) => {
+  const e = await startEmperor(t);
+  const app = path.join(e.dir, 'slow.mjs');
+  fs.writeFileSync(app, "export default (req, res) => { const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0); res.writeHead(200); res.write('started\\n'); setTimeout(() => res.end('finished\\n'), ms); };\n");
+  const socket = path.join(e.dir, 'slow.sock');
+  e.write('slow.ini', `[vassal]\napp = ${app}\nhttp-socket = ${socket}\nmercy = 20\n`);
+  const old = (await e.waitVassal('slow', 'ready', 20_000)).pid!;
+  // a request the old copy must finish while it drains
+  const inFlight = new Promise<string>((resolve, reject) => {
+    http.get({ socketPath: socket, path: '/?ms=4000', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  await waitUntil(() => e.logs.length > 0, 1000, 'the request to start');
+  await new Promise((r) => setTimeout(r, 300));
+  e.touch('slow.ini');
+  await e.waitLog((l) => l.event === 'reloaded' && l.vassal === 'slow', 20_000, 'the rollout');
+  assert.ok(alive(old), 'the old copy still drains its request');
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGKILL');
+  await waitUntil(() => e.status().emperor.brainRestarts === 1 && e.status().vassals[0]?.state === 'ready', 20_000, 'a new brain that adopted');
+  assert.equal(await inFlight, 'started\nfinished\n', 'the drained request completed');
+  await waitUntil(() => !alive(old), 20_000, 'the old copy to exit once drained');
+  await new Promise((r) => setTimeout(r, 500));
+  const v = e.vassal('slow')!;
+  assert.equal(v.pids.length, 1, `one copy remains: ${JSON.stringify(v.pids)}`);
+  assert.notEqual(v.pid, old);
+  assert.equal(v.restarts, 0, 'the drained copy\'s exit is not counted as a crash');
+  assert.equal(e.events('exited', 'slow').length, 0, 'no unplanned exit');
 });
 
 test('EMPEROR_DASHBOARD_TOKEN reaches the brain (the keeper takes it out of its own environment first), and survives a brain restart', async (t) => {
