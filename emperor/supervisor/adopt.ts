@@ -4,7 +4,7 @@
 // start-timeout counting from their own start); copies of any other config are drained, and
 // copies the last brain was draining go on draining (their exit is planned, not a crash).
 import type { CopyState, Event, Generation, PreparedLike } from './model.js';
-import { arm, event, newGeneration, queueCopy, retire, same, type Ctx } from './ops.js';
+import { arm, event, keyOf, newGeneration, queueCopy, retire, same, stopCopy, type Ctx } from './ops.js';
 
 type AdoptEvent = Extract<Event, { type: 'adopt' }>;
 
@@ -13,7 +13,11 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   const result = ev.result;
   const fresh = s.phase === 'new' && !s.current && !s.next && s.copies.length === 0;
   const config = result.ok ? result.prepared.config : null;
-  const mine = config && fresh ? ev.copies.filter((c) => !c.stopping && same(c.config, config)) : [];
+  const ofConfig = config && fresh ? ev.copies.filter((c) => !c.stopping && same(c.config, config)) : [];
+  // more than it is held at (a rollout of an unchanged config was under way): the ready and
+  // newest are kept, the others drained with the other configs' copies
+  const target = config ? Math.min(config.maxProcesses, Math.max(config.processes, ofConfig.length)) : 0;
+  const mine = [...ofConfig].sort((a, b) => Number(b.ready) - Number(a.ready) || b.startedAt - a.startedAt).slice(0, target);
   const rest = ev.copies.filter((c) => !mine.includes(c));
   const map: Array<{ id: number; ref: number }> = [];
   const track = (gen: Generation, c: AdoptEvent['copies'][number]): CopyState => {
@@ -41,17 +45,25 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   };
   if (config && result.ok && mine.length > 0) {
     const p = result.prepared;
-    const gen = (s.current = newGeneration(x, p, Math.min(config.maxProcesses, Math.max(config.processes, mine.length))));
+    const gen = (s.current = newGeneration(x, p, target));
     s.key = p.socket?.key ?? null;
     s.latest = config;
     s.want = 'run';
     for (const c of mine) {
       const copy = track(gen, c);
       if (copy.readyAt !== null) continue;
-      // not ready yet: what is left of its start-timeout (and of an exec vassal's ready-after)
+      // not ready yet: an exec copy past its ready-after is ready; one past its start-timeout
+      // failed its start (as the timer would have said); else what is left of them is armed
       const age = Math.max(0, x.now - c.startedAt);
-      arm(x, `start:${copy.id}`, Math.max(0, config.startTimeout * 1000 - age));
-      if (config.exec !== null) arm(x, `ready-after:${copy.id}`, Math.max(0, config.readyAfter - age));
+      if (config.exec !== null && age >= config.readyAfter) copy.readyAt = x.now;
+      else if (age >= config.startTimeout * 1000) {
+        copy.failedStart = true;
+        stopCopy(x, copy, config.mercy);
+        s.error = `not ready within start-timeout (${config.startTimeout} s)`;
+      } else {
+        arm(x, `start:${copy.id}`, config.startTimeout * 1000 - age);
+        if (config.exec !== null) arm(x, `ready-after:${copy.id}`, config.readyAfter - age);
+      }
     }
     // copies that exited while no brain listened are reported as exits (replaced per policy);
     // one whose exit was lost with the brain that heard it is simply owed
@@ -64,6 +76,11 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
     for (const c of rest) track(gen, c);
     retire(x, gen);
   }
+  // the sockets the copies were started on, which the keeper still holds for this vassal: the one
+  // it runs on now is its own (kept, or given back once nothing needs it), the others go
+  const keys = [...new Set(ev.copies.map((c) => keyOf(c.config.httpSocket)).filter((k): k is string => k !== null))];
+  if (s.key === null && !s.current) s.key = keyOf(adoptionConfig(ev.copies)?.httpSocket ?? null);
+  for (const k of keys) if (k !== s.key) x.fx.push({ type: 'release', key: k });
   // first: the interpreter must know the copies before any effect names them
   x.fx.unshift({ type: 'adopted', copies: map });
   if (!result.ok && ev.copies.length > 0) x.fx.push({ type: 'warn', message: `cannot adopt the running copies (${result.error.message}): they are stopped` });

@@ -36,10 +36,22 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Action>({ a: 'wake' }) },
 );
 
-/** LENGTH actions; one in ten sequences has the emperor shut down somewhere (nothing acts after it) */
+/** a new brain's start: 1-4 copies its keeper kept, of one config or two, some draining */
+const adopt: fc.Arbitrary<Action> = fc.record({
+  a: fc.constant('adopt' as const),
+  copies: fc.array(fc.record({ cfg: fc.constantFrom<ConfigName>('A', 'B', 'P3', 'R13', 'OD', 'C', 'BAD'), ready: fc.boolean(), stopping: fc.constantFrom(false, false, true), ageMs: fc.constantFrom(0, 500, 5000, 70_000) }), { minLength: 1, maxLength: 4 }),
+});
+
+/**
+ * LENGTH actions; one in ten sequences has the emperor shut down somewhere (nothing acts after
+ * it); one in four starts with an adoption (a new brain under the keeper)
+ */
 const sequence = fc
-  .tuple(fc.array(action, { minLength: LENGTH, maxLength: LENGTH }), fc.option(fc.nat({ max: LENGTH - 1 }), { freq: 9 }))
-  .map(([actions, at]) => (at === null ? actions : [...actions.slice(0, at), { a: 'shutdown' } as Action, ...actions.slice(at)]));
+  .tuple(fc.array(action, { minLength: LENGTH, maxLength: LENGTH }), fc.option(fc.nat({ max: LENGTH - 1 }), { freq: 9 }), fc.option(adopt, { freq: 3 }))
+  .map(([actions, at, first]) => {
+    const all = at === null ? actions : [...actions.slice(0, at), { a: 'shutdown' } as Action, ...actions.slice(at)];
+    return first === null ? all : [first, ...all];
+  });
 
 /** Run one sequence: invariants after every step, then the final state at quiescence. */
 export function run(actions: Action[]): World {

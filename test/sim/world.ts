@@ -7,6 +7,7 @@ import type { ExitInfo, VassalConfig } from '../../shared/types.js';
 import { initialState, type Effect, type Event, type PrepareOutcome, type State } from '../../emperor/supervisor/model.js';
 import { step } from '../../emperor/supervisor/table.js';
 import { errorOf, keyOf, same } from '../../emperor/supervisor/ops.js';
+import { adoptionConfig } from '../../emperor/supervisor/adopt.js';
 
 export type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'P3' | 'OD' | 'OD2' | 'BAD' | 'M0' | 'R13' | 'R24' | 'ROD';
 
@@ -62,7 +63,9 @@ export type Action =
   | { a: 'ghost'; i: number; kind: 'ready' | 'exited' | 'slot' }
   | { a: 'tick' }
   | { a: 'waiter'; i: number }
-  | { a: 'wake' };
+  | { a: 'wake' }
+  /** a new brain's first event: copies a keeper kept, each of a config, ready or not, draining or not */
+  | { a: 'adopt'; copies: Array<{ cfg: ConfigName; ready: boolean; stopping: boolean; ageMs: number }> };
 
 interface Proc {
   copy: number;
@@ -84,6 +87,8 @@ export class World {
   listening: number | null = null;
   spawnFails = false;
   pids = 100;
+  /** an adoption in flight: the processes behind its refs */
+  adopting: Proc[] = [];
   /** the spec's view of what the last commands ask for, kept apart from the table's */
   model = { want: 'run' as 'run' | 'stop' | 'gone' | 'shutdown', latest: null as ConfigName | null, invalidSeen: false };
   readonly log: string[] = [];
@@ -155,6 +160,10 @@ export class World {
       case 'arm-waiter':
         this.waiters.push(fx.gen);
         return;
+      case 'adopted':
+        for (const { id, ref } of fx.copies) this.procs.set(id, { ...this.adopting[ref]!, copy: id });
+        this.adopting = [];
+        return;
       case 'release-waiter':
         if (fx.gen === null || this.listening === fx.gen) this.listening = null;
         return;
@@ -204,6 +213,8 @@ export class World {
     switch (x.a) {
       case 'noop':
         return;
+      case 'adopt':
+        return this.adopt(x.copies);
       case 'calm':
         return this.calm();
       case 'apply':
@@ -304,6 +315,23 @@ export class World {
         return this.feed({ type: 'woken', gen });
       }
     }
+  }
+
+  /**
+   * A new brain adopts what its keeper kept (only as a vassal's first event): the interpreter
+   * prepares the config of the newest ready copy, then feeds `adopt`; the file is applied after.
+   */
+  adopt(kept: Array<{ cfg: ConfigName; ready: boolean; stopping: boolean; ageMs: number }>): void {
+    if (this.s.phase !== 'new' || this.s.copies.length > 0 || this.procs.size > 0 || kept.length === 0) return;
+    const seen = kept.map((k, ref) => ({ ref, pid: ++this.pids, pidStart: this.pids, startedAt: this.now - k.ageMs, ready: k.ready, stopping: k.stopping, config: cfgOf(k.cfg) }));
+    this.adopting = seen.map((c) => ({ copy: -1, pid: c.pid, key: keyOf(c.config.httpSocket), stopping: c.stopping }));
+    for (const p of this.adopting) if (p.key) this.held.add(p.key);
+    const chosen = adoptionConfig(seen)!;
+    // the keeper holds every socket the copies were started on; preparing the chosen config finds its own held
+    const result = this.bind(chosen, 'ok');
+    const adopted = result.ok && seen.some((c) => !c.stopping && same(c.config, chosen));
+    if (adopted) Object.assign(this.model, { want: 'run', latest: CONFIGS.get(chosen)! });
+    this.feed({ type: 'adopt', result, copies: seen });
   }
 
   /** The fake socket owner: a bind fails while a conflicting socket is held (or inherited by a copy). */
