@@ -29,6 +29,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
   const state = await openState(statePath, log, adoption ? { self: adoption.self.pid, kept: adoption.keptPids() } : undefined);
   if (!state) return EXIT.START_FAILED;
   const { store } = state;
+  if (adoption) for (const r of store.listVassals()) adoption.counters.set(r.name, { restarts: r.restarts, harakiriKills: r.harakiriKills });
   // 4. the arbiter (the scanner lives in it) on the host of sockets and copies, told what the last run left
   const host = link ?? localHost(log);
   const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store, host, adoption);

@@ -9,6 +9,9 @@ import { adoptionConfig, type Supervisor } from '../supervisor/index.js';
 const DEFAULT_MERCY_MS = 5000;
 
 export class Adoption {
+  /** each vassal's counters as the state file has them (set once the state is open) */
+  counters = new Map<string, { restarts: number; harakiriKills: number }>();
+
   constructor(
     private readonly link: KeeperLink,
     private readonly log: Logger,
@@ -44,7 +47,7 @@ export class Adoption {
     const config = adoptionConfig(kept);
     if (!config) return false;
     this.log.info({ vassal: sup.name, pids: kept.map((k) => k.copy.pid) }, 'adopting the copies the keeper kept');
-    sup.adopt(config, kept);
+    sup.adopt(config, kept, this.counters.get(sup.name));
     return true;
   }
 

@@ -43,6 +43,8 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
     map.push({ id: copy.id, ref: c.ref });
     return copy;
   };
+  // the record's counters carry on from the last brain (the state file)
+  if (fresh) [s.restarts, s.harakiriKills] = [ev.counters.restarts, ev.counters.harakiriKills];
   if (config && result.ok && mine.length > 0) {
     const p = result.prepared;
     const gen = (s.current = newGeneration(x, p, target));

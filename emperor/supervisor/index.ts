@@ -255,7 +255,7 @@ export class Supervisor {
    * supervisor does, before any command (they wait). `config` is the one the copies were started
    * with; the file's config is applied next like at any start (a change rolls out).
    */
-  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>): void {
+  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>, counters = { restarts: 0, harakiriKills: 0 }): void {
     this.#held++;
     let fed!: () => void;
     this.#adopted = new Promise((r) => (fed = r));
@@ -264,7 +264,7 @@ export class Supervisor {
       this.#held--;
       this.#adopting = copies.map((c) => c.copy);
       const seen = copies.map(({ copy: c, config }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, stopping: c.stopping, config }));
-      this.#queue.unshift({ type: 'adopt', result, copies: seen });
+      this.#queue.unshift({ type: 'adopt', result, counters, copies: seen });
       this.#adopted = null;
       this.#feed(null);
       fed();

@@ -331,7 +331,7 @@ export class World {
     const result = this.bind(chosen, 'ok');
     const adopted = result.ok && seen.some((c) => !c.stopping && same(c.config, chosen));
     if (adopted) Object.assign(this.model, { want: 'run', latest: CONFIGS.get(chosen)! });
-    this.feed({ type: 'adopt', result, copies: seen });
+    this.feed({ type: 'adopt', result, counters: { restarts: 3, harakiriKills: 1 }, copies: seen });
   }
 
   /** The fake socket owner: a bind fails while a conflicting socket is held (or inherited by a copy). */
