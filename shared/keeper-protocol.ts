@@ -18,8 +18,8 @@ export interface KeptCopy {
   ready: boolean;
   /** it was told to stop (a drain in progress): its exit is planned */
   stopping: boolean;
-  /** what the brain attached when it asked for the copy (opaque to the keeper) */
-  tag: unknown;
+  /** what the brain attached when it asked for the copy (opaque to the keeper): an index into the inventory's `tags` */
+  tag: number;
   /** it exited while no brain listened: reported once, in this inventory */
   exited: ExitInfo | null;
 }
@@ -70,7 +70,7 @@ export type BrainMessage =
 
 export type KeeperMessage =
   /** `why` this brain runs: the keeper started, the last brain died, or an upgrade replaced it */
-  | { t: 'inventory'; v: number; why: BrainStart; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; copies: KeptCopy[] }
+  | { t: 'inventory'; v: number; why: BrainStart; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; tags: unknown[]; copies: KeptCopy[] }
   /** to the brain an upgrade replaces: close what it serves and exit, leaving every copy running */
   | { t: 'retire' }
   /** to an upgrade's new brain: the old one is gone, say hello */
@@ -90,7 +90,8 @@ export type KeeperMessage =
 
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL']);
 const SIGNALS = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
-const MAX_TEXT = 64 * 1024;
+/** a string in a message: a line, an error, an argument or environment value (Linux takes 128 KiB per string) */
+const MAX_TEXT = 128 * 1024;
 const MAX_ARGS = 4096;
 
 type Obj = Record<string, unknown>;
@@ -185,7 +186,8 @@ function keptCopy(v: unknown): KeptCopy | null {
   if (!isObj(v) || !isId(v.copy) || !isId(v.pid) || !isId(v.pidStart) || !isId(v.startedAt) || typeof v.ready !== 'boolean' || typeof v.stopping !== 'boolean') return null;
   const exited = v.exited === null ? null : exitInfo(v.exited);
   if (v.exited !== null && !exited) return null;
-  return { copy: v.copy, pid: v.pid, pidStart: v.pidStart, startedAt: v.startedAt, ready: v.ready, stopping: v.stopping, tag: v.tag ?? null, exited };
+  if (!isId(v.tag)) return null;
+  return { copy: v.copy, pid: v.pid, pidStart: v.pidStart, startedAt: v.startedAt, ready: v.ready, stopping: v.stopping, tag: v.tag, exited };
 }
 
 /** A keeper's message as a brain may act on it, or null. */
@@ -195,11 +197,11 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
   switch (m.t) {
     case 'inventory': {
       if (!isId(m.v) || !STARTS.has(m.why as string) || !isId(m.keeperPid) || !isId(m.keeperStart) || !isStr(m.startedAt, 64) || !isId(m.brainRestarts)) return null;
-      if (!Array.isArray(m.sockets) || !Array.isArray(m.copies)) return null;
+      if (!Array.isArray(m.sockets) || !Array.isArray(m.copies) || !Array.isArray(m.tags)) return null;
       const sockets = m.sockets.map((s) => (isObj(s) && isStr(s.key, 4200) && isStr(s.owner, 255) ? { key: s.key, owner: s.owner } : null));
       const copies = m.copies.map(keptCopy);
-      if (sockets.includes(null) || copies.includes(null)) return null;
-      return { t: 'inventory', v: m.v, why: m.why as BrainStart, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], copies: copies as KeptCopy[] };
+      if (sockets.includes(null) || copies.includes(null) || copies.some((c) => c!.tag >= (m.tags as unknown[]).length)) return null;
+      return { t: 'inventory', v: m.v, why: m.why as BrainStart, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], tags: m.tags, copies: copies as KeptCopy[] };
     }
     case 're':
       if (!isId(m.id)) return null;

@@ -100,6 +100,9 @@ function parseStats(raw: unknown): WorkerStats | null {
  */
 export const HARAKIRI_PREFIX = 'worker: harakiri:';
 
+/** An exec copy's notify line that says it is ready (sd_notify's READY=1). */
+export const isReadyNotify = (line: string): boolean => line.trim() === 'READY=1';
+
 export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;

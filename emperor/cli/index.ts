@@ -58,7 +58,8 @@ program
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
     const log = await createLogger({ level: o.logLevel as 'info' });
     const { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
-    if (!process.env[BRAIN_ENV] || !process.send) {
+    // a brain only when the keeper that forked it says so (not any IPC parent, e.g. a process manager)
+    if (process.env[BRAIN_ENV] !== String(process.ppid) || !process.send) {
       // the keeper: it holds sockets and copies and runs this same command again as its brain
       // (which gets the dashboard token this process took out of its environment)
       process.exitCode = await runKeeper(process.argv.slice(2), log, envToken === null ? {} : { EMPEROR_DASHBOARD_TOKEN: envToken });
@@ -70,7 +71,15 @@ program
     if (o.tyrantEnv !== undefined && !o.tyrant) log.warn('--tyrant-env has no effect without --tyrant (vassals inherit the environment minus EMPEROR_*)');
     const dashboardToken = o.dashboardToken ?? envToken;
     // an upgrade's new brain: every module is loaded; the old brain retires before this one goes on
-    if (process.env[BRAIN_MODE_ENV] === 'standby') await KeeperLink.standby();
+    if (process.env[BRAIN_MODE_ENV] === 'standby') {
+      // what would stop this code from taking over is found now, while the running brain governs
+      const refusal = (await import('../store/index.js')).schemaRefusal(path.resolve(o.state));
+      if (refusal) {
+        log.fatal(`upgrade: ${refusal}`);
+        process.exit(EXIT.START_FAILED);
+      }
+      await KeeperLink.standby();
+    }
     const link = await KeeperLink.connect(log);
     process.exitCode = await runEmperor({ vassals: o.vassals, state: o.state, vassalDefaults: o.vassalDefaults ?? null, dashboard: o.dashboard, dashboardToken, tyrant: Boolean(o.tyrant), log }, link);
     // vassal pipes and timers are closed; anything left must not hold the emperor up

@@ -4,4 +4,4 @@
 export { Keeper } from './keeper.js';
 export { runKeeper } from './run.js';
 export { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
-export { type CopyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';
+export { type CopyTag, copyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';

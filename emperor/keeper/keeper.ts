@@ -5,16 +5,20 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
+import { isReadyNotify, type WorkerMessage } from '../../shared/protocol.js';
 import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
-import { logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
+import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 interface Kept {
   id: number;
   copy: Copy;
   vassal: string;
   mercyMs: number;
-  tag: unknown;
+  /** the interned tag (one object per distinct tag: a config is kept once, not once per copy) */
+  tag: { key: string; value: unknown };
   ready: boolean;
+  /** a ping reached it: its next beat answers it and is never dropped */
+  pinged: boolean;
   /** exited while no brain heard it: reported in the next inventory */
   exited: ExitInfo | null;
 }
@@ -22,12 +26,18 @@ interface Kept {
 export class Keeper {
   readonly #sockets: Sockets;
   readonly #copies = new Map<number, Kept>();
-  /** each vassal's output budget (the same limit the emperor always applied), by vassal name */
+  /** each vassal's output budget (the same limit the emperor always applied), while it has copies */
   readonly #budgets = new Map<string, OutputBudget>();
+  /** distinct tags, by their JSON, with how many copies carry each */
+  readonly #tags = new Map<string, { value: unknown; refs: number }>();
   #nextCopy = 1;
   #brain: ChildProcess | null = null;
-  /** the channel to the brain is backed up (a stalled brain): output lines are dropped, counted */
+  /** the brain said hello: it listens (a message sent before that would be lost) */
+  #heard = false;
+  /** the channel to the brain is backed up (a stalled brain): what can wait or be dropped is */
   #congested = false;
+  /** the latest load report per copy, held while congested (workers send changes only) */
+  readonly #loads = new Map<number, WorkerMessage>();
   readonly startedAt = new Date().toISOString();
   readonly pidStart = processStartTime(process.pid) ?? 0;
   brainRestarts = 0;
@@ -44,15 +54,15 @@ export class Keeper {
   /** Serve this brain from now on (the previous one is gone). */
   attach(brain: ChildProcess): void {
     this.#brain = brain;
+    this.#heard = false;
     this.#congested = false;
     brain.on('message', (raw: unknown, handle: unknown) => {
+      if (brain !== this.#brain) return;
       const msg = parseBrainMessage(raw);
       if (!msg) {
         (handle as NativeHandle | undefined)?.close?.();
-        this.log.warn({ type: typeof raw === 'object' && raw ? String((raw as { t?: unknown }).t).slice(0, 32) : typeof raw }, 'keeper: dropped a malformed message from the brain');
-        return;
+        return this.#refuse(raw);
       }
-      if (brain !== this.#brain) return;
       try {
         this.#on(msg);
       } catch (err) {
@@ -69,13 +79,14 @@ export class Keeper {
     return this.#copies.size;
   }
 
-  /** The keeper's own end: every copy stopped (its mercy, then SIGKILL), every socket closed. */
+  /** The keeper's own end: every copy stopped (its mercy, then SIGKILL), every socket closed, strays swept. */
   async endAll(): Promise<void> {
     await Promise.all([...this.#copies.values()].map((k) => k.copy.stop(k.mercyMs)));
     this.#sockets.releaseAll();
+    await flushStraySweep();
   }
 
-  /** SIGKILL every copy now (a second stop signal with no brain to pass it to). */
+  /** SIGKILL every copy now (a second stop signal). */
   killAll(): void {
     for (const k of this.#copies.values()) k.copy.signal('SIGKILL');
   }
@@ -85,19 +96,37 @@ export class Keeper {
     this.#send(msg);
   }
 
+  /** A message that does not parse: a request (it has an id) is answered, so nothing waits for it. */
+  #refuse(raw: unknown): void {
+    const r = raw as { t?: unknown; id?: unknown } | null;
+    const what = typeof r === 'object' && r !== null ? String(r.t).slice(0, 32) : typeof raw;
+    this.log.warn({ type: what }, 'keeper: refused a malformed message from the brain');
+    if (typeof r?.id === 'number' && Number.isSafeInteger(r.id) && r.id >= 0) this.#send({ t: 're', id: r.id, ok: false, code: 'EPROTO', message: `the keeper refused a malformed ${what} request (a value too long or of the wrong type)` });
+  }
+
   #send(msg: KeeperMessage, handle?: NativeHandle, sent?: () => void): boolean {
     const b = this.#brain;
-    if (!b?.connected) return false;
+    if (!b?.connected || (!this.#heard && msg.t !== 'inventory' && msg.t !== 're')) return false;
     try {
       const ok = b.send(msg, handle as never, (err) => {
-        if (!err) this.#congested = false;
+        if (!err && this.#congested) {
+          this.#congested = false;
+          this.#flushLoads();
+        }
         sent?.();
       });
       if (!ok) this.#congested = true;
       return true;
-    } catch {
+    } catch (err) {
+      this.log.error({ err, message: msg.t }, 'keeper: cannot send to the brain');
       return false;
     }
+  }
+
+  #flushLoads(): void {
+    const held = [...this.#loads];
+    this.#loads.clear();
+    for (const [copy, msg] of held) if (this.#copies.has(copy)) this.#send({ t: 'msg', copy, msg });
   }
 
   #reply(id: number, err: unknown): void {
@@ -109,8 +138,6 @@ export class Keeper {
     switch (m.t) {
       case 'hello':
         return this.#inventory(m.v);
-      case 'standby':
-        return; // answered by run.ts before this brain is attached
       case 'up':
       case 'stopping':
       case 'upgrade':
@@ -142,30 +169,31 @@ export class Keeper {
         return void this.#copies.get(m.copy)?.copy.stop(m.mercyMs, m.signal);
       case 'signal':
         return this.#copies.get(m.copy)?.copy.signal(m.signal);
-      case 'ping':
-        return this.#copies.get(m.copy)?.copy.ping(() => this.#send({ t: 're', id: m.id, ok: true }));
+      case 'ping': {
+        const k = this.#copies.get(m.copy);
+        if (!k) return void this.#send({ t: 're', id: m.id, ok: false, code: 'ESRCH', message: 'no such copy' });
+        k.pinged = true;
+        return k.copy.ping(() => this.#send({ t: 're', id: m.id, ok: true }));
+      }
+      case 'standby':
+        return; // only an upgrade's new brain says it, to run.ts, before it is served here
     }
   }
 
   /** A (new) brain's first question: what is held, what runs, what exited while nobody listened. */
   #inventory(version: number): void {
     if (version !== KEEPER_PROTOCOL) this.log.warn({ version, mine: KEEPER_PROTOCOL }, 'keeper: the brain speaks another protocol version');
+    this.#heard = true;
+    const tags: unknown[] = [];
+    const index = new Map<string, number>();
     const copies: KeptCopy[] = [];
     for (const k of this.#copies.values()) {
-      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: k.tag, exited: k.exited });
-      if (k.exited) this.#copies.delete(k.id);
+      if (!index.has(k.tag.key)) index.set(k.tag.key, tags.push(k.tag.value) - 1);
+      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: index.get(k.tag.key)!, exited: k.exited });
     }
-    this.#send({
-      t: 'inventory',
-      v: KEEPER_PROTOCOL,
-      why: this.why,
-      keeperPid: process.pid,
-      keeperStart: this.pidStart,
-      startedAt: this.startedAt,
-      brainRestarts: this.brainRestarts,
-      sockets: this.#sockets.list(),
-      copies,
-    });
+    const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies });
+    // exits nobody heard are reported once: in an inventory that was sent
+    if (sent) for (const k of [...this.#copies.values()]) if (k.exited) this.#forget(k);
   }
 
   #budget(vassal: string): OutputBudget {
@@ -177,6 +205,26 @@ export class Keeper {
     return b;
   }
 
+  #intern(value: unknown): { key: string; value: unknown } {
+    const key = JSON.stringify(value ?? null);
+    const t = this.#tags.get(key);
+    if (t) {
+      t.refs++;
+      return { key, value: t.value };
+    }
+    this.#tags.set(key, { value, refs: 1 });
+    return { key, value };
+  }
+
+  /** A copy gone and reported: its tag and (with its vassal's last copy) its budget go too. */
+  #forget(k: Kept): void {
+    this.#copies.delete(k.id);
+    this.#loads.delete(k.id);
+    const t = this.#tags.get(k.tag.key);
+    if (t && --t.refs === 0) this.#tags.delete(k.tag.key);
+    if (![...this.#copies.values()].some((o) => o.vassal === k.vassal)) this.#budgets.delete(k.vassal);
+  }
+
   #spawn(m: Extract<BrainMessage, { t: 'spawn' }>): void {
     const held = m.spec.socket === null ? null : this.#sockets.held(m.spec.socket);
     if (m.spec.socket !== null && !held) {
@@ -185,6 +233,18 @@ export class Keeper {
     }
     const id = this.#nextCopy++;
     const budget = this.#budget(m.vassal);
+    const sendMsg = (msg: WorkerMessage): void => {
+      const k = this.#copies.get(id);
+      if (k && msg.type === 'ready') k.ready = true;
+      if (this.#congested) {
+        // a stalled brain must not make the keeper queue without bound: a periodic beat waits for
+        // the next (one that answers a ping never does), a load report only its latest matters
+        if (msg.type === 'heartbeat' && !k?.pinged) return;
+        if (msg.type === 'load') return void this.#loads.set(id, msg);
+      }
+      if (k && msg.type === 'heartbeat') k.pinged = false;
+      this.#send({ t: 'msg', copy: id, msg });
+    };
     let copy: Copy;
     try {
       copy = spawnCopy({
@@ -192,20 +252,16 @@ export class Keeper {
         socketFd: held?.fd ?? null,
         socketKey: m.spec.socket,
         outputBudget: budget,
+        gate: false, // the brain's gate decides when a spawn is asked for
         onLine: (stream, text) => {
-          // a stalled brain must not make the keeper queue without bound: its lines are counted
           if (this.#congested || !this.#send({ t: 'line', copy: id, stream, text })) budget.drop(1);
         },
-        onMessage: (msg) => {
-          const k = this.#copies.get(id);
-          if (k && msg.type === 'ready') k.ready = true;
-          // a beat is periodic (or answers a ping): a stalled brain gets the next one, not a backlog
-          if (msg.type === 'heartbeat' && this.#congested) return;
-          this.#send({ t: 'msg', copy: id, msg });
-        },
+        onMessage: sendMsg,
         onNotify: (line) => {
+          // only READY=1 means anything to the brain: the rest of a notify flood stays here
+          if (!isReadyNotify(line)) return;
           const k = this.#copies.get(id);
-          if (k && line.trim() === 'READY=1') k.ready = true;
+          if (k) k.ready = true;
           this.#send({ t: 'notify', copy: id, line });
         },
         onChannelError: (reason) => this.#send({ t: 'channel-error', copy: id, reason }),
@@ -214,10 +270,10 @@ export class Keeper {
       this.#send({ t: 'spawn-failed', id: m.id, error: (err as Error).message });
       return;
     }
-    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: m.tag, ready: false, exited: null };
+    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null };
     this.#copies.set(id, kept);
     void copy.exit.then((info) => {
-      if (this.#send({ t: 'exited', copy: id, info })) this.#copies.delete(id);
+      if (this.#send({ t: 'exited', copy: id, info })) this.#forget(kept);
       else kept.exited = info;
     });
     this.#send({ t: 'spawned', id: m.id, copy: id, pid: copy.pid, pidStart: copy.pidStart, startedAt: copy.startedAtMs });

@@ -1,9 +1,10 @@
 // The brain's end of the keeper protocol: a Host (os/host.ts) whose sockets and copies the keeper
-// holds, and the inventory a new brain adopts. It must not decide anything: it asks the keeper
-// for what the supervisors ask of it and relays what the keeper tells back, in order.
+// holds, and the inventory a new brain adopts. It asks the keeper for what the supervisors ask of
+// it and relays what the keeper tells back, in order; the one thing it decides is to end a copy
+// whose spawn answer came after its request had timed out (nobody would track it).
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress } from '../../shared/types.js';
-import type { ForgeActor } from '../../shared/protocol.js';
+import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
 import type { ControlReply } from '../../shared/control.js';
 import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnSpec } from '../os/index.js';
@@ -49,7 +50,8 @@ export class RemoteCopy implements CopyHandle {
   }
 
   ping(delivered?: (at: number) => void): void {
-    if (this.alive) void this.link.request({ t: 'ping', id: 0, copy: this.id }).then(({ msg }) => msg.t === 're' && msg.ok && delivered?.(Date.now()));
+    // whatever the answer (a timeout too), the answer window opens now: a ping never disarms the watch
+    if (this.alive) void this.link.request({ t: 'ping', id: 0, copy: this.id }).then(() => delivered?.(Date.now()));
   }
 
   ended(info: ExitInfo): void {
@@ -59,16 +61,27 @@ export class RemoteCopy implements CopyHandle {
   }
 }
 
-/** What a vassal's copies were started with (`tag`): the config a new brain adopts them under. */
+/**
+ * What a vassal's copies were started with (`tag`): the config a new brain adopts them under, and
+ * the file's mtime when it was read. `v` changes with the shape of a config: a brain adopts only
+ * copies whose tag it can read (others are drained and started again from their file).
+ */
 export interface CopyTag {
+  v: typeof TAG_VERSION;
   vassal: string;
   file: string;
   config: unknown;
+  mtimeMs: number;
+}
+export const TAG_VERSION = 1;
+
+export function copyTag(vassal: string, file: string, config: unknown, mtimeMs: number): CopyTag {
+  return { v: TAG_VERSION, vassal, file, config, mtimeMs };
 }
 
 export function tagOf(c: RemoteCopy): CopyTag | null {
   const t = c.tag as Partial<CopyTag> | null;
-  return t && typeof t.vassal === 'string' && typeof t.file === 'string' && typeof t.config === 'object' && t.config !== null ? (t as CopyTag) : null;
+  return t && t.v === TAG_VERSION && typeof t.vassal === 'string' && typeof t.file === 'string' && typeof t.config === 'object' && t.config !== null && typeof t.mtimeMs === 'number' ? (t as CopyTag) : null;
 }
 
 class RemoteSockets implements SocketHost {
@@ -181,14 +194,14 @@ export class KeeperLink implements Host {
     const inv = await link.request({ t: 'hello', v: KEEPER_PROTOCOL });
     if (inv.msg.t !== 'inventory') throw new Error('the keeper did not send its inventory');
     const m = inv.msg;
-    const copies = m.copies.map((c) => link.#track(c));
+    const copies = m.copies.map((c) => link.#track(c, m.tags[c.tag]));
     link.inventory = { why: m.why, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, copies, sockets: m.sockets };
     link.sockets = new RemoteSockets(link, m.sockets.map((s) => s.key));
     return link;
   }
 
-  #track(c: KeptCopy): RemoteCopy {
-    const rc = new RemoteCopy(this, c.copy, c.pid, c.pidStart, c.startedAt, c.ready, c.tag, c.stopping);
+  #track(c: KeptCopy, tag: unknown): RemoteCopy {
+    const rc = new RemoteCopy(this, c.copy, c.pid, c.pidStart, c.startedAt, c.ready, tag, c.stopping);
     if (c.exited) rc.ended(c.exited);
     else this.#copies.set(c.copy, rc);
     return rc;
@@ -265,7 +278,7 @@ export class KeeperLink implements Host {
         spec.onMessage(m);
       },
       onNotify: (line) => {
-        if (line.trim() === 'READY=1') started();
+        if (isReadyNotify(line)) started();
         spec.onNotify(line);
       },
     };
@@ -298,7 +311,7 @@ export class KeeperLink implements Host {
     }
     if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
     if (msg.t === 'retire') {
-      this.#answerUpgrades({ ok: true, message: `brain ${process.pid} hands over to a new brain` });
+      this.#answerUpgrades({ ok: true, message: `brain ${process.pid} handed over` });
       return this.onRetire();
     }
     if (msg.t === 'upgrade-failed') return this.#answerUpgrades({ ok: false, code: 'failed', error: msg.reason });
@@ -312,7 +325,7 @@ export class KeeperLink implements Host {
         if (msg.msg.type === 'ready') rc.ready = true;
         return rc.handlers?.onMessage(msg.msg);
       case 'notify':
-        if (msg.line.trim() === 'READY=1') rc.ready = true;
+        if (isReadyNotify(msg.line)) rc.ready = true;
         return rc.handlers?.onNotify(msg.line);
       case 'channel-error':
         return rc.handlers?.onChannelError?.(msg.reason);

@@ -12,7 +12,7 @@ import { Keeper } from './keeper.js';
 import { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
-/** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one up this long resets it */
+/** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one that was up this long resets it */
 const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
 const STEADY_MS = 10_000;
 /** an upgrade's new brain that has not loaded within this long is given up (the old one stays) */
@@ -23,13 +23,15 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   closeInheritedFds();
   const keeper = new Keeper(log);
   let brain: ChildProcess | null = null;
+  /** when the current brain said `up` (0: not yet): SIGHUP waits for it, backoff resets on it */
+  let brainUpAt = 0;
   /** an upgrade in progress: the new brain, and whether the old one was told to retire */
-  let upgrade: { next: ChildProcess; retiring: boolean } | null = null;
+  let upgrade: { next: ChildProcess; retiring: boolean; giveUp(why: string): void } | null = null;
   let everUp = false;
-  let upAt = 0;
   let failures = 0;
   let stopping = false;
   let signals = 0;
+  let lastCode: number | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let resolve!: (code: number) => void;
   const done = new Promise<number>((r) => (resolve = r));
@@ -37,16 +39,19 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   keeper.onBrainSays = (what) => {
     if (what === 'up') {
       everUp = true;
-      upAt = Date.now();
+      brainUpAt = Date.now();
     } else if (what === 'upgrade') beginUpgrade();
     else stopping = true;
   };
 
-  const finish = async (code: number): Promise<void> => {
-    if (restartTimer) clearTimeout(restartTimer);
-    await keeper.endAll();
-    resolve(code);
-  };
+  let finishing: Promise<void> | null = null;
+  const finish = (code: number): Promise<void> =>
+    (finishing ??= (async () => {
+      if (restartTimer) clearTimeout(restartTimer);
+      if (upgrade) upgrade.giveUp('the emperor is stopping');
+      await keeper.endAll();
+      resolve(code);
+    })());
 
   const forkBrain = (standby: boolean): ChildProcess =>
     fork(CLI, argv, {
@@ -60,23 +65,23 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
     });
 
   /** Make `child` the brain: its requests are served, its death handled. */
-  const adopt = (child: ChildProcess): void => {
+  const serve = (child: ChildProcess): void => {
     brain = child;
+    brainUpAt = 0;
     keeper.attach(child);
     child.once('exit', (code, signal) => {
       keeper.detach(child);
       if (brain === child) brain = null;
+      lastCode = code;
       if (upgrade?.retiring && upgrade.next !== child) return handOver();
-      if (upgrade && upgrade.next !== child) {
-        // died while its successor was loading: that one is dropped, a restart takes over as always
-        upgrade.next.kill('SIGKILL');
-        upgrade = null;
-      }
+      // died while its successor was loading: that one is dropped, a restart takes over as always
+      if (upgrade && upgrade.next !== child) upgrade.giveUp('the running brain died meanwhile');
       if (stopping || !everUp) {
         // a stop it was asked for, or a first start that failed (a second emperor, no vassals dir)
         return void finish(stopping ? (code ?? EXIT.OK) : (code ?? EXIT.START_FAILED));
       }
-      if (Date.now() - upAt > STEADY_MS) failures = 0;
+      // only a brain that itself ran a while resets the backoff (one dying at start never does)
+      if (brainUpAt > 0 && Date.now() - brainUpAt > STEADY_MS) failures = 0;
       const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
       keeper.brainRestarts++;
       keeper.why = 'died';
@@ -89,69 +94,83 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
     restartTimer = null;
     const child = forkBrain(false);
     child.on('error', (err) => log.error({ err }, 'keeper: cannot run the brain'));
-    adopt(child);
+    serve(child);
   };
 
-  /** SIGUSR2: a new brain from the code now on disk; the old one retires once it has loaded. */
+  /** SIGUSR2 or a brain's request: a new brain from the code on disk; the old one retires once it has loaded. */
   const beginUpgrade = (): void => {
-    if (upgrade || stopping || !brain || !everUp) {
-      const reason = upgrade ? 'an upgrade is already in progress' : 'the emperor is starting or stopping';
-      log.warn(`keeper: upgrade refused: ${reason}`);
-      return keeper.tell({ t: 'upgrade-failed', reason });
+    if (upgrade) return void log.info('keeper: an upgrade is already in progress'); // its outcome answers this one too
+    if (stopping || !brain || brainUpAt === 0) {
+      log.warn('keeper: upgrade refused: the emperor is starting or stopping');
+      return keeper.tell({ t: 'upgrade-failed', reason: 'the emperor is starting or stopping' });
     }
     const old = brain;
     const next = forkBrain(true);
-    upgrade = { next, retiring: false };
     log.info({ brainPid: old.pid, nextPid: next.pid }, 'keeper: upgrading: a new brain is loading');
-    const giveUp = (why: string): void => {
-      if (upgrade?.next !== next || upgrade.retiring) return;
-      upgrade = null;
-      clearTimeout(timer);
-      next.kill('SIGKILL');
-      log.error({ nextPid: next.pid }, `keeper: upgrade failed: ${why}; the running brain stays`);
-      keeper.tell({ t: 'upgrade-failed', reason: why });
-    };
-    const timer = setTimeout(() => giveUp(`the new brain did not load within ${STANDBY_MS / 1000} s`), STANDBY_MS);
-    next.on('error', (err) => giveUp(err.message));
-    next.once('exit', (code, signal) => giveUp(`the new brain exited while loading (${code ?? signal})`));
-    next.on('message', (raw: unknown) => {
+    const onMessage = (raw: unknown): void => {
       const m = parseBrainMessage(raw);
-      if (m?.t !== 'standby' || upgrade?.next !== next || upgrade.retiring || brain !== old) return;
+      if (m?.t !== 'standby' || upgrade?.next !== next || upgrade.retiring) return;
+      next.removeListener('message', onMessage);
+      if (stopping || brain !== old) return giveUp(stopping ? 'the emperor is stopping' : 'the running brain died meanwhile');
       if (m.v !== KEEPER_PROTOCOL) return giveUp(`the new brain speaks protocol ${m.v}, this keeper ${KEEPER_PROTOCOL} (restart the emperor to upgrade the keeper)`);
       clearTimeout(timer);
       upgrade.retiring = true;
       // the old brain closes what it serves (dashboard, control socket, state file) and exits
       if (old.connected) old.send({ t: 'retire' });
       else handOver();
-    });
+    };
+    const giveUp = (why: string): void => {
+      if (upgrade?.next !== next || upgrade.retiring) return;
+      upgrade = null;
+      clearTimeout(timer);
+      next.removeListener('message', onMessage);
+      next.kill('SIGKILL');
+      log.error({ nextPid: next.pid }, `keeper: upgrade failed: ${why}; the running brain stays`);
+      keeper.tell({ t: 'upgrade-failed', reason: why });
+    };
+    upgrade = { next, retiring: false, giveUp };
+    const timer = setTimeout(() => giveUp(`the new brain did not load within ${STANDBY_MS / 1000} s`), STANDBY_MS);
+    next.on('error', (err) => giveUp(err.message));
+    next.once('exit', (code, signal) => giveUp(`the new brain exited while loading (${code ?? signal})`));
+    next.on('message', onMessage);
   };
 
-  /** The old brain is gone: the new one says hello and adopts everything. */
+  /** The old brain is gone: the new one says hello and adopts everything (unless the emperor stops). */
   const handOver = (): void => {
     const next = upgrade?.next;
     upgrade = null;
+    if (stopping) {
+      // a stop signal reached the retiring brain: the keeper stops the copies itself
+      next?.kill('SIGKILL');
+      return void finish(lastCode ?? EXIT.OK);
+    }
     if (!next || next.exitCode !== null || !next.connected) {
       log.error('keeper: the new brain is gone before taking over; starting another');
       keeper.why = 'died';
       return start();
     }
     keeper.why = 'upgrade';
-    adopt(next);
+    serve(next);
     next.send({ t: 'go' });
   };
 
   // the operator signals the keeper (it is `emperor.pid`): the brain acts on it
   const onStop = (sig: NodeJS.Signals): void => {
     stopping = true;
-    signals++;
-    if (upgrade && !upgrade.retiring) upgrade.next.kill('SIGKILL');
+    if (++signals > 1) {
+      // a second stop signal: every copy now, from here (a hung brain must not hold it up)
+      log.warn({ signal: sig }, 'second signal: killing every copy at once');
+      keeper.killAll();
+      if (brain?.pid) brain.kill('SIGKILL');
+      return void finish(EXIT.OK);
+    }
+    if (upgrade?.retiring) return; // the retiring brain exits by itself; handOver() then stops the copies
     if (brain?.pid) return void process.kill(brain.pid, sig);
-    // between two brains: nobody else can stop the copies
-    if (signals > 1) keeper.killAll();
-    void finish(EXIT.OK);
+    void finish(EXIT.OK); // between two brains: nobody else can stop the copies
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, onStop);
-  process.on('SIGHUP', () => brain?.pid && process.kill(brain.pid, 'SIGHUP'));
+  // a brain that has not installed its own handler yet would die of it: only once it is up
+  process.on('SIGHUP', () => brain?.pid && brainUpAt > 0 && process.kill(brain.pid, 'SIGHUP'));
   process.on('SIGUSR2', beginUpgrade);
   process.on('uncaughtException', (err) => log.error({ err }, 'keeper: uncaught exception (the keeper keeps running)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'keeper: unhandled rejection (the keeper keeps running)'));

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ExitInfo } from '../../shared/types.js';
-import { encodeWorkerMessage, HARAKIRI_PREFIX, NOTIFY_FD_ENV, type WorkerMessage } from '../../shared/protocol.js';
+import { encodeWorkerMessage, HARAKIRI_PREFIX, isReadyNotify, NOTIFY_FD_ENV, type WorkerMessage } from '../../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
 import { descriptorShortage } from './fds.js';
 import { OutputBudget, type LineBudget } from './output.js';
@@ -42,6 +42,8 @@ export interface SpawnSpec {
   onChannelError?(reason: string): void;
   /** the vassal's output budget, shared by its copies (output.ts); none = every line */
   outputBudget?: LineBudget;
+  /** count the copy in this process's spawn gate (default); a keeper's brain keeps the gate */
+  gate?: boolean;
 }
 
 const MAX_LINE = 16 * 1024;
@@ -111,6 +113,8 @@ export class Copy implements CopyHandle {
   /** SIGTERM the group, SIGKILL it after `mercyMs`. Resolves with the exit. */
   stop(mercyMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
     if (!this.alive) return this.exit;
+    // already stopping: its SIGKILL is armed; a second SIGTERM would cut what it drains
+    if (this.stopping && sig !== 'SIGKILL') return this.exit;
     this.stopping = true;
     this.signal(sig);
     const timer = setTimeout(() => this.signal('SIGKILL'), mercyMs);
@@ -197,7 +201,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
   const copy = new Copy(child);
-  const started = holdStartSlot(copy);
+  const started = spec.gate === false ? () => undefined : holdStartSlot(copy);
   copyStarted(copy.pid, copy.pidStart);
   void copy.exit.then(() => copyExited(mark, copy.pid, copy.pidStart));
   const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
@@ -231,7 +235,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     lines(
       channel,
       (line) => {
-        if (line.trim() === 'READY=1') started();
+        if (isReadyNotify(line)) started();
         spec.onNotify(line);
       },
       new OutputBudget(() => undefined),

@@ -3,10 +3,10 @@
 // file, and what no file claims any more ended and given back. It must not touch a process itself.
 import type { Logger } from '../../shared/logger.js';
 import type { VassalConfig } from '../../shared/types.js';
+import { intDefault } from '../config/index.js';
 import { tagOf, type KeeperLink } from '../keeper/index.js';
 import { adoptionConfig, type Supervisor } from '../supervisor/index.js';
 
-const DEFAULT_MERCY_MS = 5000;
 
 export class Adoption {
   /** each vassal's counters as the state file has them (set once the state is open) */
@@ -41,14 +41,19 @@ export class Adoption {
     return new Set(this.link.inventory.copies.filter((c) => c.alive).map((c) => c.pid));
   }
 
-  /** Hand `sup` the copies kept for its name and file; true if there were any. */
-  adopt(sup: Supervisor): boolean {
-    const kept = this.link.claim(sup.name, sup.file).map((copy) => ({ copy, config: tagOf(copy)!.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs }));
-    const config = adoptionConfig(kept);
-    if (!config) return false;
+  /**
+   * Hand `sup` the copies kept for its name and file; null if there were none, else the file's
+   * mtime when the adopted config was read (a later one: the file was touched meanwhile).
+   */
+  adopt(sup: Supervisor): number | null {
+    const kept = this.link.claim(sup.name, sup.file).map((copy) => ({ copy, tag: tagOf(copy)! }));
+    const seen = kept.map(({ copy, tag }) => ({ copy, config: tag.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs, mtimeMs: tag.mtimeMs }));
+    const config = adoptionConfig(seen);
+    if (!config) return null;
+    const mtimeMs = Math.max(...seen.filter((s) => s.config === config).map((s) => s.mtimeMs));
     this.log.info({ vassal: sup.name, pids: kept.map((k) => k.copy.pid) }, 'adopting the copies the keeper kept');
-    sup.adopt(config, kept, this.counters.get(sup.name));
-    return true;
+    sup.adopt(config, seen, this.counters.get(sup.name), mtimeMs);
+    return mtimeMs;
   }
 
   /** After the first scan: copies no vassal claimed are stopped, sockets of vassals now gone released. */
@@ -57,7 +62,7 @@ export class Adoption {
       if (!c.alive || c.stopping) continue;
       const mercy = (tagOf(c)?.config as Partial<VassalConfig> | undefined)?.mercy;
       this.log.info({ pid: c.pid, vassal: tagOf(c)?.vassal }, 'stopping a kept copy whose vassal file is gone');
-      void c.stop(typeof mercy === 'number' ? mercy * 1000 : DEFAULT_MERCY_MS);
+      void c.stop((typeof mercy === 'number' ? mercy : intDefault('mercy')) * 1000);
     }
     this.link.inventory.copies = [];
     for (const s of this.link.inventory.sockets) if (!vassals.has(s.owner)) this.link.sockets.release(s.key);

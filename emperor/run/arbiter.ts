@@ -1,6 +1,7 @@
 // The arbiter of `emperor run`: one supervisor per vassal file, fed by the
 // scanner, signals and operator commands; decides who owns a vassal name and when a file is read.
 // It must not touch a process itself: each supervisor owns its copies.
+import fs from 'node:fs';
 import type { ControlResult } from '../dashboard/index.js';
 import type { ControlHost } from '../control/index.js';
 import type { Logger } from '../../shared/logger.js';
@@ -207,7 +208,8 @@ export class Emperor {
       this.bus.publish(name, 'config-error', { file: e.file, errors: [`${e.file}: vassal "${name}" is already defined by ${sup.file}`] });
       return;
     }
-    let adopted = false;
+    /** a new brain adopted this vassal's kept copies: the file's mtime when their config was read */
+    let adopted: number | null = null;
     if (!sup || sup.state === 'gone') {
       if (sup) {
         // the gone one's removal has not been tidied up yet: its touch-reload watch goes now
@@ -220,12 +222,10 @@ export class Emperor {
       });
       this.supervisors.set(name, sup);
       // a new brain: the copies its keeper kept for this file are adopted before the file is read
-      // a new brain: the copies its keeper kept for this file are adopted before the file is read,
-      // and the file then applies as an operator's start would (unchanged: nothing restarts)
-      adopted = this.adoption?.adopt(sup) ?? false;
+      adopted = this.adoption?.adopt(sup) ?? null;
       this.bus.publish(name, 'added', { file: e.file });
     }
-    void this.#apply(e.file, sup, adopted ? 'start' : e.reason === 'touched' ? 'touched' : 'changed');
+    void this.#apply(e.file, sup, e.reason === 'touched' ? 'touched' : 'changed', adopted);
   }
 
   /**
@@ -252,10 +252,16 @@ export class Emperor {
     this.#touch.set(sup.name, watch);
   }
 
-  /** Read a vassal's file and hand the supervisor what it says (see Supervisor.update). */
-  #apply(file: string, sup: Supervisor, how: 'touched' | 'changed' | 'start'): Promise<void> {
+  /**
+   * Read a vassal's file and hand the supervisor what it says (see Supervisor.update). Adopted
+   * copies (`adoptedMtime`): the file applies as an operator's start would (unchanged: nothing
+   * restarts), or as a touch if it was touched since their config was read (no brain saw it).
+   */
+  #apply(file: string, sup: Supervisor, how: 'touched' | 'changed' | 'start', adoptedMtime: number | null = null): Promise<void> {
     const seq = ++this.#loadSeq;
     this.#loads.set(file, seq);
+    const mtimeMs = mtimeOf(file);
+    if (adoptedMtime !== null) how = mtimeMs === adoptedMtime ? 'start' : 'touched';
     // the same code as `emperor check`; tyrant mode looks up the owner's groups first (async)
     return loadForRun(file, { defaults: this.opts.vassalDefaults, env: configEnv(), tyrant: this.opts.tyrant, lookup: this.#lookup }).then(slowRead).then((result) => {
       if (this.#loads.get(file) !== seq) return; // a newer look at the file is under way, or it is gone
@@ -266,7 +272,7 @@ export class Emperor {
       if (!result.ok) return sup.dispatch({ type: 'invalid', errors: result.errors });
       for (const w of result.warnings) this.opts.log.warn({ vassal: sup.name }, w);
       this.#watchTouch(sup, result.config.touchReload);
-      return sup.update(result.config, how);
+      return sup.update(result.config, how, mtimeMs);
     });
   }
 }
@@ -279,4 +285,13 @@ export class Emperor {
 const LOAD_DELAY_MS = ((n) => (Number.isInteger(n) && n >= 1 && n <= 5000 ? n : 0))(Number(process.env.EMPEROR_TEST_LOAD_DELAY_MS));
 function slowRead<T>(result: T): T | Promise<T> {
   return LOAD_DELAY_MS ? new Promise((resolve) => setTimeout(() => resolve(result), LOAD_DELAY_MS)) : result;
+}
+
+/** The file's mtime now (0 when it cannot be read: then it counts as changed). */
+function mtimeOf(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }

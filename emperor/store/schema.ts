@@ -224,6 +224,28 @@ export function isCorrupt(err: unknown): boolean {
 }
 
 /**
+ * Why this code cannot run on the state at `path` (its schema is newer: a downgrade), or null.
+ * An upgrade's new brain asks before the running brain retires.
+ */
+export function schemaRefusal(path: string): string | null {
+  if (!fs.existsSync(path)) return null;
+  let db: DB | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 2000 });
+    const v = db.pragma('user_version', { simple: true }) as number;
+    return v > SCHEMA_VERSION ? `the state ${path} has schema version ${v}, newer than this code's (${SCHEMA_VERSION})` : null;
+  } catch {
+    return null; // unreadable now: the brain's own open decides (and degrades, never refuses)
+  } finally {
+    try {
+      db?.close();
+    } catch {
+      /* nothing to do */
+    }
+  }
+}
+
+/**
  * Reads the state for `emperor status`, whether or not an emperor has the database open (WAL
  * readers do not block the writer). Throws an Error naming the path if it cannot be read.
  */

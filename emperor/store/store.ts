@@ -32,7 +32,7 @@ import {
 import { ID_CHECK_MS, type StoreOptions } from './options.js';
 import { moveAside, narrowModes, ownLogFiles, setAsideOwnLog, withPrivateUmask, writableByOthers } from './files.js';
 
-export { readState, type EmperorRow } from './schema.js';
+export { readState, schemaRefusal, type EmperorRow } from './schema.js';
 export type { StoreOptions } from './options.js';
 const PRUNE_EVERY = 500;
 

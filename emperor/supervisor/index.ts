@@ -4,12 +4,13 @@
 // endpoint (stats.ts); it decides nothing itself, and calls each OS module from one place.
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
-import { HARAKIRI_PREFIX, parseWorkerMessage } from '../../shared/protocol.js';
+import { HARAKIRI_PREFIX, isReadyNotify, parseWorkerMessage } from '../../shared/protocol.js';
 import type { VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
 import { buildSpawnSpec, type Prepared } from '../decide/index.js';
 import { handOver, Waiter } from './on-demand.js';
 import { escapeControls, vassalOutput, type VassalOutput } from '../os/index.js';
+import { copyTag } from '../keeper/index.js';
 import type { PrepareResult } from './prepare.js';
 import { recordOf } from './record.js';
 import type { NativeHandle } from '../os/index.js';
@@ -60,6 +61,8 @@ export class Supervisor {
   #held = 0;
   /** copies being adopted, by the `ref` of the adopt event */
   #adopting: AdoptableCopy[] = [];
+  /** the file's mtime when each config was read: kept with its copies (a new brain sees a touch it missed) */
+  readonly #mtimes = new WeakMap<VassalConfig, number>();
   /** resolves once an adoption's event has been fed (null: none in flight) */
   #adopted: Promise<void> | null = null;
   #waits: Array<{ done: (s: State) => boolean; resolve: () => void }> = [];
@@ -103,9 +106,10 @@ export class Supervisor {
    * a reload; `changed` applies it (a changed file reloads even if only a comment changed);
    * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
-  update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean): Promise<void> {
+  update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean, mtimeMs = 0): Promise<void> {
+    this.#mtimes.set(config, mtimeMs);
     // compared with what was adopted, once it is (an adoption in flight holds every event)
-    if (this.#adopted) return this.#adopted.then(() => this.update(config, how));
+    if (this.#adopted) return this.#adopted.then(() => this.update(config, how, mtimeMs));
     const unchanged = same(this.#s.latest, config);
     if (how === 'start') return unchanged ? this.dispatch({ type: 'start' }) : this.dispatch({ type: 'apply', config });
     return this.dispatch((how === true || how === 'touched') && unchanged ? { type: 'reload' } : { type: 'apply', config });
@@ -255,7 +259,8 @@ export class Supervisor {
    * supervisor does, before any command (they wait). `config` is the one the copies were started
    * with; the file's config is applied next like at any start (a change rolls out).
    */
-  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>, counters = { restarts: 0, harakiriKills: 0 }): void {
+  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>, counters = { restarts: 0, harakiriKills: 0 }, mtimeMs = 0): void {
+    this.#mtimes.set(config, mtimeMs);
     this.#held++;
     let fed!: () => void;
     this.#adopted = new Promise((r) => (fed = r));
@@ -293,7 +298,7 @@ export class Supervisor {
     let made: CopyHandle | Promise<CopyHandle>;
     try {
       const spec = buildSpawnSpec(prepared, { ...this.#listeners(id, () => pid, tail), outputBudget: this.#output.budget });
-      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: { vassal: this.name, file: this.file, config } });
+      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0) });
     } catch (err) {
       return failed(err);
     }
@@ -323,7 +328,7 @@ export class Supervisor {
         else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
         else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
       },
-      onNotify: (line) => line.trim() === 'READY=1' && this.#feed({ type: 'ready', copy: id }),
+      onNotify: (line) => isReadyNotify(line) && this.#feed({ type: 'ready', copy: id }),
     };
   }
 

@@ -63,7 +63,8 @@ test('emperor upgrade under load: no failed request, the same copies, a new brai
   await new Promise((r) => setTimeout(r, 300));
   const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '30']);
   assert.equal(r.code, 0, r.out);
-  assert.match(r.out, /upgraded: brain \d+ -> \d+/);
+  const said = new RegExp(`upgraded: brain ${old} handed over: brain (\\d+) runs the code on disk`).exec(r.out);
+  assert.ok(said && Number(said[1]) !== old, `names the new brain: ${r.out}`);
   await new Promise((r) => setTimeout(r, 300));
   const figures = await load.stop();
   assert.equal(figures.failed, 0, `no request failed (${figures.errors.join('; ')})`);
