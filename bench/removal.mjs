@@ -11,19 +11,18 @@
 // Result: bench/results/removal.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
+  benchArgs, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, vassalPids, track, untrack, isGone, summary, round, machine, writeResult, now, sleep, logTime,
-} from './lib.mjs';
+} from './harness.mjs';
 
-const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '20' }, 'breakdown-trials': { type: 'string', default: '10' } } });
+const args = benchArgs({ trials: { type: 'string', default: '20' }, 'breakdown-trials': { type: 'string', default: '10' } }, { trials: '3', 'breakdown-trials': '2' });
 const TRIALS = Math.max(1, Math.min(200, Number(args.trials) || 20));
 const BREAKDOWN_TRIALS = Math.max(0, Math.min(100, Number(args['breakdown-trials']) || 0));
 const IDLE_MS = 200;
 const SETTLE_MS = 150;
 
-installCleanup();
+installCleanup('removal');
 const root = tempRoot('removal');
 const app = writeApp(root.dir);
 const loadBefore = machine();

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH, RESULTS, CLI, machine } from './lib.mjs';
+import { BENCH, RESULTS, CLI, machine } from './harness.mjs';
 
 const ALL = ['drop-to-200', 'many-vassals', 'removal'];
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });

@@ -59,6 +59,27 @@ export function onCleanup(label, fn) {
 }
 
 /**
+ * SIGKILL every tracked process still alive and every process carrying this run's marker (a
+ * vassal copy whose emperor is gone, a daemon's child), then forget them: what a run left behind.
+ * Returns the pids killed.
+ */
+export function killLeftovers() {
+  for (const pid of pidsWithEnv(RUN_MARKER_KEY, marker)) track(pid, 'marked');
+  const killed = [];
+  for (const [pid, { start }] of tracked) {
+    if (sameProcess(pid, start)) {
+      killed.push(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+  tracked.clear();
+  gracefulPids.clear();
+  return killed;
+}
+
+/**
  * Run the cleanup steps, stop the emperors (SIGTERM, graceMs), then SIGKILL every tracked or
  * marked process still alive and remove the temp dirs. Resolves { survivorsKilled: [pids] }.
  * Idempotent: a second call (a Ctrl-C during cleanup) waits for the first.
@@ -86,18 +107,7 @@ export function cleanupAll(graceMs = 10_000) {
     }
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && stopping.some(([p, s]) => sameProcess(p, s))) await sleep(20);
-    for (const pid of pidsWithEnv(RUN_MARKER_KEY, marker)) track(pid, 'marked');
-    const survivorsKilled = [];
-    for (const [pid, { start }] of tracked) {
-      if (sameProcess(pid, start)) {
-        survivorsKilled.push(pid);
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-    }
-    tracked.clear();
-    gracefulPids.clear();
+    const survivorsKilled = killLeftovers();
     for (const dir of [...tempDirs]) removeDir(dir);
     return { survivorsKilled };
   })();

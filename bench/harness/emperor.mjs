@@ -61,6 +61,8 @@ export function startEmperor({ vassals, state, logLevel = 'warn', keepLines = fa
     if (stderr.length < 20_000) stderr += d;
   });
   emp.stderr = () => stderr;
+  /** exited or killed by a signal (exitCode stays null after a signal) */
+  emp.hasExited = () => child.exitCode !== null || child.signalCode !== null;
   emp.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return emp;
 }
@@ -107,7 +109,7 @@ export function emperorChildren(pid) {
 export async function waitEmperorUp(emp, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (emp.child.exitCode !== null) throw new Error(`the emperor exited early (${emp.child.exitCode}): ${emp.stderr()}`);
+    if (emp.hasExited()) throw new Error(`the emperor exited early (${emp.child.exitCode ?? emp.child.signalCode}): ${emp.stderr()}`);
     const { forge } = emperorChildren(emp.pid);
     if (forge) return forge;
     await sleep(20);

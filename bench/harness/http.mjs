@@ -7,12 +7,17 @@ import net from 'node:net';
 import { now, round, sleep } from './core.mjs';
 import { track, untrack } from './cleanup.mjs';
 
-/** One GET: resolves { status } or { error: code }. A connection waiting in a backlog just waits. */
-export function probe(target, timeoutMs = 10_000) {
+/**
+ * One GET of target.path (default `/`): resolves { status } (with `body` when withBody) or
+ * { error: code }. A connection waiting in a backlog just waits, up to timeoutMs.
+ */
+export function probe(target, timeoutMs = 10_000, { withBody = false } = {}) {
   return new Promise((resolve) => {
-    const req = http.request({ ...target, path: '/', method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode }));
+    const req = http.request({ path: '/', ...target, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      if (withBody) res.setEncoding('utf8').on('data', (d) => (body += d));
+      else res.resume();
+      res.on('end', () => resolve(withBody ? { status: res.statusCode, body } : { status: res.statusCode }));
       res.on('error', () => resolve({ status: res.statusCode }));
     });
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));

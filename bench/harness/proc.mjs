@@ -4,7 +4,7 @@
 // nothing here signals or starts a process (harness/cleanup.mjs does).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { CLK_TCK, now, round, sleep } from './core.mjs';
+import { CLK_TCK, isQuick, now, round, sleep } from './core.mjs';
 
 /** /proc/PID/stat: state, ppid, utime, stime (ticks), start (ticks since boot); null if gone. */
 export function procStat(pid) {
@@ -43,15 +43,16 @@ export function rssKb(pid) {
 }
 
 /**
- * Memory of a process in kB: VmRSS and RssAnon (/proc/PID/status); from smaps_rollup its Rss,
+ * Memory of a process in kB: VmRSS, VmHWM (its peak) and RssAnon (/proc/PID/status); from smaps_rollup its Rss,
  * Pss (shared pages split between their users), Pss_Anon/Pss_File and USS (Private_Clean +
  * Private_Dirty). A field the kernel does not give (or a process gone) is null.
  */
 export function memKb(pid) {
-  const out = { rss: null, anon: null, pss: null, rollupRss: null, uss: null, pssAnon: null, pssFile: null };
+  const out = { rss: null, hwm: null, anon: null, pss: null, rollupRss: null, uss: null, pssAnon: null, pssFile: null };
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     out.rss = grabKb(status, 'VmRSS');
+    out.hwm = grabKb(status, 'VmHWM');
     out.anon = grabKb(status, 'RssAnon');
   } catch {
     return out;
@@ -174,9 +175,11 @@ export async function busyCores(windowMs = 1000) {
 /**
  * Wait (bounded) until the machine is nearly idle: busy < maxBusyCores over a 1 s window, twice
  * in a row. Resolves { waitedMs, busyCores (last window), quiet }. Used before each measured run:
- * another benchmark may share these 2 cores.
+ * another benchmark may share these 2 cores. A --quick run waits 3 s at the most (a smoke test
+ * must fit in minutes on a busy machine); the result still says whether it was quiet.
  */
 export async function waitQuiet({ maxBusyCores = 0.3, timeoutMs = 60_000 } = {}) {
+  if (isQuick()) timeoutMs = Math.min(timeoutMs, 3000);
   const t0 = now();
   let ok = 0;
   let last = null;
