@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
-const args = H.benchArgs({ 'cpu-ms': { type: 'string', default: '2' }, burst: { type: 'string', default: '10' }, down: { type: 'string', default: '10' }, idle: { type: 'string', default: '5' } }, { burst: '4', down: '3', idle: '1' });
+const args = H.benchArgs({ 'cpu-ms': { type: 'string', default: '2' }, burst: { type: 'string', default: '10' }, down: { type: 'string', default: '10' }, idle: { type: 'string', default: '5' } }, { burst: '2', down: '3', idle: '1' });
 const CPU_MS = Math.min(50, Math.max(0, Number(args['cpu-ms'])));
 const BURST_S = Math.min(60, Math.max(1, Number(args.burst)));
 const DOWN_S = Math.min(120, Math.max(1, Number(args.down)));

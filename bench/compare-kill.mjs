@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import * as H from './harness.mjs';
 
-const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } }, { trials: '1', 'min-age': '3' });
+const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } }, { trials: '1', 'min-age': '1' });
 const ONLY = args.only.split(',');
 const TRIALS = Math.min(10, Math.max(1, Number(args.trials)));
 const MIN_AGE_S = Math.min(120, Math.max(0, Number(args['min-age'])));
@@ -118,24 +118,7 @@ await H.runMain(
       systems: {},
       skipped: {},
     };
-    for (const name of ONLY) {
-      if (!H.STARTERS[name]) continue;
-      const why = H.unavailable(name);
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = H.tempRoot(`cmp-kill-${name}`);
-      const unregDir = H.onCleanup('temp dir', async () => H.removeDir(root.dir));
-      let sys;
-      try {
-        sys = await H.STARTERS[name](root);
-      } catch (err) {
-        console.log(`${name}: could not be started: ${err.message}`);
-        result.skipped[name] = `could not be started: ${err.message}`;
-        continue;
-      }
+    await H.eachSystem(ONLY, H.STARTERS, 'cmp-kill', result.skipped, async (sys, name) => {
       console.log(`${name}: ${sys.how}`);
       const trials = [];
       for (let i = 1; i <= TRIALS; i++) {
@@ -147,8 +130,6 @@ await H.runMain(
       const quick = await trial(sys, 'quick second kill');
       const info = await sys.info();
       await sys.stop();
-      unregDir();
-      H.removeDir(root.dir);
       const served = trials.map((t) => t.servedAgainMs);
       result.systems[name] = {
         how: sys.how,
@@ -165,7 +146,7 @@ await H.runMain(
         },
         targets: { zeroRefused: [...trials, quick].every((t) => t.refused === 0) },
       };
-    }
+    });
     const file = H.writeResult('compare-kill', result);
     console.log('\nsummary');
     for (const [name, s] of Object.entries(result.systems)) {

@@ -159,26 +159,8 @@ await H.runMain(
       skipped: {},
     };
     const runs = { emperor: emperorRun, bare: bareRun, pm2: pm2Run, uwsgi: uwsgiRun };
-    const available = { emperor: () => null, bare: () => null, pm2: () => (H.havePm2() ? null : `PM2 not installed under ${H.PM2_PREFIX}`), uwsgi: () => (H.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed') };
-    for (const name of ONLY) {
-      if (!runs[name]) continue;
-      const why = available[name]();
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = H.tempRoot(`cmp-mem-${name}`);
-      const unregDir = H.onCleanup('temp dir', async () => H.removeDir(root.dir));
-      try {
-        result.systems[name] = await runs[name](root);
-      } catch (err) {
-        console.log(`${name}: failed: ${err.message}`);
-        result.skipped[name] = `failed: ${err.message}`;
-      }
-      unregDir();
-      H.removeDir(root.dir);
-    }
+    // each run starts and measures its system: an error in either is a failed system
+    await H.eachSystem(ONLY, runs, 'cmp-mem', result.skipped, async (measured, name) => (result.systems[name] = measured), { failed: 'failed' });
     const file = H.writeResult('compare-memory', result);
     console.log(`wrote ${file}`);
   },

@@ -26,6 +26,8 @@ const RELOAD_AT_S = [2, 4, 6, 8, 10].filter((s) => s < SECONDS);
 const CONTENDED_CORES = 0.3;
 /** a contended run is measured again, at most this many times (once in a --quick run: a smoke test) */
 const MAX_TRIES = H.isQuick() ? 1 : 3;
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 
 /** one 12 s wrk run, with reloads or without */
 async function phase(sys, kind) {
@@ -238,37 +240,17 @@ await H.runMain(
     if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
     const result = { machine: H.machine(), method: null, systems: {}, skipped: {} };
-    result.method = `wrk -t2 -c32 -d${SECONDS}s --latency (keep-alive) against a hello app with 2 worker processes; reload runs: a reload at ${RELOAD_AT_S.join(', ')} s into the run; steady runs: none; ${ROUNDS} rounds of (steady, reload) per system after a 3 s warm-up; before each run the script waits (up to 45 s) for the machine to be quiet; a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries)`;
+    result.method = `wrk -t2 -c32 -d${SECONDS}s --latency (keep-alive) against a hello app with 2 worker processes; reload runs: a reload at ${RELOAD_AT_S.join(', ')} s into the run; steady runs: none; ${ROUNDS} rounds of (steady, reload) per system after a ${WARMUP_S} s warm-up; before each run the script waits (up to 45 s) for the machine to be quiet; a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries)`;
     const starters = { emperor: emperorSystem, pm2: pm2Start, uwsgi: uwsgiStart };
-    const available = { emperor: () => null, pm2: () => (H.havePm2() ? null : `PM2 not installed under ${H.PM2_PREFIX} (npm install --prefix ${H.PM2_PREFIX} pm2)`), uwsgi: () => (H.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed (apt-get install -y uwsgi uwsgi-plugin-python3)') };
-    for (const name of ONLY) {
-      if (!starters[name]) continue;
-      const why = available[name]();
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = H.tempRoot(`cmp-reload-${name}`);
-      const unregDir = H.onCleanup('temp dir', async () => H.removeDir(root.dir));
-      let sys;
-      try {
-        sys = await starters[name](root);
-      } catch (err) {
-        console.log(`${name}: could not be started: ${err.message}`);
-        result.skipped[name] = `could not be started: ${err.message}`;
-        continue;
-      }
+    await H.eachSystem(ONLY, starters, 'cmp-reload', result.skipped, async (sys, name) => {
       console.log(`${name}: ${sys.how}`);
-      await H.runWrk(sys.url, { threads: 2, connections: 32, seconds: 3 }); // warm-up
+      await H.runWrk(sys.url, { threads: 2, connections: 32, seconds: WARMUP_S }); // warm-up
       const runs = [];
       for (let round = 1; round <= ROUNDS; round++) {
         runs.push({ round, ...(await measured(sys, 'steady')) });
         runs.push({ round, ...(await measured(sys, 'reload')) });
       }
       await sys.stop();
-      unregDir();
-      H.removeDir(root.dir);
       const steady = runs.filter((r) => r.kind === 'steady');
       const reload = runs.filter((r) => r.kind === 'reload');
       const ratios = reload.map((r) => H.round(r.latencyMs.p99 / steady.find((s) => s.round === r.round).latencyMs.p99, 2));
@@ -292,7 +274,7 @@ await H.runMain(
         targets: { zeroFailed: reload.every((r) => r.failed === 0), p99RatioAtMost3: ratios.every((x) => x <= 3) },
       };
       console.log(`  ${name}: failed requests during reloads ${reload.map((r) => r.failed).join(', ')}; p99 reload/steady ${ratios.join(', ')}x; reloads completed per run ${reload.map(completed).join(', ')} of ${RELOAD_AT_S.length}`);
-    }
+    });
     const file = H.writeResult('compare-reload', result);
     console.log(`wrote ${file}`);
   },

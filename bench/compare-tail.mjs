@@ -27,9 +27,11 @@ import * as H from './harness.mjs';
 
 const args = H.benchArgs({ rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '10' } }, { rounds: '1', seconds: '2' });
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 const ROUNDS = Math.min(8, Math.max(1, Number(args.rounds)));
 const VARIANTS = ['plain/own-session', 'plain/one-session', 'emperor-worker/own-session', 'emperor-worker/one-session'];
-const WORKER_JS = path.join(path.dirname(path.dirname(H.CLI)), 'vassal', 'worker.js');
+const WORKER_JS = H.WORKER;
 
 function autogroup(pid) {
   try {
@@ -98,7 +100,7 @@ await H.runMain('compare-tail', async () => {
   const servers = {};
   for (const v of VARIANTS) {
     servers[v] = await start(v, workerFile, appFile);
-    await H.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: 3 }); // warm-up
+    await H.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: WARMUP_S }); // warm-up
     console.log(`  ${v.padEnd(26)} workers ${servers[v].workers.join(', ')} in ${servers[v].groups.join(' | ')}`);
   }
   const runs = [];
@@ -109,7 +111,7 @@ await H.runMain('compare-tail', async () => {
       const meter = H.cpuMeter(servers[v].workers);
       const wp = H.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: SECONDS });
       meter.sample([wp.pid]);
-      await H.sleep(9700);
+      await H.sleep(SECONDS * 1000 - 300); // sample the workers just before wrk ends (they stay up)
       meter.sample();
       const w = await wp;
       const machine = meter.stop();

@@ -25,6 +25,8 @@ const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
 const CONTENDED_CORES = 0.25;
 /** a contended run is measured again, at most this many times (once in a --quick run: a smoke test) */
 const MAX_TRIES = H.isQuick() ? 1 : 4;
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 const QUIET_WAIT_MS = 60_000;
 
 /** one wrk run; sampled: connections per worker pid (ss) at mid-run, CPU of every process */
@@ -129,8 +131,8 @@ await H.runMain('compare-throughput', async () => {
     'bare cluster (none)': { port: nPort, pids: none.workerPids, extra: { primary: none.pid } },
   };
   if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { emperor: sa.emp.pid, forge: sa.forge } };
-  console.log('warm-up (3 s each, not counted)');
-  for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: 3 });
+  console.log(`warm-up (${WARMUP_S} s each, not counted)`);
+  for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: WARMUP_S });
 
   const runs = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -164,7 +166,7 @@ await H.runMain('compare-throughput', async () => {
   const ratio = H.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3);
   const result = {
     machine: H.machine(),
-    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); 3 s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
+    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); ${WARMUP_S} s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
     runs,
     perRound,
     summary: {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  BARE, startBare, ROOT, CLK_TCK, cpuTicks, benchArgs, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
+  BARE, WORKER, infoTrials, startBare, CLK_TCK, cpuTicks, benchArgs, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, waitGone, vassalPids, track, untrack, summary, round, machine, writeResult, now, sleep, logTime, timedCpu,
 } from './harness.mjs';
 
@@ -27,7 +27,6 @@ const BREAKDOWN_TRIALS = Math.max(0, Math.min(100, Number(args['breakdown-trials
 const SETTLE_MS = 100;
 /** the goal: write a config -> first 200 within this multiple of a bare node start (p50s) */
 const TARGET = 1.05;
-const WORKER = path.join(ROOT, 'dist', 'vassal', 'worker.js');
 
 installCleanup('drop-to-200');
 const root = tempRoot('drop');
@@ -154,15 +153,7 @@ try {
   // ---- breakdown run: a second emperor at --log-level info, phases from its log timestamps -----
   const phases = [];
   if (BREAKDOWN_TRIALS > 0) {
-    const info = startEmperor({ vassals: root.vassals, state: path.join(root.dir, 'state-info.db'), logLevel: 'info', keepLines: true });
-    await waitEmperorUp(info);
-    await emperorTrial(info, 'warm-info');
-    const trials = [];
-    for (let i = 0; i < BREAKDOWN_TRIALS; i++) trials.push(await emperorTrial(info, `b${i}`));
-    await stopEmperor(info);
-    for (const t of trials) {
-      if (!t.ok) continue;
-      const ev = (kind) => info.lines.find((l) => l.vassal === t.name && l.event === kind);
+    for (const { t, event: ev } of await infoTrials(root, emperorTrial, BREAKDOWN_TRIALS)) {
       const added = ev('added');
       const spawned = ev('spawned');
       const ready = ev('ready');

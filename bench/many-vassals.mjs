@@ -24,7 +24,7 @@ import {
 
 const args = benchArgs(
   { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '50' }, idle: { type: 'string', default: '10' }, 'no-bare-burst': { type: 'boolean', default: false }, dashboard: { type: 'boolean', default: false }, result: { type: 'string', default: 'many-vassals' } },
-  { count: '50', idle: '3' },
+  { count: '30', idle: '2' },
 );
 const COUNT = Math.max(1, Math.min(1000, Number(args.count) || 300));
 const CONCURRENCY = Math.max(1, Math.min(200, Number(args.concurrency) || 50));

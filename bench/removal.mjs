@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  benchArgs, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
+  benchArgs, infoTrials, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, vassalPids, track, untrack, isGone, summary, round, machine, writeResult, now, sleep, logTime,
 } from './harness.mjs';
 
@@ -72,15 +72,7 @@ try {
 
   const phases = [];
   if (BREAKDOWN_TRIALS > 0) {
-    const info = startEmperor({ vassals: root.vassals, state: path.join(root.dir, 'state-info.db'), logLevel: 'info', keepLines: true });
-    await waitEmperorUp(info);
-    await trial(info, 'warm-info');
-    const bt = [];
-    for (let i = 0; i < BREAKDOWN_TRIALS; i++) bt.push(await trial(info, `b${i}`));
-    await stopEmperor(info);
-    for (const t of bt) {
-      if (!t.ok) continue;
-      const ev = (kind) => info.lines.find((l) => l.vassal === t.name && l.event === kind);
+    for (const { t, event: ev } of await infoTrials(root, trial, BREAKDOWN_TRIALS)) {
       const stopping = ev('stopping');
       const stopped = ev('stopped');
       const removed = ev('removed');

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH, RESULTS, benchArgs, writeResult } from './harness.mjs';
 
-const args = benchArgs({ counts: { type: 'string', default: '100,300,1000' }, idle: { type: 'string', default: '10' }, 'bare-max': { type: 'string', default: '300' } }, { counts: '25,50', idle: '2', 'bare-max': '50' });
+const args = benchArgs({ counts: { type: 'string', default: '100,300,1000' }, idle: { type: 'string', default: '10' }, 'bare-max': { type: 'string', default: '300' } }, { counts: '50', idle: '2', 'bare-max': '50' });
 const counts = args.counts.split(',').map(Number).filter((n) => n >= 1 && n <= 1000).slice(0, 5);
 const bareMax = Number(args['bare-max']) || 0;
 const rows = [];

@@ -13,6 +13,8 @@ export const BENCH = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT = path.dirname(BENCH);
 /** the emperor under test; BENCH_EMPEROR_CLI points at another build (e.g. a patched copy of dist/) */
 export const CLI = process.env.BENCH_EMPEROR_CLI ? path.resolve(process.env.BENCH_EMPEROR_CLI) : path.join(ROOT, 'dist', 'emperor', 'cli', 'index.js');
+/** the app server of that build (the CLI is dist/emperor/cli/index.js, the worker dist/vassal/worker.js) */
+export const WORKER = path.resolve(path.dirname(CLI), '..', '..', 'vassal', 'worker.js');
 export const BARE = path.join(BENCH, 'bare-server.mjs');
 export const RESULTS = path.join(BENCH, 'results');
 export const CLK_TCK = 100;

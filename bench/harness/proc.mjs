@@ -175,11 +175,11 @@ export async function busyCores(windowMs = 1000) {
 /**
  * Wait (bounded) until the machine is nearly idle: busy < maxBusyCores over a 1 s window, twice
  * in a row. Resolves { waitedMs, busyCores (last window), quiet }. Used before each measured run:
- * another benchmark may share these 2 cores. A --quick run waits 3 s at the most (a smoke test
- * must fit in minutes on a busy machine); the result still says whether it was quiet.
+ * another benchmark may share these 2 cores. A --quick run looks once (1 s: a smoke test must fit
+ * in minutes on a busy machine); the result still says whether it was quiet.
  */
 export async function waitQuiet({ maxBusyCores = 0.3, timeoutMs = 60_000 } = {}) {
-  if (isQuick()) timeoutMs = Math.min(timeoutMs, 3000);
+  if (isQuick()) timeoutMs = Math.min(timeoutMs, 1000);
   const t0 = now();
   let ok = 0;
   let last = null;

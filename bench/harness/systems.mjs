@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BARE, BENCH, freePort, now, round, sleep, vassalIni, writeApp, writePm2App, writeWsgiApp } from './core.mjs';
+import { BARE, BENCH, freePort, now, removeDir, round, sleep, tempRoot, vassalIni, writeApp, writePm2App, writeWsgiApp } from './core.mjs';
 import { onCleanup, track, untrack } from './cleanup.mjs';
 import { childrenOf, cmdline, descendants, isGone, waitGone } from './proc.mjs';
 import { startEmperorOn } from './emperor.mjs';
@@ -302,7 +302,43 @@ export function haveWrk() {
 
 /** why a compared system cannot run here, or null (the emperor and bare node always can) */
 export function unavailable(name) {
-  if (name === 'pm2') return havePm2() ? null : `PM2 not installed under ${PM2_PREFIX}`;
-  if (name === 'uwsgi') return haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed';
+  if (name === 'pm2') return havePm2() ? null : `PM2 not installed under ${PM2_PREFIX} (npm install --prefix ${PM2_PREFIX} pm2)`;
+  if (name === 'uwsgi') return haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed (apt-get install -y uwsgi uwsgi-plugin-python3)';
   return null;
+}
+
+/**
+ * Each compared system in turn, as the compare-* scripts measure them: the names `starters` knows,
+ * in the order given. A system that cannot run here (unavailable) or whose start throws is
+ * skipped, with the reason printed and kept in skipped[name]; the others get a fresh temp root
+ * (removed afterwards, or at cleanup) and body(sys, name, root) runs with what starters[name](root)
+ * resolved. `failed` words a start that threw (a starter that also measures: 'failed').
+ */
+export async function eachSystem(names, starters, label, skipped, body, { failed = 'could not be started' } = {}) {
+  for (const name of names) {
+    if (!starters[name]) continue;
+    const why = unavailable(name);
+    if (why) {
+      console.log(`${name}: skipped: ${why}`);
+      skipped[name] = why;
+      continue;
+    }
+    const root = tempRoot(`${label}-${name}`);
+    const unregDir = onCleanup('temp dir', async () => removeDir(root.dir));
+    try {
+      let sys;
+      try {
+        sys = await starters[name](root);
+      } catch (err) {
+        console.log(`${name}: ${failed}: ${err.message}`);
+        skipped[name] = `${failed}: ${err.message}`;
+        continue;
+      }
+      await body(sys, name, root);
+    } finally {
+      unregDir();
+      removeDir(root.dir);
+    }
+  }
+  return skipped;
 }
