@@ -18,10 +18,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
-const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '12' } }, { rounds: '1', seconds: '4' });
+const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '12' } }, { rounds: '1', seconds: '3' });
 const ONLY = args.only.split(',');
 const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
-const SECONDS = Math.min(60, Math.max(4, Number(args.seconds)));
+const SECONDS = Math.min(60, Math.max(3, Number(args.seconds)));
 const RELOAD_AT_S = [2, 4, 6, 8, 10].filter((s) => s < SECONDS);
 const CONTENDED_CORES = 0.3;
 /** a contended run is measured again, at most this many times (once in a --quick run: a smoke test) */

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
-const args = H.benchArgs({ trials: { type: 'string', default: '20' }, vassals: { type: 'string', default: '500' } }, { trials: '3', vassals: '20' });
+const args = H.benchArgs({ trials: { type: 'string', default: '20' }, vassals: { type: 'string', default: '500' } }, { trials: '2', vassals: '20' });
 const TRIALS = Math.min(100, Math.max(1, Number(args.trials)));
 const MANY = Math.min(2000, Math.max(1, Number(args.vassals)));
 

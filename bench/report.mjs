@@ -108,12 +108,12 @@ const HEADLINES = {
     return l ? `${r.events.expected} events to ${r.clients} clients: p50 ${ms(l.p50, 1)}, p99 ${ms(l.p99, 1)}; ${r.events.clientsWithGaps} clients with gaps` : `errors: ${r?.errors?.join('; ') ?? 'no run'}`;
   },
   'adaptive-burst': (j) => `p99 over the burst: ${j.results.map((r) => `${r.label.replace(/`/g, '')} ${ms(r.burst.p99Ms)}`).join(', ')}`,
-  'kill-loop': (j) => Object.entries(j.summary).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${ms(x.medianMs)} (${num(x.medianRatio, 2)}x bare)`).join(', '),
-  'compare-kill': (j) => Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} served again ${ms(x.summary?.servedAgainMedianMs ?? x.servedAgainMs?.[0])}`).join(', '),
-  'compare-reload': (j) => Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${x.summary?.failedRequests ?? '?'} failed`).join(', '),
-  'compare-memory': (j) => Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} Pss ${num(x.perAppMB?.pss)} MB/app`).join(', '),
-  'compare-throughput': (j) => `emperor / bare node:cluster req/s ${num(j.summary?.ratioMean ?? j.ratio, 3)}x`,
-  'compare-tail': (j) => Object.entries(j.summary).map(([v, x]) => `${v} p99 ${ms(x.medianP99Ms, 1)}`).join(', '),
+  'kill-loop': (j) => `kill -9 → served again, median: ${Object.entries(j.summary).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${ms(x.medianMs)} (${num(x.medianRatio, 2)}x bare)`).join(', ')}`,
+  'compare-kill': (j) => `served again after a kill -9: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${ms(x.summary.servedAgainMedianMs)}`).join(', ')}`,
+  'compare-reload': (j) => `failed requests during reloads: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${x.summary.failedDuringReloads.reduce((a, b) => a + b, 0)}`).join(', ')}`,
+  'compare-memory': (j) => `idle Pss per app: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${num(x.perAppMB.pss)} MB`).join(', ')}`,
+  'compare-throughput': (j) => `req/s, emperor / bare node:cluster: ${num(j.summary.ratioOfMeansVsRr, 2)}x (${num(j.summary.emperorRps[0], 0)} vs ${num(j.summary.bareRrRps[0], 0)})`,
+  'compare-tail': (j) => `p99 without the emperor: ${Object.entries(j.summary).map(([v, x]) => `${v} ${ms(x.medianP99Ms, 1)}`).join(', ')}`,
   chaos: (j) => {
     const all = Object.entries(j.results);
     const failed = all.filter(([, r]) => r.error).map(([n]) => n);
