@@ -17,7 +17,6 @@
 //   node bench/compare-kill.mjs [--only emperor,pm2,uwsgi] [--trials 3] [--min-age 31] [--quick]
 //
 // Writes bench/results/compare-kill.json.
-import fs from 'node:fs';
 import * as H from './harness.mjs';
 
 const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } }, { trials: '1', 'min-age': '1' });
@@ -111,7 +110,6 @@ async function ageWorker(sys, minAgeS) {
 await H.runMain(
   'compare-kill',
   async () => {
-    if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     const result = {
       machine: H.machine(),
       method: `a client opens a new TCP connection + GET / (Connection: close, 10 s timeout) every ${INTERVAL_MS} ms; kill -9 of the only worker ${BEFORE_KILL_MS} ms in; "served again" = from the kill to the first 200 of a request started after the kill; ${TRIALS} trials with a worker up >= ${MIN_AGE_S} s, then one quick second kill 3 s after the previous recovery`,

@@ -151,7 +151,6 @@ async function uwsgiRun(root) {
 await H.runMain(
   'compare-memory',
   async () => {
-    if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     const result = {
       machine: H.machine(),
       method: `${APPS} idle hello apps with one worker each; every app answered one GET, then ${SETTLE_S} s idle; /proc/PID/smaps_rollup of each process: Rss, Pss, USS = Private_Clean + Private_Dirty; means over the apps`,

@@ -237,7 +237,6 @@ async function uwsgiStart(root) {
 await H.runMain(
   'compare-reload',
   async () => {
-    if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
     const result = { machine: H.machine(), method: null, systems: {}, skipped: {} };
     result.method = `wrk -t2 -c32 -d${SECONDS}s --latency (keep-alive) against a hello app with 2 worker processes; reload runs: a reload at ${RELOAD_AT_S.join(', ')} s into the run; steady runs: none; ${ROUNDS} rounds of (steady, reload) per system after a ${WARMUP_S} s warm-up; before each run the script waits (up to 45 s) for the machine to be quiet; a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries)`;

@@ -86,7 +86,6 @@ async function start(variant, plainFile, appFile) {
 
 await H.runMain('compare-tail', async () => {
   if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
-  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: build first`);
   const root = H.tempRoot('cmp-tail');
   H.onCleanup('temp dir', async () => H.removeDir(root.dir));
   const appFile = H.writeApp(root.dir);

@@ -80,7 +80,6 @@ async function measure(label, port, serverPids, extraPids = {}) {
 }
 
 await H.runMain('compare-throughput', async () => {
-  if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
   if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
   const root = H.tempRoot('cmp-tput');
   H.onCleanup('temp dir', async () => H.removeDir(root.dir));

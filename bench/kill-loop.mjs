@@ -15,7 +15,6 @@
 //                            [--compare-cli PATH/dist/emperor/cli/index.js]   (a second emperor build, A/B)
 //
 // Writes bench/results/kill-loop.json.
-import fs from 'node:fs';
 import * as H from './harness.mjs';
 
 const args = H.benchArgs(
@@ -115,7 +114,6 @@ function phasesOf(events) {
 await H.runMain(
   'kill-loop',
   async () => {
-    if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     const base = H.tempRoot('kill-loop-app');
     H.onCleanup('temp dir', () => H.removeDir(base.dir));
     const app = H.writeApp(base.dir);

@@ -143,7 +143,6 @@ async function memoryPart() {
 await H.runMain(
   'ondemand',
   async () => {
-    if (!fs.existsSync(H.CLI)) throw new Error(`${H.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     console.log(`ondemand: first-request latency (${TRIALS} trials)`);
     const latency = await latencyPart();
     console.log(`ondemand: emperor memory with ${MANY} on-demand vassals`);

@@ -121,23 +121,25 @@ const HEADLINES = {
   },
 };
 
+/**
+ * The headline of one script's result, or why there is none. bench/run.mjs stores it in
+ * run.json as each script ends, so the quick-run table shows what that run measured even after
+ * a later run of some script replaced its result file.
+ */
+export function headline(name, j) {
+  if (!j) return 'no result file';
+  try {
+    return HEADLINES[name]?.(j) ?? '';
+  } catch (err) {
+    return `(figure not in the result: ${err.message})`;
+  }
+}
+
 function quickRunTable(get) {
   const run = get('run');
   if (!run) return { skip: 'no bench/results/run.json' };
   if (!run.quick) return { skip: 'bench/results/run.json is from a full run' };
-  const rows = run.scripts.map((x) => {
-    const j = get(x.name);
-    let headline = 'no result file';
-    if (j && !j.run?.quick) headline = 'result file not from this quick run';
-    else if (j) {
-      try {
-        headline = HEADLINES[x.name]?.(j) ?? '';
-      } catch (err) {
-        headline = `(figure not in the result: ${err.message})`;
-      }
-    }
-    return [`\`${x.name}.mjs\``, x.code === 0 ? 'ok' : `exit ${x.code}`, `${num(x.seconds, 0)} s`, headline];
-  });
+  const rows = run.scripts.map((x) => [`\`${x.name}.mjs\``, x.code === 0 ? 'ok' : `exit ${x.code}`, `${num(x.seconds, 0)} s`, x.headline ?? '']);
   const body = table(['script', 'exit', 'took', 'headline figure (small sizes: a smoke test, not figures to compare)'], rows);
   return { body: `${body}\n\nWhole run: ${num(run.seconds, 0)} s. ${caption(run, 'run')}` };
 }

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH, CLI, RESULTS, benchArgs, machine, writeResult } from './harness.mjs';
-import { generate } from './report.mjs';
+import { generate, headline, resultsReader } from './report.mjs';
 
 /**
  * Every benchmark, in the order run: name -> what its figure needs beyond the build (a reason to
@@ -85,7 +85,8 @@ for (const name of selected) {
     });
   });
   current = null;
-  scripts.push({ name, code, seconds: Math.round((Date.now() - s0) / 100) / 10, result: fs.existsSync(path.join(RESULTS, `${name}.json`)) });
+  const result = resultsReader()(name);
+  scripts.push({ name, code, seconds: Math.round((Date.now() - s0) / 100) / 10, result: result !== null, headline: headline(name, result) });
 }
 const after = machine();
 const run = { at: before.at, quick: args.quick, seconds: Math.round((Date.now() - t0) / 100) / 10, cores: before.cores, node: before.node, loadavgBefore: before.loadavg, loadavgAfter: after.loadavg, interrupted, scripts };

@@ -4,7 +4,7 @@
 // marker in its environment (an orphan that left its parent) is SIGKILLed by pid at the end.
 // Cleanup runs on a normal end, a thrown error, SIGINT/SIGTERM and a wall-clock limit.
 import { randomUUID } from 'node:crypto';
-import { removeDir, sleep, tempDirs } from './core.mjs';
+import { removeDir, requireBuild, sleep, tempDirs } from './core.mjs';
 import { childrenOf, descendants, pidsWithEnv, procStat } from './proc.mjs';
 
 /** inherited by every process started from here: how an orphan is still recognised as ours */
@@ -136,12 +136,14 @@ function onSignalsAndErrors(name) {
 
 /** For scripts written top to bottom: cleanup on signals and uncaught errors (call cleanupAll at the end). */
 export function installCleanup(name = 'benchmark') {
+  requireBuild();
   onSignalsAndErrors(name);
 }
 
 /**
  * Run main() with cleanup on every path: normal end, thrown error, SIGINT/SIGTERM, and a hard
- * wall-clock limit (the whole script is bounded in time). Exits the process when done.
+ * wall-clock limit (the whole script is bounded in time). Exits the process when done. Both entry
+ * points first check that the build under test exists.
  */
 export async function runMain(name, main, { limitMs = 15 * 60_000 } = {}) {
   onSignalsAndErrors(name);
@@ -149,6 +151,7 @@ export async function runMain(name, main, { limitMs = 15 * 60_000 } = {}) {
   limit.unref();
   let code = 0;
   try {
+    requireBuild();
     await main();
   } catch (err) {
     console.error(err);

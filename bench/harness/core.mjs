@@ -16,6 +16,11 @@ export const CLI = process.env.BENCH_EMPEROR_CLI ? path.resolve(process.env.BENC
 /** the app server of that build (the CLI is dist/emperor/cli/index.js, the worker dist/vassal/worker.js) */
 export const WORKER = path.resolve(path.dirname(CLI), '..', '..', 'vassal', 'worker.js');
 export const BARE = path.join(BENCH, 'bare-server.mjs');
+
+/** Throws unless the build under test is there (the scripts run dist/, they build nothing). */
+export function requireBuild() {
+  for (const file of [CLI, WORKER]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: build first (npx tsc -p tsconfig.json)`);
+}
 export const RESULTS = path.join(BENCH, 'results');
 export const CLK_TCK = 100;
 

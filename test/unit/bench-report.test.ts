@@ -2,7 +2,7 @@
 // rewritten from its results file and says which run it comes from; a table whose results are
 // missing, or come from a --quick run for a full-run table, is left exactly as it is (the negative
 // control: the same file marked as a full run does change it); the quick-run table lists every
-// script of a quick run. Pure text in, text out, plus one generate() over a temp tree.
+// script of a quick run with the headline stored when it ran. Pure text in, text out, plus one generate() over a temp tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,6 +22,7 @@ interface Report {
   rewrite(text: string, get: Get): { text: string; done: string[]; left: [string, string][] };
   generate(o: { root: string; results: string; write?: boolean }): string[] & { changed: number };
   DOCS: string[];
+  headline(name: string, j: Json | null): string;
 }
 // a computed path: bench/ is plain JavaScript outside the TypeScript project
 const report = (await import(pathToFileURL(path.join(findRoot(), 'bench', 'report.mjs')).href)) as Report;
@@ -71,26 +72,25 @@ test('an unknown table name is left alone and reported', () => {
   assert.deepEqual(left, [['no-such-figure', 'no such generated table']]);
 });
 
-test('the quick-run table lists every script of the run, its exit, its time and a headline figure, and says it was quick', () => {
+test('the quick-run table lists every script of the run with its exit, time and the headline run.mjs stored, and says it was quick', () => {
+  const removal = { run: runMeta(true, 'removal'), removal: { n: 3, p50: 9.3, p95: 11.3 } };
+  assert.equal(report.headline('removal', removal), 'unlink → process gone p50 / p95 9.3 / 11.3 ms, n=3');
+  assert.equal(report.headline('kill-loop', null), 'no result file');
+  assert.match(report.headline('removal', { run: runMeta(true, 'removal') }), /^\(figure not in the result: /);
   const run: Json = {
     run: runMeta(true, 'run'),
     quick: true,
     seconds: 201.4,
     scripts: [
-      { name: 'removal', code: 0, seconds: 3.8 },
-      { name: 'log-flood', code: 0, seconds: 3.5 },
-      { name: 'kill-loop', code: 1, seconds: 20 },
+      { name: 'removal', code: 0, seconds: 3.8, headline: report.headline('removal', removal) },
+      { name: 'kill-loop', code: 1, seconds: 20, headline: 'no result file' },
     ],
   };
-  const files = {
-    run,
-    removal: { run: runMeta(true, 'removal'), removal: { n: 3, p50: 9.3, p95: 11.3 } },
-    'log-flood': { run: runMeta(false, 'log-flood'), emperorCpuPercent: 5 },
-  };
+  // a later full run of a script replaced its result file: the table still shows what the quick run measured
+  const files = { run, removal: { run: runMeta(false, 'removal'), removal: { n: 20, p50: 1, p95: 2 } } };
   const { text, done } = report.rewrite(doc('quick-run', 'old'), getter(files));
   assert.deepEqual(done, ['quick-run']);
   assert.match(text, /\| `removal\.mjs` \| ok \| 4 s \| unlink → process gone p50 \/ p95 9\.3 \/ 11\.3 ms, n=3 \|/);
-  assert.match(text, /\| `log-flood\.mjs` \| ok \| 4 s \| result file not from this quick run \|/);
   assert.match(text, /\| `kill-loop\.mjs` \| exit 1 \| 20 s \| no result file \|/);
   assert.match(text, /Whole run: 201 s\. .*quick run of 2026-12-02 05:10 UTC, 2 cores/);
   // a full run's run.json does not pass for a quick one
