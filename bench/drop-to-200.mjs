@@ -153,7 +153,7 @@ try {
   // ---- breakdown run: a second emperor at --log-level info, phases from its log timestamps -----
   const phases = [];
   if (BREAKDOWN_TRIALS > 0) {
-    for (const { t, event: ev } of await infoTrials(root, emperorTrial, BREAKDOWN_TRIALS)) {
+    for (const { t, event: ev } of (await infoTrials(root, emperorTrial, BREAKDOWN_TRIALS)).ok) {
       const added = ev('added');
       const spawned = ev('spawned');
       const ready = ev('ready');

@@ -132,17 +132,18 @@ export async function startEmperorOn(root, opts = {}) {
 /**
  * The phase breakdown of drop-to-200 and removal: a second emperor at --log-level info (its own
  * state file, the same vassals.d), one warm-up trial, then n trials of trial(emp, label). Resolves
- * the trials that succeeded, each as { t, event(kind) }: event(kind) is the emperor's log line of
- * that event for the trial's vassal (t.name), or undefined.
+ * { warm, ok }: the warm-up trial as it came (a failed one is a finding too), and the trials that
+ * succeeded, each as { t, event(kind) }: event(kind) is the emperor's log line of that event for
+ * the trial's vassal (t.name), or undefined.
  */
 export async function infoTrials(root, trial, n) {
   const info = startEmperor({ vassals: root.vassals, state: path.join(root.dir, 'state-info.db'), logLevel: 'info', keepLines: true });
   await waitEmperorUp(info);
-  await trial(info, 'warm-info');
+  const warm = await trial(info, 'warm-info');
   const trials = [];
   for (let i = 0; i < n; i++) trials.push(await trial(info, `b${i}`));
   await stopEmperor(info);
-  return trials.filter((t) => t.ok).map((t) => ({ t, event: (kind) => info.lines.find((l) => l.vassal === t.name && l.event === kind) }));
+  return { warm, ok: trials.filter((t) => t.ok).map((t) => ({ t, event: (kind) => info.lines.find((l) => l.vassal === t.name && l.event === kind) })) };
 }
 
 /** Find the pids of vassal `name` under the emperor (bounded wait: it may be mid-spawn). */
