@@ -97,7 +97,7 @@ const chaosTable = (form) => (j) => {
 /** one headline per script, from its result file: what a reader checks first */
 const HEADLINES = {
   'drop-to-200': (j) => `write a config → first 200 p50 ${ms(j.emperor.p50)} vs bare ${ms(j.bare.p50)} (${num(j.ratioP50, 2)}x), n=${j.emperor.n}`,
-  removal: (j) => `unlink → process gone p50 / p95 ${num(j.removal.p50)} / ${ms(j.removal.p95, 1)}, n=${j.removal.n}`,
+  removal: (j) => `unlink → process gone p50 / p95 ${num(j.removal.p50)} / ${ms(j.removal.p95, 1)}, n=${j.removal.n}${j.warmupFailures?.length ? `; warm-up removal never completed: ${j.warmupFailures.length}` : ''}`,
   'many-vassals': (j) => `${j.count} vassals → all 200 in ${s(j.allAnsweredMs)}${j.bareBurst ? ` (bare ${s(j.bareBurst.allAnsweredMs)})` : ''}; emperor VmRSS ${num(j.emperor.memory.afterIdle.rssMb)} MB; idle CPU ${num(j.idle.emperorCpuPct, 2)} %`,
   scale: (j) => j.rows.map((r) => (r.failed ? `${r.count}: failed` : `${r.count} → all 200 in ${s(r.allAnsweredMs)}`)).join('; '),
   'log-flood': (j) => `emperor CPU ${num(j.emperorCpuPercent)} %, stdout ${num(j.emperorStdoutBytesPerSecond / 1024)} KiB/s, ${j.reemittedLinesPerSecond} lines/s re-emitted`,
