@@ -1,20 +1,40 @@
 #!/usr/bin/env node
-// bench/chaos.mjs [--long] [--only NAME,...] — the chaos suite's scenarios (test/chaos/scenarios,
-// run from dist/: build first) against the real emperor, as published figures. Short forms by
-// default (the sizes `npm test` uses, plus a 90 s soak); --long runs the issue's long forms (60 s
-// crash storm, 50 vassals x 10 emperor kills, 200 names at 500 ops/s, 30 s state faults, 2 min of
-// load through change, 40 s stall, 30 min soak). Writes bench/results/chaos.json and prints a
-// markdown table (--only NAME,... re-runs those and keeps the other results). Every process and mount a scenario makes is ended by its own cleanup list.
+// bench/chaos.mjs [--long | --quick] [--only NAME,...] — the chaos suite's scenarios
+// (test/chaos/scenarios, run from dist/: build first) against the real emperor, as published
+// figures. Short forms by default (the sizes `npm test` uses, plus a 90 s soak); --long runs the
+// issue's long forms (60 s crash storm, 50 vassals x 10 emperor kills, 200 names at 500 ops/s, 30 s
+// state faults, 2 min of load through change, 40 s stall, 30 min soak); --quick cuts every
+// scenario to a few seconds and skips the slow ones (a smoke run, not figures to publish). Writes
+// bench/results/chaos.json and prints a markdown table (--only NAME,... re-runs those and keeps
+// the other results of the same form). Every process and mount a scenario makes is ended by its
+// own cleanup list.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RESULTS, ROOT, ENV_NOTE } from './lib.mjs';
+import { benchArgs, isQuick, RESULTS, ROOT, ENV_NOTE, writeResult } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const LONG = args.includes('--long');
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const args = benchArgs({ long: { type: 'boolean', default: false }, only: { type: 'string' } });
+const LONG = args.long;
+const QUICK = isQuick() && !LONG;
+const only = args.only ? args.only.split(',') : null;
 const S = await import(pathToFileURL(path.join(ROOT, 'dist', 'test', 'chaos', 'scenarios', 'index.js')).href);
+
+/** the options of each scenario in this run's form */
+const O = LONG
+  ? { CRASH_STORM: S.CRASH_STORM_LONG, EMPEROR_KILL: S.EMPEROR_KILL_LONG, CHURN: S.CHURN_LONG, STATE_FAULT: S.STATE_FAULT_LONG, LOAD_CHANGE: S.LOAD_CHANGE_LONG, SOAK: S.SOAK_LONG, stall: { stallMs: 40_000, heartbeat: 30 } }
+  : QUICK
+    ? {
+        CRASH_STORM: { ...S.CRASH_STORM_SHORT, durationMs: 3000 },
+        EMPEROR_KILL: { ...S.EMPEROR_KILL_SHORT, vassals: 3, rounds: 2 },
+        CHURN: { ...S.CHURN_SHORT, names: 10, durationMs: 2000 },
+        STATE_FAULT: (fault) => ({ ...S.STATE_FAULT_SHORT(fault), faultMs: 1500, reloads: 1 }),
+        LOAD_CHANGE: { ...S.LOAD_CHANGE_SHORT, steadyMs: 1000, durationMs: 4000, reloads: 1, kills: 1, changes: 1 },
+        SOAK: { ...S.SOAK_SHORT, durationMs: 8000, warmupMs: 3000, sampleEveryMs: 1000 },
+        stall: { stallMs: 4000, heartbeat: 3 },
+      }
+    : { CRASH_STORM: S.CRASH_STORM_SHORT, EMPEROR_KILL: S.EMPEROR_KILL_SHORT, CHURN: S.CHURN_SHORT, STATE_FAULT: S.STATE_FAULT_SHORT, LOAD_CHANGE: S.LOAD_CHANGE_SHORT, SOAK: S.SOAK_SHORT, stall: { stallMs: 10_000, heartbeat: 3 } };
+const FORM = LONG ? 'long' : QUICK ? 'quick' : 'short';
 
 const lost = (load) => (load.causes.ECONNRESET ?? 0) + (load.causes.EPIPE ?? 0);
 const ms = (x) => (x === null || x === undefined ? 'not reached' : `${(x / 1000).toFixed(2)} s`);
@@ -23,8 +43,8 @@ const failedCell = (load) => `${load.failed} of ${load.ok + load.failed}${lost(l
 /** name -> { run(cleanup) -> figures, row(figures) -> table cells } */
 const scenarios = {
   'crash-storm': {
-    run: (c) => S.crashStorm(c, LONG ? S.CRASH_STORM_LONG : S.CRASH_STORM_SHORT),
-    row: (f, o = LONG ? S.CRASH_STORM_LONG : S.CRASH_STORM_SHORT) => [
+    run: (c) => S.crashStorm(c, O.CRASH_STORM),
+    row: (f, o = O.CRASH_STORM) => [
       `${o.apps} app + ${o.exec ? 1 : 0} exec vassals x 2 copies, ${o.keepAlive} keep-alive + ${o.fresh} fresh client loops each`,
       `kill -9 of a random copy every ${o.everyMs} ms for ${o.durationMs / 1000} s (${f.kills} kills)`,
       failedCell(f.load),
@@ -34,8 +54,8 @@ const scenarios = {
     ],
   },
   'emperor-kill': {
-    run: (c) => S.emperorKill(c, LONG ? S.EMPEROR_KILL_LONG : S.EMPEROR_KILL_SHORT),
-    row: (f, o = LONG ? S.EMPEROR_KILL_LONG : S.EMPEROR_KILL_SHORT) => [
+    run: (c) => S.emperorKill(c, O.EMPEROR_KILL),
+    row: (f, o = O.EMPEROR_KILL) => [
       `${o.vassals} vassals x ${o.processes} copies`,
       `${o.rounds} x SIGKILL of the emperor, then a new one`,
       `status wrong in ${f.rounds.filter((r) => r.statusErrors.length).length} rounds; wrong copy count in ${f.rounds.filter((r) => r.copies !== r.expected).length}`,
@@ -45,8 +65,8 @@ const scenarios = {
     ],
   },
   churn: {
-    run: (c) => S.churn(c, LONG ? S.CHURN_LONG : S.CHURN_SHORT),
-    row: (f, o = LONG ? S.CHURN_LONG : S.CHURN_SHORT) => [
+    run: (c) => S.churn(c, O.CHURN),
+    row: (f, o = O.CHURN) => [
       `${o.names} file names (final: ${f.finals.valid} valid, ${f.finals.invalid} invalid, ${f.finals.absent} absent)`,
       `${Object.values(f.ops).reduce((a, b) => a + b, 0)} file operations in ${o.durationMs / 1000} s`,
       `${f.mismatches.length} vassals not on their final state`,
@@ -59,8 +79,8 @@ const scenarios = {
     ['disk-full', 'read-only', 'locked', 'garbage'].map((fault) => [
       `state-${fault}`,
       {
-        run: (c) => S.stateFault(c, (LONG ? S.STATE_FAULT_LONG : S.STATE_FAULT_SHORT)(fault)),
-        row: (f, o = (LONG ? S.STATE_FAULT_LONG : S.STATE_FAULT_SHORT)(fault)) => [
+        run: (c) => S.stateFault(c, O.STATE_FAULT(fault)),
+        row: (f, o = O.STATE_FAULT(fault)) => [
           '1 vassal x 2 copies, 4 keep-alive + 1 fresh client loops',
           `state file ${fault} for ${o.faultMs / 1000} s, ${f.reloadsDone}/${f.reloadsAsked} reloads done during it${f.faultLogged ? '' : ' (emperor did not notice)'}`,
           failedCell(f.load),
@@ -72,8 +92,8 @@ const scenarios = {
     ]),
   ),
   'load-change': {
-    run: (c) => S.loadChange(c, LONG ? S.LOAD_CHANGE_LONG : S.LOAD_CHANGE_SHORT),
-    row: (f, o = LONG ? S.LOAD_CHANGE_LONG : S.LOAD_CHANGE_SHORT) => [
+    run: (c) => S.loadChange(c, O.LOAD_CHANGE),
+    row: (f, o = O.LOAD_CHANGE) => [
       `${o.connections} keep-alive connections on 1 vassal x 2 copies, ${o.durationMs / 1000} s`,
       `${f.done.reloads} reloads, ${f.done.kills} kill -9, ${f.done.changes} config changes`,
       `${failedCell(f.load)}; p99 ${f.during.p99} ms during vs ${f.steady.p99} ms steady`,
@@ -84,7 +104,7 @@ const scenarios = {
   },
   stall: {
     run: async (c) => {
-      const o = { stallMs: LONG ? 40_000 : 10_000, watchMs: 5000, heartbeat: LONG ? 30 : 3 };
+      const o = { ...O.stall, watchMs: 5000 };
       return { o, stall: await S.emperorStall(c, o), kill: await S.forgeFault(c, 'SIGKILL'), stop: await S.forgeFault(c, 'SIGSTOP'), stubborn: await S.stubborn(c, 2), daemon: await S.daemonizer(c) };
     },
     row: (f) => [
@@ -108,9 +128,9 @@ const scenarios = {
     ],
   },
   soak: {
-    run: (c) => S.soak(c, LONG ? S.SOAK_LONG : S.SOAK_SHORT),
-    row: (f, o = LONG ? S.SOAK_LONG : S.SOAK_SHORT) => [
-      `${o.vassals} vassals for ${o.durationMs / 60_000} min`,
+    run: (c) => S.soak(c, O.SOAK),
+    row: (f, o = O.SOAK) => [
+      `${o.vassals} vassals for ${o.durationMs >= 60_000 ? `${o.durationMs / 60_000} min` : `${o.durationMs / 1000} s`}`,
       `a reload every ${o.reloadEveryMs / 1000} s (${f.reloads}), a kill -9 every ${o.crashEveryMs / 1000} s (${f.crashes})`,
       '-',
       `${f.orphans.length} (untracked: ${f.untracked.length})`,
@@ -120,11 +140,17 @@ const scenarios = {
   },
 };
 
-const names = only ?? Object.keys(scenarios);
+/**
+ * --quick runs the scenarios that fit in seconds (one state fault of the four); stall and limits
+ * take about 20 s each whatever their sizes (a stopped forge's 5 s request deadline, inotify's
+ * rescan): `node bench/chaos.mjs` runs every one.
+ */
+const QUICK_SET = ['crash-storm', 'emperor-kill', 'churn', 'state-disk-full', 'load-change', 'soak'];
+const names = only ?? (QUICK ? QUICK_SET : Object.keys(scenarios));
 const out = path.join(RESULTS, 'chaos.json');
 // --only re-runs some scenarios of an earlier result of the same form, keeping the others
 const earlier = only && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
-const results = earlier && earlier.long === LONG ? earlier.results : {};
+const results = earlier && (earlier.form ?? (earlier.long ? 'long' : 'short')) === FORM ? earlier.results : {};
 const date = new Date().toISOString().slice(0, 10);
 const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
 let interrupted = false;
@@ -146,9 +172,8 @@ for (const name of names) {
   }
 }
 
-fs.mkdirSync(RESULTS, { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date, machine, long: LONG, env: ENV_NOTE, results }, null, 2));
+writeResult('chaos', { date, machine, long: LONG, form: FORM, env: ENV_NOTE, results });
 const head = ['scenario', 'load held', 'faults injected', 'failed requests', 'orphans', 'convergence time', 'memory growth'];
-console.log(`Measured ${date} on ${machine} (${LONG ? 'long' : 'short'} forms).\n`);
+console.log(`Measured ${date} on ${machine} (${FORM} forms).\n`);
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
 for (const [name, r] of Object.entries(results)) console.log(`| ${name} | ${r.row ? r.row.join(' | ') : `error: ${r.error.split('\n')[0]} | | | | |`} |`);

@@ -9,21 +9,17 @@
 //
 // Trials per system: TRIALS kills of a worker that has been up at least 31 s (emperor resets its
 // crash backoff for a copy that lived 30 s), then one "quick second kill" 3 s after the previous
-// recovery (crash-loop behaviour). Systems (bench/kill-systems.mjs, shared with kill-loop.mjs):
+// recovery (crash-loop behaviour). Systems (bench/harness/one-worker.mjs, shared with kill-loop.mjs):
 // the emperor, PM2 cluster mode (`pm2 start app.cjs -i 1`), the uWSGI Emperor (one vassal,
 // master + 1 worker) when installed. kill-loop.mjs kills the same systems every 2 s of service,
 // interleaved with bare node starts: its ratios are the ones to quote against a bare start.
 //
-//   node bench/compare-kill.mjs [--only emperor,pm2,uwsgi] [--trials 3]
+//   node bench/compare-kill.mjs [--only emperor,pm2,uwsgi] [--trials 3] [--min-age 31] [--quick]
 //
 // Writes bench/results/compare-kill.json.
-import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
-import { STARTERS, unavailable } from './kill-systems.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } } });
+const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, trials: { type: 'string', default: '3' }, 'min-age': { type: 'string', default: '31' } }, { trials: '1', 'min-age': '1' });
 const ONLY = args.only.split(',');
 const TRIALS = Math.min(10, Math.max(1, Number(args.trials)));
 const MIN_AGE_S = Math.min(120, Math.max(0, Number(args['min-age'])));
@@ -36,20 +32,20 @@ const MAX_TRIAL_MS = 20_000;
 async function trial(sys, label) {
   const pid = await sys.workerPid();
   if (!pid) throw new Error(`${sys.name}: no worker pid`);
-  const age = C.ageSeconds(pid);
+  const age = H.ageSeconds(pid);
   const results = [];
   const pending = new Set();
-  const meter = C.cpuMeter([]);
-  const t0 = L.now();
+  const meter = H.cpuMeter([]);
+  const t0 = H.now();
   let tKill = null;
   let recoveredAt = null;
   let killedAtWall = null;
   for (let i = 0; i < MAX_TRIAL_MS / INTERVAL_MS; i++) {
     const due = t0 + i * INTERVAL_MS;
-    const wait = due - L.now();
-    if (wait > 0) await L.sleep(wait);
-    if (tKill === null && L.now() - t0 >= BEFORE_KILL_MS) {
-      tKill = L.now();
+    const wait = due - H.now();
+    if (wait > 0) await H.sleep(wait);
+    if (tKill === null && H.now() - t0 >= BEFORE_KILL_MS) {
+      tKill = H.now();
       killedAtWall = new Date().toISOString();
       try {
         process.kill(pid, 'SIGKILL');
@@ -57,13 +53,13 @@ async function trial(sys, label) {
         throw new Error(`${sys.name}: kill -9 ${pid}: ${err.message}`);
       }
     }
-    const p = C.rawGet(sys.port, 10_000).then((r) => {
+    const p = H.rawGet(sys.port, 10_000).then((r) => {
       results.push(r);
       pending.delete(p);
       if (tKill !== null && r.ok && r.t0 > tKill && (recoveredAt === null || r.t1 < recoveredAt)) recoveredAt = r.t1;
     });
     pending.add(p);
-    if (recoveredAt !== null && L.now() - recoveredAt > AFTER_RECOVERY_MS) break;
+    if (recoveredAt !== null && H.now() - recoveredAt > AFTER_RECOVERY_MS) break;
   }
   await Promise.all([...pending]);
   const after = results.filter((r) => r.t0 >= tKill);
@@ -76,23 +72,23 @@ async function trial(sys, label) {
   const out = {
     label,
     killedPid: pid,
-    killedPidAgeS: L.round(age, 1),
+    killedPidAgeS: H.round(age, 1),
     killedAt: killedAtWall,
-    servedAgainAt: recoveredAt === null ? null : new Date(Date.now() - (L.now() - recoveredAt)).toISOString(),
+    servedAgainAt: recoveredAt === null ? null : new Date(Date.now() - (H.now() - recoveredAt)).toISOString(),
     newPid,
     requests: results.length,
     requestsAfterKill: after.length,
-    servedAgainMs: recoveredAt === null ? null : L.round(recoveredAt - tKill, 1),
-    firstAnswerAfterKillMs: firstOkAny ? L.round(firstOkAny.t1 - tKill, 1) : null,
+    servedAgainMs: recoveredAt === null ? null : H.round(recoveredAt - tKill, 1),
+    firstAnswerAfterKillMs: firstOkAny ? H.round(firstOkAny.t1 - tKill, 1) : null,
     refused: results.filter((r) => r.error === 'ECONNREFUSED').length,
     lostInFlight,
     errors,
-    maxLatencyAfterKillMs: okAfter.length ? L.round(Math.max(...okAfter.map((r) => r.t1 - r.t0)), 1) : null,
+    maxLatencyAfterKillMs: okAfter.length ? H.round(Math.max(...okAfter.map((r) => r.t1 - r.t0)), 1) : null,
     machineBusyCores: meter.stop().machineBusyCores,
-    p50LatencyBeforeKillMs: L.round(L.pct(results.filter((r) => r.ok && r.t1 < tKill).map((r) => r.t1 - r.t0), 50), 2),
+    p50LatencyBeforeKillMs: H.round(H.pct(results.filter((r) => r.ok && r.t1 < tKill).map((r) => r.t1 - r.t0), 50), 2),
   };
   console.log(
-    `  ${sys.name.padEnd(8)} ${label.padEnd(18)} killed ${pid} (up ${out.killedPidAgeS} s) -> served again after ${C.fmtMs(out.servedAgainMs)}; refused ${out.refused}; lost in flight ${lostInFlight}; errors ${JSON.stringify(errors)}; slowest answered ${C.fmtMs(out.maxLatencyAfterKillMs)}; new pid ${newPid}`,
+    `  ${sys.name.padEnd(8)} ${label.padEnd(18)} killed ${pid} (up ${out.killedPidAgeS} s) -> served again after ${H.fmtMs(out.servedAgainMs)}; refused ${out.refused}; lost in flight ${lostInFlight}; errors ${JSON.stringify(errors)}; slowest answered ${H.fmtMs(out.maxLatencyAfterKillMs)}; new pid ${newPid}`,
   );
   return out;
 }
@@ -102,56 +98,36 @@ async function ageWorker(sys, minAgeS) {
   const deadline = Date.now() + (minAgeS + 30) * 1000;
   while (Date.now() < deadline) {
     const pid = await sys.workerPid();
-    const age = pid ? C.ageSeconds(pid) : null;
+    const age = pid ? H.ageSeconds(pid) : null;
     if (age !== null && age >= minAgeS) return age;
-    await L.sleep(Math.min(2000, Math.max(100, (minAgeS - (age ?? 0)) * 1000)));
+    await H.sleep(Math.min(2000, Math.max(100, (minAgeS - (age ?? 0)) * 1000)));
   }
   throw new Error(`${sys.name}: the worker did not reach ${minAgeS} s of age`);
 }
 
 // ---- main -------------------------------------------------------------------------------------------
 
-await C.runMain(
+await H.runMain(
   'compare-kill',
   async () => {
-    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     const result = {
-      machine: C.machineInfo(),
+      machine: H.machine(),
       method: `a client opens a new TCP connection + GET / (Connection: close, 10 s timeout) every ${INTERVAL_MS} ms; kill -9 of the only worker ${BEFORE_KILL_MS} ms in; "served again" = from the kill to the first 200 of a request started after the kill; ${TRIALS} trials with a worker up >= ${MIN_AGE_S} s, then one quick second kill 3 s after the previous recovery`,
       systems: {},
       skipped: {},
     };
-    for (const name of ONLY) {
-      if (!STARTERS[name]) continue;
-      const why = unavailable(name);
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = L.tempRoot(`cmp-kill-${name}`);
-      const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-      let sys;
-      try {
-        sys = await STARTERS[name](root);
-      } catch (err) {
-        console.log(`${name}: could not be started: ${err.message}`);
-        result.skipped[name] = `could not be started: ${err.message}`;
-        continue;
-      }
+    await H.eachSystem(ONLY, H.STARTERS, 'cmp-kill', result.skipped, async (sys, name) => {
       console.log(`${name}: ${sys.how}`);
       const trials = [];
       for (let i = 1; i <= TRIALS; i++) {
         await ageWorker(sys, MIN_AGE_S);
         trials.push(await trial(sys, `kill ${i} (old worker)`));
       }
-      await L.sleep(3000);
+      await H.sleep(3000);
       await ageWorker(sys, 0);
       const quick = await trial(sys, 'quick second kill');
       const info = await sys.info();
       await sys.stop();
-      unregDir();
-      L.removeDir(root.dir);
       const served = trials.map((t) => t.servedAgainMs);
       result.systems[name] = {
         how: sys.how,
@@ -160,7 +136,7 @@ await C.runMain(
         info,
         summary: {
           servedAgainMs: served,
-          servedAgainMedianMs: L.round(L.pct(served.filter((x) => x !== null), 50), 1),
+          servedAgainMedianMs: H.round(H.pct(served.filter((x) => x !== null), 50), 1),
           refused: trials.map((t) => t.refused),
           lostInFlight: trials.map((t) => t.lostInFlight),
           quickSecondKillServedAgainMs: quick.servedAgainMs,
@@ -168,11 +144,11 @@ await C.runMain(
         },
         targets: { zeroRefused: [...trials, quick].every((t) => t.refused === 0) },
       };
-    }
-    const file = L.writeResult('compare-kill', result);
+    });
+    const file = H.writeResult('compare-kill', result);
     console.log('\nsummary');
     for (const [name, s] of Object.entries(result.systems)) {
-      console.log(`  ${name.padEnd(8)} served again after ${s.summary.servedAgainMs.map((x) => C.fmtMs(x)).join(', ')} (median ${C.fmtMs(s.summary.servedAgainMedianMs)}); refused ${s.summary.refused.join(', ')}; quick second kill: ${C.fmtMs(s.summary.quickSecondKillServedAgainMs)}, refused ${s.summary.quickSecondKillRefused}`);
+      console.log(`  ${name.padEnd(8)} served again after ${s.summary.servedAgainMs.map((x) => H.fmtMs(x)).join(', ')} (median ${H.fmtMs(s.summary.servedAgainMedianMs)}); refused ${s.summary.refused.join(', ')}; quick second kill: ${H.fmtMs(s.summary.quickSecondKillServedAgainMs)}, refused ${s.summary.quickSecondKillRefused}`);
     }
     console.log(`wrote ${file}`);
   },

@@ -10,29 +10,30 @@
 // own processes; the manager's processes (emperor + forge, PM2 daemon, uWSGI emperor) are listed
 // apart and also spread over the 10 apps.
 //
-//   node bench/compare-memory.mjs [--only emperor,bare,pm2,uwsgi] [--apps 10]
+//   node bench/compare-memory.mjs [--only emperor,bare,pm2,uwsgi] [--apps 10] [--settle 10] [--quick]
 //
 // Writes bench/results/compare-memory.json.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,bare,pm2,uwsgi' }, apps: { type: 'string', default: '10' }, settle: { type: 'string', default: '10' } } });
+const args = H.benchArgs({ only: { type: 'string', default: 'emperor,bare,pm2,uwsgi' }, apps: { type: 'string', default: '10' }, settle: { type: 'string', default: '10' } }, { apps: '3', settle: '2' });
 const ONLY = args.only.split(',');
 const APPS = Math.min(50, Math.max(1, Number(args.apps)));
 const SETTLE_S = Math.min(60, Math.max(0, Number(args.settle)));
 
-const mb = (kb) => (kb === null || kb === undefined ? null : L.round(kb / 1024, 1));
+const mb = (kb) => (kb === null || kb === undefined ? null : H.round(kb / 1024, 1));
 const sum = (xs) => xs.reduce((a, b) => a + (b ?? 0), 0);
 const mean = (xs) => (xs.length ? sum(xs) / xs.length : null);
 
 /** memory of groups of pids: { perApp: [{pids, rss, pss, uss}], manager: {...} } in kB */
 function snapshot(appGroups, managerPids) {
   const measure = (pids) => {
-    const m = pids.map((p) => ({ pid: p, ...C.smaps(p) }));
+    // Rss from smaps_rollup, as the method says (VmRSS in memKb().rss is the same pages counted from status)
+    const m = pids.map((p) => {
+      const k = H.memKb(p);
+      return { pid: p, rss: k.rollupRss, pss: k.pss, uss: k.uss, pssAnon: k.pssAnon, pssFile: k.pssFile };
+    });
     return { pids, procs: m, rss: sum(m.map((x) => x.rss)), pss: sum(m.map((x) => x.pss)), uss: sum(m.map((x) => x.uss)) };
   };
   return { perApp: appGroups.map(measure), manager: measure(managerPids) };
@@ -43,7 +44,7 @@ function summarise(name, how, snap) {
   const s = {
     how,
     apps: per.length,
-    processesPerApp: L.round(mean(per.map((a) => a.pids.length)), 1),
+    processesPerApp: H.round(mean(per.map((a) => a.pids.length)), 1),
     perAppMB: { rss: mb(mean(per.map((a) => a.rss))), pss: mb(mean(per.map((a) => a.pss))), uss: mb(mean(per.map((a) => a.uss))) },
     managerMB: { rss: mb(snap.manager.rss), pss: mb(snap.manager.pss), uss: mb(snap.manager.uss), processes: snap.manager.pids.length },
     perAppIncludingManagerShareMB: {
@@ -60,50 +61,42 @@ function summarise(name, how, snap) {
 }
 
 async function settle(ports) {
-  for (const p of ports) await C.waitServing(p, { timeoutMs: 30_000 });
-  await L.sleep(SETTLE_S * 1000);
+  for (const p of ports) await H.waitServing(p, { timeoutMs: 30_000 });
+  await H.sleep(SETTLE_S * 1000);
 }
 
 // ---- the systems ----------------------------------------------------------------------------------
 
 async function emperorRun(root) {
-  const app = L.writeApp(root.dir);
-  const emp = await C.startEmperorOn(root);
+  const app = H.writeApp(root.dir);
+  const emp = await H.startEmperorOn(root);
   const ports = [];
   for (let i = 0; i < APPS; i++) {
-    const port = await L.freePort();
+    const port = await H.freePort();
     ports.push(port);
-    fs.writeFileSync(path.join(root.vassals, `m${i}.ini`), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 1\n`);
+    fs.writeFileSync(path.join(root.vassals, `m${i}.ini`), `${H.vassalIni(app, `127.0.0.1:${port}`)}processes = 1\n`);
   }
-  const doc = await C.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'ready').length === APPS, { timeoutMs: 60_000 });
+  const doc = await H.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'ready').length === APPS, { timeoutMs: 60_000 });
   await settle(ports);
   const groups = doc.vassals.map((v) => v.pids);
-  const forge = L.emperorChildren(emp.pid).forge;
+  const forge = H.emperorChildren(emp.pid).forge;
   const snap = snapshot(groups, [emp.pid, forge].filter(Boolean));
   await emp.stop();
   return summarise('emperor', `${APPS} app vassals, processes = 1 (workers as nobody); manager = emperor + its socket forge`, snap);
 }
 
 async function bareRun(root) {
-  const app = L.writeApp(root.dir);
+  const app = H.writeApp(root.dir);
   const pids = [];
   const ports = [];
-  const children = [];
-  const stopAll = async () => {
-    for (const c of children) {
-      try {
-        c.kill('SIGKILL');
-      } catch {}
-    }
-    await L.waitGone(pids, { timeoutMs: 5000 });
-  };
-  const unreg = C.onCleanup('bare servers', stopAll);
+  const bares = [];
+  const stopAll = () => Promise.all(bares.map((b) => b.stop('SIGKILL')));
+  const unreg = H.onCleanup('bare servers', stopAll);
   for (let i = 0; i < APPS; i++) {
-    const port = await L.freePort();
-    const c = spawn(process.execPath, [L.BARE, app, `127.0.0.1:${port}`], { stdio: 'ignore' });
-    L.track(c.pid, 'bare server');
-    children.push(c);
-    pids.push(c.pid);
+    const port = await H.freePort();
+    const b = H.startBare(app, `127.0.0.1:${port}`);
+    bares.push(b);
+    pids.push(b.pid);
     ports.push(port);
   }
   await settle(ports);
@@ -114,14 +107,12 @@ async function bareRun(root) {
 }
 
 async function pm2Run(root) {
-  const home = path.join(root.dir, 'pm2home');
-  fs.mkdirSync(home, { recursive: true, mode: 0o755 });
-  const app = C.writePm2App(root.dir);
+  const app = H.writePm2App(root.dir);
   const ports = [];
-  for (let i = 0; i < APPS; i++) ports.push(await L.freePort());
+  for (let i = 0; i < APPS; i++) ports.push(await H.freePort());
   const eco = path.join(root.dir, 'ecosystem.config.cjs');
   fs.writeFileSync(eco, `module.exports = { apps: ${JSON.stringify(ports.map((port, i) => ({ name: `m${i}`, script: app, exec_mode: 'cluster', instances: 1, env: { PORT: String(port) } })))} };\n`);
-  const pm2 = new C.Pm2(home);
+  const pm2 = H.newPm2(root);
   pm2.run(['start', eco], { timeoutMs: 120_000 });
   await settle(ports);
   const list = pm2.list();
@@ -129,66 +120,47 @@ async function pm2Run(root) {
   const daemon = pm2.daemonPid();
   const snap = snapshot(groups, [daemon]);
   await pm2.kill();
-  return summarise('pm2', `PM2 ${C.pm2Version()} cluster mode, ${APPS} apps x 1 instance from an ecosystem file (workers as root); manager = the PM2 God daemon`, snap);
+  return summarise('pm2', `PM2 ${H.pm2Version()} cluster mode, ${APPS} apps x 1 instance from an ecosystem file (workers as root); manager = the PM2 God daemon`, snap);
 }
 
 async function uwsgiRun(root) {
   const dir = path.join(root.dir, 'uwsgi.d');
   fs.mkdirSync(dir, { mode: 0o755 });
-  const app = C.writeWsgiApp(root.dir);
+  const app = H.writeWsgiApp(root.dir);
   const ports = [];
   for (let i = 0; i < APPS; i++) {
-    const port = await L.freePort();
+    const port = await H.freePort();
     ports.push(port);
-    fs.writeFileSync(path.join(dir, `m${i}.ini`), C.uwsgiVassalIni({ app, port, processes: 1 }), { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, `m${i}.ini`), H.uwsgiVassalIni({ app, port, processes: 1 }), { mode: 0o644 });
   }
-  const uw = await C.startUwsgiEmperor(dir, path.join(root.dir, 'uwsgi.log'), { freq: 1 });
+  const uw = await H.startUwsgiEmperor(dir, path.join(root.dir, 'uwsgi.log'), { freq: 1 });
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && uw.vassals().filter((v) => v.workers.length === 1).length < APPS) await L.sleep(200);
+  while (Date.now() < deadline && uw.vassals().filter((v) => v.workers.length === 1).length < APPS) await H.sleep(200);
   uw.trackAll();
   await settle(ports);
   const groups = uw.vassals().map((v) => [v.master, ...v.workers]);
   const snap = snapshot(groups, [uw.pid]);
   await uw.stop();
-  return summarise('uwsgi', `uWSGI ${C.uwsgiVersion()} Emperor, ${APPS} vassals (python3 plugin, master + 1 worker each, uid nobody); per app = master + worker; manager = the emperor process`, snap);
+  return summarise('uwsgi', `uWSGI ${H.uwsgiVersion()} Emperor, ${APPS} vassals (python3 plugin, master + 1 worker each, uid nobody); per app = master + worker; manager = the emperor process`, snap);
 }
 
 
 
 // ---- main -------------------------------------------------------------------------------------------
 
-await C.runMain(
+await H.runMain(
   'compare-memory',
   async () => {
-    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     const result = {
-      machine: C.machineInfo(),
+      machine: H.machine(),
       method: `${APPS} idle hello apps with one worker each; every app answered one GET, then ${SETTLE_S} s idle; /proc/PID/smaps_rollup of each process: Rss, Pss, USS = Private_Clean + Private_Dirty; means over the apps`,
       systems: {},
       skipped: {},
     };
     const runs = { emperor: emperorRun, bare: bareRun, pm2: pm2Run, uwsgi: uwsgiRun };
-    const available = { emperor: () => null, bare: () => null, pm2: () => (C.havePm2() ? null : `PM2 not installed under ${C.PM2_PREFIX}`), uwsgi: () => (C.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed') };
-    for (const name of ONLY) {
-      if (!runs[name]) continue;
-      const why = available[name]();
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = L.tempRoot(`cmp-mem-${name}`);
-      const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-      try {
-        result.systems[name] = await runs[name](root);
-      } catch (err) {
-        console.log(`${name}: failed: ${err.message}`);
-        result.skipped[name] = `failed: ${err.message}`;
-      }
-      unregDir();
-      L.removeDir(root.dir);
-    }
-    const file = L.writeResult('compare-memory', result);
+    // each run starts and measures its system: an error in either is a failed system
+    await H.eachSystem(ONLY, runs, 'cmp-mem', result.skipped, async (measured, name) => (result.systems[name] = measured), { failed: 'failed' });
+    const file = H.writeResult('compare-memory', result);
     console.log(`wrote ${file}`);
   },
   { limitMs: 15 * 60_000 },

@@ -11,35 +11,36 @@
 // reload events with their durations, pm2's exit codes, uWSGI's log lines). A run during which
 // other processes used more than 0.3 cores is repeated (at most 3 tries).
 //
-//   node bench/compare-reload.mjs [--only emperor,pm2,uwsgi] [--rounds 2]
+//   node bench/compare-reload.mjs [--only emperor,pm2,uwsgi] [--rounds 2] [--seconds 12] [--quick]
 //
 // Writes bench/results/compare-reload.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { only: { type: 'string', default: 'emperor,pm2,uwsgi' }, rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '12' } } });
+const args = H.benchArgs({ only: { type: 'string', default: 'emperor,pm2,uwsgi' }, rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '12' } }, { rounds: '1', seconds: '3' });
 const ONLY = args.only.split(',');
 const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
-const SECONDS = Math.min(60, Math.max(4, Number(args.seconds)));
+const SECONDS = Math.min(60, Math.max(3, Number(args.seconds)));
 const RELOAD_AT_S = [2, 4, 6, 8, 10].filter((s) => s < SECONDS);
 const CONTENDED_CORES = 0.3;
-const MAX_TRIES = 3;
+/** a contended run is measured again, at most this many times (once in a --quick run: a smoke test) */
+const MAX_TRIES = H.isQuick() ? 1 : 3;
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 
 /** one 12 s wrk run, with reloads or without */
 async function phase(sys, kind) {
-  const quiet = await C.waitQuiet({ maxBusyCores: 0.3, timeoutMs: 45_000 });
+  const quiet = await H.waitQuiet({ maxBusyCores: 0.3, timeoutMs: 45_000 });
   const seen = new Set(sys.workerPids());
-  const meter = C.cpuMeter(sys.ourPids());
+  const meter = H.cpuMeter(sys.ourPids());
   const sampler = setInterval(() => {
     for (const p of sys.workerPids()) seen.add(p);
     meter.sample(sys.ourPids()); // workers of a reload are ours too (sampled before they exit)
   }, 200);
   const wall0 = Date.now();
-  const t0 = L.now();
-  const wrkP = C.runWrk(sys.url, { threads: 2, connections: 32, seconds: SECONDS });
+  const t0 = H.now();
+  const wrkP = H.runWrk(sys.url, { threads: 2, connections: 32, seconds: SECONDS });
   meter.sample([wrkP.pid]);
   const actions = [];
   const timers = [];
@@ -47,7 +48,7 @@ async function phase(sys, kind) {
     for (const s of RELOAD_AT_S) {
       timers.push(
         setTimeout(() => {
-          const at = L.round(L.now() - t0);
+          const at = H.round(H.now() - t0);
           actions.push(Promise.resolve(sys.reload()).then((r) => ({ atMs: at, ...(r ?? {}) })));
         }, s * 1000),
       );
@@ -92,7 +93,7 @@ async function measured(sys, kind) {
     const r = await phase(sys, kind);
     const e = r.socketErrors;
     console.log(
-      `  ${sys.name.padEnd(8)} ${kind.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} req/s  p50 ${C.fmtMs(r.latencyMs.p50)}  p99 ${C.fmtMs(r.latencyMs.p99)}  max ${C.fmtMs(r.latencyMs.max)}` +
+      `  ${sys.name.padEnd(8)} ${kind.padEnd(7)} ${String(Math.round(r.rps)).padStart(6)} req/s  p50 ${H.fmtMs(r.latencyMs.p50)}  p99 ${H.fmtMs(r.latencyMs.p99)}  max ${H.fmtMs(r.latencyMs.max)}` +
         `  socket errors c/r/w/t ${e.connect}/${e.read}/${e.write}/${e.timeout}  non-2xx ${r.non2xx}  worker pids seen ${r.distinctWorkerPids}  other load ${r.machine.foreignCores} cores${r.contended ? ' (CONTENDED)' : ''}`,
     );
     if (r.reloadSummary) console.log(`           ${r.reloadSummary}`);
@@ -105,29 +106,24 @@ async function measured(sys, kind) {
 // ---- the systems ----------------------------------------------------------------------------------
 
 async function emperorSystem(root) {
-  const app = L.writeApp(root.dir);
-  const emp = await C.startEmperorOn(root);
-  const port = await L.freePort();
-  const file = path.join(root.vassals, 'hello.ini');
-  fs.writeFileSync(file, `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 2\n`);
-  await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
-  await C.waitServing(port);
-  const workerPids = () => L.emperorChildren(emp.pid).vassals.get('hello') ?? [];
+  const { emp, port, ini: file } = await H.startEmperorHello(root, { processes: 2 });
+  await H.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
+  const workerPids = () => H.emperorChildren(emp.pid).vassals.get('hello') ?? [];
   return {
     name: 'emperor',
     how: 'one app vassal, processes = 2 (nobody); reload = utimes() on its .ini (readiness-gated rollout: 2 new workers, then the old 2 drain)',
     url: `http://127.0.0.1:${port}/`,
     workerPids,
-    ourPids: () => [emp.pid, L.emperorChildren(emp.pid).forge, ...workerPids()].filter(Boolean),
+    ourPids: () => [emp.pid, H.emperorChildren(emp.pid).forge, ...workerPids()].filter(Boolean),
     reload() {
       const t = new Date();
       fs.utimesSync(file, t, t);
     },
     async settle() {
-      await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 }).catch(() => null);
+      await H.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 }).catch(() => null);
     },
     async afterPhase(from, to) {
-      const ev = (await C.readEvents(root.state)).filter((e) => e.vassal === 'hello' && Date.parse(e.ts) >= from - 50 && Date.parse(e.ts) <= to + 60_000);
+      const ev = (await H.readEvents(root.state)).filter((e) => e.vassal === 'hello' && Date.parse(e.ts) >= from - 50 && Date.parse(e.ts) <= to + 60_000);
       const kinds = {};
       for (const e of ev) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
       const durations = [];
@@ -162,14 +158,14 @@ async function emperorSystem(root) {
 }
 
 async function pm2Start(root) {
-  const { pm2, port } = await C.startPm2Cluster(root, 2);
+  const { pm2, port } = await H.startPm2Cluster(root, 2);
   const workerPids = () => {
     const d = pm2.daemonPid();
-    return d ? L.childrenOf(d) : [];
+    return d ? H.childrenOf(d) : [];
   };
   return {
     name: 'pm2',
-    how: `PM2 ${C.pm2Version()} cluster mode, \`pm2 start app.cjs -i 2\` (workers as root: PM2's default), reload = \`pm2 reload app\` (rolling: a new worker per old one, old one gets SIGINT once the new one listens; kill_timeout 1600 ms)`,
+    how: `PM2 ${H.pm2Version()} cluster mode, \`pm2 start app.cjs -i 2\` (workers as root: PM2's default), reload = \`pm2 reload app\` (rolling: a new worker per old one, old one gets SIGINT once the new one listens; kill_timeout 1600 ms)`,
     url: `http://127.0.0.1:${port}/`,
     workerPids,
     ourPids: () => [pm2.daemonPid(), ...workerPids()].filter(Boolean),
@@ -179,7 +175,7 @@ async function pm2Start(root) {
     },
     async settle() {
       const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && pm2.list().filter((p) => p.status === 'online').length !== 2) await L.sleep(250);
+      while (Date.now() < deadline && pm2.list().filter((p) => p.status === 'online').length !== 2) await H.sleep(250);
     },
     async afterPhase() {
       const list = pm2.list();
@@ -191,19 +187,8 @@ async function pm2Start(root) {
 
 
 async function uwsgiStart(root) {
-  const dir = path.join(root.dir, 'uwsgi.d');
-  fs.mkdirSync(dir, { mode: 0o755 });
-  const app = path.join(root.dir, 'app.py');
-  // Content-Length + Connection: close: uWSGI's http-socket answers one request per connection and
-  // ends it by closing; without these headers wrk counts every such response as a read error
-  fs.writeFileSync(app, "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '3'), ('Connection', 'close')])\n    return [b'ok\\n']\n", { mode: 0o644 });
-  const port = await L.freePort();
-  const ini = path.join(dir, 'hello.ini');
-  fs.writeFileSync(ini, C.uwsgiVassalIni({ app, port, processes: 2 }), { mode: 0o644 });
-  const log = path.join(root.dir, 'uwsgi.log');
-  const uw = await C.startUwsgiEmperor(dir, log, { freq: 1 });
-  await C.waitServing(port, { timeoutMs: 30_000 });
-  uw.trackAll();
+  // the app answers Connection: close (uWSGI's http-socket serves one request per connection)
+  const { uw, port, ini, log } = await H.startUwsgiHello(root, 2);
   const workerPids = () => uw.vassals().flatMap((v) => v.workers);
   const logLines = () => {
     try {
@@ -215,16 +200,16 @@ async function uwsgiStart(root) {
   let mark = 0;
   return {
     name: 'uwsgi',
-    how: `uWSGI ${C.uwsgiVersion()} Emperor (--emperor-freq 1: it polls the directory every second), vassal: http-socket, plugin python3, master, processes = 2, uid nobody, a hello WSGI app answering Connection: close (uWSGI's http-socket serves one request per connection, so wrk reconnects for each request); reload = utimes() on the vassal ini (the emperor SIGHUPs the vassal: graceful reload of master and workers)`,
+    how: `uWSGI ${H.uwsgiVersion()} Emperor (--emperor-freq 1: it polls the directory every second), vassal: http-socket, plugin python3, master, processes = 2, uid nobody, a hello WSGI app answering Connection: close (uWSGI's http-socket serves one request per connection, so wrk reconnects for each request); reload = utimes() on the vassal ini (the emperor SIGHUPs the vassal: graceful reload of master and workers)`,
     url: `http://127.0.0.1:${port}/`,
     workerPids,
-    ourPids: () => [uw.pid, ...C.descendants(uw.pid)],
+    ourPids: () => [uw.pid, ...H.descendants(uw.pid)],
     reload() {
       const t = new Date();
       fs.utimesSync(ini, t, t);
     },
     async settle() {
-      await L.sleep(3000);
+      await H.sleep(3000);
       uw.trackAll();
     },
     async afterPhase() {
@@ -239,8 +224,8 @@ async function uwsgiStart(root) {
     async stop() {
       const r = await uw.stop();
       // keep uWSGI's own log beside the results (its reload lines are the only record of what it did)
-      fs.mkdirSync(L.RESULTS, { recursive: true });
-      fs.copyFileSync(log, path.join(L.RESULTS, 'compare-reload-uwsgi.log'));
+      fs.mkdirSync(H.RESULTS, { recursive: true });
+      fs.copyFileSync(log, path.join(H.RESULTS, 'compare-reload-uwsgi.log'));
       return r;
     },
   };
@@ -249,46 +234,25 @@ async function uwsgiStart(root) {
 
 // ---- main -------------------------------------------------------------------------------------------
 
-await C.runMain(
+await H.runMain(
   'compare-reload',
   async () => {
-    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
-    if (!C.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
-    const result = { machine: C.machineInfo(), method: null, systems: {}, skipped: {} };
-    result.method = `wrk -t2 -c32 -d${SECONDS}s --latency (keep-alive) against a hello app with 2 worker processes; reload runs: a reload at ${RELOAD_AT_S.join(', ')} s into the run; steady runs: none; ${ROUNDS} rounds of (steady, reload) per system after a 3 s warm-up; before each run the script waits (up to 45 s) for the machine to be quiet; a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries)`;
+    if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
+    const result = { machine: H.machine(), method: null, systems: {}, skipped: {} };
+    result.method = `wrk -t2 -c32 -d${SECONDS}s --latency (keep-alive) against a hello app with 2 worker processes; reload runs: a reload at ${RELOAD_AT_S.join(', ')} s into the run; steady runs: none; ${ROUNDS} rounds of (steady, reload) per system after a ${WARMUP_S} s warm-up; before each run the script waits (up to 45 s) for the machine to be quiet; a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries)`;
     const starters = { emperor: emperorSystem, pm2: pm2Start, uwsgi: uwsgiStart };
-    const available = { emperor: () => null, pm2: () => (C.havePm2() ? null : `PM2 not installed under ${C.PM2_PREFIX} (npm install --prefix ${C.PM2_PREFIX} pm2)`), uwsgi: () => (C.haveUwsgi() ? null : 'uwsgi or its python3 plugin not installed (apt-get install -y uwsgi uwsgi-plugin-python3)') };
-    for (const name of ONLY) {
-      if (!starters[name]) continue;
-      const why = available[name]();
-      if (why) {
-        console.log(`${name}: skipped: ${why}`);
-        result.skipped[name] = why;
-        continue;
-      }
-      const root = L.tempRoot(`cmp-reload-${name}`);
-      const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-      let sys;
-      try {
-        sys = await starters[name](root);
-      } catch (err) {
-        console.log(`${name}: could not be started: ${err.message}`);
-        result.skipped[name] = `could not be started: ${err.message}`;
-        continue;
-      }
+    await H.eachSystem(ONLY, starters, 'cmp-reload', result.skipped, async (sys, name) => {
       console.log(`${name}: ${sys.how}`);
-      await C.runWrk(sys.url, { threads: 2, connections: 32, seconds: 3 }); // warm-up
+      await H.runWrk(sys.url, { threads: 2, connections: 32, seconds: WARMUP_S }); // warm-up
       const runs = [];
       for (let round = 1; round <= ROUNDS; round++) {
         runs.push({ round, ...(await measured(sys, 'steady')) });
         runs.push({ round, ...(await measured(sys, 'reload')) });
       }
       await sys.stop();
-      unregDir();
-      L.removeDir(root.dir);
       const steady = runs.filter((r) => r.kind === 'steady');
       const reload = runs.filter((r) => r.kind === 'reload');
-      const ratios = reload.map((r) => L.round(r.latencyMs.p99 / steady.find((s) => s.round === r.round).latencyMs.p99, 2));
+      const ratios = reload.map((r) => H.round(r.latencyMs.p99 / steady.find((s) => s.round === r.round).latencyMs.p99, 2));
       const completed = (r) => (r.emperorEvents ? r.emperorEvents.reloaded ?? 0 : r.uwsgiLog ? r.uwsgiLog.masterRespawns : r.reloadActions.filter((a) => a.code === 0).length);
       result.systems[name] = {
         how: sys.how,
@@ -309,8 +273,8 @@ await C.runMain(
         targets: { zeroFailed: reload.every((r) => r.failed === 0), p99RatioAtMost3: ratios.every((x) => x <= 3) },
       };
       console.log(`  ${name}: failed requests during reloads ${reload.map((r) => r.failed).join(', ')}; p99 reload/steady ${ratios.join(', ')}x; reloads completed per run ${reload.map(completed).join(', ')} of ${RELOAD_AT_S.length}`);
-    }
-    const file = L.writeResult('compare-reload', result);
+    });
+    const file = H.writeResult('compare-reload', result);
     console.log(`wrote ${file}`);
   },
   { limitMs: 20 * 60_000 },

@@ -14,23 +14,24 @@
 // included, had runs with p99 ~2-6 ms and runs with 10-40 ms; emperor's worker code run alone
 // was no worse than plain node:http. The tail of a closed-loop wrk sharing 2 cores with the
 // servers is dominated by scheduling noise; see the report for what to measure instead.
-// wrk -t2 -c32 -d10s --latency, ROUNDS rounds in rotating order.
+// wrk -t2 -c32 -d10s --latency (--seconds), ROUNDS rounds in rotating order.
 //
-//   node bench/compare-tail.mjs [--rounds 4]
+//   node bench/compare-tail.mjs [--rounds 4] [--seconds 10]
 //
 // Writes bench/results/compare-tail.json.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '4' } } });
+const args = H.benchArgs({ rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '10' } }, { rounds: '1', seconds: '2' });
+const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 const ROUNDS = Math.min(8, Math.max(1, Number(args.rounds)));
 const VARIANTS = ['plain/own-session', 'plain/one-session', 'emperor-worker/own-session', 'emperor-worker/one-session'];
-const WORKER_JS = path.join(path.dirname(path.dirname(L.CLI)), 'vassal', 'worker.js');
+const WORKER_JS = H.WORKER;
 
 function autogroup(pid) {
   try {
@@ -43,7 +44,7 @@ function autogroup(pid) {
 /** bind 127.0.0.1:port, start 2 workers on its fd the given way, close our copy in the same tick */
 async function start(variant, plainFile, appFile) {
   const [kind, session] = variant.split('/');
-  const port = await L.freePort();
+  const port = await H.freePort();
   const srv = net.createServer();
   await new Promise((resolve) => srv.listen({ host: '127.0.0.1', port, backlog: 1024 }, resolve));
   const fd = srv._handle.fd;
@@ -58,20 +59,20 @@ async function start(variant, plainFile, appFile) {
     procs = [0, 1].map(() => spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit', fd], detached: true, env }));
   }
   srv.close();
-  for (const p of procs) L.track(p.pid, `${variant} worker`);
-  await C.waitServing(port);
+  for (const p of procs) H.track(p.pid, `${variant} worker`);
+  await H.waitServing(port);
   const roots = procs.map((p) => p.pid);
-  const workers = variant.endsWith('one-session') ? C.descendants(roots[0]) : roots;
-  for (const w of workers) L.track(w, `${variant} worker`);
+  const workers = variant.endsWith('one-session') ? H.descendants(roots[0]) : roots;
+  for (const w of workers) H.track(w, `${variant} worker`);
   const stop = async () => {
     for (const p of [...workers, ...roots]) {
       try {
         process.kill(p, 'SIGKILL');
       } catch {}
     }
-    await L.waitGone([...workers, ...roots], { timeoutMs: 5000 });
+    await H.waitGone([...workers, ...roots], { timeoutMs: 5000 });
   };
-  const unreg = C.onCleanup(`${variant} workers`, stop);
+  const unreg = H.onCleanup(`${variant} workers`, stop);
   return {
     port,
     workers,
@@ -83,12 +84,11 @@ async function start(variant, plainFile, appFile) {
   };
 }
 
-await C.runMain('compare-tail', async () => {
-  if (!C.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
-  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: build first`);
-  const root = L.tempRoot('cmp-tail');
-  C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-  const appFile = L.writeApp(root.dir);
+await H.runMain('compare-tail', async () => {
+  if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  const root = H.tempRoot('cmp-tail');
+  H.onCleanup('temp dir', async () => H.removeDir(root.dir));
+  const appFile = H.writeApp(root.dir);
   const workerFile = path.join(root.dir, 'worker.mjs');
   fs.writeFileSync(workerFile, "import http from 'node:http';\nhttp.createServer((req, res) => {\n  res.writeHead(200, { 'content-type': 'text/plain' });\n  res.end('ok\\n');\n}).listen({ fd: 3 });\n", { mode: 0o644 });
   let enabled = null;
@@ -99,33 +99,33 @@ await C.runMain('compare-tail', async () => {
   const servers = {};
   for (const v of VARIANTS) {
     servers[v] = await start(v, workerFile, appFile);
-    await C.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: 3 }); // warm-up
+    await H.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: WARMUP_S }); // warm-up
     console.log(`  ${v.padEnd(26)} workers ${servers[v].workers.join(', ')} in ${servers[v].groups.join(' | ')}`);
   }
   const runs = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]);
     for (const v of order) {
-      const quiet = await C.waitQuiet({ maxBusyCores: 0.3, timeoutMs: 45_000 });
-      const meter = C.cpuMeter(servers[v].workers);
-      const wp = C.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: 10 });
+      const quiet = await H.waitQuiet({ maxBusyCores: 0.3, timeoutMs: 45_000 });
+      const meter = H.cpuMeter(servers[v].workers);
+      const wp = H.runWrk(`http://127.0.0.1:${servers[v].port}/`, { seconds: SECONDS });
       meter.sample([wp.pid]);
-      await L.sleep(9700);
+      await H.sleep(SECONDS * 1000 - 300); // sample the workers just before wrk ends (they stay up)
       meter.sample();
       const w = await wp;
       const machine = meter.stop();
       runs.push({ round, variant: v, rps: w.rps, latencyMs: w.latencyMs, socketErrors: w.socketErrors, machine, quietBefore: quiet });
-      console.log(`  round ${round} ${v.padEnd(26)} ${Math.round(w.rps)} req/s  p50 ${C.fmtMs(w.latencyMs.p50)}  p99 ${C.fmtMs(w.latencyMs.p99)}  max ${C.fmtMs(w.latencyMs.max)}  other load ${machine.foreignCores} cores`);
+      console.log(`  round ${round} ${v.padEnd(26)} ${Math.round(w.rps)} req/s  p50 ${H.fmtMs(w.latencyMs.p50)}  p99 ${H.fmtMs(w.latencyMs.p99)}  max ${H.fmtMs(w.latencyMs.max)}  other load ${machine.foreignCores} cores`);
     }
   }
   for (const v of VARIANTS) await servers[v].stop();
   const by = (v) => runs.filter((r) => r.variant === v);
-  const med = (xs) => L.round(L.pct(xs, 50), 2);
+  const med = (xs) => H.round(H.pct(xs, 50), 2);
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, { rps: by(v).map((r) => r.rps), p99Ms: by(v).map((r) => r.latencyMs.p99), medianP99Ms: med(by(v).map((r) => r.latencyMs.p99)), maxMs: by(v).map((r) => r.latencyMs.max) }]));
-  const file = L.writeResult('compare-tail', {
-    machine: C.machineInfo(),
+  const file = H.writeResult('compare-tail', {
+    machine: H.machine(),
     schedAutogroupEnabled: enabled,
-    method: 'two hello workers sharing one listening fd, plain node:http or emperor\'s dist/vassal/worker.js run directly (no emperor, no IPC, no setpriv); own-session = setsid each (as emperor), one-session = both in one new session (as a detached node:cluster); wrk -t2 -c32 -d10s --latency; rounds in rotating order; machine quiet-gated',
+    method: `two hello workers sharing one listening fd, plain node:http or emperor's dist/vassal/worker.js run directly (no emperor, no IPC, no setpriv); own-session = setsid each (as emperor), one-session = both in one new session (as a detached node:cluster); wrk -t2 -c32 -d${SECONDS}s --latency; rounds in rotating order; machine quiet-gated`,
     groups: Object.fromEntries(VARIANTS.map((v) => [v, servers[v].groups])),
     runs,
     summary,

@@ -15,33 +15,34 @@
 // Writes bench/results/compare-throughput.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, 'single-accept': { type: 'boolean', default: false } } });
+const args = H.benchArgs({ seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, 'single-accept': { type: 'boolean', default: false } }, { seconds: '2', rounds: '1' });
 const SINGLE_ACCEPT = args['single-accept'];
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
 const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
 /** a run during which other processes used more than this many cores is repeated (bounded) */
 const CONTENDED_CORES = 0.25;
-const MAX_TRIES = 4;
+/** a contended run is measured again, at most this many times (once in a --quick run: a smoke test) */
+const MAX_TRIES = H.isQuick() ? 1 : 4;
+/** warm-up wrk run before measuring (not counted); 1 s in a --quick run */
+const WARMUP_S = H.isQuick() ? 1 : 3;
 const QUIET_WAIT_MS = 60_000;
 
 /** one wrk run; sampled: connections per worker pid (ss) at mid-run, CPU of every process */
 async function measureOnce(label, port, serverPids, extraPids = {}) {
-  const quiet = await C.waitQuiet({ maxBusyCores: 0.3, timeoutMs: QUIET_WAIT_MS });
-  const before = Object.fromEntries([...serverPids, ...Object.values(extraPids)].map((p) => [p, L.cpuTicks(p)]));
-  const meter = C.cpuMeter([...serverPids, ...Object.values(extraPids)]);
-  const wrkP = C.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: 32, seconds: SECONDS });
+  const quiet = await H.waitQuiet({ maxBusyCores: 0.3, timeoutMs: QUIET_WAIT_MS });
+  const before = Object.fromEntries([...serverPids, ...Object.values(extraPids)].map((p) => [p, H.cpuTicks(p)]));
+  const meter = H.cpuMeter([...serverPids, ...Object.values(extraPids)]);
+  const wrkP = H.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: 32, seconds: SECONDS });
   meter.sample([wrkP.pid]);
-  await L.sleep((SECONDS * 1000) / 2);
-  const conns = C.connectionsByPid(port);
-  await L.sleep(SECONDS * 1000 / 2 - 300);
+  await H.sleep((SECONDS * 1000) / 2);
+  const conns = H.connectionsByPid(port);
+  await H.sleep(SECONDS * 1000 / 2 - 300);
   meter.sample();
   const w = await wrkP;
   const machine = meter.stop();
-  const cpu = (p) => (before[p] === null || L.cpuTicks(p) === null ? null : L.round((L.cpuTicks(p) - before[p]) / L.CLK_TCK / w.seconds, 2));
+  const cpu = (p) => (before[p] === null || H.cpuTicks(p) === null ? null : H.round((H.cpuTicks(p) - before[p]) / H.CLK_TCK / w.seconds, 2));
   const run = {
     label,
     rps: w.rps,
@@ -60,7 +61,7 @@ async function measureOnce(label, port, serverPids, extraPids = {}) {
   };
   const e = w.socketErrors;
   console.log(
-    `  ${label.padEnd(20)} ${String(Math.round(w.rps)).padStart(6)} req/s  p50 ${C.fmtMs(w.latencyMs.p50)}  p99 ${C.fmtMs(w.latencyMs.p99)}  max ${C.fmtMs(w.latencyMs.max)}` +
+    `  ${label.padEnd(20)} ${String(Math.round(w.rps)).padStart(6)} req/s  p50 ${H.fmtMs(w.latencyMs.p50)}  p99 ${H.fmtMs(w.latencyMs.p99)}  max ${H.fmtMs(w.latencyMs.max)}` +
       `  err c/r/w/t ${e.connect}/${e.read}/${e.write}/${e.timeout} non2xx ${w.non2xx}  conns ${run.connectionsPerWorker.join('+')}  cpu ${run.cpuCoresPerWorker.join('+')}` +
       `  other load ${machine.foreignCores} cores${run.contended ? ' (CONTENDED)' : ''}`,
   );
@@ -78,51 +79,50 @@ async function measure(label, port, serverPids, extraPids = {}) {
   }
 }
 
-await C.runMain('compare-throughput', async () => {
-  if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
-  if (!C.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
-  const root = L.tempRoot('cmp-tput');
-  C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-  const app = L.writeApp(root.dir);
+await H.runMain('compare-throughput', async () => {
+  if (!H.haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  const root = H.tempRoot('cmp-tput');
+  H.onCleanup('temp dir', async () => H.removeDir(root.dir));
+  const app = H.writeApp(root.dir);
   console.log(`compare-throughput: wrk -t2 -c32 -d${SECONDS}s --latency, ${ROUNDS} rounds, machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   // the emperor, one vassal with processes = 2
-  const emp = await C.startEmperorOn(root);
-  const ePort = await L.freePort();
-  fs.writeFileSync(path.join(root.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${ePort}`)}processes = 2\n`);
-  const doc = await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
-  await C.waitServing(ePort);
+  const emp = await H.startEmperorOn(root);
+  const ePort = await H.freePort();
+  fs.writeFileSync(path.join(root.vassals, 'hello.ini'), `${H.vassalIni(app, `127.0.0.1:${ePort}`)}processes = 2\n`);
+  const doc = await H.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
+  await H.waitServing(ePort);
   const ePids = doc.vassals.find((v) => v.name === 'hello').pids;
-  const forge = L.emperorChildren(emp.pid).forge;
+  const forge = H.emperorChildren(emp.pid).forge;
 
   // experiment (--single-accept): a second emperor whose environment, hence its workers', has
   // UV_TCP_SINGLE_ACCEPT=1 (libuv then accepts one connection per loop turn and yields, which
   // spreads connections more evenly over processes sharing one listening socket)
   let sa = null;
   if (SINGLE_ACCEPT) {
-    const root2 = L.tempRoot('cmp-tput-sa');
-    C.onCleanup('temp dir', async () => L.removeDir(root2.dir));
+    const root2 = H.tempRoot('cmp-tput-sa');
+    H.onCleanup('temp dir', async () => H.removeDir(root2.dir));
     process.env.UV_TCP_SINGLE_ACCEPT = '1';
     let emp2;
     try {
-      emp2 = await C.startEmperorOn(root2);
+      emp2 = await H.startEmperorOn(root2);
     } finally {
       delete process.env.UV_TCP_SINGLE_ACCEPT;
     }
-    const port = await L.freePort();
-    fs.writeFileSync(path.join(root2.vassals, 'hello.ini'), `${L.vassalIni(app, `127.0.0.1:${port}`)}processes = 2\n`);
-    const d2 = await C.waitStatus(root2.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
-    await C.waitServing(port);
-    sa = { emp: emp2, port, pids: d2.vassals.find((v) => v.name === 'hello').pids, forge: L.emperorChildren(emp2.pid).forge };
+    const port = await H.freePort();
+    fs.writeFileSync(path.join(root2.vassals, 'hello.ini'), `${H.vassalIni(app, `127.0.0.1:${port}`)}processes = 2\n`);
+    const d2 = await H.waitStatus(root2.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
+    await H.waitServing(port);
+    sa = { emp: emp2, port, pids: d2.vassals.find((v) => v.name === 'hello').pids, forge: H.emperorChildren(emp2.pid).forge };
   }
 
   // bare node:cluster, default (round-robin) and SCHED_NONE
-  const bPort = await L.freePort();
-  const bare = await C.startBareCluster(app, bPort, 2, { policy: 'rr' });
-  await C.waitServing(bPort);
-  const nPort = await L.freePort();
-  const none = await C.startBareCluster(app, nPort, 2, { policy: 'none' });
-  await C.waitServing(nPort);
+  const bPort = await H.freePort();
+  const bare = await H.startBareCluster(app, bPort, 2, { policy: 'rr' });
+  await H.waitServing(bPort);
+  const nPort = await H.freePort();
+  const none = await H.startBareCluster(app, nPort, 2, { policy: 'none' });
+  await H.waitServing(nPort);
 
   const systems = {
     emperor: { port: ePort, pids: ePids, extra: { emperor: emp.pid, forge } },
@@ -130,8 +130,8 @@ await C.runMain('compare-throughput', async () => {
     'bare cluster (none)': { port: nPort, pids: none.workerPids, extra: { primary: none.pid } },
   };
   if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { emperor: sa.emp.pid, forge: sa.forge } };
-  console.log('warm-up (3 s each, not counted)');
-  for (const s of Object.values(systems)) await C.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: 3 });
+  console.log(`warm-up (${WARMUP_S} s each, not counted)`);
+  for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: WARMUP_S });
 
   const runs = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -143,10 +143,10 @@ await C.runMain('compare-throughput', async () => {
       const s = systems[name];
       const r = await measure(name, s.port, s.pids, s.extra);
       runs.push({ round, system: name, ...r });
-      await L.sleep(1000);
+      await H.sleep(1000);
     }
   }
-  const ePidsAfter = (await C.emperorStatusAsync(root.state)).vassals.find((v) => v.name === 'hello').pids;
+  const ePidsAfter = (await H.emperorStatusAsync(root.state)).vassals.find((v) => v.name === 'hello').pids;
 
   if (sa) await sa.emp.stop();
   await none.stop();
@@ -160,12 +160,12 @@ await C.runMain('compare-throughput', async () => {
     const e = runs.find((r) => r.round === round && r.system === 'emperor');
     const b = runs.find((r) => r.round === round && r.system === 'bare cluster (rr)');
     const n = runs.find((r) => r.round === round && r.system === 'bare cluster (none)');
-    perRound.push({ round, rpsRatioVsRr: L.round(e.rps / b.rps, 3), rpsRatioVsNone: L.round(e.rps / n.rps, 3), p99RatioVsRr: L.round(e.latencyMs.p99 / b.latencyMs.p99, 2) });
+    perRound.push({ round, rpsRatioVsRr: H.round(e.rps / b.rps, 3), rpsRatioVsNone: H.round(e.rps / n.rps, 3), p99RatioVsRr: H.round(e.latencyMs.p99 / b.latencyMs.p99, 2) });
   }
-  const ratio = L.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3);
+  const ratio = H.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3);
   const result = {
-    machine: C.machineInfo(),
-    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); 3 s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
+    machine: H.machine(),
+    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); ${WARMUP_S} s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
     runs,
     perRound,
     summary: {
@@ -176,14 +176,14 @@ await C.runMain('compare-throughput', async () => {
       bareRrP99Ms: of('bare cluster (rr)').map((r) => r.latencyMs.p99),
       bareNoneP99Ms: of('bare cluster (none)').map((r) => r.latencyMs.p99),
       ratioOfMeansVsRr: ratio,
-      ...(sa ? { emperorSingleAcceptRps: of('emperor single-accept').map((r) => r.rps), emperorSingleAcceptP99Ms: of('emperor single-accept').map((r) => r.latencyMs.p99), singleAcceptRatioOfMeansVsRr: L.round(mean(of('emperor single-accept').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3) } : {}),
-      ratioOfMeansVsNone: L.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (none)').map((r) => r.rps)), 3),
+      ...(sa ? { emperorSingleAcceptRps: of('emperor single-accept').map((r) => r.rps), emperorSingleAcceptP99Ms: of('emperor single-accept').map((r) => r.latencyMs.p99), singleAcceptRatioOfMeansVsRr: H.round(mean(of('emperor single-accept').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3) } : {}),
+      ratioOfMeansVsNone: H.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (none)').map((r) => r.rps)), 3),
     },
     target: { rule: 'emperor req/s >= 0.95 x bare cluster (rr) req/s', met: ratio >= 0.95 },
     emperorWorkersUnchanged: JSON.stringify(ePids) === JSON.stringify(ePidsAfter),
     emperorStop: stopped,
   };
-  const file = L.writeResult('compare-throughput', result);
+  const file = H.writeResult('compare-throughput', result);
   console.log('\nsummary');
   for (const pr of perRound) console.log(`  round ${pr.round}: emperor/bare(rr) req/s ${pr.rpsRatioVsRr}x, vs bare(none) ${pr.rpsRatioVsNone}x, p99 ratio vs rr ${pr.p99RatioVsRr}x`);
   console.log(`  ratio of means emperor/bare(rr): ${ratio}x (target >= 0.95: ${result.target.met ? 'met' : 'NOT met'})`);

@@ -24,19 +24,15 @@
 // Emperor memory: VmRSS from /proc before the burst and after each phase, VmHWM (peak) at the end.
 // Result: bench/results/dashboard-fanout.json. Every loop is bounded in count and time; every
 // process started is killed by pid (also on error and Ctrl-C); loopback only.
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { CLI, ROOT, tempRoot, writeApp, vassalIni, removeDir, freePort, procStat, childrenOf, cpuTicks, machine, writeResult, sleep, round, pct, CLK_TCK } from './lib.mjs';
+import { benchArgs, memKb, probe, cleanupAll, installCleanup, killLeftovers, startEmperor, stopEmperor, tempRoot, writeApp, vassalIni, removeDir, freePort, cpuTicks, machine, writeResult, sleep, round, pct, CLK_TCK } from './harness.mjs';
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  {
     runs: { type: 'string', default: '2' },
     clients: { type: 'string', default: '20' },
     count: { type: 'string', default: '200' },
@@ -44,7 +40,8 @@ const { values: args } = parseArgs({
     'eld-resolution': { type: 'string', default: '2' },
     'no-preload': { type: 'boolean', default: false },
   },
-});
+  { runs: '1', clients: '5', count: '30' },
+);
 const clamp = (v, lo, hi, d) => Math.max(lo, Math.min(hi, Number.isFinite(Number(v)) ? Math.floor(Number(v)) : d));
 const RUNS = clamp(args.runs, 1, 10, 2);
 const CLIENTS = clamp(args.clients, 1, 200, 20);
@@ -80,114 +77,14 @@ function clockOffset() {
   return null;
 }
 
-// ---- process bookkeeping: pid -> start time (never signal a reused pid) ---------------------------
-
-/** everything this script started or saw started under its emperor: pid -> /proc start ticks */
-const known = new Map();
-let current = null; // the running emperor { pid, child, marker }
-let cleaning = null;
-
-function remember(pid) {
-  if (known.has(pid)) return;
-  const st = procStat(pid);
-  if (st && st.state !== 'Z') known.set(pid, st.start);
-}
-function alive(pid, start) {
-  const st = procStat(pid);
-  return st !== null && st.state !== 'Z' && (start === undefined || st.start === start);
-}
-/** the emperor's live children (forge, vassal copies) */
-function rememberChildren(emp) {
-  if (emp && alive(emp.pid, known.get(emp.pid))) for (const c of childrenOf(emp.pid)) remember(c);
-}
-/** processes carrying our run marker in their environment (vassals inherit it), e.g. orphans */
-function markedProcesses(marker) {
-  const out = [];
-  const needle = `BENCH_FANOUT_RUN=${marker}`;
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(needle)) out.push(Number(d));
-    } catch {}
-  }
-  return out;
-}
-
-/** Stop the emperor (SIGTERM, bounded wait, SIGKILL), then SIGKILL anything of ours still alive. */
-async function stopAll(graceMs = 30_000) {
-  const emp = current;
-  let stop = null;
-  if (emp) {
-    rememberChildren(emp);
-    const t0 = performance.now();
-    const start = known.get(emp.pid);
-    if (alive(emp.pid, start)) {
-      try {
-        process.kill(emp.pid, 'SIGTERM');
-      } catch {}
-      for (let i = 0; i < 10_000 && performance.now() - t0 < graceMs && alive(emp.pid, start); i++) await sleep(20);
-      if (alive(emp.pid, start)) {
-        try {
-          process.kill(emp.pid, 'SIGKILL');
-        } catch {}
-      }
-    }
-    const how = await Promise.race([emp.exited, sleep(5000).then(() => ({ code: null, signal: 'unknown' }))]);
-    stop = { ms: round(performance.now() - t0), ...how };
-    for (const pid of markedProcesses(emp.marker)) remember(pid);
-  }
-  const survivors = [];
-  for (const [pid, start] of known) {
-    if (alive(pid, start)) {
-      survivors.push(pid);
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-  known.clear();
-  current = null;
-  return { stop, survivorsKilled: survivors };
-}
-
-function installCleanup() {
-  const bail = (why, code) => {
-    console.error(`\n${why}: stopping every process this benchmark started...`);
-    setTimeout(() => process.exit(code), 40_000).unref();
-    cleaning ??= stopAll(5000);
-    void cleaning.finally(() => {
-      for (const d of tempDirs) removeDir(d);
-      process.exit(code);
-    });
-  };
-  process.once('SIGINT', () => bail('SIGINT', 130));
-  process.once('SIGTERM', () => bail('SIGTERM', 143));
-  process.on('uncaughtException', (err) => {
-    console.error(err);
-    bail('uncaught exception', 1);
-  });
-  process.on('unhandledRejection', (err) => {
-    console.error(err);
-    bail('unhandled rejection', 1);
-  });
-}
-const tempDirs = new Set();
-
 // ---- the emperor ----------------------------------------------------------------------------------
-
-function shebangFlags() {
-  try {
-    return /^#!.*\bnode\b(.*)$/.exec(fs.readFileSync(CLI, 'utf8').split('\n', 1)[0])?.[1]?.trim() ?? '';
-  } catch {
-    return '';
-  }
-}
 
 /** our own event-loop delay histogram inside the emperor: dumped (one JSON line) and reset on SIGUSR2 */
 const PRELOAD_SRC = `import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 const out = process.env.BENCH_ELD_OUT;
-if (out && /cli\\.js$/.test(process.argv[1] ?? '')) {
+// the emperor only (dist/emperor/cli/index.js): its forge is started with the same --import
+if (out && /cli(\\/index)?\\.js$/.test(process.argv[1] ?? '')) {
   const h = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RES) || 2 });
   h.enable();
   // stall detector: a 5 ms interval; a gap over 100 ms is kept with the CPU the process used in it
@@ -214,69 +111,32 @@ if (out && /cli\\.js$/.test(process.argv[1] ?? '')) {
 }
 `;
 
-function startEmperor(root, port) {
-  const marker = randomUUID();
+/**
+ * The emperor with its dashboard on 127.0.0.1:port and (unless --no-preload) our event-loop delay
+ * preload; the harness drains and parses its stdout and tracks it and, by the run marker in its
+ * environment, every vassal copy it starts.
+ */
+function startDashboardEmperor(root, port) {
   const eldOut = path.join(root.dir, 'eld.jsonl');
   const pre = path.join(root.dir, 'eld-preload.mjs');
   fs.writeFileSync(pre, PRELOAD_SRC, { mode: 0o644 });
-  const nodeArgs = [...(process.env.BENCH_EMPEROR_NODE_ARGS ?? shebangFlags()).split(' ').filter(Boolean), ...(PRELOAD ? ['--import', pathToFileURL(pre).href] : [])];
-  const argv = [...nodeArgs, CLI, 'run', '--vassals', root.vassals, '--state', root.state, '--dashboard', `127.0.0.1:${port}`, '--log-level', 'warn'];
-  const child = spawn(process.execPath, argv, {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: { ...process.env, BENCH_FANOUT_RUN: marker, BENCH_ELD_OUT: eldOut, BENCH_ELD_RES: String(ELD_RES) },
+  const emp = startEmperor({
+    vassals: root.vassals,
+    state: root.state,
+    dashboard: `127.0.0.1:${port}`,
+    nodeArgs: PRELOAD ? ['--import', pathToFileURL(pre).href] : [],
+    env: { BENCH_ELD_OUT: eldOut, BENCH_ELD_RES: String(ELD_RES) },
   });
-  const emp = { pid: child.pid, child, marker, eldOut, warnings: [], warnCount: 0, stderr: '', argv };
-  current = emp;
-  remember(child.pid);
-  emp.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  // pino writes synchronously: always drain stdout, or a full pipe stalls the emperor
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buf += chunk;
-    let nl;
-    for (let i = 0; i < 100_000 && (nl = buf.indexOf('\n')) >= 0; i++) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let rec;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (rec.level >= 40 && !/no uid given/.test(rec.msg ?? '')) {
-        emp.warnCount++;
-        if (emp.warnings.length < 50) emp.warnings.push({ level: rec.level, msg: rec.msg, vassal: rec.vassal, time: rec.time });
-      }
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => {
-    if (emp.stderr.length < 20_000) emp.stderr += d;
-  });
+  emp.eldOut = eldOut;
   return emp;
 }
 
-function httpGet(port, p, timeoutMs = 10_000) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-      res.on('error', (err) => resolve({ error: err.message }));
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ error: err.code ?? err.message }));
-  });
-}
+const httpGet = (port, p, timeoutMs = 10_000) => probe({ host: '127.0.0.1', port, path: p }, timeoutMs, { withBody: true });
 
 async function waitDashboard(emp, port, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
-    if (emp.child.exitCode !== null) throw new Error(`the emperor exited early (${emp.child.exitCode}): ${emp.stderr}`);
+    if (emp.hasExited()) throw new Error(`the emperor exited early (${emp.child.exitCode ?? emp.child.signalCode}): ${emp.stderr()}`);
     const r = await httpGet(port, '/api/info', 2000);
     if (r.status === 200) return JSON.parse(r.body);
     await sleep(50);
@@ -314,13 +174,9 @@ async function scrape(port) {
 }
 
 function procMem(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { rssMb: round(kb('VmRSS') / 1024), hwmMb: round(kb('VmHWM') / 1024), anonMb: round(kb('RssAnon') / 1024) };
-  } catch {
-    return { rssMb: null, hwmMb: null, anonMb: null };
-  }
+  const mb = (kb) => (kb === null ? null : round(kb / 1024));
+  const m = memKb(pid);
+  return { rssMb: mb(m.rss), hwmMb: mb(m.hwm), anonMb: mb(m.anon) };
 }
 
 // ---- clients --------------------------------------------------------------------------------------
@@ -376,7 +232,6 @@ function benchEld(h) {
 
 async function oneRun(runNo) {
   const root = tempRoot(`fanout${runNo}`); // mkdtemp + chmod 0755 (vassals run as nobody)
-  tempDirs.add(root.dir);
   const app = writeApp(root.dir);
   const port = await freePort();
   const load = { before: machine().loadavg };
@@ -399,10 +254,9 @@ async function oneRun(runNo) {
   };
   const maxSeen = () => clients.reduce((m, c) => Math.max(m, c.lastId), 0);
 
-  const emp = startEmperor(root, port);
+  const emp = startDashboardEmperor(root, port);
   try {
     await waitDashboard(emp, port);
-    rememberChildren(emp);
     for (let i = 0; i < CLIENTS; i++) clients.push(connectClient(port, i, shared));
     const opened = await Promise.race([Promise.all(clients.map((c) => c.opened)), sleep(15_000).then(() => null)]);
     if (!opened || opened.some((x) => !x)) throw new Error(`only ${clients.filter((c) => c.open).length}/${CLIENTS} clients connected`);
@@ -451,13 +305,8 @@ async function oneRun(runNo) {
       const t0 = wall();
       p.act();
       const actMs = wall() - t0;
-      let lastChildScan = 0;
       for (let i = 0; i < 100_000 && phase.done.size < COUNT && wall() - t0 < PHASE_TIMEOUT_MS; i++) {
-        if (emp.child.exitCode !== null) throw new Error(`the emperor exited during ${p.name}: ${emp.stderr}`);
-        if (wall() - lastChildScan > 1000) {
-          rememberChildren(emp);
-          lastChildScan = wall();
-        }
+        if (emp.hasExited()) throw new Error(`the emperor exited during ${p.name} (${emp.child.exitCode ?? emp.child.signalCode}): ${emp.stderr()}`);
         await sleep(20);
       }
       const doneMs = wall() - t0;
@@ -468,7 +317,6 @@ async function oneRun(runNo) {
       for (let i = 0; i < 10_000 && wall() - s0 < SETTLE_MAX_MS; i++) {
         const top = maxSeen();
         if (wall() - lastNewEventAt >= QUIET_MS && clients.every((c) => c.closed !== null || c.lastId === top)) break;
-        if (i % 50 === 0) rememberChildren(emp);
         await sleep(20);
       }
       const endIdP = maxSeen();
@@ -507,13 +355,13 @@ async function oneRun(runNo) {
         c.ws.terminate();
       } catch {}
     }
-    const stopped = await stopAll();
-    out.emperorStop = stopped.stop;
-    out.survivorsKilled = stopped.survivorsKilled;
+    const stop = await stopEmperor(emp, 30_000);
+    out.emperorStop = { ms: round(stop.ms), code: stop.code, signal: stop.signal };
+    out.survivorsKilled = killLeftovers();
     myEld.disable();
   }
-  out.emperorWarnings = { count: emp.warnCount, first: emp.warnings.slice(0, 10) };
-  out.emperorStderr = emp.stderr.slice(0, 2000) || null;
+  out.emperorWarnings = { count: emp.warnCount, first: emp.warnings.slice(0, 10).map((w) => ({ level: w.level, msg: w.msg, vassal: w.vassal, time: w.time })) };
+  out.emperorStderr = emp.stderr().slice(0, 2000) || null;
   try {
     out.preloadEld = PRELOAD && fs.existsSync(emp.eldOut) ? fs.readFileSync(emp.eldOut, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : null;
   } catch {
@@ -591,13 +439,12 @@ async function oneRun(runNo) {
     return { ...st, at: new Date(st.from).toISOString(), eventsBefore: before, eventsAfter: after };
   });
   removeDir(root.dir);
-  tempDirs.delete(root.dir);
   return out;
 }
 
 // ---- main -----------------------------------------------------------------------------------------
 
-installCleanup();
+installCleanup('dashboard-fanout');
 const env = machine();
 console.log(`dashboard-fanout: ${RUNS} run(s), ${CLIENTS} WebSocket clients, ${COUNT} vassals (add, touch, remove); load ${env.loadavg.join(' ')}, ${env.cores} cores, node ${env.node}`);
 const runs = [];
@@ -637,5 +484,5 @@ const file = writeResult('dashboard-fanout', {
   runs,
 });
 console.log(`\n-> ${file}`);
-for (const d of tempDirs) removeDir(d);
+await cleanupAll();
 process.exit(runs.some((r) => r.errors.length) ? 1 : 0);

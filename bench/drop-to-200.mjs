@@ -16,21 +16,19 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  BARE, ROOT, CLK_TCK, cpuTicks, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
+  BARE, WORKER, infoTrials, startBare, CLK_TCK, cpuTicks, benchArgs, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, freePort, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, waitGone, vassalPids, track, untrack, summary, round, machine, writeResult, now, sleep, logTime, timedCpu,
-} from './lib.mjs';
+} from './harness.mjs';
 
-const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '20' }, 'breakdown-trials': { type: 'string', default: '10' } } });
+const args = benchArgs({ trials: { type: 'string', default: '20' }, 'breakdown-trials': { type: 'string', default: '10' } }, { trials: '3', 'breakdown-trials': '2' });
 const TRIALS = Math.max(1, Math.min(200, Number(args.trials) || 20));
 const BREAKDOWN_TRIALS = Math.max(0, Math.min(100, Number(args['breakdown-trials']) || 0));
 const SETTLE_MS = 100;
 /** the goal: write a config -> first 200 within this multiple of a bare node start (p50s) */
 const TARGET = 1.05;
-const WORKER = path.join(ROOT, 'dist', 'vassal', 'worker.js');
 
-installCleanup();
+installCleanup('drop-to-200');
 const root = tempRoot('drop');
 const app = writeApp(root.dir);
 const loadBefore = machine();
@@ -59,16 +57,10 @@ async function emperorTrial(emp, label) {
 async function bareTrial() {
   const port = await freePort();
   const t0 = now();
-  const child = spawn(process.execPath, [BARE, app, `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-  track(child.pid, 'bare app');
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const bare = startBare(app, `127.0.0.1:${port}`, { stdio: ['ignore', 'ignore', 'inherit'] });
   const r = await pollUntil200({ host: '127.0.0.1', port }, { intervalMs: 2, maxAttempts: 5000, deadlineMs: 15_000 });
   const ms = r.at - t0;
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-  untrack(child.pid);
+  await bare.stop('SIGTERM', 5000);
   await sleep(SETTLE_MS);
   return { port, ok: r.ok, ms: r.ok ? ms : null, attempts: r.attempts, error: r.ok ? null : r.lastError };
 }
@@ -161,15 +153,7 @@ try {
   // ---- breakdown run: a second emperor at --log-level info, phases from its log timestamps -----
   const phases = [];
   if (BREAKDOWN_TRIALS > 0) {
-    const info = startEmperor({ vassals: root.vassals, state: path.join(root.dir, 'state-info.db'), logLevel: 'info', keepLines: true });
-    await waitEmperorUp(info);
-    await emperorTrial(info, 'warm-info');
-    const trials = [];
-    for (let i = 0; i < BREAKDOWN_TRIALS; i++) trials.push(await emperorTrial(info, `b${i}`));
-    await stopEmperor(info);
-    for (const t of trials) {
-      if (!t.ok) continue;
-      const ev = (kind) => info.lines.find((l) => l.vassal === t.name && l.event === kind);
+    for (const { t, event: ev } of (await infoTrials(root, emperorTrial, BREAKDOWN_TRIALS)).ok) {
       const added = ev('added');
       const spawned = ev('spawned');
       const ready = ev('ready');

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/kill-loop.mjs — the restart policy under an operator's (or the OOM killer's) kill -9:
 // the only copy of the app is SIGKILLed each time it has served for ~2 s, ROUNDS times, on the
-// emperor and, in the same run, on PM2 (cluster mode) and the uWSGI Emperor (bench/kill-systems.mjs)
+// emperor and, in the same run, on PM2 (cluster mode) and the uWSGI Emperor (bench/harness/one-worker.mjs)
 // when installed. Every round also starts the same app bare with `node` (spawn -> first 200 on
 // its own port) once before and once after its kills, and each kill is compared with the mean of
 // those two: a ratio is always taken beside its reference, whatever the machine's load does.
@@ -15,21 +15,17 @@
 //                            [--compare-cli PATH/dist/emperor/cli/index.js]   (a second emperor build, A/B)
 //
 // Writes bench/results/kill-loop.json.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
-import { STARTERS, emperorSystem, unavailable } from './kill-systems.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({
-  options: {
+const args = H.benchArgs(
+  {
     rounds: { type: 'string', default: '10' },
     'served-ms': { type: 'string', default: '2000' },
     systems: { type: 'string', default: 'emperor,pm2,uwsgi' },
     'compare-cli': { type: 'string' },
   },
-});
+  { rounds: '2', 'served-ms': '1000' },
+);
 const ROUNDS = Math.min(50, Math.max(1, Number(args.rounds)));
 const SERVED_MS = Math.min(60_000, Math.max(1000, Number(args['served-ms'])));
 /** after each measurement: what the restart left running (a sweep, a status write) settles */
@@ -52,19 +48,19 @@ async function firstOk(port, since, limitMs = 30_000) {
   let best = null;
   let inFlight = 0;
   let lastAt = -Infinity;
-  for (let i = 0; i < 20_000 && best === null && L.now() < deadline; i++) {
-    if (inFlight === 0 || (inFlight < 50 && L.now() - lastAt >= PATIENCE_MS)) {
-      lastAt = L.now();
+  for (let i = 0; i < 20_000 && best === null && H.now() < deadline; i++) {
+    if (inFlight === 0 || (inFlight < 50 && H.now() - lastAt >= PATIENCE_MS)) {
+      lastAt = H.now();
       inFlight++;
       requests.push(
-        C.rawGet(port, Math.min(REQUEST_TIMEOUT_MS, Math.max(100, deadline - L.now()))).then((r) => {
+        H.rawGet(port, Math.min(REQUEST_TIMEOUT_MS, Math.max(100, deadline - H.now()))).then((r) => {
           inFlight--;
           if (r.ok && r.t0 >= since && (best === null || r.t1 < best)) best = r.t1;
           return r;
         }),
       );
     }
-    await L.sleep(2);
+    await H.sleep(2);
   }
   const all = await Promise.all(requests); // each bounded by REQUEST_TIMEOUT_MS
   const lost = all.filter((r) => r.error === 'TIMEOUT' || r.error === 'EMPTY_REPLY' || r.error === 'ECONNRESET').length;
@@ -72,14 +68,11 @@ async function firstOk(port, since, limitMs = 30_000) {
 }
 
 async function bareStart(app) {
-  const port = await L.freePort();
-  const t0 = L.now();
-  const child = spawn(process.execPath, [L.BARE, app, `127.0.0.1:${port}`], { stdio: 'ignore' });
-  L.track(child.pid, 'bare');
+  const port = await H.freePort();
+  const t0 = H.now();
+  const bare = H.startBare(app, `127.0.0.1:${port}`);
   const { ms } = await firstOk(port, t0);
-  child.kill('SIGKILL');
-  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
-  L.untrack(child.pid);
+  await bare.stop('SIGKILL');
   return ms;
 }
 
@@ -89,20 +82,20 @@ async function killOnce(sys) {
   let pid = null;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
     pid = await sys.workerPid({ waitMs: 10_000 });
-    const age = pid ? C.ageSeconds(pid) : null;
+    const age = pid ? H.ageSeconds(pid) : null;
     if (age !== null && age * 1000 >= SERVED_MS) break;
-    await L.sleep(Math.min(500, Math.max(20, SERVED_MS - (age ?? 0) * 1000)));
+    await H.sleep(Math.min(500, Math.max(20, SERVED_MS - (age ?? 0) * 1000)));
   }
   if (!pid) throw new Error(`${sys.name}: no worker to kill`);
-  const probe = await C.rawGet(sys.port, 10_000);
+  const probe = await H.rawGet(sys.port, 10_000);
   if (!probe.ok) throw new Error(`${sys.name}: not serving before the kill (${probe.error ?? probe.status})`);
-  await L.sleep(SETTLE_MS);
-  const t0 = L.now();
+  await H.sleep(SETTLE_MS);
+  const t0 = H.now();
   process.kill(pid, 'SIGKILL');
   const r = await firstOk(sys.port, t0);
   // the next round kills the new worker, not a dead pid
   await sys.workerPid({ waitMs: 10_000, not: pid });
-  await L.sleep(SETTLE_MS);
+  await H.sleep(SETTLE_MS);
   return r;
 }
 
@@ -118,28 +111,27 @@ function phasesOf(events) {
   return out;
 }
 
-await C.runMain(
+await H.runMain(
   'kill-loop',
   async () => {
-    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
-    const base = L.tempRoot('kill-loop-app');
-    C.onCleanup('temp dir', () => L.removeDir(base.dir));
-    const app = L.writeApp(base.dir);
-    const machineBefore = C.machineInfo();
+    const base = H.tempRoot('kill-loop-app');
+    H.onCleanup('temp dir', () => H.removeDir(base.dir));
+    const app = H.writeApp(base.dir);
+    const machineBefore = H.machine();
     const systems = [];
     const skipped = {};
-    const wanted = args.systems.split(',').filter((n) => STARTERS[n]);
-    const starts = wanted.map((name) => ({ name, start: (root) => STARTERS[name](root) }));
-    if (args['compare-cli']) starts.splice(1, 0, { name: 'emperor-b', start: (root) => emperorSystem(root, { cli: args['compare-cli'], label: 'emperor-b' }) });
+    const wanted = args.systems.split(',').filter((n) => H.STARTERS[n]);
+    const starts = wanted.map((name) => ({ name, start: (root) => H.STARTERS[name](root) }));
+    if (args['compare-cli']) starts.splice(1, 0, { name: 'emperor-b', start: (root) => H.emperorSystem(root, { cli: args['compare-cli'], label: 'emperor-b' }) });
     for (const { name, start } of starts) {
-      const why = unavailable(name);
+      const why = H.unavailable(name);
       if (why) {
         console.log(`${name}: skipped: ${why}`);
         skipped[name] = why;
         continue;
       }
-      const root = L.tempRoot(`kill-loop-${name}`);
-      C.onCleanup('temp dir', () => L.removeDir(root.dir));
+      const root = H.tempRoot(`kill-loop-${name}`);
+      H.onCleanup('temp dir', () => H.removeDir(root.dir));
       try {
         const sys = await start(root);
         console.log(`${sys.name}: ${sys.how}`);
@@ -161,7 +153,7 @@ await C.runMain(
       for (const sys of order) ({ ms: kills[sys.name], lost: lost[sys.name] } = await killOnce(sys));
       const after = await bareStart(app);
       const ref = before !== null && after !== null ? (before + after) / 2 : null;
-      rounds.push({ bareBeforeMs: L.round(before, 1), bareAfterMs: L.round(after, 1), refMs: L.round(ref, 1), kills: Object.fromEntries(Object.entries(kills).map(([k, v]) => [k, L.round(v, 1)])), lostRequests: lost, load1: C.machineInfo().loadavg?.[0] ?? null });
+      rounds.push({ bareBeforeMs: H.round(before, 1), bareAfterMs: H.round(after, 1), refMs: H.round(ref, 1), kills: Object.fromEntries(Object.entries(kills).map(([k, v]) => [k, H.round(v, 1)])), lostRequests: lost, load1: H.machine().loadavg?.[0] ?? null });
       const parts = Object.entries(kills).map(([k, v]) => `${k} ${v === null ? 'down' : `${Math.round(v)} ms (${(v / ref).toFixed(2)}x)`}${lost[k] ? `, ${lost[k]} request(s) lost` : ''}`);
       console.log(`  round ${String(r + 1).padStart(2)}: bare ${Math.round(before)}/${Math.round(after)} ms; ${parts.join('; ')}`);
     }
@@ -172,11 +164,11 @@ await C.runMain(
       const ok = ms.filter((x) => x !== null);
       summary[sys.name] = {
         servedAgainMs: ms,
-        medianMs: L.round(L.pct(ok, 50), 1),
-        worstMs: ms.includes(null) ? null : L.round(Math.max(...ok), 1),
-        ratioToAdjacentBare: ratios.map((x) => L.round(x, 2)),
-        medianRatio: L.round(L.pct(ratios, 50), 2),
-        worstRatio: L.round(Math.max(...ratios), 2),
+        medianMs: H.round(H.pct(ok, 50), 1),
+        worstMs: ms.includes(null) ? null : H.round(Math.max(...ok), 1),
+        ratioToAdjacentBare: ratios.map((x) => H.round(x, 2)),
+        medianRatio: H.round(H.pct(ratios, 50), 2),
+        worstRatio: H.round(Math.max(...ratios), 2),
         roundsWithin1_2x: ratios.filter((x) => x <= 1.2).length,
         lostRequests: rounds.reduce((n, x) => n + (x.lostRequests[sys.name] ?? 0), 0),
       };
@@ -184,14 +176,14 @@ await C.runMain(
     }
     const bare = rounds.flatMap((x) => [x.bareBeforeMs, x.bareAfterMs]).filter((x) => x !== null);
     for (const sys of systems) await sys.stop();
-    const machine = { before: machineBefore, after: C.machineInfo() };
-    console.log(`\nbare node start -> first 200: median ${L.round(L.pct(bare, 50), 1)} ms (${L.round(Math.min(...bare), 1)}-${L.round(Math.max(...bare), 1)}), ${bare.length} starts`);
+    const machine = { before: machineBefore, after: H.machine() };
+    console.log(`\nbare node start -> first 200: median ${H.round(H.pct(bare, 50), 1)} ms (${H.round(Math.min(...bare), 1)}-${H.round(Math.max(...bare), 1)}), ${bare.length} starts`);
     for (const [name, s] of Object.entries(summary)) {
       console.log(`${name.padEnd(10)} kill -9 -> served again: median ${s.medianMs} ms, worst ${s.worstMs ?? 'down'} ms; / adjacent bare starts: median ${s.medianRatio}x, worst ${s.worstRatio}x, ${s.roundsWithin1_2x}/${ROUNDS} rounds within 1.2x; requests lost ${s.lostRequests}`);
       if (s.phases?.length) console.log(`${''.padEnd(10)} exit -> spawn ${s.phases.map((p) => p.exitToSpawn).join(', ')} ms; spawn -> ready ${s.phases.map((p) => p.spawnToReady).join(', ')} ms`);
     }
     console.log(`load average before ${machine.before.loadavg?.join(' ')}, after ${machine.after.loadavg?.join(' ')}`);
-    const file = L.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, method: 'per round: a bare node start, one kill -9 per system (order rotated), a bare start; each kill / the mean of the two bare starts', systems: Object.fromEntries(systems.map((s) => [s.name, s.how])), skipped, perRound: rounds, summary, bareMs: bare, machine });
+    const file = H.writeResult('kill-loop', { rounds: ROUNDS, servedMs: SERVED_MS, method: 'per round: a bare node start, one kill -9 per system (order rotated), a bare start; each kill / the mean of the two bare starts', systems: Object.fromEntries(systems.map((s) => [s.name, s.how])), skipped, perRound: rounds, summary, bareMs: bare, machine });
     console.log(`wrote ${file}`);
   },
   { limitMs: 20 * 60_000 },

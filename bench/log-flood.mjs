@@ -8,10 +8,9 @@
 //   BENCH_EMPEROR_CLI=/path/to/other/dist/emperor/cli/index.js node bench/log-flood.mjs   (compare builds)
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { CLK_TCK, cleanupAll, installCleanup, machine, now, removeDir, round, sleep, startEmperor, stopEmperor, tempRoot, writeResult, cpuTicks } from './lib.mjs';
+import { benchArgs, CLK_TCK, cleanupAll, installCleanup, machine, now, removeDir, round, sleep, startEmperor, stopEmperor, tempRoot, writeResult, cpuTicks } from './harness.mjs';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' } } });
+const args = benchArgs({ seconds: { type: 'string', default: '8' } }, { seconds: '2' });
 const seconds = Math.min(60, Math.max(2, Number(args.seconds) || 8));
 const YES = ['/usr/bin/yes', '/bin/yes'].find((p) => fs.existsSync(p));
 if (!YES) {
@@ -19,7 +18,7 @@ if (!YES) {
   process.exit(2);
 }
 
-installCleanup();
+installCleanup('log-flood');
 const t = tempRoot('log-flood');
 // info level: the vassal's lines are re-emitted at info
 const emp = startEmperor({ vassals: t.vassals, state: t.state, logLevel: 'info' });

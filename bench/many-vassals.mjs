@@ -5,27 +5,27 @@
 // app starts spread over the cores); then every file removed and the time until every vassal
 // process is gone; then the emperor stopped (SIGTERM, SIGKILL after 30 s) and checked clean.
 //
-//   node bench/many-vassals.mjs [--count 300] [--concurrency 50] [--idle 10] [--dashboard]
+//   node bench/many-vassals.mjs [--count 300] [--concurrency 50] [--idle 10] [--dashboard] [--no-bare-burst]
+//                               [--result many-vassals]   (the result file's name: scale.mjs writes scale-N)
 //
 // --dashboard: the emperor serves its dashboard on a loopback port (as `emperor run` does by
 // default; otherwise it is off here), so the idle figures include its 2 s sampler, and the time
 // from a WebSocket connect to its snapshot of every record is measured (5 connects, after idle).
 //
 // Result: bench/results/many-vassals.json.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  BARE, CLK_TCK, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, startEmperor, stopEmperor, waitEmperorUp,
+  BARE, benchArgs, startBare, CLK_TCK, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, startEmperor, stopEmperor, waitEmperorUp,
   pollUntil200, waitGone, vassalPids, emperorChildren, track, untrack, isGone, cpuTicks, procStat, rssKb, memKb, summary, round, machine, writeResult,
   now, sleep, timedCpu, freePort,
-} from './lib.mjs';
+} from './harness.mjs';
 
-const { values: args } = parseArgs({
-  options: { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '50' }, idle: { type: 'string', default: '10' }, 'no-bare-burst': { type: 'boolean', default: false }, dashboard: { type: 'boolean', default: false } },
-});
+const args = benchArgs(
+  { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '50' }, idle: { type: 'string', default: '10' }, 'no-bare-burst': { type: 'boolean', default: false }, dashboard: { type: 'boolean', default: false }, result: { type: 'string', default: 'many-vassals' } },
+  { count: '30', idle: '2' },
+);
 const COUNT = Math.max(1, Math.min(1000, Number(args.count) || 300));
 const CONCURRENCY = Math.max(1, Math.min(200, Number(args.concurrency) || 50));
 const IDLE_S = Math.max(1, Math.min(120, Number(args.idle) || 10));
@@ -78,17 +78,13 @@ async function bareBurst(app, sockDir) {
   const children = [];
   const t0 = now();
   for (const sock of socks) {
-    const child = spawn(process.execPath, [BARE, app, sock], { stdio: ['ignore', 'ignore', 'ignore'] });
-    track(child.pid, 'bare app');
-    children.push(child);
+    children.push(startBare(app, sock));
   }
   const spawnMs = now() - t0;
   const { readyMs, errors } = await pollAll(socks, t0, OVERALL_MS);
   const answered = readyMs.filter((x) => x !== null);
   const cpuMs = children.reduce((a, c) => a + (cpuTicks(c.pid) ?? 0), 0) * (1000 / CLK_TCK);
-  for (const c of children) c.kill('SIGKILL');
-  await waitGone(children.map((c) => c.pid), { timeoutMs: 20_000 });
-  for (const c of children) untrack(c.pid);
+  await Promise.all(children.map((c) => c.stop('SIGKILL', 20_000)));
   for (const sock of socks) fs.rmSync(sock, { force: true });
   return { spawnMs: round(spawnMs), answered: answered.length, allAnsweredMs: answered.length === COUNT ? round(Math.max(...answered)) : null, perAppReadyMs: summary(answered), cpuMsAtAllReady: round(cpuMs), errors: errors.slice(0, 5) };
 }
@@ -120,7 +116,7 @@ async function snapshotTimes(port, count) {
   return { ms, bytes, records, expected: count };
 }
 
-installCleanup();
+installCleanup('many-vassals');
 const root = tempRoot('many');
 const app = writeApp(root.dir);
 const loadBefore = machine();
@@ -284,7 +280,7 @@ try {
     emperorStderr: emp.stderr().slice(0, 4000) || null,
     machine: { before: loadBefore, after: machine() },
   };
-  const file = writeResult('many-vassals', result);
+  const file = writeResult(args.result, result);
 
   const yes = (b) => (b ? 'met' : 'NOT met');
   console.log(`\n== many-vassals (${COUNT} vassals dropped at once) ==`);

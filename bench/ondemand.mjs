@@ -16,11 +16,9 @@
 // Writes bench/results/ondemand.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import * as C from './compare-lib.mjs';
+import * as H from './harness.mjs';
 
-const { L } = C;
-const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '20' }, vassals: { type: 'string', default: '500' } } });
+const args = H.benchArgs({ trials: { type: 'string', default: '20' }, vassals: { type: 'string', default: '500' } }, { trials: '2', vassals: '20' });
 const TRIALS = Math.min(100, Math.max(1, Number(args.trials)));
 const MANY = Math.min(2000, Math.max(1, Number(args.vassals)));
 
@@ -36,24 +34,24 @@ function fdCount(pid) {
 async function rssSamples(pid, n = 5, everyMs = 1000) {
   const xs = [];
   for (let i = 0; i < n; i++) {
-    xs.push(C.vmRssKb(pid));
-    if (i < n - 1) await L.sleep(everyMs);
+    xs.push(H.rssKb(pid));
+    if (i < n - 1) await H.sleep(everyMs);
   }
   const ok = xs.filter((x) => x !== null);
-  return { medianMB: L.round(L.pct(ok, 50) / 1024, 1), maxMB: L.round(Math.max(...ok) / 1024, 1), samplesKb: xs };
+  return { medianMB: H.round(H.pct(ok, 50) / 1024, 1), maxMB: H.round(Math.max(...ok) / 1024, 1), samplesKb: xs };
 }
 
 async function latencyPart() {
-  const root = L.tempRoot('ondemand-lat');
-  const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-  const app = L.writeApp(root.dir);
-  const emp = await C.startEmperorOn(root);
-  const odPort = await L.freePort();
-  const warmPort = await L.freePort();
-  fs.writeFileSync(path.join(root.vassals, 'od.ini'), `${L.vassalIni(app, `127.0.0.1:${odPort}`)}on-demand = true\nidle = 1\n`);
-  fs.writeFileSync(path.join(root.vassals, 'warm.ini'), `${L.vassalIni(app, `127.0.0.1:${warmPort}`)}processes = 1\n`);
-  await C.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'od' && v.state === 'idle') && d.vassals.some((v) => v.name === 'warm' && v.state === 'ready'), { timeoutMs: 30_000 });
-  await C.waitServing(warmPort);
+  const root = H.tempRoot('ondemand-lat');
+  const unregDir = H.onCleanup('temp dir', async () => H.removeDir(root.dir));
+  const app = H.writeApp(root.dir);
+  const emp = await H.startEmperorOn(root);
+  const odPort = await H.freePort();
+  const warmPort = await H.freePort();
+  fs.writeFileSync(path.join(root.vassals, 'od.ini'), `${H.vassalIni(app, `127.0.0.1:${odPort}`)}on-demand = true\nidle = 1\n`);
+  fs.writeFileSync(path.join(root.vassals, 'warm.ini'), `${H.vassalIni(app, `127.0.0.1:${warmPort}`)}processes = 1\n`);
+  await H.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'od' && v.state === 'idle') && d.vassals.some((v) => v.name === 'warm' && v.state === 'ready'), { timeoutMs: 30_000 });
+  await H.waitServing(warmPort);
   const od = [];
   const odSecond = [];
   const warm = [];
@@ -61,102 +59,101 @@ async function latencyPart() {
   const failures = [];
   for (let i = 0; i < TRIALS; i++) {
     // the on-demand vassal must be idle (no process) before its trial
-    const w0 = L.now();
+    const w0 = H.now();
     let idle = false;
-    const deadline = L.now() + 10_000;
-    while (L.now() < deadline) {
-      const d = await C.emperorStatusAsync(root.state);
+    const deadline = H.now() + 10_000;
+    while (H.now() < deadline) {
+      const d = await H.emperorStatusAsync(root.state);
       const v = d.vassals.find((x) => x.name === 'od');
       if (v?.state === 'idle' && v.pids.length === 0) {
         idle = true;
         break;
       }
-      await L.sleep(100);
+      await H.sleep(100);
     }
-    waits.push(L.round(L.now() - w0));
+    waits.push(H.round(H.now() - w0));
     if (!idle) {
       failures.push({ trial: i, why: 'not idle within 10 s' });
       continue;
     }
-    await L.sleep(200); // let the status poll's own process go away
-    const r = await C.rawGet(odPort, 15_000);
+    await H.sleep(200); // let the status poll's own process go away
+    const r = await H.rawGet(odPort, 15_000);
     if (r.ok) od.push(r.t1 - r.t0);
     else failures.push({ trial: i, why: r.error ?? `HTTP ${r.status}` });
-    const r2 = await C.rawGet(odPort, 15_000); // the next request: the worker is up now
+    const r2 = await H.rawGet(odPort, 15_000); // the next request: the worker is up now
     if (r2.ok) odSecond.push(r2.t1 - r2.t0);
-    await L.sleep(200);
-    const rw = await C.rawGet(warmPort, 15_000);
+    await H.sleep(200);
+    const rw = await H.rawGet(warmPort, 15_000);
     if (rw.ok) warm.push(rw.t1 - rw.t0);
     else failures.push({ trial: i, vassal: 'warm', why: rw.error ?? `HTTP ${rw.status}` });
   }
-  const events = (await C.readEvents(root.state)).filter((e) => e.vassal === 'od');
+  const events = (await H.readEvents(root.state)).filter((e) => e.vassal === 'od');
   const kinds = {};
   for (const e of events) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
   await emp.stop();
   unregDir();
-  L.removeDir(root.dir);
+  H.removeDir(root.dir);
   const res = {
-    onDemandFirstMs: { ...L.summary(od), p95: L.round(L.pct(od, 95), 1) },
-    onDemandSecondMs: { ...L.summary(odSecond) },
-    runningMs: { ...L.summary(warm) },
+    onDemandFirstMs: { ...H.summary(od), p95: H.round(H.pct(od, 95), 1) },
+    onDemandSecondMs: { ...H.summary(odSecond) },
+    runningMs: { ...H.summary(warm) },
     trials: TRIALS,
     failures,
-    waitForIdleMs: L.summary(waits),
+    waitForIdleMs: H.summary(waits),
     onDemandEvents: kinds,
-    samplesMs: { onDemandFirst: od.map((x) => L.round(x, 2)), running: warm.map((x) => L.round(x, 2)) },
+    samplesMs: { onDemandFirst: od.map((x) => H.round(x, 2)), running: warm.map((x) => H.round(x, 2)) },
   };
-  console.log(`  first request, on-demand vassal (idle, no process): p50 ${C.fmtMs(res.onDemandFirstMs.p50)}  p95 ${C.fmtMs(res.onDemandFirstMs.p95)}  max ${C.fmtMs(res.onDemandFirstMs.max)}  (n=${od.length})`);
-  console.log(`  next request on it (worker up):                      p50 ${C.fmtMs(res.onDemandSecondMs.p50)}  p95 ${C.fmtMs(res.onDemandSecondMs.p95)}`);
-  console.log(`  request to an already running vassal:                p50 ${C.fmtMs(res.runningMs.p50)}  p95 ${C.fmtMs(res.runningMs.p95)}  max ${C.fmtMs(res.runningMs.max)}  (n=${warm.length})`);
-  console.log(`  waiting for 'idle' between trials: p50 ${C.fmtMs(res.waitForIdleMs.p50)}; on-demand events: ${JSON.stringify(kinds)}; failures ${failures.length}`);
+  console.log(`  first request, on-demand vassal (idle, no process): p50 ${H.fmtMs(res.onDemandFirstMs.p50)}  p95 ${H.fmtMs(res.onDemandFirstMs.p95)}  max ${H.fmtMs(res.onDemandFirstMs.max)}  (n=${od.length})`);
+  console.log(`  next request on it (worker up):                      p50 ${H.fmtMs(res.onDemandSecondMs.p50)}  p95 ${H.fmtMs(res.onDemandSecondMs.p95)}`);
+  console.log(`  request to an already running vassal:                p50 ${H.fmtMs(res.runningMs.p50)}  p95 ${H.fmtMs(res.runningMs.p95)}  max ${H.fmtMs(res.runningMs.max)}  (n=${warm.length})`);
+  console.log(`  waiting for 'idle' between trials: p50 ${H.fmtMs(res.waitForIdleMs.p50)}; on-demand events: ${JSON.stringify(kinds)}; failures ${failures.length}`);
   return res;
 }
 
 async function memoryPart() {
-  const root = L.tempRoot('ondemand-mem');
-  const unregDir = C.onCleanup('temp dir', async () => L.removeDir(root.dir));
-  const app = L.writeApp(root.dir);
-  const emp = await C.startEmperorOn(root);
-  await L.sleep(3000);
-  const forge = L.emperorChildren(emp.pid).forge;
-  const zero = { emperor: await rssSamples(emp.pid), forge: forge ? C.vmRssKb(forge) : null, fds: fdCount(emp.pid) };
-  console.log(`  0 vassals: emperor VmRSS ${zero.emperor.medianMB} MB (max ${zero.emperor.maxMB}), forge ${L.round(zero.forge / 1024, 1)} MB, emperor fds ${zero.fds}`);
-  const t0 = L.now();
+  const root = H.tempRoot('ondemand-mem');
+  const unregDir = H.onCleanup('temp dir', async () => H.removeDir(root.dir));
+  const app = H.writeApp(root.dir);
+  const emp = await H.startEmperorOn(root);
+  await H.sleep(3000);
+  const forge = H.emperorChildren(emp.pid).forge;
+  const zero = { emperor: await rssSamples(emp.pid), forge: forge ? H.rssKb(forge) : null, fds: fdCount(emp.pid) };
+  console.log(`  0 vassals: emperor VmRSS ${zero.emperor.medianMB} MB (max ${zero.emperor.maxMB}), forge ${H.round(zero.forge / 1024, 1)} MB, emperor fds ${zero.fds}`);
+  const t0 = H.now();
   for (let i = 0; i < MANY; i++) {
     const name = `od${String(i).padStart(4, '0')}`;
-    fs.writeFileSync(path.join(root.vassals, `${name}.ini`), `${L.vassalIni(app, path.join(root.sockDir, `${name}.sock`))}on-demand = true\n`);
+    fs.writeFileSync(path.join(root.vassals, `${name}.ini`), `${H.vassalIni(app, path.join(root.sockDir, `${name}.sock`))}on-demand = true\n`);
   }
-  const doc = await C.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'idle').length === MANY, { timeoutMs: 180_000, intervalMs: 1000 });
-  const allIdleMs = L.round(L.now() - t0);
+  const doc = await H.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'idle').length === MANY, { timeoutMs: 180_000, intervalMs: 1000 });
+  const allIdleMs = H.round(H.now() - t0);
   const notIdle = doc.vassals.filter((v) => v.state !== 'idle').length;
-  await L.sleep(3000);
-  const many = { emperor: await rssSamples(emp.pid), forge: forge ? C.vmRssKb(forge) : null, fds: fdCount(emp.pid), children: L.childrenOf(emp.pid).length };
-  console.log(`  ${MANY} on-demand vassals (all idle after ${C.fmtMs(allIdleMs)}): emperor VmRSS ${many.emperor.medianMB} MB (max ${many.emperor.maxMB}), forge ${L.round(many.forge / 1024, 1)} MB, emperor fds ${many.fds}, children ${many.children}`);
+  await H.sleep(3000);
+  const many = { emperor: await rssSamples(emp.pid), forge: forge ? H.rssKb(forge) : null, fds: fdCount(emp.pid), children: H.childrenOf(emp.pid).length };
+  console.log(`  ${MANY} on-demand vassals (all idle after ${H.fmtMs(allIdleMs)}): emperor VmRSS ${many.emperor.medianMB} MB (max ${many.emperor.maxMB}), forge ${H.round(many.forge / 1024, 1)} MB, emperor fds ${many.fds}, children ${many.children}`);
   // one of them still wakes up
-  const probe = await L.probe({ socketPath: path.join(root.sockDir, 'od0000.sock') }, 15_000);
+  const probe = await H.probe({ socketPath: path.join(root.sockDir, 'od0000.sock') }, 15_000);
   const stopped = await emp.stop();
   unregDir();
-  L.removeDir(root.dir);
+  H.removeDir(root.dir);
   const perVassalKb = ((many.emperor.medianMB - zero.emperor.medianMB) * 1024) / MANY;
-  console.log(`  => ${L.round(perVassalKb, 1)} kB of emperor RSS per idle on-demand vassal; a wake-up probe on one of them: ${probe.status ?? probe.error}; emperor stop took ${C.fmtMs(stopped.ms)}`);
-  return { vassals: MANY, zero, many, allIdleMs, notIdle, perVassalKb: L.round(perVassalKb, 1), wakeProbe: probe, emperorStopMs: L.round(stopped.ms) };
+  console.log(`  => ${H.round(perVassalKb, 1)} kB of emperor RSS per idle on-demand vassal; a wake-up probe on one of them: ${probe.status ?? probe.error}; emperor stop took ${H.fmtMs(stopped.ms)}`);
+  return { vassals: MANY, zero, many, allIdleMs, notIdle, perVassalKb: H.round(perVassalKb, 1), wakeProbe: probe, emperorStopMs: H.round(stopped.ms) };
 }
 
-await C.runMain(
+await H.runMain(
   'ondemand',
   async () => {
-    if (!fs.existsSync(L.CLI)) throw new Error(`${L.CLI} is missing: build first (npx tsc -p tsconfig.json)`);
     console.log(`ondemand: first-request latency (${TRIALS} trials)`);
     const latency = await latencyPart();
     console.log(`ondemand: emperor memory with ${MANY} on-demand vassals`);
     const memory = await memoryPart();
     const result = {
-      machine: C.machineInfo(),
+      machine: H.machine(),
       method: `latency: new TCP connection + GET / (Connection: close) from connect() to full response; on-demand vassal with idle = 1 waited to state idle (status --json, max 10 s) before each trial; ${TRIALS} trials interleaved with a running vassal's. memory: VmRSS of the emperor pid, 5 samples 1 s apart (median), with 0 vassals then ${MANY} on-demand vassals on Unix sockets all idle`,
       latency,
       memory,
     };
-    const file = L.writeResult('ondemand', result);
+    const file = H.writeResult('ondemand', result);
     console.log(`wrote ${file}`);
   },
   { limitMs: 15 * 60_000 },

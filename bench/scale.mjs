@@ -7,33 +7,28 @@
 //
 //   node bench/scale.mjs [--counts 100,300,1000] [--idle 10] [--bare-max 300]
 //
-// Result: bench/results/scale.json (and each run's many-vassals.json copied beside it).
+// Result: bench/results/scale.json (and each run's many-vassals result beside it, scale-N.json).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { BENCH, RESULTS, benchArgs, writeResult } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({ options: { counts: { type: 'string', default: '100,300,1000' }, idle: { type: 'string', default: '10' }, 'bare-max': { type: 'string', default: '300' } } });
+const args = benchArgs({ counts: { type: 'string', default: '100,300,1000' }, idle: { type: 'string', default: '10' }, 'bare-max': { type: 'string', default: '300' } }, { counts: '50', idle: '2', 'bare-max': '50' });
 const counts = args.counts.split(',').map(Number).filter((n) => n >= 1 && n <= 1000).slice(0, 5);
 const bareMax = Number(args['bare-max']) || 0;
-const dir = path.join(HERE, 'results');
-fs.mkdirSync(dir, { recursive: true });
 const rows = [];
 for (const n of counts) {
-  const argv = [path.join(HERE, 'many-vassals.mjs'), '--count', String(n), '--idle', args.idle, '--dashboard', ...(n > bareMax ? ['--no-bare-burst'] : [])];
+  const argv = [path.join(BENCH, 'many-vassals.mjs'), '--result', `scale-${n}`, '--count', String(n), '--idle', args.idle, '--dashboard', ...(n > bareMax ? ['--no-bare-burst'] : [])];
   console.log(`scale: ${n} vassals ...`);
+  const file = path.join(RESULTS, `scale-${n}.json`);
+  fs.rmSync(file, { force: true }); // a stale result must not pass for this run's
   // bounded: a whole run of 1000 vassals takes minutes on 2 cores; 30 min is the hard stop
   const r = spawnSync(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60_000, killSignal: 'SIGINT' });
-  const file = path.join(dir, 'many-vassals.json');
   if (r.status !== 0 || !fs.existsSync(file)) {
     rows.push({ count: n, failed: `exit ${r.status ?? r.signal}` });
     continue;
   }
   const j = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.copyFileSync(file, path.join(dir, `scale-${n}.json`));
-  fs.rmSync(file);
   const snap = (j.dashboardSnapshotMs?.ms ?? []).filter((x) => x !== null).sort((a, b) => a - b);
   rows.push({
     count: n,
@@ -52,8 +47,7 @@ for (const n of counts) {
     load: j.machine.before.loadavg,
   });
 }
-const out = path.join(dir, 'scale.json');
-fs.writeFileSync(out, JSON.stringify({ name: 'scale', at: new Date().toISOString(), rows }, null, 2));
+const out = writeResult('scale', { name: 'scale', at: new Date().toISOString(), rows });
 console.log('\n| vassals | drop -> all 200 | bare burst | ratio | emperor CPU in drop | emperor RSS / Pss after idle | forge RSS | idle CPU emperor / workers | snapshot | remove all | load before |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
