@@ -1,0 +1,119 @@
+// The keeper under the faults an attacker's review of the split found (each seen failing before
+// its fix unless said otherwise): a setsid grandchild outlived a stopped emperor (the keeper never
+// swept strays at its end); a draining copy got a second SIGTERM and cut its request when the
+// brain died during shutdown; a second stop signal did nothing while the brain hung; a copy that
+// exited just after a brain died was never reported to the next one; a notify flood while the
+// brain was stopped grew the keeper without bound.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { alive, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+
+const brainOf = (e: EmperorProc): number => {
+  const pid = e.status().emperor.brainPid;
+  assert.ok(pid && alive(pid), 'a live brain');
+  return pid;
+};
+const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+test('a setsid grandchild of a copy is ended when the emperor stops (the keeper sweeps before it exits)', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const script = path.join(e.dir, 'daemonize.sh');
+  const pidFile = path.join(e.dir, 'grandchild.pid');
+  fs.writeFileSync(script, `#!/bin/sh\nsetsid sh -c 'echo $$ > ${pidFile}; exec sleep 300' &\nexec sleep 300\n`, { mode: 0o755 });
+  fs.chmodSync(e.dir, 0o777);
+  e.write('d.ini', `[vassal]\nexec = /bin/sh ${script}\nready-after = 100\nmercy = 2\n`);
+  await e.waitVassal('d', 'ready', 20_000);
+  const grandchild = await waitUntil(() => {
+    const n = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '');
+    return n > 0 && alive(n) ? n : null;
+  }, 10_000, 'the grandchild pid');
+  t.after(() => {
+    if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+  });
+  assert.equal(await e.stop('SIGTERM'), 0);
+  await waitUntil(() => !alive(grandchild), 3000, 'the grandchild to be ended by the last sweep');
+});
+
+test('the brain killed while the emperor stops: a draining request completes (no second SIGTERM), the keeper exits', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const app = path.join(e.dir, 'slow.mjs');
+  fs.writeFileSync(app, "export default (req, res) => { res.writeHead(200); res.write('started\\n'); setTimeout(() => res.end('finished\\n'), 3000); };\n");
+  const socket = path.join(e.dir, 'slow.sock');
+  e.write('slow.ini', `[vassal]\napp = ${app}\nhttp-socket = ${socket}\nmercy = 20\n`);
+  const v = await e.waitVassal('slow', 'ready', 20_000);
+  const body = new Promise<string>((resolve, reject) => {
+    http.get({ socketPath: socket, path: '/', agent: false }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (b += d));
+      res.on('end', () => resolve(b));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const brain = brainOf(e);
+  process.kill(e.pid, 'SIGTERM');
+  await e.waitLog((l) => l.event === 'stopping' && l.vassal === 'slow', 10_000, 'the stop to begin');
+  process.kill(brain, 'SIGKILL');
+  assert.equal(await body, 'started\nfinished\n', 'the request the copy drains completes');
+  assert.equal(await Promise.race([e.exited, new Promise((r) => setTimeout(() => r('timeout'), 25_000))]), 0, 'the keeper exits 0');
+  assert.ok(!alive(v.pid!));
+});
+
+test('a second stop signal while the brain hangs (SIGSTOP): the keeper kills every copy itself and exits', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const socket = path.join(e.dir, 'h.sock');
+  fs.writeFileSync(path.join(e.dir, 'h.mjs'), "export default (req, res) => res.end('ok');\n");
+  e.write('h.ini', `[vassal]\napp = ${path.join(e.dir, 'h.mjs')}\nhttp-socket = ${socket}\nprocesses = 2\n`);
+  const v = await e.waitVassal('h', (r) => r.state === 'ready' && r.pids.length === 2, 20_000);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGSTOP');
+  t.after(() => {
+    if (alive(brain)) process.kill(brain, 'SIGKILL');
+  });
+  process.kill(e.pid, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(v.pids.every(alive), 'the first signal goes to the (stopped) brain: nothing happens yet');
+  process.kill(e.pid, 'SIGTERM');
+  await waitUntil(() => v.pids.every((p) => !alive(p)), 3000, 'every copy killed by the keeper');
+  assert.equal(await Promise.race([e.exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]), 0);
+});
+
+test('a copy that exits just after the brain died is reported to the next brain (restart counted, replaced)', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const socket = path.join(e.dir, 'h.sock');
+  fs.writeFileSync(path.join(e.dir, 'h.mjs'), "export default (req, res) => res.end('ok');\n");
+  e.write('h.ini', `[vassal]\napp = ${path.join(e.dir, 'h.mjs')}\nhttp-socket = ${socket}\n`);
+  const v = await e.waitVassal('h', 'ready', 20_000);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 30)); // the next brain is starting: it has not said hello
+  process.kill(v.pid!, 'SIGKILL');
+  await waitUntil(() => e.events('adopted').length === 1, 20_000, 'the next brain to adopt');
+  const after = await e.waitVassal('h', (r) => r.state === 'ready' && r.pid !== null && r.pid !== v.pid, 20_000);
+  assert.equal(after.restarts, 1, 'the exit was reported and counted');
+  assert.notEqual(after.lastExit, null);
+});
+
+test('a notify flood while the brain is stopped: the keeper does not grow (only READY=1 is relayed)', { timeout: 90_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const line = 'X'.repeat(16 * 1024);
+  const script = path.join(e.dir, 'flood.sh');
+  fs.writeFileSync(script, `#!/bin/sh\nprintf 'READY=1\\n' >&4\nwhile :; do printf '%s\\n' '${line}' >&4; done\n`, { mode: 0o755 });
+  e.write('flood.ini', `[vassal]\nexec = /bin/sh ${script}\nready-after = 60000\n`);
+  await e.waitVassal('flood', 'ready', 20_000);
+  const before = rssMb(e.pid);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGSTOP');
+  t.after(() => {
+    if (alive(brain)) process.kill(brain, 'SIGCONT');
+  });
+  await new Promise((r) => setTimeout(r, 8000));
+  const during = rssMb(e.pid);
+  process.kill(brain, 'SIGCONT');
+  t.diagnostic(`keeper VmRSS ${before.toFixed(1)} -> ${during.toFixed(1)} MB over 8 s of a notify flood with the brain stopped`);
+  assert.ok(during - before < 40, `the keeper stays bounded (${before.toFixed(1)} -> ${during.toFixed(1)} MB)`);
+});
