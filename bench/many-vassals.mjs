@@ -303,7 +303,8 @@ try {
   if (bare) console.log(`  the same burst of ${COUNT} bare apps (no emperor): all answering in ${bare.allAnsweredMs ?? `n/a (${bare.answered}/${COUNT})`} ms, ${bare.cpuMsAtAllReady} ms CPU used by them`);
   console.log(`  floor: ${COUNT} x ${round(bareCpuMean)} ms CPU per bare app start / ${CORES} cores = ${round(floorMs)} ms (node -e "" alone: ${summary(emptyCpu).mean} ms CPU)`);
   console.log(`         the ${vassalPidList.length} workers had used ${result.floor.vassalCpuAtAllReadyMs} ms CPU by then (/${CORES} cores = ${result.floor.vassalCpuFloorMs} ms)`);
-  const m3 = (a, b, c) => `${a.rssMb} / ${b.rssMb} / ${c.rssMb} MB (anon ${a.anonMb} / ${b.anonMb} / ${c.anonMb}, pss ${a.pssMb} / ${b.pssMb} / ${c.pssMb})`;
+  // '-': the process was not there (a forge that exited idle)
+  const m3 = (...xs) => { const f = (k) => xs.map((x) => x[k] ?? '-').join(' / '); return `${f('rssMb')} MB (anon ${f('anonMb')}, pss ${f('pssMb')})`; };
   console.log(`  emperor VmRSS before drop / all up / after idle: ${m3(before.emperor, atReady.emperor, afterIdle.emperor)}; target < 60 MB: ${yes(result.targets.emperorRssUnder60MB)}`);
   if (brainPid) {
     console.log(`    keeper VmRSS: ${m3(before.emperor.keeper, atReady.emperor.keeper, afterIdle.emperor.keeper)}`);

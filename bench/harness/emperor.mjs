@@ -149,7 +149,8 @@ export function emperorCpuTicks(pid) {
 /**
  * CPU of the emperor's processes over a window, per role: start now, sample() during it (a forge
  * or brain started meanwhile is counted from 0, one that exits keeps its last sample), stop() ->
- * { seconds, keeper, brain, forge, emperor (keeper + brain) } in % of one core.
+ * { seconds, keeper, brain, forge, emperor (keeper + brain) } in % of one core; a role never seen
+ * in the window (no brain before the split, a forge that had exited) is null, not 0.
  */
 export function emperorCpuMeter(pid) {
   const t0 = now();
@@ -171,10 +172,10 @@ export function emperorCpuMeter(pid) {
     stop() {
       sample(false);
       const secs = (now() - t0) / 1000;
-      const by = { keeper: 0, brain: 0, forge: 0 };
-      for (const e of seen.values()) by[e.role] += e.last - e.first;
-      const pctOf = (ticks) => round((ticks / CLK_TCK / secs) * 100, 2);
-      return { seconds: round(secs, 2), keeper: pctOf(by.keeper), brain: pctOf(by.brain), forge: pctOf(by.forge), emperor: pctOf(by.keeper + by.brain) };
+      const by = { keeper: null, brain: null, forge: null };
+      for (const e of seen.values()) by[e.role] = (by[e.role] ?? 0) + e.last - e.first;
+      const pctOf = (ticks) => (ticks === null ? null : round((ticks / CLK_TCK / secs) * 100, 2));
+      return { seconds: round(secs, 2), keeper: pctOf(by.keeper), brain: pctOf(by.brain), forge: pctOf(by.forge), emperor: pctOf(by.keeper === null ? null : by.keeper + (by.brain ?? 0)) };
     },
   };
 }
