@@ -7,7 +7,7 @@
 // Systems: emperor (10 app vassals, processes = 1), bare `node bench/bare-server.mjs` x10 (no
 // manager: the floor), PM2 cluster mode (10 apps x 1 instance, from an ecosystem file) and the
 // uWSGI Emperor (10 vassals, master + 1 worker each) where installed. Per-app cost = the app's
-// own processes; the manager's processes (emperor + forge, PM2 daemon, uWSGI emperor) are listed
+// own processes; the manager's processes (keeper + brain + forge if alive, PM2 daemon, uWSGI emperor) are listed
 // apart and also spread over the 10 apps.
 //
 //   node bench/compare-memory.mjs [--only emperor,bare,pm2,uwsgi] [--apps 10] [--settle 10] [--quick]
@@ -79,10 +79,12 @@ async function emperorRun(root) {
   const doc = await H.waitStatus(root.state, (d) => d.vassals.filter((v) => v.state === 'ready').length === APPS, { timeoutMs: 60_000 });
   await settle(ports);
   const groups = doc.vassals.map((v) => v.pids);
-  const forge = H.emperorChildren(emp.pid).forge;
-  const snap = snapshot(groups, [emp.pid, forge].filter(Boolean));
+  // the manager: keeper + brain (one process before the split) and the forge while it lives (it exits after 10 s idle)
+  const procs = H.emperorProcs(emp.pid);
+  const snap = snapshot(groups, [...procs.pids, procs.forge].filter(Boolean));
   await emp.stop();
-  return summarise('emperor', `${APPS} app vassals, processes = 1 (workers as nobody); manager = emperor + its socket forge`, snap);
+  const who = `${procs.brain ? 'keeper + brain' : 'emperor'}${procs.forge ? ' + its socket forge' : ' (forge exited idle)'}`;
+  return summarise('emperor', `${APPS} app vassals, processes = 1 (workers as nobody); manager = ${who}`, snap);
 }
 
 async function bareRun(root) {

@@ -114,7 +114,8 @@ async function emperorSystem(root) {
     how: 'one app vassal, processes = 2 (nobody); reload = utimes() on its .ini (readiness-gated rollout: 2 new workers, then the old 2 drain)',
     url: `http://127.0.0.1:${port}/`,
     workerPids,
-    ourPids: () => [emp.pid, H.emperorChildren(emp.pid).forge, ...workerPids()].filter(Boolean),
+    // keeper, brain (none before the split), forge while it lives, workers
+    ourPids: () => { const p = H.emperorProcs(emp.pid); return [...p.pids, p.forge, ...workerPids()].filter(Boolean); },
     reload() {
       const t = new Date();
       fs.utimesSync(file, t, t);

@@ -29,9 +29,13 @@ const MAX_TRIES = H.isQuick() ? 1 : 4;
 const WARMUP_S = H.isQuick() ? 1 : 3;
 const QUIET_WAIT_MS = 60_000;
 
+/** `emperor` = keeper + brain (a build before the split: the keeper is the whole emperor) */
+const withEmperor = (o) => ('keeper' in o ? { emperor: o.keeper === null ? null : H.round(o.keeper + (o.brain ?? 0), 2), ...o } : o);
+
 /** one wrk run; sampled: connections per worker pid (ss) at mid-run, CPU of every process */
 async function measureOnce(label, port, serverPids, extraPids = {}) {
   const quiet = await H.waitQuiet({ maxBusyCores: 0.3, timeoutMs: QUIET_WAIT_MS });
+  extraPids = Object.fromEntries(Object.entries(extraPids).filter(([, p]) => p));
   const before = Object.fromEntries([...serverPids, ...Object.values(extraPids)].map((p) => [p, H.cpuTicks(p)]));
   const meter = H.cpuMeter([...serverPids, ...Object.values(extraPids)]);
   const wrkP = H.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: 32, seconds: SECONDS });
@@ -53,7 +57,7 @@ async function measureOnce(label, port, serverPids, extraPids = {}) {
     connectionsPerWorker: serverPids.map((p) => conns[p] ?? 0),
     connectionsOther: Object.entries(conns).filter(([p]) => !serverPids.includes(Number(p))).map(([p, n]) => ({ pid: Number(p), n })),
     cpuCoresPerWorker: serverPids.map(cpu),
-    cpuCoresOther: Object.fromEntries(Object.entries(extraPids).map(([k, p]) => [k, cpu(p)])),
+    cpuCoresOther: withEmperor(Object.fromEntries(Object.entries(extraPids).map(([k, p]) => [k, cpu(p)]))),
     quietBefore: quiet,
     machine,
     contended: machine.foreignCores > CONTENDED_CORES,
@@ -93,7 +97,7 @@ await H.runMain('compare-throughput', async () => {
   const doc = await H.waitStatus(root.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
   await H.waitServing(ePort);
   const ePids = doc.vassals.find((v) => v.name === 'hello').pids;
-  const forge = H.emperorChildren(emp.pid).forge;
+  const { forge, brain } = H.emperorProcs(emp.pid);
 
   // experiment (--single-accept): a second emperor whose environment, hence its workers', has
   // UV_TCP_SINGLE_ACCEPT=1 (libuv then accepts one connection per loop turn and yields, which
@@ -113,7 +117,7 @@ await H.runMain('compare-throughput', async () => {
     fs.writeFileSync(path.join(root2.vassals, 'hello.ini'), `${H.vassalIni(app, `127.0.0.1:${port}`)}processes = 2\n`);
     const d2 = await H.waitStatus(root2.state, (d) => d.vassals.some((v) => v.name === 'hello' && v.state === 'ready' && v.pids.length === 2), { timeoutMs: 30_000 });
     await H.waitServing(port);
-    sa = { emp: emp2, port, pids: d2.vassals.find((v) => v.name === 'hello').pids, forge: H.emperorChildren(emp2.pid).forge };
+    sa = { emp: emp2, port, pids: d2.vassals.find((v) => v.name === 'hello').pids, ...H.emperorProcs(emp2.pid) };
   }
 
   // bare node:cluster, default (round-robin) and SCHED_NONE
@@ -125,11 +129,11 @@ await H.runMain('compare-throughput', async () => {
   await H.waitServing(nPort);
 
   const systems = {
-    emperor: { port: ePort, pids: ePids, extra: { emperor: emp.pid, forge } },
+    emperor: { port: ePort, pids: ePids, extra: { keeper: emp.pid, brain, forge } },
     'bare cluster (rr)': { port: bPort, pids: bare.workerPids, extra: { primary: bare.pid } },
     'bare cluster (none)': { port: nPort, pids: none.workerPids, extra: { primary: none.pid } },
   };
-  if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { emperor: sa.emp.pid, forge: sa.forge } };
+  if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { keeper: sa.emp.pid, brain: sa.brain, forge: sa.forge } };
   console.log(`warm-up (${WARMUP_S} s each, not counted)`);
   for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: WARMUP_S });
 

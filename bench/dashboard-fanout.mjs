@@ -29,7 +29,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { benchArgs, memKb, probe, cleanupAll, installCleanup, killLeftovers, startEmperor, stopEmperor, tempRoot, writeApp, vassalIni, removeDir, freePort, cpuTicks, machine, writeResult, sleep, round, pct, CLK_TCK } from './harness.mjs';
+import { benchArgs, emperorMem, emperorProcs, emperorCpuTicks, probe, cleanupAll, installCleanup, killLeftovers, startEmperor, stopEmperor, tempRoot, writeApp, vassalIni, removeDir, freePort, cpuTicks, machine, writeResult, sleep, round, pct, CLK_TCK } from './harness.mjs';
 
 const args = benchArgs(
   {
@@ -83,7 +83,8 @@ function clockOffset() {
 const PRELOAD_SRC = `import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 const out = process.env.BENCH_ELD_OUT;
-// the emperor only (dist/emperor/cli/index.js): its forge is started with the same --import
+// the emperor only (dist/emperor/cli/index.js: keeper and brain; only the brain, which serves the
+// dashboard, is signalled): its forge is started with the same --import
 if (out && /cli(\\/index)?\\.js$/.test(process.argv[1] ?? '')) {
   const h = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RES) || 2 });
   h.enable();
@@ -173,10 +174,12 @@ async function scrape(port) {
   };
 }
 
+/** the emperor's memory: keeper + brain summed (VmHWM too: the sum of each one's peak), each apart */
 function procMem(pid) {
   const mb = (kb) => (kb === null ? null : round(kb / 1024));
-  const m = memKb(pid);
-  return { rssMb: mb(m.rss), hwmMb: mb(m.hwm), anonMb: mb(m.anon) };
+  const shape = (m) => ({ rssMb: mb(m.rss), hwmMb: mb(m.hwm), anonMb: mb(m.anon) });
+  const m = emperorMem(pid);
+  return { ...shape(m.emperor), keeper: shape(m.keeper), brain: m.brain ? shape(m.brain) : null };
 }
 
 // ---- clients --------------------------------------------------------------------------------------
@@ -265,7 +268,8 @@ async function oneRun(runNo) {
     const signalEld = () => {
       if (!PRELOAD) return;
       try {
-        process.kill(emp.pid, 'SIGUSR2');
+        // the brain runs the dashboard; SIGUSR2 to the keeper would upgrade the brain (one process before the split)
+        process.kill(emperorProcs(emp.pid).brain ?? emp.pid, 'SIGUSR2');
       } catch {}
     };
     // open the idle window: reset both histograms (the first scrape's figures cover start-up)
@@ -278,7 +282,7 @@ async function oneRun(runNo) {
     const closeWindow = async (name, extra = {}) => {
       signalEld();
       const s = await scrape(port);
-      windows.push({ name, metrics: s, benchEld: benchEld(myEld), emperorMem: procMem(emp.pid), emperorCpuTicks: cpuTicks(emp.pid), ...extra });
+      windows.push({ name, metrics: s, benchEld: benchEld(myEld), emperorMem: procMem(emp.pid), emperorCpuTicks: emperorCpuTicks(emp.pid), ...extra });
       return s;
     };
     await closeWindow('idle (before the burst)');
@@ -301,7 +305,7 @@ async function oneRun(runNo) {
     for (const p of phases) {
       const startIdP = maxSeen();
       phase = { ...p, startId: Math.max(startIdP, startId), done: new Set() };
-      const cpu0 = cpuTicks(emp.pid);
+      const cpu0 = emperorCpuTicks(emp.pid);
       const t0 = wall();
       p.act();
       const actMs = wall() - t0;
@@ -330,7 +334,7 @@ async function oneRun(runNo) {
         windowMs: round(wall() - t0),
         startId: phase.startId,
         endId: endIdP,
-        emperorCpuMs: cpu0 === null ? null : Math.round(((cpuTicks(emp.pid) ?? cpu0) - cpu0) * (1000 / CLK_TCK)),
+        emperorCpuMs: cpu0 === null ? null : Math.round(((emperorCpuTicks(emp.pid) ?? cpu0) - cpu0) * (1000 / CLK_TCK)),
       });
     }
     phase = null;

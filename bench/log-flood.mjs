@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bench/log-flood.mjs — one vassal floods its output (`yes`, an exec vassal) for a bounded time;
-// prints the emperor's CPU % and its stdout bytes/s and lines/s over that window, with the
+// prints the emperor's CPU % (keeper + brain, and each apart; a build before the split: its one
+// process) and its stdout bytes/s and lines/s over that window, with the
 // per-vassal output limit on (1000 lines/s after a burst of 2000). Starts one emperor on a temp
 // vassals.d, stops it and everything it started at the end (or on Ctrl-C / error).
 //
@@ -8,7 +9,7 @@
 //   BENCH_EMPEROR_CLI=/path/to/other/dist/emperor/cli/index.js node bench/log-flood.mjs   (compare builds)
 import fs from 'node:fs';
 import path from 'node:path';
-import { benchArgs, CLK_TCK, cleanupAll, installCleanup, machine, now, removeDir, round, sleep, startEmperor, stopEmperor, tempRoot, writeResult, cpuTicks } from './harness.mjs';
+import { benchArgs, cleanupAll, installCleanup, machine, now, removeDir, round, sleep, startEmperor, stopEmperor, tempRoot, writeResult, emperorCpuMeter } from './harness.mjs';
 
 const args = benchArgs({ seconds: { type: 'string', default: '8' } }, { seconds: '2' });
 const seconds = Math.min(60, Math.max(2, Number(args.seconds) || 8));
@@ -50,14 +51,17 @@ try {
   const b0 = bytes;
   const l0 = lines;
   const d0 = dropped;
-  const c0 = cpuTicks(emp.pid);
+  const meter = emperorCpuMeter(emp.pid);
   const t0 = now();
-  await sleep(seconds * 1000);
+  for (let i = 0; i < seconds; i++) await sleep(1000).then(() => meter.sample());
   const elapsed = (now() - t0) / 1000;
-  const cpu = ((cpuTicks(emp.pid) - c0) / CLK_TCK / elapsed) * 100;
+  const cpu = meter.stop();
   const result = {
     seconds: round(elapsed, 2),
-    emperorCpuPercent: round(cpu, 1),
+    emperorCpuPercent: round(cpu.emperor, 1),
+    keeperCpuPercent: round(cpu.keeper, 1),
+    brainCpuPercent: round(cpu.brain, 1),
+    forgeCpuPercent: round(cpu.forge, 1),
     emperorStdoutBytesPerSecond: Math.round((bytes - b0) / elapsed),
     reemittedLinesPerSecond: Math.round((lines - l0) / elapsed),
     droppedLinesPerSecond: Math.round((dropped - d0) / elapsed),
@@ -65,7 +69,7 @@ try {
   };
   await stopEmperor(emp, 15_000);
   console.log(JSON.stringify(result, null, 2));
-  console.log(`\nlog flood (yes), ${result.seconds} s: emperor CPU ${result.emperorCpuPercent} %, stdout ${(result.emperorStdoutBytesPerSecond / 1024).toFixed(1)} KiB/s, ${result.reemittedLinesPerSecond} lines/s re-emitted, ${result.droppedLinesPerSecond} lines/s dropped`);
+  console.log(`\nlog flood (yes), ${result.seconds} s: emperor CPU ${result.emperorCpuPercent} % (keeper ${result.keeperCpuPercent} %, brain ${result.brainCpuPercent} %), stdout ${(result.emperorStdoutBytesPerSecond / 1024).toFixed(1)} KiB/s, ${result.reemittedLinesPerSecond} lines/s re-emitted, ${result.droppedLinesPerSecond} lines/s dropped`);
   console.log(`written to ${writeResult('log-flood', result)}`);
 } finally {
   await cleanupAll(5000);

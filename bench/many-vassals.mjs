@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // bench/many-vassals.mjs — 300 small app vassals (Unix sockets in the temp dir) written into the
 // vassals.d of a running emperor at once; time until every one answers HTTP 200; the emperor's
-// RSS and that of its socket forge; their CPU while idle for 10 s (after a 2 s settle); the CPU floor (300 bare Node
+// RSS (keeper + brain, each also apart; a build before the split: its one process) and that of its
+// socket forge (while it lives: it exits after 10 s idle); their CPU while idle for 10 s (after a 2 s settle); the CPU floor (300 bare Node
 // app starts spread over the cores); then every file removed and the time until every vassal
 // process is gone; then the emperor stopped (SIGTERM, SIGKILL after 30 s) and checked clean.
 //
@@ -18,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BARE, benchArgs, startBare, CLK_TCK, installCleanup, cleanupAll, tempRoot, writeApp, vassalIni, removeDir, startEmperor, stopEmperor, waitEmperorUp,
-  pollUntil200, waitGone, vassalPids, emperorChildren, track, untrack, isGone, cpuTicks, procStat, rssKb, memKb, summary, round, machine, writeResult,
+  pollUntil200, waitGone, vassalPids, emperorChildren, emperorMem, emperorCpuTicks, emperorCpuMeter, track, untrack, isGone, cpuTicks, procStat, rssKb, memKb, summary, round, machine, writeResult,
   now, sleep, timedCpu, freePort,
 } from './harness.mjs';
 
@@ -40,9 +41,12 @@ const OVERALL_MS = Math.max(60_000, COUNT * 200);
 const POLL_MS = 20;
 const mb = (kb) => (kb === null ? null : round(kb / 1024, 1));
 /** VmRSS (the target's measure), plus RssAnon and Pss (its private share; Node's binary pages are shared by every node process) */
-const mem = (pid) => {
-  const m = memKb(pid);
-  return { rssMb: mb(m.rss), anonMb: mb(m.anon), pssMb: mb(m.pss) };
+const shape = (m) => ({ rssMb: mb(m.rss), anonMb: mb(m.anon), pssMb: mb(m.pss) });
+const mem = (pid) => shape(memKb(pid));
+/** the emperor = keeper + brain (summed), each apart too; the forge now (null fields once it exited) */
+const empMem = (pid) => {
+  const m = emperorMem(pid);
+  return { emperor: { ...shape(m.emperor), keeper: shape(m.keeper), brain: m.brain ? shape(m.brain) : null }, forge: m.forge ? shape(m.forge) : mem(null) };
 };
 
 /** GET every socket until its 200, CONCURRENCY at a time; per-socket ms since t0 (null = never), errors */
@@ -162,12 +166,12 @@ try {
     pids.forEach((p) => untrack(p));
     await sleep(300);
   }
-  const before = { emperor: mem(emp.pid), forge: mem(forge) };
+  const before = empMem(emp.pid);
   const names = Array.from({ length: COUNT }, (_, i) => `v${String(i).padStart(4, '0')}`);
   const sockOf = (n) => path.join(root.sockDir, `${n}.sock`);
 
   // ---- drop every file at once --------------------------------------------------------------
-  const cpuAtDrop = { emperor: cpuTicks(emp.pid), forge: cpuTicks(forge) };
+  const cpuAtDrop = { emperor: emperorCpuTicks(emp.pid), forge: cpuTicks(forge) };
   const t0 = now();
   for (const n of names) fs.writeFileSync(path.join(root.vassals, `${n}.ini`), vassalIni(app, sockOf(n)));
   const writeMs = now() - t0;
@@ -176,7 +180,7 @@ try {
   const { readyMs, errors } = await pollAll(names.map(sockOf), t0, OVERALL_MS);
   const answered = readyMs.filter((x) => x !== null);
   const allMs = answered.length === COUNT ? Math.max(...answered) : null;
-  const cpuAtAllReady = { emperor: cpuTicks(emp.pid), forge: cpuTicks(forge) };
+  const cpuAtAllReady = { emperor: emperorCpuTicks(emp.pid), forge: cpuTicks(forge) };
   console.log(`  ${answered.length}/${COUNT} answered 200; all within ${allMs === null ? 'n/a' : `${round(allMs)} ms`} (files written in ${round(writeMs)} ms)`);
 
   // ---- who runs now: the emperor, its forge, its vassals ----------------------------------
@@ -186,34 +190,42 @@ try {
   if (kids.forge !== forge) console.log(`  note: the forge pid changed (${forge} -> ${kids.forge})`);
   const vassalCpuTicksAtReady = vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0);
   const vassalRssKb = vassalPidList.reduce((a, p) => a + (rssKb(p) ?? 0), 0);
-  const atReady = { emperor: mem(emp.pid), forge: mem(kids.forge ?? forge) };
+  const atReady = empMem(emp.pid);
   const notUp = COUNT - answered.length;
 
   // ---- idle: CPU over IDLE_S seconds after a 2 s settle, nothing else done by this script ------
   await sleep(2000);
+  // keeper, brain and forge by role (a forge that exits idle meanwhile keeps its last sample)
+  const roles1 = emperorCpuMeter(emp.pid);
   const split0 = procStat(emp.pid);
-  const idle0 = { t: now(), emperor: cpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
-  await sleep(IDLE_S * 1000);
-  const idle1 = { t: now(), emperor: cpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
+  const idle0 = { t: now(), emperor: emperorCpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
+  for (let i = 0; i < IDLE_S; i++) await sleep(1000).then(() => roles1.sample());
+  const idle1 = { t: now(), emperor: emperorCpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
   const split1 = procStat(emp.pid);
+  const byRole1 = roles1.stop();
   const idleSec = (idle1.t - idle0.t) / 1000;
   const pctOfCore = (a, b) => (a === null || b === null ? null : round(((b - a) / (idleSec * CLK_TCK)) * 100, 2));
   const idle = {
     vassalsNotAnswering: notUp,
     seconds: round(idleSec, 2),
-    emperorCpuPct: pctOfCore(idle0.emperor, idle1.emperor),
-    forgeCpuPct: pctOfCore(idle0.forge, idle1.forge),
+    emperorCpuPct: byRole1.emperor,
+    keeperCpuPct: byRole1.keeper,
+    brainCpuPct: byRole1.brain,
+    forgeCpuPct: byRole1.forge,
     allVassalsCpuPct: pctOfCore(idle0.vassals, idle1.vassals),
     emperorTicks: idle1.emperor - idle0.emperor,
     emperorUserSysMs: split0 && split1 ? [((split1.utime - split0.utime) * 1000) / CLK_TCK, ((split1.stime - split0.stime) * 1000) / CLK_TCK] : null,
   };
   // a second window right after: start-up aftermath (GC, lazy compilation) should be gone by then
-  await sleep(IDLE_S * 1000);
-  const idle2 = { t: now(), emperor: cpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
+  const roles2 = emperorCpuMeter(emp.pid);
+  for (let i = 0; i < IDLE_S; i++) await sleep(1000).then(() => roles2.sample());
+  const byRole2 = roles2.stop();
+  const idle2 = { t: now(), emperor: emperorCpuTicks(emp.pid), forge: cpuTicks(kids.forge ?? forge), vassals: vassalPidList.reduce((a, p) => a + (cpuTicks(p) ?? 0), 0) };
   const sec2 = (idle2.t - idle1.t) / 1000;
   const pct2 = (a, b) => (a === null || b === null ? null : round(((b - a) / (sec2 * CLK_TCK)) * 100, 2));
-  idle.second = { seconds: round(sec2, 2), emperorCpuPct: pct2(idle1.emperor, idle2.emperor), forgeCpuPct: pct2(idle1.forge, idle2.forge), allVassalsCpuPct: pct2(idle1.vassals, idle2.vassals) };
-  const afterIdle = { emperor: mem(emp.pid), forge: mem(kids.forge ?? forge) };
+  idle.second = { seconds: round(sec2, 2), emperorCpuPct: byRole2.emperor, keeperCpuPct: byRole2.keeper, brainCpuPct: byRole2.brain, forgeCpuPct: byRole2.forge, allVassalsCpuPct: pct2(idle1.vassals, idle2.vassals) };
+  const afterIdle = empMem(emp.pid);
+  const brainPid = emperorChildren(emp.pid).brain;
   const snapshot = dashPort ? await snapshotTimes(dashPort, COUNT) : null;
 
   // ---- remove every file at once; time until every vassal process is gone --------------------
@@ -229,10 +241,10 @@ try {
   const socketsLeftAfterRemoval = socks();
 
   // ---- stop the emperor; make sure nothing it started survives ------------------------------
-  const cpuAtStop = cpuTicks(emp.pid);
+  const cpuAtStop = emperorCpuTicks(emp.pid);
   const stop = await stopEmperor(emp, 30_000);
   await sleep(200);
-  const survivors = [...vassalPidList, forge, kids.forge].filter((p) => p && !isGone(p));
+  const survivors = [...vassalPidList, forge, kids.forge, brainPid].filter((p) => p && !isGone(p));
   await cleanupAll();
 
   const times = summary(answered);
@@ -257,6 +269,8 @@ try {
       vassalCpuFloorMs: round((vassalCpuTicksAtReady * 1000) / CLK_TCK / CORES),
     },
     emperor: {
+      keeperPid: emp.pid,
+      brainPid,
       memory: { beforeDrop: before.emperor, atAllReady: atReady.emperor, afterIdle: afterIdle.emperor },
       cpuDuringStartupMs: round(((cpuAtAllReady.emperor - cpuAtDrop.emperor) * 1000) / CLK_TCK),
       cpuDuringRemovalAndStopMs: cpuAtStop === null ? null : round(((cpuAtStop - cpuAtAllReady.emperor) * 1000) / CLK_TCK),
@@ -289,13 +303,18 @@ try {
   if (bare) console.log(`  the same burst of ${COUNT} bare apps (no emperor): all answering in ${bare.allAnsweredMs ?? `n/a (${bare.answered}/${COUNT})`} ms, ${bare.cpuMsAtAllReady} ms CPU used by them`);
   console.log(`  floor: ${COUNT} x ${round(bareCpuMean)} ms CPU per bare app start / ${CORES} cores = ${round(floorMs)} ms (node -e "" alone: ${summary(emptyCpu).mean} ms CPU)`);
   console.log(`         the ${vassalPidList.length} workers had used ${result.floor.vassalCpuAtAllReadyMs} ms CPU by then (/${CORES} cores = ${result.floor.vassalCpuFloorMs} ms)`);
-  const m3 = (a, b, c) => `${a.rssMb} / ${b.rssMb} / ${c.rssMb} MB (anon ${a.anonMb} / ${b.anonMb} / ${c.anonMb}, pss ${a.pssMb} / ${b.pssMb} / ${c.pssMb})`;
+  // '-': the process was not there (a forge that exited idle)
+  const m3 = (...xs) => { const f = (k) => xs.map((x) => x[k] ?? '-').join(' / '); return `${f('rssMb')} MB (anon ${f('anonMb')}, pss ${f('pssMb')})`; };
   console.log(`  emperor VmRSS before drop / all up / after idle: ${m3(before.emperor, atReady.emperor, afterIdle.emperor)}; target < 60 MB: ${yes(result.targets.emperorRssUnder60MB)}`);
+  if (brainPid) {
+    console.log(`    keeper VmRSS: ${m3(before.emperor.keeper, atReady.emperor.keeper, afterIdle.emperor.keeper)}`);
+    if (afterIdle.emperor.brain) console.log(`    brain  VmRSS: ${m3(before.emperor.brain ?? mem(null), atReady.emperor.brain ?? mem(null), afterIdle.emperor.brain)}`);
+  }
   console.log(`  forge   VmRSS before drop / all up / after idle: ${m3(before.forge, atReady.forge, afterIdle.forge)}`);
   console.log(`  emperor CPU during the start-up burst: ${result.emperor.cpuDuringStartupMs} ms; forge: ${result.forge.cpuDuringStartupMs} ms`);
-  console.log(`  next ${idle.second.seconds} s: emperor ${idle.second.emperorCpuPct}%, forge ${idle.second.forgeCpuPct}%, all vassals together ${idle.second.allVassalsCpuPct}%`);
+  console.log(`  next ${idle.second.seconds} s: emperor ${idle.second.emperorCpuPct}% (keeper ${idle.second.keeperCpuPct}%, brain ${idle.second.brainCpuPct}%), forge ${idle.second.forgeCpuPct}%, all vassals together ${idle.second.allVassalsCpuPct}%`);
   if (notUp) console.log(`  NOTE: ${notUp} vassal(s) were still not answering during the idle window: their retries are in the idle figures`);
-  console.log(`  idle ${idle.seconds} s: emperor ${idle.emperorCpuPct}% of a core (user/sys ${idle.emperorUserSysMs?.join('/')} ms; target < 0.5%: ${yes(result.targets.idleCpuUnderHalfPercent)}), forge ${idle.forgeCpuPct}%, all vassals together ${idle.allVassalsCpuPct}%`);
+  console.log(`  idle ${idle.seconds} s: emperor ${idle.emperorCpuPct}% of a core (keeper ${idle.keeperCpuPct}%, brain ${idle.brainCpuPct}%; keeper user/sys ${idle.emperorUserSysMs?.join('/')} ms; target < 0.5%: ${yes(result.targets.idleCpuUnderHalfPercent)}), forge ${idle.forgeCpuPct}%, all vassals together ${idle.allVassalsCpuPct}%`);
   if (snapshot) console.log(`  dashboard: WebSocket connect -> snapshot of ${snapshot.records} records: ${snapshot.ms.join(' / ')} ms (${snapshot.bytes} bytes)`);
   console.log(`  vassals: ${vassalPidList.length} processes, ${result.vassals.totalRssMb} MB RSS in total (${result.vassals.meanRssMb} MB each)`);
   console.log(`  remove all ${COUNT} files -> every vassal process gone: ${result.removal.allGoneMs} ms (${result.removal.left} left); every socket file unlinked: ${socketsGoneMs === null ? `no, ${socketsLeftAfterRemoval} left 10 s later` : `${round(socketsGoneMs)} ms`}`);

@@ -9,7 +9,8 @@
 //    `emperor status --json` shows the vassal `idle` again; the running vassal's trials are
 //    interleaved with them. p50/p95 over 20 trials each.
 // 2. The emperor's memory with 500 on-demand vassals configured (Unix sockets, all `idle`):
-//    VmRSS of the emperor pid (and of its forge), against the same emperor with 0 vassals.
+//    VmRSS of the emperor (keeper + brain, each also apart; a build before the split: its one
+//    process) and of its forge (while it lives), against the same emperor with 0 vassals.
 //
 //   node bench/ondemand.mjs [--trials 20] [--vassals 500]
 //
@@ -31,15 +32,24 @@ function fdCount(pid) {
 }
 
 /** VmRSS samples of a pid: n samples every everyMs; { median, max, samples } in MB */
+/** VmRSS samples of the emperor (keeper + brain summed), with the keeper's and brain's medians apart */
 async function rssSamples(pid, n = 5, everyMs = 1000) {
   const xs = [];
+  const keeper = [];
+  const brain = [];
   for (let i = 0; i < n; i++) {
-    xs.push(H.rssKb(pid));
+    const m = H.emperorMem(pid);
+    xs.push(m.emperor.rss);
+    keeper.push(m.keeper.rss);
+    if (m.brain) brain.push(m.brain.rss);
     if (i < n - 1) await H.sleep(everyMs);
   }
   const ok = xs.filter((x) => x !== null);
-  return { medianMB: H.round(H.pct(ok, 50) / 1024, 1), maxMB: H.round(Math.max(...ok) / 1024, 1), samplesKb: xs };
+  const med = (v) => (v.length ? H.round(H.pct(v.filter((x) => x !== null), 50) / 1024, 1) : null);
+  return { medianMB: H.round(H.pct(ok, 50) / 1024, 1), maxMB: H.round(Math.max(...ok) / 1024, 1), keeperMedianMB: med(keeper), brainMedianMB: med(brain), samplesKb: xs };
 }
+/** open descriptors of keeper + brain */
+const empFds = (pid) => H.emperorProcs(pid).pids.reduce((a, p) => a + fdCount(p), 0);
 
 async function latencyPart() {
   const root = H.tempRoot('ondemand-lat');
@@ -116,8 +126,8 @@ async function memoryPart() {
   const app = H.writeApp(root.dir);
   const emp = await H.startEmperorOn(root);
   await H.sleep(3000);
-  const forge = H.emperorChildren(emp.pid).forge;
-  const zero = { emperor: await rssSamples(emp.pid), forge: forge ? H.rssKb(forge) : null, fds: fdCount(emp.pid) };
+  const forge0 = H.emperorProcs(emp.pid).forge;
+  const zero = { emperor: await rssSamples(emp.pid), forge: forge0 ? H.rssKb(forge0) : null, fds: empFds(emp.pid) };
   console.log(`  0 vassals: emperor VmRSS ${zero.emperor.medianMB} MB (max ${zero.emperor.maxMB}), forge ${H.round(zero.forge / 1024, 1)} MB, emperor fds ${zero.fds}`);
   const t0 = H.now();
   for (let i = 0; i < MANY; i++) {
@@ -128,7 +138,8 @@ async function memoryPart() {
   const allIdleMs = H.round(H.now() - t0);
   const notIdle = doc.vassals.filter((v) => v.state !== 'idle').length;
   await H.sleep(3000);
-  const many = { emperor: await rssSamples(emp.pid), forge: forge ? H.rssKb(forge) : null, fds: fdCount(emp.pid), children: H.childrenOf(emp.pid).length };
+  const forge = H.emperorProcs(emp.pid).forge; // it exits after 10 s idle: maybe another one, maybe none
+  const many = { emperor: await rssSamples(emp.pid), forge: forge ? H.rssKb(forge) : null, fds: empFds(emp.pid), children: H.childrenOf(emp.pid).length };
   console.log(`  ${MANY} on-demand vassals (all idle after ${H.fmtMs(allIdleMs)}): emperor VmRSS ${many.emperor.medianMB} MB (max ${many.emperor.maxMB}), forge ${H.round(many.forge / 1024, 1)} MB, emperor fds ${many.fds}, children ${many.children}`);
   // one of them still wakes up
   const probe = await H.probe({ socketPath: path.join(root.sockDir, 'od0000.sock') }, 15_000);

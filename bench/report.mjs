@@ -78,9 +78,46 @@ function scaleTable(j) {
     j.rows.map((r) =>
       r.failed
         ? [String(r.count), `failed: ${r.failed}`, '', '', '', '', '', '']
-        : [String(r.count), s(r.allAnsweredMs), r.bareAllAnsweredMs === null ? 'not run' : s(r.bareAllAnsweredMs), s(r.emperorCpuDropMs), `${num(r.emperorRssMb)} / ${num(r.emperorPssMb)} MB`, `${num(r.forgeRssMb)} MB`, `${num(r.idleEmperorPct, 2)} / ${num(r.idleWorkersPct, 2)} %`, `${ms(r.snapshotMedianMs, 1)} (${num(r.snapshotBytes / 1024, 0)} KB)`],
+        : [String(r.count), s(r.allAnsweredMs), r.bareAllAnsweredMs === null ? 'not run' : s(r.bareAllAnsweredMs), s(r.emperorCpuDropMs), `${num(r.emperorRssMb)} / ${num(r.emperorPssMb)} MB${r.brainRssMb ? ` (keeper ${num(r.keeperRssMb)}, brain ${num(r.brainRssMb)})` : ''}`, r.forgeRssMb === null ? 'exited (idle)' : `${num(r.forgeRssMb)} MB`, `${num(r.idleEmperorPct, 2)} / ${num(r.idleWorkersPct, 2)} %`, `${ms(r.snapshotMedianMs, 1)} (${num(r.snapshotBytes / 1024, 0)} KB)`],
     ),
   );
+}
+
+/** keeper.json: idle cost of keeper + brain (+ forge) beside the previous build, brain kills, upgrade */
+function keeperTable(j) {
+  const c = j.current;
+  const b = j.baseline;
+  const mem = (r) => (r ? `${num(r.rssMb)} / ${num(r.pssMb)} MB` : 'absent');
+  const sumPss = (x) => (x ? num((x.idle.emperor?.pssMb ?? 0) + (x.idle.forge?.pssMb ?? 0)) + ' MB' : 'not run');
+  const sumRss = (x) => (x ? num((x.idle.emperor?.rssMb ?? 0) + (x.idle.forge?.rssMb ?? 0)) + ' MB' : 'not run');
+  const forge = (x) => (x ? (x.idle.forge ? `${mem(x.idle.forge)} (alive in ${x.idle.forge.present} samples)` : 'exited (idle)') : 'not run');
+  const cpu = (x) => (x ? `${num(x.idle.cpuPct.keeper, 2)} / ${num(x.idle.cpuPct.brain, 2)} / ${num(x.idle.cpuPct.forge, 2)} %` : 'not run');
+  const ld = (x) => (x ? `${load(x.loadAtDrop)} / ${load(x.idle.load)}` : '');
+  const idle = table(
+    [`${j.count} idle app vassals`, 'keeper + brain (this build)', 'previous build (one emperor process)'],
+    [
+      ['drop all → every one answers 200', s(c.dropToAll200Ms), b ? s(b.dropToAll200Ms) : 'not run'],
+      ['emperor VmRSS / Pss (keeper + brain; previous: the emperor)', mem(c.idle.emperor), b ? mem(b.idle.emperor) : 'not run'],
+      ['keeper VmRSS / Pss', mem(c.idle.keeper), '—'],
+      ['brain VmRSS / Pss', mem(c.idle.brain), '—'],
+      ['forge VmRSS / Pss', forge(c), forge(b)],
+      ['emperor + forge VmRSS (shared pages counted twice)', sumRss(c), sumRss(b)],
+      ['emperor + forge Pss', sumPss(c), sumPss(b)],
+      ['idle CPU, % of a core: keeper / brain / forge (previous: emperor / — / forge)', cpu(c), cpu(b)],
+      ['load average at the drop / in the idle window', ld(c), ld(b)],
+    ],
+  );
+  const kills = (c.brainKills ?? []).map((r) => [
+    `kill -9 brain, round ${r.round}`,
+    r.ok ? ms(r.adoptedMs) : `not adopted in 60 s`,
+    r.copiesSame && r.statusPidsSame ? 'yes' : 'no',
+    `${r.requests.failed} / ${r.requests.ok + r.requests.failed}`,
+    load(r.load),
+  ]);
+  const u = c.upgrade;
+  if (u) kills.push(['`emperor upgrade` (exit 0)', u.code === 0 ? ms(u.exitMs) : `exit ${u.code ?? u.signal}`, u.copiesSame ? 'yes' : 'no', `${u.requests.failed} / ${u.requests.ok + u.requests.failed}`, load(u.load)]);
+  const adopt = table(['event', 'new brain live, every vassal ready (upgrade: command exits)', 'copies unchanged (same pids)', `failed requests (client loop over ${10} vassals)`, 'load'], kills);
+  return `${idle}\n\n${adopt}`;
 }
 
 /** chaos.json of one form (short or long): the rows chaos.mjs rendered for each scenario */
@@ -99,6 +136,7 @@ const HEADLINES = {
   'drop-to-200': (j) => `write a config → first 200 p50 ${ms(j.emperor.p50)} vs bare ${ms(j.bare.p50)} (${num(j.ratioP50, 2)}x), n=${j.emperor.n}`,
   removal: (j) => `unlink → process gone p50 / p95 ${num(j.removal.p50)} / ${ms(j.removal.p95, 1)}, n=${j.removal.n}${j.warmupFailures?.length ? `; warm-up removal never completed: ${j.warmupFailures.length}` : ''}`,
   'many-vassals': (j) => `${j.count} vassals → all 200 in ${s(j.allAnsweredMs)}${j.bareBurst ? ` (bare ${s(j.bareBurst.allAnsweredMs)})` : ''}; emperor VmRSS ${num(j.emperor.memory.afterIdle.rssMb)} MB; idle CPU ${num(j.idle.emperorCpuPct, 2)} %`,
+  keeper: (j) => `${j.count} vassals: keeper + brain Pss ${num(j.current.idle.emperor?.pssMb)} MB${j.current.idle.forge ? ` + forge ${num(j.current.idle.forge.pssMb)}` : ''}${j.baseline ? ` vs previous ${num(j.baseline.idle.emperor?.pssMb)} + forge ${num(j.baseline.idle.forge?.pssMb)} MB` : ''}; brain kill → adopted ${j.adoptedMs ? ms(j.adoptedMs.max) : 'n/a'} (worst), ${j.failedRequestsInKills} failed requests, same pids: ${j.everyKillAdoptedSamePids}`,
   scale: (j) => j.rows.map((r) => (r.failed ? `${r.count}: failed` : `${r.count} → all 200 in ${s(r.allAnsweredMs)}`)).join('; '),
   'log-flood': (j) => `emperor CPU ${num(j.emperorCpuPercent)} %, stdout ${num(j.emperorStdoutBytesPerSecond / 1024)} KiB/s, ${j.reemittedLinesPerSecond} lines/s re-emitted`,
   ondemand: (j) => `first request to an idle on-demand vassal p50 ${ms(j.latency.onDemandFirstMs.p50)} (running one ${ms(j.latency.runningMs.p50, 1)})`,
@@ -150,6 +188,7 @@ export const TABLES = {
   'kill-loop': full('kill-loop', killLoopTable),
   'adaptive-burst': full('adaptive-burst', adaptiveTable),
   scale: full('scale', scaleTable),
+  keeper: full('keeper', keeperTable),
   'chaos-short': full('chaos', chaosTable('short')),
   'chaos-long': full('chaos', chaosTable('long')),
 };

@@ -24,6 +24,7 @@ export const SCRIPTS = [
   'removal',
   'many-vassals',
   'scale',
+  'keeper',
   'log-flood',
   'ondemand',
   'dashboard-fanout',

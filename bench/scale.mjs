@@ -2,7 +2,7 @@
 // bench/scale.mjs — how the emperor's costs grow with the number of vassals: bench/many-vassals.mjs
 // run once per count (default 100, 300, 1000), each time with the dashboard on and, up to
 // --bare-max vassals, the same burst of bare `node` apps started beside it. Per count: drop -> all
-// answer 200 (and the bare burst), emperor VmRSS/Pss, the emperor's CPU during the drop, its idle
+// answer 200 (and the bare burst), emperor VmRSS/Pss (keeper + brain, and each apart), the emperor's CPU during the drop, its idle
 // CPU (dashboard sampler included) and the workers', WebSocket connect -> snapshot, remove all.
 //
 //   node bench/scale.mjs [--counts 100,300,1000] [--idle 10] [--bare-max 300]
@@ -38,8 +38,13 @@ for (const n of counts) {
     emperorCpuDropMs: j.emperor.cpuDuringStartupMs,
     emperorRssMb: j.emperor.memory.afterIdle.rssMb,
     emperorPssMb: j.emperor.memory.afterIdle.pssMb,
+    keeperRssMb: j.emperor.memory.afterIdle.keeper?.rssMb ?? null,
+    brainRssMb: j.emperor.memory.afterIdle.brain?.rssMb ?? null,
+    // null once the forge exited idle (10 s without a bind)
     forgeRssMb: j.forge.memory.afterIdle.rssMb,
     idleEmperorPct: j.idle.second.emperorCpuPct,
+    idleKeeperPct: j.idle.second.keeperCpuPct ?? null,
+    idleBrainPct: j.idle.second.brainCpuPct ?? null,
     idleWorkersPct: j.idle.second.allVassalsCpuPct,
     snapshotMedianMs: snap.length ? snap[Math.floor(snap.length / 2)] : null,
     snapshotBytes: j.dashboardSnapshotMs?.bytes ?? null,
@@ -48,10 +53,10 @@ for (const n of counts) {
   });
 }
 const out = writeResult('scale', { name: 'scale', at: new Date().toISOString(), rows });
-console.log('\n| vassals | drop -> all 200 | bare burst | ratio | emperor CPU in drop | emperor RSS / Pss after idle | forge RSS | idle CPU emperor / workers | snapshot | remove all | load before |');
+console.log('\n| vassals | drop -> all 200 | bare burst | ratio | emperor CPU in drop | emperor RSS / Pss after idle (keeper, brain RSS) | forge RSS | idle CPU emperor / workers | snapshot | remove all | load before |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   if (r.failed) console.log(`| ${r.count} | failed: ${r.failed} |||||||||`);
-  else console.log(`| ${r.count} | ${r.allAnsweredMs ?? 'n/a'} ms | ${r.bareAllAnsweredMs ?? '-'} ms | ${r.ratio ?? '-'} | ${r.emperorCpuDropMs} ms | ${r.emperorRssMb} / ${r.emperorPssMb} MB | ${r.forgeRssMb} MB | ${r.idleEmperorPct} / ${r.idleWorkersPct} % | ${r.snapshotMedianMs} ms (${r.snapshotBytes} B) | ${r.removeAllMs} ms | ${r.load.join(' ')} |`);
+  else console.log(`| ${r.count} | ${r.allAnsweredMs ?? 'n/a'} ms | ${r.bareAllAnsweredMs ?? '-'} ms | ${r.ratio ?? '-'} | ${r.emperorCpuDropMs} ms | ${r.emperorRssMb} / ${r.emperorPssMb} MB (${r.keeperRssMb ?? '-'}, ${r.brainRssMb ?? '-'}) | ${r.forgeRssMb ?? 'exited'} MB | ${r.idleEmperorPct} / ${r.idleWorkersPct} % | ${r.snapshotMedianMs} ms (${r.snapshotBytes} B) | ${r.removeAllMs} ms | ${r.load.join(' ')} |`);
 }
 console.log(`-> ${out}`);

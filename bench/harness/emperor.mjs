@@ -1,13 +1,14 @@
 // bench/harness/emperor.mjs — the emperor under test (CLI, or BENCH_EMPEROR_CLI), started and
-// stopped by pid: `run` on a temp vassals.d, its forge and vassal copies found in /proc, its status
+// stopped by pid: `run` on a temp vassals.d, its brain, forge and vassal copies found in /proc
+// (emperorProcs: keeper + brain are "the emperor"; a build before the split has no brain), its status
 // document and its state file's events read back. Node flags for the emperor only come from
 // BENCH_EMPEROR_NODE_ARGS (NODE_OPTIONS would reach every vassal).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, ROOT, now, sleep } from './core.mjs';
+import { CLI, CLK_TCK, ROOT, now, round, sleep } from './core.mjs';
 import { onCleanup, trackGraceful, untrack, track } from './cleanup.mjs';
-import { childrenOf, cmdline, environVar } from './proc.mjs';
+import { childrenOf, cmdline, cpuTicks, environVar, memKb } from './proc.mjs';
 
 /** the node flags of the CLI's own shebang: the emperor as `emperor`/`npm start` run it */
 function shebangFlags(cli) {
@@ -88,13 +89,24 @@ export async function stopEmperor(emp, graceMs = 30_000) {
   return { ms: now() - t0, ...how, killed: how.signal === 'SIGKILL' };
 }
 
-/** The emperor's children: its socket forge, and its vassal copies by VASSAL_NAME. */
+/**
+ * The emperor's children: its brain (the child running the CLI again, dist/emperor/cli/index.js;
+ * null for a build before the keeper/brain split, or while a dead brain is being replaced), its
+ * socket forge (null once it has exited idle), and its vassal copies by VASSAL_NAME (the keeper
+ * spawns every copy, so they are its children, not the brain's).
+ */
 export function emperorChildren(pid) {
   let forge = null;
+  let brain = null;
   const vassals = new Map();
   for (const child of childrenOf(pid)) {
-    if (cmdline(child).some((a) => a.endsWith('dist/emperor/os/forge.js'))) {
+    const argv = cmdline(child);
+    if (argv.some((a) => a.endsWith('dist/emperor/os/forge.js'))) {
       forge = child;
+      continue;
+    }
+    if (argv.some((a) => a.endsWith('dist/emperor/cli/index.js'))) {
+      brain = child;
       continue;
     }
     const name = environVar(child, 'VASSAL_NAME');
@@ -102,7 +114,70 @@ export function emperorChildren(pid) {
     if (!vassals.has(name)) vassals.set(name, []);
     vassals.get(name).push(child);
   }
-  return { forge, vassals };
+  return { forge, brain, vassals };
+}
+
+/**
+ * The emperor's own processes, the one way scripts get them: `keeper` (the pid the CLI started:
+ * the whole emperor in a single-process build), `brain` (or null), `forge` (or null: it exits
+ * after 10 s idle) and `pids` = keeper + brain, what "the emperor" costs (the forge is reported
+ * apart: it comes and goes).
+ */
+export function emperorProcs(pid) {
+  const { forge, brain } = emperorChildren(pid);
+  return { keeper: pid, brain, forge, pids: [pid, brain].filter(Boolean) };
+}
+
+const addKb = (a, b) => (a === null ? b : b === null ? a : a + b);
+
+/** memKb() of the keeper, the brain, the forge (null when absent) and `emperor` = keeper + brain summed field by field */
+export function emperorMem(pid) {
+  const p = emperorProcs(pid);
+  const keeper = memKb(p.keeper);
+  const brain = p.brain ? memKb(p.brain) : null;
+  const forge = p.forge ? memKb(p.forge) : null;
+  const emperor = brain ? Object.fromEntries(Object.keys(keeper).map((k) => [k, addKb(keeper[k], brain[k])])) : { ...keeper };
+  return { pids: p, keeper, brain, forge, emperor };
+}
+
+/** CPU ticks of keeper + brain now (null if the keeper is gone): for a start/end difference in a window where no brain restarts */
+export function emperorCpuTicks(pid) {
+  const ticks = emperorProcs(pid).pids.map(cpuTicks);
+  return ticks[0] === null ? null : ticks.reduce((a, t) => a + (t ?? 0), 0);
+}
+
+/**
+ * CPU of the emperor's processes over a window, per role: start now, sample() during it (a forge
+ * or brain started meanwhile is counted from 0, one that exits keeps its last sample), stop() ->
+ * { seconds, keeper, brain, forge, emperor (keeper + brain) } in % of one core; a role never seen
+ * in the window (no brain before the split, a forge that had exited) is null, not 0.
+ */
+export function emperorCpuMeter(pid) {
+  const t0 = now();
+  const seen = new Map(); // pid -> { role, first, last }
+  const sample = (initial = false) => {
+    const p = emperorProcs(pid);
+    for (const [role, q] of [['keeper', p.keeper], ['brain', p.brain], ['forge', p.forge]]) {
+      if (!q) continue;
+      const t = cpuTicks(q);
+      if (t === null) continue;
+      const e = seen.get(q);
+      if (e) e.last = t;
+      else seen.set(q, { role, first: initial ? t : 0, last: t });
+    }
+  };
+  sample(true);
+  return {
+    sample: () => sample(false),
+    stop() {
+      sample(false);
+      const secs = (now() - t0) / 1000;
+      const by = { keeper: null, brain: null, forge: null };
+      for (const e of seen.values()) by[e.role] = (by[e.role] ?? 0) + e.last - e.first;
+      const pctOf = (ticks) => (ticks === null ? null : round((ticks / CLK_TCK / secs) * 100, 2));
+      return { seconds: round(secs, 2), keeper: pctOf(by.keeper), brain: pctOf(by.brain), forge: pctOf(by.forge), emperor: pctOf(by.keeper === null ? null : by.keeper + (by.brain ?? 0)) };
+    },
+  };
 }
 
 /** Wait until the emperor has started its forge (it does so before watching the directory). */
