@@ -145,7 +145,7 @@ export class KeeperLink implements Host {
   /** per vassal: where its "N lines dropped" count goes (its output budget) */
   readonly #dropped = new Map<string, (n: number) => void>();
   /** spawn requests in flight: what the copy is to be listened with, by request id */
-  readonly #spawning = new Map<number, { spec: SpawnSpec; tag: unknown }>();
+  readonly #spawning = new Map<number, { spec: SpawnSpec; tag: unknown; started: () => void; gone: () => void }>();
   #nextId = 1;
 
   private constructor(private readonly log: Logger) {}
@@ -246,8 +246,14 @@ export class KeeperLink implements Host {
       this.#dropped.set(meta.vassal, (n) => (budget.report ? budget.report(n) : budget.drop(n)));
     }
     const id = this.#nextId;
+    // the start slot is taken now, as the request goes out (taken only at the answer, the gate let
+    // every queued spawn through while answers were on their way): released when the copy is
+    // ready, exits, or was never started
+    let gone!: () => void;
+    const slotHeld = new Promise<void>((r) => (gone = r));
+    const started = holdStartSlot({ exit: slotHeld });
     // the copy is tracked the moment its answer is read: what it says next may be in the same read
-    this.#spawning.set(id, { spec, tag: meta.tag });
+    this.#spawning.set(id, { spec, tag: meta.tag, started, gone });
     const { msg } = await this.request({
       t: 'spawn',
       id: 0,
@@ -258,6 +264,7 @@ export class KeeperLink implements Host {
     });
     this.#spawning.delete(id);
     const rc = msg.t === 'spawned' ? this.#copies.get(msg.copy) : undefined;
+    if (!rc) gone();
     if (!rc) throw new Error(msg.t === 'spawn-failed' ? msg.error : msg.t === 're' && !msg.ok ? msg.message : 'the keeper did not spawn');
     return rc;
   }
@@ -267,10 +274,10 @@ export class KeeperLink implements Host {
     const asked = this.#spawning.get(msg.id);
     // a request that timed out: nobody tracks that copy, it must not serve on
     if (!asked) return this.send({ t: 'stop', copy: msg.copy, mercyMs: 1000, signal: 'SIGTERM' });
-    const { spec, tag } = asked;
+    const { spec, tag, started, gone } = asked;
     const rc = new RemoteCopy(this, msg.copy, msg.pid, msg.pidStart, msg.startedAt, false, tag);
     this.#copies.set(rc.id, rc);
-    const started = holdStartSlot(rc);
+    void rc.exit.then(gone);
     rc.handlers = {
       ...spec,
       onMessage: (m) => {

@@ -157,7 +157,7 @@ export function whenSpawnSlot(fn: () => void): void {
 }
 
 /** The copy counts as starting until the returned function is called (once), it exits, or START_HOLD_MS. */
-export function holdStartSlot(copy: Pick<CopyHandle, 'exit'>): () => void {
+export function holdStartSlot(copy: { exit: Promise<unknown> }): () => void {
   starting++;
   let held = true;
   const release = (): void => {
