@@ -56,10 +56,11 @@ program
   .option('--tyrant-env <names>', 'comma-separated environment variables tyrant vassals receive and may expand with $(NAME) (default: none)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LEVELS).default('info'))
   .action(async (o: { vassals: string; state: string; vassalDefaults?: string; logLevel: string; tyrant?: boolean; tyrantEnv?: string; dashboard: string; dashboardToken?: string }) => {
-    const log = await createLogger({ level: o.logLevel as 'info' });
     const { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
     // a brain only when the keeper that forked it says so (not any IPC parent, e.g. a process manager)
-    if (process.env[BRAIN_ENV] !== String(process.ppid) || !process.send) {
+    const keeper = process.env[BRAIN_ENV] !== String(process.ppid) || !process.send;
+    const log = await createLogger({ level: o.logLevel as 'info', lean: keeper });
+    if (keeper) {
       // the keeper: it holds sockets and copies and runs this same command again as its brain
       // (which gets the dashboard token this process took out of its environment)
       process.exitCode = await runKeeper(process.argv.slice(2), log, envToken === null ? {} : { EMPEROR_DASHBOARD_TOKEN: envToken });
