@@ -14,8 +14,8 @@ interface Kept {
   copy: Copy;
   vassal: string;
   mercyMs: number;
-  /** the interned tag (one object per distinct tag: a config is kept once, not once per copy) */
-  tag: { key: string; value: unknown };
+  /** its tag as JSON, interned (a config is kept once, as one flat string, not once per copy) */
+  tag: string;
   ready: boolean;
   /** a ping reached it: its next beat answers it and is never dropped */
   pinged: boolean;
@@ -28,8 +28,8 @@ export class Keeper {
   readonly #copies = new Map<number, Kept>();
   /** each vassal's output budget (the same limit the emperor always applied), while it has copies */
   readonly #budgets = new Map<string, OutputBudget>();
-  /** distinct tags, by their JSON, with how many copies carry each */
-  readonly #tags = new Map<string, { value: unknown; refs: number }>();
+  /** distinct tags (JSON): the one stored string of each, and how many copies carry it */
+  readonly #tags = new Map<string, { json: string; refs: number }>();
   #nextCopy = 1;
   #brain: ChildProcess | null = null;
   /** the brain said hello: it listens (a message sent before that would be lost) */
@@ -188,8 +188,8 @@ export class Keeper {
     const index = new Map<string, number>();
     const copies: KeptCopy[] = [];
     for (const k of this.#copies.values()) {
-      if (!index.has(k.tag.key)) index.set(k.tag.key, tags.push(k.tag.value) - 1);
-      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: index.get(k.tag.key)!, exited: k.exited });
+      if (!index.has(k.tag)) index.set(k.tag, tags.push(JSON.parse(k.tag)) - 1);
+      copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: index.get(k.tag)!, exited: k.exited });
     }
     const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies });
     // exits nobody heard are reported once: in an inventory that was sent
@@ -205,23 +205,23 @@ export class Keeper {
     return b;
   }
 
-  #intern(value: unknown): { key: string; value: unknown } {
-    const key = JSON.stringify(value ?? null);
-    const t = this.#tags.get(key);
+  #intern(value: unknown): string {
+    const json = JSON.stringify(value ?? null);
+    const t = this.#tags.get(json);
     if (t) {
       t.refs++;
-      return { key, value: t.value };
+      return t.json; // the stored string: this one is dropped
     }
-    this.#tags.set(key, { value, refs: 1 });
-    return { key, value };
+    this.#tags.set(json, { json, refs: 1 });
+    return json;
   }
 
   /** A copy gone and reported: its tag and (with its vassal's last copy) its budget go too. */
   #forget(k: Kept): void {
     this.#copies.delete(k.id);
     this.#loads.delete(k.id);
-    const t = this.#tags.get(k.tag.key);
-    if (t && --t.refs === 0) this.#tags.delete(k.tag.key);
+    const t = this.#tags.get(k.tag);
+    if (t && --t.refs === 0) this.#tags.delete(k.tag);
     if (![...this.#copies.values()].some((o) => o.vassal === k.vassal)) this.#budgets.delete(k.vassal);
   }
 
