@@ -7,7 +7,6 @@ import { intDefault } from '../config/index.js';
 import { tagOf, type KeeperLink } from '../keeper/index.js';
 import { adoptionConfig, type Supervisor } from '../supervisor/index.js';
 
-
 export class Adoption {
   /** each vassal's counters as the state file has them (set once the state is open) */
   counters = new Map<string, { restarts: number; harakiriKills: number }>();
