@@ -1,7 +1,8 @@
 // The keeper <-> brain protocol (one version, JSON over the Node 'ipc' channel the keeper opens to
 // its brain child): the brain asks for sockets, copies and signals; the keeper answers and relays
 // what its copies say. Types and the two validating parsers only: a message that does not parse
-// is dropped and logged by its receiver, never trusted (fuzzed in test/unit/keeper-protocol.test.ts).
+// is dropped and logged by its receiver (a request to the keeper is answered EPROTO), never
+// trusted (fuzzed in test/unit/keeper-protocol.test.ts).
 import type { ExitInfo, SocketAddress } from './types.js';
 import type { ForgeActor } from './protocol.js';
 import { parseWorkerMessage, type WorkerMessage } from './protocol.js';
