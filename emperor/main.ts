@@ -4,15 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
-import { closeInheritedFds, localHost, logStrays } from './os/index.js';
+import { closeInheritedFds } from './os/index.js';
 import { startControlServer } from './control/index.js';
 import type { KeeperLink } from './keeper/index.js';
 import { Adoption, Emperor, keepOutput, keepRunning, openState, startDashboardIfAsked, stopOnSignals, type RunOptions } from './run/index.js';
 
 export type { RunOptions };
 
-/** The brain of `emperor run` (its keeper, `link`, holds sockets and copies), or all of it alone. */
-export async function runEmperor(opts: RunOptions, link: KeeperLink | null = null): Promise<number> {
+/** The brain of `emperor run`: its keeper, `link`, holds the sockets and copies. */
+export async function runEmperor(opts: RunOptions, link: KeeperLink): Promise<number> {
   const { log } = opts;
   // 1. nothing the emperor inherited may reach a vassal
   const closed = closeInheritedFds();
@@ -25,27 +25,25 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
     return EXIT.START_FAILED;
   }
   // 3. the state: one emperor per file, the last run's copies ended (not those the keeper kept)
-  const adoption = link && new Adoption(link, log);
-  const state = await openState(statePath, log, adoption ? { self: adoption.self.pid, kept: adoption.keptPids() } : undefined);
+  const adoption = new Adoption(link, log);
+  const state = await openState(statePath, log, { self: adoption.self.pid, kept: adoption.keptPids() });
   if (!state) return EXIT.START_FAILED;
   const { store } = state;
-  if (adoption) for (const r of store.listVassals()) adoption.counters.set(r.name, { restarts: r.restarts, harakiriKills: r.harakiriKills });
-  // 4. the arbiter (the scanner lives in it) on the host of sockets and copies, told what the last run left
-  const host = link ?? localHost(log);
-  const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store, host, adoption);
+  for (const r of store.listVassals()) adoption.counters.set(r.name, { restarts: r.restarts, harakiriKills: r.harakiriKills });
+  // 4. the arbiter (the scanner lives in it) on the keeper's sockets and copies, told what the last run left
+  const emperor = new Emperor({ ...opts, vassals, vassalDefaults: opts.vassalDefaults ? path.resolve(opts.vassalDefaults) : null }, store, link, adoption);
   for (const l of state.leftovers) emperor.bus.publish(l.vassal, 'leftover-killed', { pid: l.pid });
   // 5. signals: the first stop signal stops gracefully, a second kills at once
-  const stopper = stopOnSignals(log, () => (link?.say('stopping'), emperor.stop()), () => emperor.killAll());
+  const stopper = stopOnSignals(log, () => (link.say('stopping'), emperor.stop()), () => emperor.killAll());
   // essential = true (SPEC §2, for containers): a vassal that cannot become ready takes the
   // emperor down gracefully, with a non-zero exit, so the orchestrator restarts the container
   emperor.onEssentialFailed = (name, reason) => {
     log.fatal({ vassal: name, reason }, `essential vassal ${name} cannot become ready: stopping every vassal`);
     stopper.stopWith(EXIT.ESSENTIAL_FAILED);
   };
-  emperor.upgrade = link && (() => link.upgrade());
+  emperor.upgrade = () => link.upgrade();
   // 6. SIGHUP reloads; from now on, the emperor must not die
   keepRunning(log, () => emperor.reloadAll());
-  if (!link) logStrays(log); // else the keeper's: it spawns the copies
   // 7. what the operator sees: captured output, the dashboard
   const output = keepOutput(emperor, vassals, statePath, log);
   const dashboard = await startDashboardIfAsked(opts, emperor);
@@ -58,10 +56,10 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink | null = nul
   const started = await Promise.race([emperor.start().then(() => true), stopper.done.then(() => false)]);
   // 9. the control socket: stop/start/restart/reload --wait from the CLI
   const control = started ? await startControlServer(statePath, emperor, log) : null;
-  link?.say('up');
-  log.info({ vassals, state: opts.state, pid: adoption?.self.pid ?? process.pid, brainPid: link ? process.pid : undefined, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
-  // 10. run until stopped (or, under a keeper, retired by an upgrade: the copies stay), then close in reverse order
-  const retired = new Promise<'retired'>((r) => link && (link.onRetire = () => r('retired')));
+  link.say('up');
+  log.info({ vassals, state: opts.state, pid: adoption.self.pid, brainPid: process.pid, dashboard: dashboard?.address ?? 'off', control: control?.path ?? 'off' }, 'emperor running');
+  // 10. run until stopped (or retired by an upgrade: the copies stay), then close in reverse order
+  const retired = new Promise<'retired'>((r) => (link.onRetire = () => r('retired')));
   const code = await Promise.race([stopper.done, retired]);
   if (code === 'retired') {
     log.info({ brainPid: process.pid }, 'retiring: a new brain takes over every copy');

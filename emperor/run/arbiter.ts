@@ -10,7 +10,7 @@ import type { EventKind } from '../../shared/events.js';
 import { Bus } from '../bus.js';
 import { vassalNameOf } from '../config/index.js';
 import { configEnv, fileOwner, loadForRun } from '../decide/index.js';
-import { processStartTime, systemLookup, type Host } from '../os/index.js';
+import { systemLookup, type Host } from '../os/index.js';
 import type { Adoption } from './adoption.js';
 import type { Store } from '../store/index.js';
 import { Supervisor } from '../supervisor/index.js';
@@ -60,8 +60,8 @@ export class Emperor {
     readonly opts: RunOptions,
     readonly store: Store,
     host: Host,
-    /** a new brain: what its keeper kept running, to adopt (null: a first start, or `serve`) */
-    private readonly adoption: Adoption | null = null,
+    /** the keeper's pid and what it kept running from the last brain, to adopt */
+    private readonly adoption: Adoption,
   ) {
     this.bus = new Bus(store.maxEventId(), () => store.eventIdFloor());
     this.bus.on('record', (r) => store.upsertVassal(r));
@@ -83,15 +83,15 @@ export class Emperor {
   }
 
   async start(): Promise<void> {
-    const self = this.adoption?.self ?? { pid: process.pid, pidStart: processStartTime(process.pid) ?? 0, startedAt: new Date().toISOString() };
-    const brain = this.adoption ? { pid: process.pid, restarts: this.adoption.restarts, startedAt: new Date().toISOString() } : null;
+    const self = this.adoption.self;
+    const brain = { pid: process.pid, restarts: this.adoption.restarts, startedAt: new Date().toISOString() };
     this.store.setEmperor({ pid: self.pid, pidStart: self.pidStart, vassalsDir: this.opts.vassals, startedAt: self.startedAt, stoppedAt: null, brain });
-    if (this.adoption?.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts, reason: this.adoption.why });
+    if (this.adoption.restarted) this.bus.publish(null, 'brain-restarted', { brainPid: process.pid, restarts: this.adoption.restarts, reason: this.adoption.why });
     else this.bus.publish(null, 'emperor-started', { pid: self.pid, vassalsDir: this.opts.vassals });
     this.#host.sockets.warmUp();
     await this.#scanner.start();
     // what the keeper kept for vassals whose file is gone (or changed hands): ended, given back
-    this.adoption?.endUnclaimed(new Set(this.supervisors.keys()));
+    this.adoption.endUnclaimed(new Set(this.supervisors.keys()));
     // records of vassals whose file is gone since the last run: forget them (history stays)
     setTimeout(() => {
       for (const rec of this.store.listVassals()) if (!this.supervisors.has(rec.name)) this.store.deleteVassal(rec.name);
@@ -222,7 +222,7 @@ export class Emperor {
       });
       this.supervisors.set(name, sup);
       // a new brain: the copies its keeper kept for this file are adopted before the file is read
-      adopted = this.adoption?.adopt(sup) ?? null;
+      adopted = this.adoption.adopt(sup);
       this.bus.publish(name, 'added', { file: e.file });
     }
     void this.#apply(e.file, sup, e.reason === 'touched' ? 'touched' : 'changed', adopted);

@@ -29,13 +29,13 @@ async function endLeftovers(store: Store, kept: Set<number>): Promise<Array<{ va
 /**
  * The state at `statePath`, ready for a new run, with the copies of the last run it ended
  * (logged as `leftover-killed` once the bus exists); null if another emperor runs on it.
- * A brain started again by its keeper passes the keeper's pid as `self` (the emperor the state
- * names is still this one) and the copies the keeper kept as `kept` (they are adopted, not ended).
+ * The brain passes its keeper's pid as `self` (the emperor the state names, still this one after
+ * a brain restart) and the copies the keeper kept as `kept` (they are adopted, not ended).
  */
 export async function openState(
   statePath: string,
   log: Logger,
-  under: { self: number; kept: Set<number> } = { self: process.pid, kept: new Set() },
+  under: { self: number; kept: Set<number> },
 ): Promise<{ store: Store; leftovers: Array<{ vassal: string; pid: number }> } | null> {
   const store = Store.open(statePath, log);
   const previous = store.getEmperor();
