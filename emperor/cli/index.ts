@@ -10,7 +10,6 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, formatConfigError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
-import type { ClientResult } from '../control/index.js';
 import type { ControlCommand } from '../../shared/control.js';
 // Every other module is imported by the command that needs it: the keeper (`run`) stays small,
 // it loads only keeper/ and os/ (not the brain's state, dashboard and supervisors).
@@ -153,12 +152,6 @@ program
     setTimeout(() => process.exit(), 100).unref();
   });
 
-/** Exit code of a control command's answer (shared/errors.ts EXIT). */
-function exitOf(r: ClientResult): number {
-  if (r.ok) return EXIT.OK;
-  return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'unknown-vassal' ? EXIT.UNKNOWN_VASSAL : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
-}
-
 /** stop/start/restart/reload --wait NAME: ask the running emperor, print one line, exit with its code */
 async function control(cmd: ControlCommand, name: string, o: { state: string; timeout: string }): Promise<void> {
   const seconds = Number(o.timeout);
@@ -167,11 +160,11 @@ async function control(cmd: ControlCommand, name: string, o: { state: string; ti
     process.exitCode = EXIT.USAGE;
     return;
   }
-  const { sendControl } = await import('../control/index.js');
+  const { exitCodeOf, sendControl } = await import('../control/index.js');
   const r = await sendControl(path.resolve(o.state), cmd, name, seconds * 1000);
   if (r.ok) console.log(`${name}: ${r.message}`);
   else console.error(`${name}: ${cmd} failed: ${r.error}`);
-  process.exitCode = exitOf(r);
+  process.exitCode = exitCodeOf(r);
 }
 
 const timeoutOption = (): Option => new Option('--timeout <seconds>', 'how long to wait for the outcome').default('90');

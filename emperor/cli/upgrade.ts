@@ -3,7 +3,7 @@
 // client then waits until the state names a brain started since the request. It never signals
 // or touches a process itself.
 import { EXIT } from '../../shared/errors.js';
-import { sendControl } from '../control/index.js';
+import { exitCodeOf, sendControl } from '../control/index.js';
 import { processStartTime } from '../os/index.js';
 import { statusDocument } from './status.js';
 
@@ -13,7 +13,7 @@ export async function upgradeEmperor(statePath: string, timeoutS: number): Promi
   const r = await sendControl(statePath, 'upgrade', '', timeoutS * 1000);
   if (!r.ok) {
     console.error(`emperor upgrade: ${r.error}`);
-    return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
+    return exitCodeOf(r);
   }
   // the old brain handed over: done once the state names a live brain started since the request
   while (Date.now() < deadline) {

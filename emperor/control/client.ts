@@ -2,9 +2,16 @@
 // one-line answer. "Not running" (no socket, or nobody accepts on it) is an answer of its own, so
 // `emperor stop NAME` can say so instead of hanging.
 import net from 'node:net';
+import { EXIT } from '../../shared/errors.js';
 import { CONTROL_MAX_LINE, CONTROL_VERSION, controlPath, parseControlReply, type ControlCommand, type ControlReply } from '../../shared/control.js';
 
 export type ClientResult = ControlReply | { ok: false; code: 'not-running'; error: string };
+
+/** The CLI's exit code for an answer (shared/errors.ts EXIT). */
+export function exitCodeOf(r: ClientResult): number {
+  if (r.ok) return EXIT.OK;
+  return r.code === 'not-running' ? EXIT.NOT_RUNNING : r.code === 'unknown-vassal' ? EXIT.UNKNOWN_VASSAL : r.code === 'timeout' ? EXIT.TIMEOUT : EXIT.INVALID;
+}
 
 export function sendControl(state: string, cmd: ControlCommand, name: string, timeoutMs: number): Promise<ClientResult> {
   const file = controlPath(state);
