@@ -7,32 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { alive, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { alive, request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { brainOf, daemonizingVassal } from '../helpers/keeper.js';
 
-const brainOf = (e: EmperorProc): number => {
-  const pid = e.status().emperor.brainPid;
-  assert.ok(pid && alive(pid), 'a live brain');
-  return pid;
-};
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 test('a setsid grandchild of a copy is ended when the emperor stops (the keeper sweeps before it exits)', { timeout: 60_000 }, async (t) => {
   const e = await startEmperor(t);
-  const script = path.join(e.dir, 'daemonize.sh');
-  const pidFile = path.join(e.dir, 'grandchild.pid');
-  fs.writeFileSync(script, `#!/bin/sh\nsetsid sh -c 'echo $$ > ${pidFile}; exec sleep 300' &\nexec sleep 300\n`, { mode: 0o755 });
-  fs.chmodSync(e.dir, 0o777);
-  e.write('d.ini', `[vassal]\nexec = /bin/sh ${script}\nready-after = 100\nmercy = 2\n`);
-  await e.waitVassal('d', 'ready', 20_000);
-  const grandchild = await waitUntil(() => {
-    const n = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '');
-    return n > 0 && alive(n) ? n : null;
-  }, 10_000, 'the grandchild pid');
-  t.after(() => {
-    if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
-  });
+  const { grandchild } = await daemonizingVassal(t, e);
   assert.equal(await e.stop('SIGTERM'), 0);
   await waitUntil(() => !alive(grandchild), 3000, 'the grandchild to be ended by the last sweep');
 });
@@ -44,15 +27,7 @@ test('the brain killed while the emperor stops: a draining request completes (no
   const socket = path.join(e.dir, 'slow.sock');
   e.write('slow.ini', `[vassal]\napp = ${app}\nhttp-socket = ${socket}\nmercy = 20\n`);
   const v = await e.waitVassal('slow', 'ready', 20_000);
-  const body = new Promise<string>((resolve, reject) => {
-    http.get({ socketPath: socket, path: '/', agent: false }, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (b += d));
-      res.on('end', () => resolve(b));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+  const body = request({ socketPath: socket }, '/').then((r) => r.body);
   await new Promise((r) => setTimeout(r, 300));
   const brain = brainOf(e);
   process.kill(e.pid, 'SIGTERM');

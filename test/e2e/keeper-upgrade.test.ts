@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, appIni, CLI, request, ROOT, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { clientLoop } from '../helpers/keeper.js';
 
 function run(cli: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -32,34 +33,10 @@ async function serving(t: Parameters<typeof startEmperor>[0], cli?: string): Pro
   return { e, socket, pids: [...v.pids].sort() };
 }
 
-function loop(socket: string): { stop(): Promise<{ ok: number; failed: number; errors: string[] }> } {
-  let on = true;
-  const f = { ok: 0, failed: 0, errors: [] as string[] };
-  const done = (async () => {
-    for (let i = 0; on && i < 200_000; i++) {
-      try {
-        const r = await request({ socketPath: socket }, '/', { timeoutMs: 5000 });
-        if (r.status === 200) f.ok++;
-        else f.failed++;
-      } catch (err) {
-        f.failed++;
-        if (f.errors.length < 5) f.errors.push((err as Error).message);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      on = false;
-      await done;
-      return f;
-    },
-  };
-}
-
 test('emperor upgrade under load: no failed request, the same copies, a new brain; the new brain governs', async (t) => {
   const { e, socket, pids } = await serving(t);
   const old = e.status().emperor.brainPid!;
-  const load = loop(socket);
+  const load = clientLoop([socket]);
   await new Promise((r) => setTimeout(r, 300));
   const r = await run(CLI, ['upgrade', '--state', e.statePath, '--timeout', '30']);
   assert.equal(r.code, 0, r.out);

@@ -5,46 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { alive, appIni, FIXTURES, freePort, parentOf, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { brainOf, clientLoop } from '../helpers/keeper.js';
 
 const NAMES = ['one', 'two', 'three'];
-
-/** A client loop over every vassal's socket: counts answers and failures until stopped. */
-function clientLoop(sockets: string[]): { stop(): Promise<{ ok: number; failed: number; errors: string[] }> } {
-  let running = true;
-  const figures = { ok: 0, failed: 0, errors: [] as string[] };
-  const loops = sockets.map(async (socketPath) => {
-    for (let i = 0; running && i < 100_000; i++) {
-      try {
-        const r = await request({ socketPath }, '/', { timeoutMs: 5000 });
-        if (r.status === 200) figures.ok++;
-        else {
-          figures.failed++;
-          figures.errors.push(`status ${r.status}`);
-        }
-      } catch (err) {
-        figures.failed++;
-        if (figures.errors.length < 10) figures.errors.push((err as Error).message);
-      }
-    }
-  });
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return figures;
-    },
-  };
-}
-
-function brainOf(e: EmperorProc): number {
-  const pid = e.status().emperor.brainPid;
-  assert.ok(pid && alive(pid), 'status names a live brain');
-  assert.equal(parentOf(pid), e.pid, 'the brain is the keeper\'s child');
-  return pid;
-}
 
 async function threeVassals(t: Parameters<typeof startEmperor>[0]): Promise<{ e: EmperorProc; sockets: string[] }> {
   const e = await startEmperor(t);
@@ -140,16 +105,7 @@ test('kill -9 of the brain while a reload drains the old copy: the drain complet
   e.write('slow.ini', `[vassal]\napp = ${app}\nhttp-socket = ${socket}\nmercy = 20\n`);
   const old = (await e.waitVassal('slow', 'ready', 20_000)).pid!;
   // a request the old copy must finish while it drains
-  const inFlight = new Promise<string>((resolve, reject) => {
-    http.get({ socketPath: socket, path: '/?ms=4000', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-  await waitUntil(() => e.logs.length > 0, 1000, 'the request to start');
+  const inFlight = request({ socketPath: socket }, '/?ms=4000').then((r) => r.body);
   await new Promise((r) => setTimeout(r, 300));
   e.touch('slow.ini');
   await e.waitLog((l) => l.event === 'reloaded' && l.vassal === 'slow', 20_000, 'the rollout');

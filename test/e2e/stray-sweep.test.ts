@@ -5,9 +5,9 @@
 // grandchild is ended (the prefilter can say yes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { alive, appIni, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { daemonizingVassal } from '../helpers/keeper.js';
 
 type Sweep = { copies: number; candidates: number[]; helper: boolean };
 
@@ -42,22 +42,10 @@ test('a kill -9 that left no stray does not start the sweep helper; the replacem
 
 test('negative control: a copy that left a setsid grandchild starts the helper, which ends it', { timeout: 60_000 }, async (t) => {
   const e = await startEmperor(t);
-  const script = path.join(e.dir, 'daemonize.sh');
-  const pidFile = path.join(e.dir, 'grandchild.pid');
-  // the grandchild leaves the copy's group and session; the copy itself (the exec'd sleep) is killed
-  fs.writeFileSync(script, `#!/bin/sh\nsetsid sh -c 'echo $$ > ${pidFile}; exec sleep 300' &\nexec sleep 300\n`, { mode: 0o755 });
-  fs.chmodSync(e.dir, 0o777); // the vassal (nobody) writes its pid file there
-  e.write('d.ini', `[vassal]\nexec = /bin/sh ${script}\nready-after = 100\nmercy = 2\n`);
-  const v = await e.waitVassal('d', (r) => r.state === 'ready' && r.pid !== null, 20_000);
-  const grandchild = await waitUntil(() => {
-    const n = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '');
-    return n > 0 && alive(n) ? n : null;
-  }, 10_000, 'the grandchild pid');
-  t.after(() => {
-    if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
-  });
+  // the copy itself (the exec'd sleep) is killed; its setsid grandchild must be found
+  const { pid, grandchild } = await daemonizingVassal(t, e);
   const from = e.logs.length;
-  process.kill(v.pid!, 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
   const sweep = await nextSweep(e, from);
   assert.equal(sweep.helper, true, JSON.stringify(sweep));
   assert.ok(sweep.candidates.includes(grandchild), `the grandchild ${grandchild} is a candidate: ${JSON.stringify(sweep)}`);
