@@ -11,7 +11,7 @@
 // never answered are counted as lost.
 // SPEC §3: a copy that was ready and ran >= 1 s is replaced at once, every time.
 //
-//   node bench/kill-loop.mjs [--rounds 10] [--served-ms 2000] [--systems emperor,pm2,uwsgi]
+//   node bench/kill-loop.mjs [--rounds 10] [--served-ms 2000] [--systems emperor,emperor-spare,pm2,uwsgi]
 //                            [--compare-cli PATH/dist/emperor/cli/index.js]   (a second emperor build, A/B)
 //
 // Writes bench/results/kill-loop.json.
@@ -21,7 +21,7 @@ const args = H.benchArgs(
   {
     rounds: { type: 'string', default: '10' },
     'served-ms': { type: 'string', default: '2000' },
-    systems: { type: 'string', default: 'emperor,pm2,uwsgi' },
+    systems: { type: 'string', default: 'emperor,emperor-spare,pm2,uwsgi' },
     'compare-cli': { type: 'string' },
   },
   { rounds: '2', 'served-ms': '1000' },
@@ -76,15 +76,27 @@ async function bareStart(app) {
   return ms;
 }
 
+/**
+ * When each worker pid was first seen as the worker: a worker has served since then, or since its
+ * process started, whichever is later (a `spare = true` worker's process started long before it
+ * took over, so its process age says nothing of how long it has served).
+ */
+const seenAt = new Map();
+function servedMs(pid) {
+  if (!seenAt.has(pid)) seenAt.set(pid, H.now());
+  const age = H.ageSeconds(pid);
+  return age === null ? null : Math.min(age * 1000, H.now() - seenAt.get(pid));
+}
+
 /** Kill the system's worker once it has served SERVED_MS; the time until it is served again. */
 async function killOnce(sys) {
   const deadline = Date.now() + SERVED_MS + 60_000;
   let pid = null;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
     pid = await sys.workerPid({ waitMs: 10_000 });
-    const age = pid ? H.ageSeconds(pid) : null;
-    if (age !== null && age * 1000 >= SERVED_MS) break;
-    await H.sleep(Math.min(500, Math.max(20, SERVED_MS - (age ?? 0) * 1000)));
+    const served = pid ? servedMs(pid) : null;
+    if (served !== null && served >= SERVED_MS) break;
+    await H.sleep(Math.min(500, Math.max(20, SERVED_MS - (served ?? 0))));
   }
   if (!pid) throw new Error(`${sys.name}: no worker to kill`);
   const probe = await H.rawGet(sys.port, 10_000);
@@ -93,8 +105,9 @@ async function killOnce(sys) {
   const t0 = H.now();
   process.kill(pid, 'SIGKILL');
   const r = await firstOk(sys.port, t0);
-  // the next round kills the new worker, not a dead pid
-  await sys.workerPid({ waitMs: 10_000, not: pid });
+  // the next round kills the new worker, not a dead pid; it has served from now on
+  const next = await sys.workerPid({ waitMs: 10_000, not: pid });
+  if (next) servedMs(next);
   await H.sleep(SETTLE_MS);
   return r;
 }

@@ -44,7 +44,7 @@ const full = (file, render) => (get) => {
   return typeof body === 'string' ? { body: `${body}\n\n${caption(j, file)}` } : body;
 };
 
-const SYSTEM_TITLES = { emperor: 'emperor', 'emperor-b': 'emperor (B build)', pm2: 'PM2', uwsgi: 'uWSGI Emperor' };
+const SYSTEM_TITLES = { emperor: 'emperor', 'emperor-spare': 'emperor, `spare = true`', 'emperor-b': 'emperor (B build)', pm2: 'PM2', uwsgi: 'uWSGI Emperor' };
 
 function killLoopTable(j) {
   const names = Object.keys(j.summary ?? {});

@@ -43,6 +43,8 @@ export interface SpawnRequestSpec {
   honourStdin: boolean;
   listenFdName: string | null;
   fallbackIds: { uid: number; gid: number } | null;
+  /** keep one spare worker of this spec ready to replace a copy that dies (app workers only) */
+  spare: boolean;
 }
 
 export type BrainMessage =
@@ -117,12 +119,14 @@ function actor(v: unknown): ForgeActor | null | undefined {
 
 function spec(v: unknown): SpawnRequestSpec | null {
   if (!isObj(v)) return null;
-  const { argv, cwd, env, socket, channel, honourStdin, listenFdName, fallbackIds } = v;
+  const { argv, cwd, env, socket, channel, honourStdin, listenFdName, fallbackIds, spare } = v;
   if (!Array.isArray(argv) || argv.length === 0 || argv.length > MAX_ARGS || !argv.every((a) => isStr(a))) return null;
   if (!isStr(cwd, 4096) || !isObj(env) || Object.keys(env).length > MAX_ARGS || !Object.values(env).every((e) => isStr(e))) return null;
   if (!(socket === null || isStr(socket, 4200)) || (channel !== 'data' && channel !== 'notify') || typeof honourStdin !== 'boolean') return null;
   if (!(listenFdName === null || isStr(listenFdName, 255))) return null;
   if (!(fallbackIds === null || (isObj(fallbackIds) && isUid(fallbackIds.uid) && isUid(fallbackIds.gid)))) return null;
+  // absent from a brain older than the field: no spare
+  if (!(spare === undefined || typeof spare === 'boolean')) return null;
   return {
     argv: argv as string[],
     cwd,
@@ -132,6 +136,7 @@ function spec(v: unknown): SpawnRequestSpec | null {
     honourStdin,
     listenFdName,
     fallbackIds: fallbackIds === null ? null : { uid: (fallbackIds as Obj).uid as number, gid: (fallbackIds as Obj).gid as number },
+    spare: spare === true,
   };
 }
 

@@ -62,7 +62,14 @@ export const LOAD_BUSY_SHARE = 0.75;
  * worker keeps no heartbeat timer; it answers with a `heartbeat` message, which proves its event
  * loop turns, see vassal/stats.ts).
  */
-export type EmperorToWorker = { type: 'drain' } | { type: 'ping' };
+export type EmperorToWorker = { type: 'drain' } | { type: 'ping' } | { type: 'go' };
+
+/**
+ * Set (to 1) in the environment of a *spare* worker (`spare = true`): a worker started ahead of
+ * need that waits, Node booted and the app not yet loaded, until `{type:'go'}` on its channel makes
+ * it the replacement of a copy that died. The worker removes it from its environment at once.
+ */
+export const SPARE_ENV = 'VASSAL_SPARE';
 
 /** The worker's channel: fd 4, one JSON message per line (SPEC §4: data only, no descriptors). */
 export const WORKER_CHANNEL_FD = 4;

@@ -58,6 +58,8 @@ export interface VassalConfig {
   idle: number;
   stats: string | null;
   memoryReport: boolean;
+  /** keep one spare worker (Node started, app not loaded) to replace a copy that dies at once */
+  spare: boolean;
   honourStdin: boolean;
   /** milliseconds */
   readyAfter: number;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { encodeWorkerMessage, WORKER_CHANNEL_FD, WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
+import { encodeWorkerMessage, SPARE_ENV, WORKER_CHANNEL_FD, WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from '../shared/protocol.js';
 import type { Drain } from './drain.js';
 import type { FetchApp } from './adapter.js';
 import { Heartbeat, Stats } from './stats.js';
@@ -38,6 +38,8 @@ let recycleAskedAt = 0;
 let load: LoadReporter | null = null;
 /** fd 4, the channel to the emperor; null once it ended (or when started without one) */
 let channel: net.Socket | null = null;
+/** a spare worker waits for `go` (then it loads the app and serves) */
+let onGo: (() => void) | null = null;
 
 // ---------------------------------------------------------------------------------------------
 // settings and the channel
@@ -117,6 +119,7 @@ function openChannel(): void {
       }
       if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
       else if (isObject(msg) && msg.type === 'ping') heartbeat?.answer();
+      else if (isObject(msg) && msg.type === 'go') onGo?.();
     }
     if (buf.length > 64 * 1024) buf = ''; // the emperor never sends that much
   });
@@ -346,6 +349,13 @@ async function main(): Promise<void> {
     exit(1);
   });
   installStopHandlers();
+  if (process.env[SPARE_ENV] === '1') {
+    // started ahead of need: Node is up, the app (and whatever it does when loaded) waits for
+    // `go`; a stop signal or the channel's end meanwhile exits at once (nothing is served yet)
+    delete process.env[SPARE_ENV];
+    if (!(await waitForGo())) return;
+    process.title = `emperor worker ${settings.name}`;
+  }
   if (settings.chdir !== undefined) {
     // already as the vassal's user (setpriv ran before node): a directory closed to it stays closed
     try {
@@ -370,6 +380,21 @@ async function main(): Promise<void> {
   if (settings.load) load = new LoadReporter(() => stats.inFlight, (busy) => send({ type: 'load', busy }));
   listening = true;
   listen(listener);
+}
+
+/** Wait for `go` on the channel (held ref'd meanwhile: nothing else keeps a spare alive). */
+function waitForGo(): Promise<boolean> {
+  const ch = channel;
+  if (!ch) return Promise.resolve(true); // no emperor to wait for
+  process.title = `emperor spare ${settings.name}`;
+  ch.ref();
+  return new Promise((resolve) => {
+    onGo = () => {
+      onGo = null;
+      ch.unref();
+      resolve(!draining);
+    };
+  });
 }
 
 void main();

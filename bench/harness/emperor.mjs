@@ -110,7 +110,8 @@ export function emperorChildren(pid) {
       continue;
     }
     const name = environVar(child, 'VASSAL_NAME');
-    if (name === null) continue;
+    // a `spare = true` vassal's waiting worker (its title says so) is not one of its copies
+    if (name === null || argv.join(' ').startsWith('emperor spare ')) continue;
     if (!vassals.has(name)) vassals.set(name, []);
     vassals.get(name).push(child);
   }

@@ -24,12 +24,12 @@ async function pollPid(get, { waitMs = 0, not = null, everyMs = 20 } = {}) {
  * The emperor with one app vassal `hello`. `cli` runs another build (A/B comparisons in one run);
  * `label` names it in the output. The copy's pid is the emperor's child carrying VASSAL_NAME=hello.
  */
-export async function emperorSystem(root, { cli = CLI, label = 'emperor' } = {}) {
-  const { emp, port } = await startEmperorHello(root, { processes: 1, cli });
+export async function emperorSystem(root, { cli = CLI, label = 'emperor', spare = false } = {}) {
+  const { emp, port } = await startEmperorHello(root, { processes: 1, cli, extra: spare ? 'spare = true\n' : '' });
   const copyPid = () => emperorChildren(emp.pid).vassals.get('hello')?.find((p) => !isGone(p)) ?? null;
   return {
     name: label,
-    how: `${label === 'emperor' ? '' : `${cli}: `}one app vassal, processes = 1; the worker = the emperor's child with VASSAL_NAME=hello (/proc)`,
+    how: `${cli === CLI ? '' : `${cli}: `}one app vassal, processes = 1${spare ? ', spare = true (a started worker waits to replace it)' : ''}; the worker = the emperor's child with VASSAL_NAME=hello (/proc)`,
     port,
     state: root.state,
     workerPid: (opts) => pollPid(copyPid, opts),
@@ -79,4 +79,4 @@ export async function uwsgiSystem(root) {
   };
 }
 
-export const STARTERS = { emperor: emperorSystem, pm2: pm2System, uwsgi: uwsgiSystem };
+export const STARTERS = { emperor: emperorSystem, 'emperor-spare': (root) => emperorSystem(root, { label: 'emperor-spare', spare: true }), pm2: pm2System, uwsgi: uwsgiSystem };

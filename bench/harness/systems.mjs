@@ -20,12 +20,12 @@ import { waitServing } from './http.mjs';
  * (`processes` copies) serving the hello app on a free port; resolves once it answers. `cli` runs
  * another build (A/B comparisons in one run).
  */
-export async function startEmperorHello(root, { processes = 1, cli } = {}) {
+export async function startEmperorHello(root, { processes = 1, cli, extra = '' } = {}) {
   const app = writeApp(root.dir);
   const emp = await startEmperorOn(root, cli ? { cli } : {});
   const port = await freePort();
   const ini = path.join(root.vassals, 'hello.ini');
-  fs.writeFileSync(ini, `${vassalIni(app, `127.0.0.1:${port}`)}processes = ${processes}\n`);
+  fs.writeFileSync(ini, `${vassalIni(app, `127.0.0.1:${port}`)}processes = ${processes}\n${extra}`);
   await waitServing(port, { timeoutMs: 30_000 });
   return { emp, port, ini, app };
 }

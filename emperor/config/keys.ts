@@ -42,6 +42,8 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   heartbeat: { min: 0, max: MAX_SECONDS, default: 30 },
   'start-timeout': { min: 1, max: MAX_SECONDS, default: 60 },
   essential: { default: false },
+  // one started worker kept waiting to replace a copy that dies (app vassals only)
+  spare: { default: false },
   strict: { default: true },
   'set-ph': {},
   'exec-pre-start': {},

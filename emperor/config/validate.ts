@@ -282,6 +282,15 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
   }
   const statsAddr = socket('stats');
   const count = processes();
+  const spare = (): boolean => {
+    const on = bool('spare');
+    const e = last.get('spare');
+    if (on && e && last.has('exec') && !last.has('app')) {
+      err(e, '`spare` needs an `app` vassal: an `exec` program cannot be started ahead and told to go on');
+      return false;
+    }
+    return on;
+  };
 
   const config: VassalConfig = {
     name: info.name,
@@ -309,6 +318,7 @@ export function validate(entries: Entry[], info: ValidateInfo, errors: ConfigErr
     idle: int('idle'),
     stats: statsAddr ? addressText(statsAddr) : null,
     memoryReport: bool('memory-report'),
+    spare: spare(),
     honourStdin: bool('honour-stdin'),
     readyAfter: int('ready-after'),
     heartbeat: int('heartbeat'),

@@ -89,6 +89,7 @@ export function buildSpawnSpec(p: Prepared, handlers: Handlers): SpawnSpec {
       env: { ...env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
       channel: 'data',
       listenFdName: null,
+      spare: config.spare,
     };
   }
   const enter = chdirAfterDrop(config.chdir);

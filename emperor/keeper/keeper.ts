@@ -5,7 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
-import { isReadyNotify, type WorkerMessage } from '../../shared/protocol.js';
+import { isReadyNotify, SPARE_ENV, type WorkerMessage } from '../../shared/protocol.js';
+import { Spares, specKey, type SpawnAsk } from './spares.js';
 import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
@@ -21,6 +22,8 @@ interface Kept {
   pinged: boolean;
   /** exited while no brain heard it: reported in the next inventory */
   exited: ExitInfo | null;
+  /** the spawn request of a `spare = true` vassal's copy: what its spare is started from */
+  spare: SpawnAsk | null;
 }
 
 export class Keeper {
@@ -30,6 +33,8 @@ export class Keeper {
   readonly #budgets = new Map<string, OutputBudget>();
   /** distinct tags (JSON): the one stored string of each, and how many copies carry it */
   readonly #tags = new Map<string, { json: string; refs: number }>();
+  /** each `spare = true` vassal's spare worker (not in #copies until a spawn takes it) */
+  readonly #spares: Spares;
   #nextCopy = 1;
   #brain: ChildProcess | null = null;
   /** the brain said hello: it listens (a message sent before that would be lost) */
@@ -48,6 +53,15 @@ export class Keeper {
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
+    this.#spares = new Spares(
+      {
+        start: (id, m) => this.#start(id, m, true),
+        newId: () => this.#nextCopy++,
+        hasCopy: (vassal, working) => [...this.#copies.values()].some((k) => k.vassal === vassal && k.copy.alive && !(working && k.copy.stopping)),
+        socketHeld: (key) => this.#sockets.held(key) !== undefined,
+      },
+      log,
+    );
     logStrays(log);
   }
 
@@ -81,6 +95,7 @@ export class Keeper {
 
   /** The keeper's own end: every copy stopped (its mercy, then SIGKILL), every socket closed, strays swept. */
   async endAll(): Promise<void> {
+    this.#spares.dropAll();
     await Promise.all([...this.#copies.values()].map((k) => k.copy.stop(k.mercyMs)));
     this.#sockets.releaseAll();
     await flushStraySweep();
@@ -88,6 +103,7 @@ export class Keeper {
 
   /** SIGKILL every copy now (a second stop signal). */
   killAll(): void {
+    this.#spares.dropAll();
     for (const k of this.#copies.values()) k.copy.signal('SIGKILL');
   }
 
@@ -156,8 +172,10 @@ export class Keeper {
           (err) => this.#reply(m.id, err),
         );
       case 'release':
+        this.#spares.dropSocket(m.key);
         return this.#sockets.release(m.key);
       case 'release-all':
+        this.#spares.dropAll();
         return this.#sockets.releaseAll();
       case 'warm':
         return this.#sockets.warmUp();
@@ -165,8 +183,13 @@ export class Keeper {
         return this.#sockets.held(m.key)?.setBlocking(m.on);
       case 'spawn':
         return this.#spawn(m);
-      case 'stop':
-        return void this.#copies.get(m.copy)?.copy.stop(m.mercyMs, m.signal);
+      case 'stop': {
+        const k = this.#copies.get(m.copy);
+        if (!k) return;
+        void k.copy.stop(m.mercyMs, m.signal);
+        this.#spares.stopped(k.vassal);
+        return;
+      }
       case 'signal':
         return this.#copies.get(m.copy)?.copy.signal(m.signal);
       case 'ping': {
@@ -225,57 +248,85 @@ export class Keeper {
     if (![...this.#copies.values()].some((o) => o.vassal === k.vassal)) this.#budgets.delete(k.vassal);
   }
 
-  #spawn(m: Extract<BrainMessage, { t: 'spawn' }>): void {
+  #spawn(m: SpawnAsk): void {
     const held = m.spec.socket === null ? null : this.#sockets.held(m.spec.socket);
     if (m.spec.socket !== null && !held) {
       this.#send({ t: 'spawn-failed', id: m.id, error: `no socket ${m.spec.socket} is held` });
       return;
     }
-    const id = this.#nextCopy++;
-    const budget = this.#budget(m.vassal);
-    const sendMsg = (msg: WorkerMessage): void => {
-      const k = this.#copies.get(id);
-      if (k && msg.type === 'ready') k.ready = true;
-      if (this.#congested) {
-        // a stalled brain must not make the keeper queue without bound: a periodic beat waits for
-        // the next (one that answers a ping never does), a load report only its latest matters
-        if (msg.type === 'heartbeat' && !k?.pinged) return;
-        if (msg.type === 'load') return void this.#loads.set(id, msg);
-      }
-      if (k && msg.type === 'heartbeat') k.pinged = false;
-      this.#send({ t: 'msg', copy: id, msg });
-    };
+    const spare = this.#spares.take(m.vassal, specKey(m));
+    let id: number;
     let copy: Copy;
-    try {
-      copy = spawnCopy({
-        ...m.spec,
-        socketFd: held?.fd ?? null,
-        socketKey: m.spec.socket,
-        outputBudget: budget,
-        gate: false, // the brain's gate decides when a spawn is asked for
-        onLine: (stream, text) => {
-          if (this.#congested || !this.#send({ t: 'line', copy: id, stream, text })) budget.drop(1);
-        },
-        onMessage: sendMsg,
-        onNotify: (line) => {
-          // only READY=1 means anything to the brain: the rest of a notify flood stays here
-          if (!isReadyNotify(line)) return;
-          const k = this.#copies.get(id);
-          if (k) k.ready = true;
-          this.#send({ t: 'notify', copy: id, line });
-        },
-        onChannelError: (reason) => this.#send({ t: 'channel-error', copy: id, reason }),
-      });
-    } catch (err) {
-      this.#send({ t: 'spawn-failed', id: m.id, error: (err as Error).message });
-      return;
+    if (spare) {
+      // a spare worker of the same spec waits: it is the copy (Node already started)
+      ({ id, copy } = spare);
+      copy.startedAtMs = Date.now();
+      copy.go();
+    } else {
+      id = this.#nextCopy++;
+      try {
+        copy = this.#start(id, m, false);
+      } catch (err) {
+        this.#send({ t: 'spawn-failed', id: m.id, error: (err as Error).message });
+        return;
+      }
     }
-    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null };
+    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null };
     this.#copies.set(id, kept);
     void copy.exit.then((info) => {
       if (this.#send({ t: 'exited', copy: id, info })) this.#forget(kept);
       else kept.exited = info;
+      this.#spares.exited(kept.vassal);
     });
     this.#send({ t: 'spawned', id: m.id, copy: id, pid: copy.pid, pidStart: copy.pidStart, startedAt: copy.startedAtMs });
+  }
+
+  /**
+   * Spawn copy `id` of a spawn request. A spare is the same spawn with SPARE_ENV
+   * set: it waits for `go`, and until then it is nobody's copy: what it says is not relayed.
+   */
+  #start(id: number, m: SpawnAsk, spare: boolean): Copy {
+    const budget = this.#budget(m.vassal);
+    const mine = (): Kept | undefined => this.#copies.get(id);
+    const sendMsg = (msg: WorkerMessage): void => {
+      const k = mine();
+      if (!k) return;
+      if (msg.type === 'ready') {
+        k.ready = true;
+        if (k.spare) this.#spares.want(k.spare);
+      }
+      if (this.#congested) {
+        // a stalled brain must not make the keeper queue without bound: a periodic beat waits for
+        // the next (one that answers a ping never does), a load report only its latest matters
+        if (msg.type === 'heartbeat' && !k.pinged) return;
+        if (msg.type === 'load') return void this.#loads.set(id, msg);
+      }
+      if (msg.type === 'heartbeat') k.pinged = false;
+      this.#send({ t: 'msg', copy: id, msg });
+    };
+    return spawnCopy({
+      ...m.spec,
+      env: spare ? { ...m.spec.env, [SPARE_ENV]: '1' } : m.spec.env,
+      socketFd: m.spec.socket === null ? null : (this.#sockets.held(m.spec.socket)?.fd ?? null),
+      socketKey: m.spec.socket,
+      outputBudget: budget,
+      gate: false, // the brain's gate decides when a spawn is asked for
+      onLine: (stream, text) => {
+        // a spare's own lines (it prints none unless its start fails) passed the budget: not relayed
+        if (mine() && (this.#congested || !this.#send({ t: 'line', copy: id, stream, text }))) budget.drop(1);
+      },
+      onMessage: sendMsg,
+      onNotify: (line) => {
+        // only READY=1 means anything to the brain: the rest of a notify flood stays here
+        if (!isReadyNotify(line)) return;
+        const k = mine();
+        if (!k) return;
+        k.ready = true;
+        this.#send({ t: 'notify', copy: id, line });
+      },
+      onChannelError: (reason) => {
+        if (mine()) this.#send({ t: 'channel-error', copy: id, reason });
+      },
+    });
   }
 }

@@ -260,7 +260,7 @@ export class KeeperLink implements Host {
       vassal: meta.vassal,
       mercyMs: Math.max(0, Math.round(meta.mercyMs)),
       tag: meta.tag,
-      spec: { argv: spec.argv, cwd: spec.cwd, env, socket: spec.socketKey, channel: spec.channel, honourStdin: spec.honourStdin, listenFdName: spec.listenFdName, fallbackIds: spec.fallbackIds },
+      spec: { argv: spec.argv, cwd: spec.cwd, env, socket: spec.socketKey, channel: spec.channel, honourStdin: spec.honourStdin, listenFdName: spec.listenFdName, fallbackIds: spec.fallbackIds, spare: spec.spare === true },
     });
     this.#spawning.delete(id);
     const rc = msg.t === 'spawned' ? this.#copies.get(msg.copy) : undefined;

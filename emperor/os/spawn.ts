@@ -44,10 +44,13 @@ export interface SpawnSpec {
   outputBudget?: LineBudget;
   /** count the copy in this process's spawn gate (default); a keeper's brain keeps the gate */
   gate?: boolean;
+  /** `spare = true`: the keeper keeps a started worker waiting to replace a copy that dies */
+  spare?: boolean;
 }
 
 const MAX_LINE = 16 * 1024;
 const PING = encodeWorkerMessage({ type: 'ping' });
+const GO = encodeWorkerMessage({ type: 'go' });
 const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
 
 /** What a supervisor holds of a copy: one this process spawned (Copy), or one a keeper holds for it. */
@@ -66,7 +69,8 @@ export interface CopyHandle {
 
 export class Copy implements CopyHandle {
   readonly pid: number;
-  readonly startedAtMs = Date.now();
+  /** when it was started (a spare worker: when it was put to work) */
+  startedAtMs = Date.now();
   readonly pidStart: number;
   /** resolves once, when the process has exited (never rejects) */
   readonly exit: Promise<ExitInfo>;
@@ -74,6 +78,8 @@ export class Copy implements CopyHandle {
   stopping = false;
   /** ask an app worker for a heartbeat now (its channel; a no-op for exec vassals) */
   ping: (delivered?: (at: number) => void) => void = (delivered) => delivered?.(Date.now());
+  /** put a spare app worker to work (its channel; a no-op for exec vassals) */
+  go: () => void = () => undefined;
 
   constructor(child: ChildProcess) {
     if (child.pid === undefined) {
@@ -229,6 +235,9 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     copy.ping = (delivered) => {
       if (!out.destroyed && out.writable) out.write(PING);
       delivered?.(Date.now());
+    };
+    copy.go = () => {
+      if (!out.destroyed && out.writable) out.write(GO);
     };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too

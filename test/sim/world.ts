@@ -21,7 +21,7 @@ export function config(name: ConfigName): VassalConfig {
     name: 'v', file: '/vassals.d/v.ini', app: `/apps/${name}.mjs`, exec: null,
     httpSocket: { kind: 'unix', path: '/run/v.sock' }, chmodSocket: 0o660, chownSocket: null, uid: null, gid: null, allowRoot: false,
     processes: 2, maxProcesses: 2, scaleUpAfter: 3, scaleDownAfter: 30, harakiri: 0, maxRequests: 0, reloadOnRss: 0, bufferSize: 8192, mercy: 10, env: {}, chdir: '/apps', onDemand: false, idle: 0,
-    stats: null, memoryReport: false, honourStdin: false, readyAfter: 1000, heartbeat: 30, startTimeout: 60, execPreStart: [], execPostStop: [], touchReload: [], essential: false, strict: true, placeholders: {}, sources: {},
+    stats: null, memoryReport: false, spare: false, honourStdin: false, readyAfter: 1000, heartbeat: 30, startTimeout: 60, execPreStart: [], execPostStop: [], touchReload: [], essential: false, strict: true, placeholders: {}, sources: {},
   };
   if (name === 'C') base.httpSocket = { kind: 'unix', path: '/run/v2.sock' };
   if (name === 'D') base.httpSocket = { kind: 'tcp', host: '127.0.0.1', port: 8000, allInterfaces: false };

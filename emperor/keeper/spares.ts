@@ -1,0 +1,126 @@
+// The keeper's spare workers (`spare = true`): at most one per vassal, a worker started from
+// the spec of a copy that became ready and left waiting (Node booted, app not loaded) until the
+// next spawn of that same spec takes it, so a copy that dies is replaced without starting Node.
+// It owns when a spare is started and ended; the keeper owns spawning and the copies.
+import type { Logger } from '../../shared/logger.js';
+import type { BrainMessage } from '../../shared/keeper-protocol.js';
+import type { Copy } from '../os/index.js';
+
+export type SpawnAsk = Extract<BrainMessage, { t: 'spawn' }>;
+
+/**
+ * A spare is started this long after a copy is ready: never inside a start (it would compete
+ * for the CPU), and by the time a copy that dies is replaced at once (it ran 1 s; a copy that dies
+ * sooner is backed off, and a spare saves nothing there).
+ */
+export const SPARE_AFTER_MS = 1000;
+/** a spare whose vassal has had no live copy this long is ended (stopped, removed, gone) */
+export const SPARE_ORPHAN_MS = 10_000;
+
+interface Spare {
+  /** the spawn spec it was started from (JSON): only a spawn of the same spec may take it */
+  key: string;
+  /** the held socket it has as fd 3 */
+  socket: string | null;
+  id: number;
+  copy: Copy | null;
+  /** armed until it is started */
+  timer: NodeJS.Timeout | null;
+}
+
+/** What the spares need of the keeper. */
+export interface SpareHost {
+  /** spawn a spare of this request as copy `id` (the keeper relays nothing of it until taken) */
+  start(id: number, m: SpawnAsk): Copy;
+  newId(): number;
+  /** the vassal has a live copy; `working`: one that is not stopping */
+  hasCopy(vassal: string, working: boolean): boolean;
+  socketHeld(key: string): boolean;
+}
+
+export const specKey = (m: SpawnAsk): string | null => (m.spec.spare ? JSON.stringify(m.spec) : null);
+
+export class Spares {
+  readonly #spares = new Map<string, Spare>();
+
+  constructor(
+    private readonly host: SpareHost,
+    private readonly log: Logger,
+  ) {}
+
+  /** A copy of a spare spec became ready: have a spare of that spec, SPARE_AFTER_MS from now. */
+  want(m: SpawnAsk): void {
+    const key = specKey(m);
+    if (key === null) return;
+    const cur = this.#spares.get(m.vassal);
+    if (cur?.key === key) return;
+    this.drop(m.vassal);
+    const entry: Spare = { key, socket: m.spec.socket, id: 0, copy: null, timer: null };
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (this.#spares.get(m.vassal) !== entry) return;
+      if ((m.spec.socket !== null && !this.host.socketHeld(m.spec.socket)) || !this.host.hasCopy(m.vassal, true)) return void this.#spares.delete(m.vassal);
+      let copy: Copy;
+      try {
+        entry.id = this.host.newId();
+        copy = entry.copy = this.host.start(entry.id, m);
+      } catch (err) {
+        this.#spares.delete(m.vassal);
+        return void this.log.warn({ vassal: m.vassal, err: (err as Error).message }, 'keeper: cannot start a spare copy');
+      }
+      void copy.exit.then((info) => {
+        if (this.#spares.get(m.vassal)?.copy !== copy) return;
+        this.#spares.delete(m.vassal);
+        this.log.warn({ vassal: m.vassal, pid: copy.pid, code: info.code, signal: info.signal }, 'keeper: a spare copy exited before it was used');
+      });
+    }, SPARE_AFTER_MS);
+    this.#spares.set(m.vassal, entry);
+  }
+
+  /** The vassal's spare, when it is of this spec and alive: taken (it becomes a copy). Any other is ended. */
+  take(vassal: string, key: string | null): { id: number; copy: Copy } | null {
+    const cur = this.#spares.get(vassal);
+    if (!cur) return null;
+    if (key === null || cur.key !== key || !cur.copy?.alive) {
+      this.drop(vassal);
+      return null;
+    }
+    this.#spares.delete(vassal);
+    return { id: cur.id, copy: cur.copy };
+  }
+
+  /** End the vassal's spare (it serves nothing and holds no state: SIGKILL). */
+  drop(vassal: string): void {
+    const cur = this.#spares.get(vassal);
+    if (!cur) return;
+    this.#spares.delete(vassal);
+    if (cur.timer) clearTimeout(cur.timer);
+    cur.copy?.signal('SIGKILL');
+  }
+
+  /** a socket released: a spare holding it as fd 3 goes with it */
+  dropSocket(key: string): void {
+    for (const [v, sp] of [...this.#spares]) if (sp.socket === key) this.drop(v);
+  }
+
+  dropAll(): void {
+    for (const v of [...this.#spares.keys()]) this.drop(v);
+  }
+
+  /** A copy of the vassal was told to stop: with none left working, it is stopped or removed. */
+  stopped(vassal: string): void {
+    if (this.#spares.has(vassal) && !this.host.hasCopy(vassal, true)) this.drop(vassal);
+  }
+
+  /**
+   * A copy of the vassal exited. A copy that died is replaced in milliseconds (by the next brain:
+   * seconds): a spare with no live copy of its vassal SPARE_ORPHAN_MS later is ended (the
+   * vassal was stopped or removed while down, and nothing else would say so).
+   */
+  exited(vassal: string): void {
+    if (!this.#spares.has(vassal)) return;
+    setTimeout(() => {
+      if (!this.host.hasCopy(vassal, false)) this.drop(vassal);
+    }, SPARE_ORPHAN_MS).unref();
+  }
+}

@@ -1,0 +1,90 @@
+// `spare = true` end to end: the keeper keeps one worker of the vassal started and waiting (its
+// user, its socket, the app not loaded); a copy killed with SIGKILL is replaced by that very
+// process (no Node start), which then serves with the vassal's environment and nothing of the
+// spare's; another spare follows. An edit replaces the spare with one of the new config;
+// removal and the emperor's stop end it. Negative control: a vassal without the key has none.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { alive, appIni, parentOf, procStatus, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+
+/** live spare workers of `name`: their title says so (process.title rewrites the command line) */
+function sparesOf(name: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').replace(/\0+$/, '') === `emperor spare ${name}` && alive(Number(d))) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+async function oneSpare(e: EmperorProc, name: string, not: number[] = []): Promise<number> {
+  const pid = await waitUntil(() => {
+    const s = sparesOf(name).filter((p) => !not.includes(p));
+    return s.length === 1 ? s[0] : undefined;
+  }, 15_000, `one spare of ${name}`);
+  e.seenPids.add(pid);
+  return pid;
+}
+
+const body = async (sock: string): Promise<{ pid: number; env: Record<string, string> }> => JSON.parse((await request({ socketPath: sock }, '/')).body);
+
+test('a killed copy is replaced by the waiting spare process, which serves as the vassal; another follows', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'sby.sock');
+  const plain = path.join(e.dir, 'plain.sock');
+  e.write('sby.ini', appIni('env.mjs', sock, 'spare = true\nenv = GREETING=one'));
+  e.write('plain.ini', appIni('env.mjs', plain));
+  let v = await e.waitVassal('sby', 'ready', 15_000);
+  const p = await e.waitVassal('plain', 'ready', 15_000);
+  const first = await oneSpare(e, 'sby');
+  assert.equal(parentOf(first), e.pid, 'the keeper started it');
+  assert.equal(procStatus(first).Uid!.split(/\s+/)[0], procStatus(v.pid!).Uid!.split(/\s+/)[0], "the vassal's user");
+  assert.ok(!e.vassal('sby')!.pids.includes(first), 'not a copy yet');
+  for (let round = 0; round < 2; round++) {
+    const spare = round === 0 ? first : await oneSpare(e, 'sby', [v.pid!]);
+    process.kill(v.pid!, 'SIGKILL');
+    const next = await e.waitVassal('sby', (r) => r.state === 'ready' && r.pid !== v.pid, 15_000);
+    assert.equal(next.pid, spare, `round ${round}: the spare became the copy`);
+    const b = await body(sock);
+    assert.equal(b.pid, spare);
+    assert.equal(b.env.GREETING, 'one');
+    assert.equal(b.env.VASSAL_NAME, 'sby');
+    assert.equal(b.env.VASSAL_SPARE, undefined, 'the spare mark is not in the app environment');
+    v = next;
+  }
+  // negative control: without the key there is no spare, and a killed copy is a new process
+  assert.deepEqual(sparesOf('plain'), []);
+  process.kill(p.pid!, 'SIGKILL');
+  const p2 = await e.waitVassal('plain', (r) => r.state === 'ready' && r.pid !== p.pid, 15_000);
+  assert.equal((await body(plain)).pid, p2.pid);
+  assert.deepEqual(sparesOf('plain'), []);
+});
+
+test('the spare follows the config: an edit replaces it, removal and the emperor stop end it', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'sbe.sock');
+  e.write('sbe.ini', appIni('env.mjs', sock, 'spare = true\nenv = GREETING=one'));
+  const v = await e.waitVassal('sbe', 'ready', 15_000);
+  const first = await oneSpare(e, 'sbe');
+  e.write('sbe.ini', appIni('env.mjs', sock, 'spare = true\nenv = GREETING=two'));
+  await e.waitVassal('sbe', (r) => r.state === 'ready' && r.pid !== v.pid && r.pid !== first, 15_000);
+  assert.equal((await body(sock)).env.GREETING, 'two');
+  await waitUntil(() => !alive(first), 10_000, 'the spare of the old config to be ended');
+  const second = await oneSpare(e, 'sbe', [first]);
+  assert.match(fs.readFileSync(`/proc/${second}/environ`, 'latin1'), /GREETING=two/, 'started from the new config');
+  e.remove('sbe.ini');
+  await e.waitGone('sbe', 15_000);
+  await waitUntil(() => !alive(second), 10_000, 'the spare to end with its vassal');
+
+  e.write('sbf.ini', appIni('env.mjs', path.join(e.dir, 'sbf.sock'), 'spare = true'));
+  await e.waitVassal('sbf', 'ready', 15_000);
+  const third = await oneSpare(e, 'sbf');
+  await e.stop();
+  await waitUntil(() => !alive(third), 5000, 'the spare to end with the emperor');
+});
