@@ -42,6 +42,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink): Promise<nu
     stopper.stopWith(EXIT.ESSENTIAL_FAILED);
   };
   emperor.upgrade = () => link.upgrade();
+  link.onSpare = (name) => emperor.supervisors.get(name)?.spareChanged();
   // 6. SIGHUP reloads; from now on, the emperor must not die
   keepRunning(log, () => emperor.reloadAll());
   // 7. what the operator sees: captured output, the dashboard

@@ -89,7 +89,9 @@ export type KeeperMessage =
   | { t: 'notify'; copy: number; line: string }
   | { t: 'channel-error'; copy: number; reason: string }
   | { t: 'exited'; copy: number; info: ExitInfo }
-  | { t: 'dropped'; vassal: string; n: number };
+  | { t: 'dropped'; vassal: string; n: number }
+  /** the vassal's spare worker (`spare = true`) started (pid, when) or is gone (null: ended or taken) */
+  | { t: 'spare'; vassal: string; pid: number | null; startedAt: number | null };
 
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL']);
 const SIGNALS = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
@@ -241,6 +243,9 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
     }
     case 'dropped':
       return isStr(m.vassal, 255) && isId(m.n) ? { t: 'dropped', vassal: m.vassal, n: m.n } : null;
+    case 'spare':
+      if (!isStr(m.vassal, 255) || !(m.pid === null || isId(m.pid)) || !(m.startedAt === null || isId(m.startedAt))) return null;
+      return { t: 'spare', vassal: m.vassal, pid: m.pid, startedAt: m.pid === null ? null : m.startedAt };
     default:
       return null;
   }

@@ -128,6 +128,15 @@ export interface VassalRecord {
    * fixed `processes = N`; null while no config is known; absent in records of older state files
    */
   scale?: { count: number; min: number; max: number } | null;
+  /** `spare = true`: the spare worker waiting to replace a copy that dies, or null (none now) */
+  spare?: SpareInfo | null;
+}
+
+/** a `spare = true` vassal's spare worker: started, waiting (not a copy; it becomes one when a copy dies) */
+export interface SpareInfo {
+  pid: number;
+  /** ISO 8601 */
+  startedAt: string;
 }
 
 export interface WorkerInfo {

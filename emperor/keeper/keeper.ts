@@ -59,6 +59,7 @@ export class Keeper {
         newId: () => this.#nextCopy++,
         hasCopy: (vassal, working) => [...this.#copies.values()].some((k) => k.vassal === vassal && k.copy.alive && !(working && k.copy.stopping)),
         socketHeld: (key) => this.#sockets.held(key) !== undefined,
+        told: (vassal, spare) => void this.#send({ t: 'spare', vassal, pid: spare?.pid ?? null, startedAt: spare?.startedAt ?? null }),
       },
       log,
     );
@@ -217,6 +218,7 @@ export class Keeper {
     const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies });
     // exits nobody heard are reported once: in an inventory that was sent
     if (sent) for (const k of [...this.#copies.values()]) if (k.exited) this.#forget(k);
+    if (sent) for (const sp of this.#spares.list()) this.#send({ t: 'spare', vassal: sp.vassal, pid: sp.pid, startedAt: sp.startedAt });
   }
 
   #budget(vassal: string): OutputBudget {

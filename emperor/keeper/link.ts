@@ -3,7 +3,7 @@
 // it and relays what the keeper tells back, in order; the one thing it decides is to end a copy
 // whose spawn answer came after its request had timed out (nobody would track it).
 import type { Logger } from '../../shared/logger.js';
-import type { ExitInfo, SocketAddress } from '../../shared/types.js';
+import type { ExitInfo, SocketAddress, SpareInfo } from '../../shared/types.js';
 import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
 import type { ControlReply } from '../../shared/control.js';
 import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
@@ -146,7 +146,16 @@ export class KeeperLink implements Host {
   readonly #dropped = new Map<string, (n: number) => void>();
   /** spawn requests in flight: what the copy is to be listened with, by request id */
   readonly #spawning = new Map<number, { spec: SpawnSpec; tag: unknown; started: () => void; gone: () => void }>();
+  /** each vassal's spare worker, as the keeper last told */
+  readonly #spares = new Map<string, SpareInfo>();
   #nextId = 1;
+
+  spareOf(vassal: string): SpareInfo | null {
+    return this.#spares.get(vassal) ?? null;
+  }
+
+  /** told when a vassal's spare started or is gone */
+  onSpare: (vassal: string) => void = () => undefined;
 
   private constructor(private readonly log: Logger) {}
 
@@ -317,6 +326,11 @@ export class KeeperLink implements Host {
       return done?.(msg, undefined);
     }
     if (msg.t === 'dropped') return this.#dropped.get(msg.vassal)?.(msg.n);
+    if (msg.t === 'spare') {
+      if (msg.pid === null) this.#spares.delete(msg.vassal);
+      else this.#spares.set(msg.vassal, { pid: msg.pid, startedAt: new Date(msg.startedAt ?? Date.now()).toISOString() });
+      return this.onSpare(msg.vassal);
+    }
     if (msg.t === 'retire') {
       this.#answerUpgrades({ ok: true, message: `brain ${process.pid} handed over` });
       return this.onRetire();

@@ -36,6 +36,8 @@ export interface SpareHost {
   /** the vassal has a live copy; `working`: one that is not stopping */
   hasCopy(vassal: string, working: boolean): boolean;
   socketHeld(key: string): boolean;
+  /** the vassal's spare started (its pid, when) or is gone (null) */
+  told(vassal: string, spare: { pid: number; startedAt: number } | null): void;
 }
 
 export const specKey = (m: SpawnAsk): string | null => (m.spec.spare ? JSON.stringify(m.spec) : null);
@@ -68,9 +70,11 @@ export class Spares {
         this.#spares.delete(m.vassal);
         return void this.log.warn({ vassal: m.vassal, err: (err as Error).message }, 'keeper: cannot start a spare copy');
       }
+      this.host.told(m.vassal, { pid: copy.pid, startedAt: copy.startedAtMs });
       void copy.exit.then((info) => {
         if (this.#spares.get(m.vassal)?.copy !== copy) return;
         this.#spares.delete(m.vassal);
+        this.host.told(m.vassal, null);
         this.log.warn({ vassal: m.vassal, pid: copy.pid, code: info.code, signal: info.signal }, 'keeper: a spare copy exited before it was used');
       });
     }, SPARE_AFTER_MS);
@@ -86,6 +90,7 @@ export class Spares {
       return null;
     }
     this.#spares.delete(vassal);
+    this.host.told(vassal, null);
     return { id: cur.id, copy: cur.copy };
   }
 
@@ -95,12 +100,19 @@ export class Spares {
     if (!cur) return;
     this.#spares.delete(vassal);
     if (cur.timer) clearTimeout(cur.timer);
-    cur.copy?.signal('SIGKILL');
+    if (!cur.copy) return;
+    cur.copy.signal('SIGKILL');
+    this.host.told(vassal, null);
   }
 
   /** a socket released: a spare holding it as fd 3 goes with it */
   dropSocket(key: string): void {
     for (const [v, sp] of [...this.#spares]) if (sp.socket === key) this.drop(v);
+  }
+
+  /** the started spares, by vassal (a new brain is told of them) */
+  list(): Array<{ vassal: string; pid: number; startedAt: number }> {
+    return [...this.#spares].flatMap(([vassal, sp]) => (sp.copy?.alive ? [{ vassal, pid: sp.copy.pid, startedAt: sp.copy.startedAtMs }] : []));
   }
 
   dropAll(): void {

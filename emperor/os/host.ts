@@ -4,7 +4,7 @@
 import type { HeldSocket, NativeHandle, Ownership } from './sockets.js';
 import { Sockets } from './sockets.js';
 import type { ForgeActor } from '../../shared/protocol.js';
-import type { SocketAddress } from '../../shared/types.js';
+import type { SocketAddress, SpareInfo } from '../../shared/types.js';
 import type { Logger } from '../../shared/logger.js';
 import { spawnCopy, type CopyHandle, type SpawnSpec } from './spawn.js';
 import { flushStraySweep } from './strays.js';
@@ -47,6 +47,8 @@ export interface Host {
   spawn(spec: SpawnSpec, meta: SpawnMeta): CopyHandle | Promise<CopyHandle>;
   /** the stray sweep of every copy that exited, run now (shutdown) */
   flushStrays(): Promise<void>;
+  /** the vassal's spare worker (`spare = true`), if a keeper holds one */
+  spareOf?(vassal: string): SpareInfo | null;
 }
 
 /** Sockets and copies in this process. */

@@ -17,5 +17,6 @@ export function supervisorDeps(bus: Bus, log: Logger, host: Host, lookup: Lookup
     releaseSocket: (key) => sockets.release(key),
     dupSocket: (key) => sockets.dup(key),
     spawn: (spec, meta) => host.spawn(spec, meta),
+    ...(host.spareOf ? { spareOf: (name: string) => host.spareOf!(name) } : {}),
   };
 }

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { HARAKIRI_PREFIX, isReadyNotify, parseWorkerMessage } from '../../shared/protocol.js';
-import type { VassalConfig, VassalRecord } from '../../shared/types.js';
+import type { SpareInfo, VassalConfig, VassalRecord } from '../../shared/types.js';
 import type { Bus } from '../bus.js';
 import { buildSpawnSpec, type Prepared } from '../decide/index.js';
 import { handOver, Waiter } from './on-demand.js';
@@ -38,6 +38,8 @@ export interface SupervisorDeps {
   dupSocket(key: string): Promise<NativeHandle>;
   /** an `essential` vassal's backoff reached its cap: it cannot become ready (SPEC §2) */
   essentialFailed?(name: string, reason: string): void;
+  /** the vassal's spare worker (`spare = true`), shown in its record */
+  spareOf?(name: string): SpareInfo | null;
 }
 
 /** Supervisors with app workers, swept by ONE heartbeat timer (not one per vassal: wake-ups). */
@@ -53,7 +55,6 @@ setInterval(() => {
 }, SWEEP_MS).unref();
 
 export class Supervisor {
-  readonly file: string;
   #s: State = initialState();
   #queue: Event[] = [];
   #busy = false;
@@ -79,10 +80,9 @@ export class Supervisor {
 
   constructor(
     readonly name: string,
-    file: string,
+    readonly file: string,
     private readonly deps: SupervisorDeps,
   ) {
-    this.file = file;
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
     this.#stats = new VassalStats({ ...deps, record: () => this.record(), publish: () => this.#changed() });
@@ -116,8 +116,12 @@ export class Supervisor {
   }
 
   record(): VassalRecord {
-    return recordOf(this.name, this.file, this.#s);
+    const spare = this.deps.spareOf?.(this.name);
+    return { ...recordOf(this.name, this.file, this.#s), ...(spare === undefined ? {} : { spare }) };
   }
+
+  /** Its spare worker started or is gone: publish the record again. */
+  readonly spareChanged = (): void => this.#changed();
 
   /** A second stop signal: SIGKILL every copy at once (no drain, no bookkeeping first). */
   killNow(): void {

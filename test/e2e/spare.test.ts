@@ -1,7 +1,7 @@
 // `spare = true` end to end: the keeper keeps one worker of the vassal started and waiting (its
 // user, its socket, the app not loaded); a copy killed with SIGKILL is replaced by that very
 // process (no Node start), which then serves with the vassal's environment and nothing of the
-// spare's; another spare follows. An edit replaces the spare with one of the new config;
+// spare's; another spare follows (status names each). An edit replaces the spare with one of the new config;
 // removal and the emperor's stop end it. Negative control: a vassal without the key has none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +46,7 @@ test('a killed copy is replaced by the waiting spare process, which serves as th
   assert.equal(parentOf(first), e.pid, 'the keeper started it');
   assert.equal(procStatus(first).Uid!.split(/\s+/)[0], procStatus(v.pid!).Uid!.split(/\s+/)[0], "the vassal's user");
   assert.ok(!e.vassal('sby')!.pids.includes(first), 'not a copy yet');
+  await e.waitVassal('sby', (r) => r.spare?.pid === first, 10_000); // status names it
   for (let round = 0; round < 2; round++) {
     const spare = round === 0 ? first : await oneSpare(e, 'sby', [v.pid!]);
     process.kill(v.pid!, 'SIGKILL');
@@ -58,8 +59,11 @@ test('a killed copy is replaced by the waiting spare process, which serves as th
     assert.equal(b.env.VASSAL_SPARE, undefined, 'the spare mark is not in the app environment');
     v = next;
   }
+  const last = await oneSpare(e, 'sby', [v.pid!]);
+  await e.waitVassal('sby', (r) => r.spare?.pid === last, 10_000);
   // negative control: without the key there is no spare, and a killed copy is a new process
   assert.deepEqual(sparesOf('plain'), []);
+  assert.equal(e.vassal('plain')!.spare, null);
   process.kill(p.pid!, 'SIGKILL');
   const p2 = await e.waitVassal('plain', (r) => r.state === 'ready' && r.pid !== p.pid, 15_000);
   assert.equal((await body(plain)).pid, p2.pid);
