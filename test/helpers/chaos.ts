@@ -130,7 +130,7 @@ export function killMarked(run: string): number {
 }
 
 export interface Accounting {
-  /** pids the records list */
+  /** pids the records list (copies and spares) */
   listed: number[];
   /** marked processes alive */
   live: Marked[];
@@ -144,7 +144,8 @@ export interface Accounting {
 
 /** Compare `emperor status` with the processes really carrying the mark. */
 export function account(run: string, doc: StatusDocument): Accounting {
-  const listed = doc.vassals.flatMap((v) => v.pids);
+  // a `spare = true` vassal's waiting worker is tracked too: as the record's spare
+  const listed = doc.vassals.flatMap((v) => (v.spare ? [...v.pids, v.spare.pid] : v.pids));
   const live = marked(run);
   const set = new Set(listed);
   const byVassal = new Map<string, number[]>();

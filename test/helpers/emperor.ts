@@ -157,7 +157,7 @@ export class EmperorProc {
 
   status(): StatusDocument {
     const doc = statusDocument(this.statePath);
-    for (const v of doc.vassals) for (const p of v.pids) this.seenPids.add(p);
+    for (const v of doc.vassals) for (const p of v.spare ? [...v.pids, v.spare.pid] : v.pids) this.seenPids.add(p);
     if (doc.emperor.brainPid) this.seenBrains.add(doc.emperor.brainPid);
     return doc;
   }
