@@ -63,7 +63,8 @@ export type BrainMessage =
   | { t: 'upgrade' }
   | { t: 'blocking'; key: string; on: boolean }
   /** `mercyMs`: how long the keeper gives the copy between SIGTERM and SIGKILL if it must end it itself */
-  | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; spec: SpawnRequestSpec }
+  /** `gen`: the copy's generation (a spare serves only its own; 0 from a brain older than the field) */
+  | { t: 'spawn'; id: number; vassal: string; mercyMs: number; tag: unknown; gen: number; spec: SpawnRequestSpec }
   | { t: 'stop'; copy: number; mercyMs: number; signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGKILL' }
   | { t: 'signal'; copy: number; signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' }
   /** answered (`re`) once the ping is written to the copy's channel */
@@ -172,7 +173,8 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
       return isStr(m.key, 4200) && typeof m.on === 'boolean' ? { t: 'blocking', key: m.key, on: m.on } : null;
     case 'spawn': {
       const s = spec(m.spec);
-      return isId(m.id) && isStr(m.vassal, 255) && isId(m.mercyMs) && s ? { t: 'spawn', id: m.id, vassal: m.vassal, mercyMs: m.mercyMs, tag: m.tag ?? null, spec: s } : null;
+      const gen = m.gen === undefined ? 0 : m.gen;
+      return isId(m.id) && isStr(m.vassal, 255) && isId(m.mercyMs) && isId(gen) && s ? { t: 'spawn', id: m.id, vassal: m.vassal, mercyMs: m.mercyMs, tag: m.tag ?? null, gen, spec: s } : null;
     }
     case 'stop':
       return isId(m.copy) && isId(m.mercyMs) && STOP_SIGNALS.has(m.signal as string) ? { t: 'stop', copy: m.copy, mercyMs: m.mercyMs, signal: m.signal as 'SIGTERM' } : null;

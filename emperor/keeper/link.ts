@@ -7,7 +7,7 @@ import type { ExitInfo, SocketAddress, SpareInfo } from '../../shared/types.js';
 import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
 import type { ControlReply } from '../../shared/control.js';
 import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
-import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnSpec } from '../os/index.js';
+import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnMeta, type SpawnSpec } from '../os/index.js';
 
 /** A request to the keeper not answered within this long fails (the keeper is local: it answers in ms). */
 const REQUEST_MS = 30_000;
@@ -247,7 +247,7 @@ export class KeeperLink implements Host {
     });
   }
 
-  async spawn(spec: SpawnSpec, meta: { vassal: string; mercyMs: number; tag: unknown }): Promise<CopyHandle> {
+  async spawn(spec: SpawnSpec, meta: SpawnMeta): Promise<CopyHandle> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.env)) if (v !== undefined) env[k] = v;
     if (spec.outputBudget) {
@@ -269,6 +269,7 @@ export class KeeperLink implements Host {
       vassal: meta.vassal,
       mercyMs: Math.max(0, Math.round(meta.mercyMs)),
       tag: meta.tag,
+      gen: meta.generation ?? 0,
       spec: { argv: spec.argv, cwd: spec.cwd, env, socket: spec.socketKey, channel: spec.channel, honourStdin: spec.honourStdin, listenFdName: spec.listenFdName, fallbackIds: spec.fallbackIds, spare: spec.spare === true },
     });
     this.#spawning.delete(id);

@@ -18,7 +18,7 @@ export const SPARE_AFTER_MS = 1000;
 export const SPARE_ORPHAN_MS = 10_000;
 
 interface Spare {
-  /** the spawn spec it was started from (JSON): only a spawn of the same spec may take it */
+  /** the generation and spawn spec it was started for (specKey): only a spawn of both may take it */
   key: string;
   /** the held socket it has as fd 3 */
   socket: string | null;
@@ -40,7 +40,12 @@ export interface SpareHost {
   told(vassal: string, spare: { pid: number; startedAt: number } | null): void;
 }
 
-export const specKey = (m: SpawnAsk): string | null => (m.spec.spare ? JSON.stringify(m.spec) : null);
+/**
+ * What a spare must match to be taken: the same spawn spec and the same generation. A reload or a
+ * change is a new generation started from new processes (the app, and any `NODE_OPTIONS` preload,
+ * loaded anew); a spare replaces a copy that died, or adds one (recycling, scaling) in its own.
+ */
+export const specKey = (m: SpawnAsk): string | null => (m.spec.spare ? `${m.gen}:${JSON.stringify(m.spec)}` : null);
 
 export class Spares {
   readonly #spares = new Map<string, Spare>();

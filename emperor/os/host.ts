@@ -35,6 +35,8 @@ export interface SpawnMeta {
   vassal: string;
   mercyMs: number;
   tag: unknown;
+  /** the copy's generation: a `spare = true` vassal's spare is taken only by a copy of the generation it was started for */
+  generation?: number;
 }
 
 export interface Host {

@@ -302,7 +302,8 @@ export class Supervisor {
     let made: CopyHandle | Promise<CopyHandle>;
     try {
       const spec = buildSpawnSpec(prepared, { ...this.#listeners(id, () => pid, tail), outputBudget: this.#output.budget });
-      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0) });
+      const generation = this.#s.copies.find((c) => c.id === id)?.gen;
+      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0), generation });
     } catch (err) {
       return failed(err);
     }

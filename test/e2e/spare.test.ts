@@ -1,8 +1,9 @@
 // `spare = true` end to end: the keeper keeps one worker of the vassal started and waiting (its
 // user, its socket, the app not loaded); a copy killed with SIGKILL is replaced by that very
 // process (no Node start), which then serves with the vassal's environment and nothing of the
-// spare's; another spare follows (status names each). An edit replaces the spare with one of the new config;
-// removal and the emperor's stop end it. Negative control: a vassal without the key has none.
+// spare's; another spare follows (status names each). A reload or an edit (a new generation)
+// never takes the spare: it is replaced by one of the new generation; removal and the emperor's
+// stop end it. Negative control: a vassal without the key has none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -74,8 +75,15 @@ test('the spare follows the config: an edit replaces it, removal and the emperor
   const e = await startEmperor(t);
   const sock = path.join(e.dir, 'sbe.sock');
   e.write('sbe.ini', appIni('env.mjs', sock, 'spare = true\nenv = GREETING=one'));
-  const v = await e.waitVassal('sbe', 'ready', 15_000);
-  const first = await oneSpare(e, 'sbe');
+  const v0 = await e.waitVassal('sbe', 'ready', 15_000);
+  const zeroth = await oneSpare(e, 'sbe');
+  // a reload is a new generation from new processes (the app and any preload loaded anew): the
+  // spare of the old one is not taken but ended, and one of the new generation follows
+  e.touch('sbe.ini');
+  const v = await e.waitVassal('sbe', (r) => r.state === 'ready' && r.pids.length === 1 && r.pid !== v0.pid, 15_000);
+  assert.notEqual(v.pid, zeroth, 'the reload started a new process');
+  await waitUntil(() => !alive(zeroth), 10_000, 'the old generation\'s spare to be ended');
+  const first = await oneSpare(e, 'sbe', [zeroth]);
   e.write('sbe.ini', appIni('env.mjs', sock, 'spare = true\nenv = GREETING=two'));
   await e.waitVassal('sbe', (r) => r.state === 'ready' && r.pid !== v.pid && r.pid !== first, 15_000);
   assert.equal((await body(sock)).env.GREETING, 'two');
