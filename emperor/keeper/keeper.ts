@@ -2,6 +2,7 @@
 // spawned, served to one brain at a time over shared/keeper-protocol.ts, and kept across that
 // brain's death. It never reads a vassal config, never touches SQLite, never serves HTTP: it
 // binds, spawns, signals and relays, and ends what it holds only when told to or at its own end.
+// It also keeps the spare workers of `spare = true` vassals (spares.ts), started from their copies' specs.
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
@@ -284,8 +285,8 @@ export class Keeper {
   }
 
   /**
-   * Spawn copy `id` of a spawn request. A spare is the same spawn with SPARE_ENV
-   * set: it waits for `go`, and until then it is nobody's copy: what it says is not relayed.
+   * Spawn copy `id` of a spawn request. A spare is the same spawn with SPARE_ENV set: it waits
+   * for `go`, and until then it is nobody's copy: what it says is not relayed.
    */
   #start(id: number, m: SpawnAsk, spare: boolean): Copy {
     const budget = this.#budget(m.vassal);

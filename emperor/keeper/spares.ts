@@ -1,6 +1,6 @@
 // The keeper's spare workers (`spare = true`): at most one per vassal, a worker started from
 // the spec of a copy that became ready and left waiting (Node booted, app not loaded) until the
-// next spawn of that same spec takes it, so a copy that dies is replaced without starting Node.
+// next spawn of that spec and generation takes it: a copy that dies is replaced without a Node start.
 // It owns when a spare is started and ended; the keeper owns spawning and the copies.
 import type { Logger } from '../../shared/logger.js';
 import type { BrainMessage } from '../../shared/keeper-protocol.js';
