@@ -5,8 +5,9 @@
 // issue's long forms (60 s crash storm, 50 vassals x 10 emperor kills, 200 names at 500 ops/s, 30 s
 // state faults, 2 min of load through change, 40 s stall, 30 min soak); --quick cuts every
 // scenario to a few seconds and skips the slow ones (a smoke run, not figures to publish). Writes
-// bench/results/chaos.json and prints a markdown table (--only NAME,... re-runs those and keeps
-// the other results of the same form). Every process and mount a scenario makes is ended by its
+// bench/results/chaos.json (short and quick forms) or chaos-long.json (--long: a file of its own, so
+// both published tables can be generated) and prints a markdown table (--only NAME,... re-runs
+// those and keeps the other results of the same form). Every process and mount a scenario makes is ended by its
 // own cleanup list.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -147,7 +148,9 @@ const scenarios = {
  */
 const QUICK_SET = ['crash-storm', 'emperor-kill', 'churn', 'state-disk-full', 'load-change', 'soak'];
 const names = only ?? (QUICK ? QUICK_SET : Object.keys(scenarios));
-const out = path.join(RESULTS, 'chaos.json');
+// the long forms have a file of their own: a short run must not replace the long table's figures
+const RESULT = LONG ? 'chaos-long' : 'chaos';
+const out = path.join(RESULTS, `${RESULT}.json`);
 // --only re-runs some scenarios of an earlier result of the same form, keeping the others
 const earlier = only && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
 const results = earlier && (earlier.form ?? (earlier.long ? 'long' : 'short')) === FORM ? earlier.results : {};
@@ -172,7 +175,7 @@ for (const name of names) {
   }
 }
 
-writeResult('chaos', { date, machine, long: LONG, form: FORM, env: ENV_NOTE, results });
+writeResult(RESULT, { date, machine, long: LONG, form: FORM, env: ENV_NOTE, results });
 const head = ['scenario', 'load held', 'faults injected', 'failed requests', 'orphans', 'convergence time', 'memory growth'];
 console.log(`Measured ${date} on ${machine} (${FORM} forms).\n`);
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);

@@ -20,7 +20,7 @@ const MARKED = /<!-- bench:([\w-]+) -->\n[\s\S]*?<!-- \/bench:\1 -->/g;
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const num = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : String(Math.round(x * 10 ** d) / 10 ** d));
 const ms = (x, d = 0) => (x === null || x === undefined ? 'n/a' : `${num(x, d)} ms`);
-const s = (msValue) => (msValue === null || msValue === undefined ? 'n/a' : `${num(msValue / 1000, 1)} s`);
+const s = (msValue, d = 1) => (msValue === null || msValue === undefined ? 'n/a' : `${num(msValue / 1000, d)} s`);
 const load = (a) => (Array.isArray(a) ? num(a[0], 2) : '?');
 
 /** the line under each generated table: which run it comes from (date, cores, load, quick or not) */
@@ -65,20 +65,42 @@ function killLoopTable(j) {
   );
 }
 
+/** the vassal column as the docs name them (the script's own labels are its console's) */
+const ADAPTIVE_LABELS = {
+  fixed1: '`processes = 1`',
+  fixed4: '`processes = 4`',
+  adapt3: '`processes = 1-4`, `scale-up-after = 3` (default)',
+  adapt1: '`processes = 1-4`, `scale-up-after = 1`',
+};
+
 function adaptiveTable(j) {
+  const by = Object.fromEntries(j.results.map((r) => [r.variant, r]));
+  // the goals are ratios within the run: p99 against a fixed 4's, idle RSS against a fixed 1's
+  const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${num(a / b, 2)}x` : 'n/a');
   return table(
-    ['vassal', 'p99 whole burst', 'p99 first / second half', 'req/s', 'failed requests', '`wrk` responses over 2 s', 'workers reached', 'idle RSS'],
-    j.results.map((r) => [r.label, ms(r.burst.p99Ms), `${num(r.halves[0].p99Ms, 0)} / ${ms(r.halves[1].p99Ms)}`, num(r.burst.rps, 0), String(r.burst.errors), String(r.burst.wrkTimeouts), String(r.workersDuringBurst.max), `${num(r.idleRssAfterMB, 1)} MB`]),
+    ['vassal', 'p99 whole burst', 'p99 first / second half', 'p99 ÷ fixed 4: whole / second half', 'req/s', 'failed requests', '`wrk` responses over 2 s', 'workers reached', 'idle RSS', 'idle RSS ÷ fixed 1'],
+    j.results.map((r) => [
+      ADAPTIVE_LABELS[r.variant] ?? r.label,
+      ms(r.burst.p99Ms),
+      `${num(r.halves[0].p99Ms, 0)} / ${ms(r.halves[1].p99Ms)}`,
+      `${ratio(r.burst.p99Ms, by.fixed4?.burst.p99Ms)} / ${ratio(r.halves[1].p99Ms, by.fixed4?.halves[1].p99Ms)}`,
+      num(r.burst.rps, 0),
+      String(r.burst.errors),
+      String(r.burst.wrkTimeouts),
+      String(r.workersDuringBurst.max),
+      `${num(r.idleRssAfterMB, 1)} MB`,
+      ratio(r.idleRssAfterMB, by.fixed1?.idleRssAfterMB),
+    ]),
   );
 }
 
 function scaleTable(j) {
   return table(
-    ['vassals', 'drop → all 200', 'bare burst', 'emperor CPU in the drop', 'emperor VmRSS / Pss idle', 'forge VmRSS', 'idle CPU emperor / workers', 'WebSocket snapshot'],
+    ['vassals', 'drop → all 200', 'bare burst', 'emperor CPU in the drop', 'emperor VmRSS / Pss idle', 'forge VmRSS', 'idle CPU emperor / workers', 'WebSocket snapshot', 'load at its start'],
     j.rows.map((r) =>
       r.failed
-        ? [String(r.count), `failed: ${r.failed}`, '', '', '', '', '', '']
-        : [String(r.count), s(r.allAnsweredMs), r.bareAllAnsweredMs === null ? 'not run' : s(r.bareAllAnsweredMs), s(r.emperorCpuDropMs), `${num(r.emperorRssMb)} / ${num(r.emperorPssMb)} MB${r.brainRssMb ? ` (keeper ${num(r.keeperRssMb)}, brain ${num(r.brainRssMb)})` : ''}`, r.forgeRssMb === null ? 'exited (idle)' : `${num(r.forgeRssMb)} MB`, `${num(r.idleEmperorPct, 2)} / ${num(r.idleWorkersPct, 2)} %`, `${ms(r.snapshotMedianMs, 1)} (${num(r.snapshotBytes / 1024, 0)} KB)`],
+        ? [String(r.count), `failed: ${r.failed}`, '', '', '', '', '', '', '']
+        : [String(r.count), s(r.allAnsweredMs), r.bareAllAnsweredMs === null ? 'not run' : s(r.bareAllAnsweredMs), s(r.emperorCpuDropMs, 2), `${num(r.emperorRssMb)} / ${num(r.emperorPssMb)} MB${r.brainRssMb ? ` (keeper ${num(r.keeperRssMb)}, brain ${num(r.brainRssMb)})` : ''}`, r.forgeRssMb === null ? 'exited (idle)' : `${num(r.forgeRssMb)} MB`, `${num(r.idleEmperorPct, 2)} / ${num(r.idleWorkersPct, 2)} %`, `${ms(r.snapshotMedianMs, 1)} (${num(r.snapshotBytes / 1024, 0)} KB)`, load(r.load)],
     ),
   );
 }
@@ -120,9 +142,10 @@ function keeperTable(j) {
   return `${idle}\n\n${adopt}`;
 }
 
-/** chaos.json of one form (short or long): the rows chaos.mjs rendered for each scenario */
+/** chaos.json (short forms) or chaos-long.json (long forms): the rows chaos.mjs rendered for each scenario */
 const chaosTable = (form) => (j) => {
-  if ((j.form ?? (j.long ? 'long' : 'short')) !== form) return { skip: `bench/results/chaos.json holds the ${j.form} forms` };
+  const has = j.form ?? (j.long ? 'long' : 'short');
+  if (has !== form) return { skip: `its result holds the ${has} forms, not the ${form} ones` };
   return table(
     ['scenario', 'load held', 'faults injected', 'failed requests', 'orphans', 'convergence time', 'memory growth'],
     Object.entries(j.results).map(([name, r]) => (r.row ? [name, ...r.row] : [name, `error: ${r.error.split('\n')[0]}`, '', '', '', '', ''])),
@@ -190,7 +213,7 @@ export const TABLES = {
   scale: full('scale', scaleTable),
   keeper: full('keeper', keeperTable),
   'chaos-short': full('chaos', chaosTable('short')),
-  'chaos-long': full('chaos', chaosTable('long')),
+  'chaos-long': full('chaos-long', chaosTable('long')),
 };
 
 // ---- rewriting ----------------------------------------------------------------------------------------
