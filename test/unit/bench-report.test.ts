@@ -124,6 +124,11 @@ test('the short and the long chaos tables come from files of their own, so both 
   assert.equal(stale.text, before);
   assert.deepEqual(stale.left.map(([n]) => n), ['chaos-short', 'chaos-long']);
   assert.match(stale.left[0]![1], /holds the long forms, not the short ones/);
+  // a file that an `--only` run completed says which rows that run's date and load are for
+  const partial = { ...chaos('short', 45), run: { ...runMeta(false, 'chaos'), argv: ['--only', 'soak'] } };
+  const caption = report.rewrite(before, getter({ chaos: partial })).text;
+  assert.match(caption, /run of 2026-12-02 05:10 UTC \(`--only soak`: those rows; the others from the earlier run of the same file\), 2 cores/);
+  assert.doesNotMatch(text, /--only/);
 });
 
 test('the adaptive-burst table gives each vassal its p99 against the fixed 4 and its idle RSS against the fixed 1, from the same run', () => {
