@@ -49,7 +49,9 @@ function caption(j, file) {
 const full = (file, render) => (get) => {
   const j = get(file);
   if (!j) return { skip: `no bench/results/${file}.json` };
-  if (j.run?.quick) return { skip: `bench/results/${file}.json is from a --quick run` };
+  // a file written before results recorded their run (date, load, quick or not) cannot say where it comes from
+  if (!j.run) return { skip: `bench/results/${file}.json has no run record (an older script wrote it): run the script again` };
+  if (j.run.quick) return { skip: `bench/results/${file}.json is from a --quick run` };
   const body = render(j);
   return typeof body === 'string' ? { body: `${body}\n\n${caption(j, file)}` } : body;
 };

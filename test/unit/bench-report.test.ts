@@ -53,7 +53,7 @@ test('a full-run result rewrites its marked table, with the date, cores and load
   assert.equal(report.rewrite(text, getter({ 'kill-loop': killLoop(false) })).text, text);
 });
 
-test('a quick-run result, or none, leaves a full-run table exactly as it is', () => {
+test('a quick-run result, one with no run record, or none, leaves a full-run table exactly as it is', () => {
   const before = doc('kill-loop', '| published | figures |');
   for (const files of [{ 'kill-loop': killLoop(true) }, {}] as Record<string, Json>[]) {
     const { text, done, left } = report.rewrite(before, getter(files));
@@ -62,6 +62,11 @@ test('a quick-run result, or none, leaves a full-run table exactly as it is', ()
     assert.equal(left.length, 1);
   }
   assert.match(report.rewrite(before, getter({ 'kill-loop': killLoop(true) })).left[0]![1], /--quick run/);
+  // a result with no run record (written before writeResult kept one) cannot say its date or load: left too
+  const { run: _run, ...unrecorded } = killLoop(false);
+  const old = report.rewrite(before, getter({ 'kill-loop': unrecorded }));
+  assert.equal(old.text, before);
+  assert.match(old.left[0]![1], /no run record/);
   // negative control: the same figures from a full run do replace it
   assert.notEqual(report.rewrite(before, getter({ 'kill-loop': killLoop(false) })).text, before);
 });
