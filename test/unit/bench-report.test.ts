@@ -2,7 +2,8 @@
 // rewritten from its results file and says which run it comes from; a table whose results are
 // missing, or come from a --quick run for a full-run table, is left exactly as it is (the negative
 // control: the same file marked as a full run does change it); the quick-run table lists every
-// script of a quick run with the headline stored when it ran. Pure text in, text out, plus one generate() over a temp tree.
+// script of a quick run with the headline stored when it ran; the short and long chaos tables come from
+// files of their own. Pure text in, text out, plus one generate() over a temp tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -52,7 +53,7 @@ test('a full-run result rewrites its marked table, with the date, cores and load
   assert.equal(report.rewrite(text, getter({ 'kill-loop': killLoop(false) })).text, text);
 });
 
-test('a quick-run result, or none, leaves a full-run table exactly as it is', () => {
+test('a quick-run result, one with no run record, or none, leaves a full-run table exactly as it is', () => {
   const before = doc('kill-loop', '| published | figures |');
   for (const files of [{ 'kill-loop': killLoop(true) }, {}] as Record<string, Json>[]) {
     const { text, done, left } = report.rewrite(before, getter(files));
@@ -61,6 +62,11 @@ test('a quick-run result, or none, leaves a full-run table exactly as it is', ()
     assert.equal(left.length, 1);
   }
   assert.match(report.rewrite(before, getter({ 'kill-loop': killLoop(true) })).left[0]![1], /--quick run/);
+  // a result with no run record (written before writeResult kept one) cannot say its date or load: left too
+  const { run: _run, ...unrecorded } = killLoop(false);
+  const old = report.rewrite(before, getter({ 'kill-loop': unrecorded }));
+  assert.equal(old.text, before);
+  assert.match(old.left[0]![1], /no run record/);
   // negative control: the same figures from a full run do replace it
   assert.notEqual(report.rewrite(before, getter({ 'kill-loop': killLoop(false) })).text, before);
 });
@@ -96,6 +102,55 @@ test('the quick-run table lists every script of the run with its exit, time and 
   // a full run's run.json does not pass for a quick one
   const full = { ...files, run: { ...run, run: runMeta(false, 'run'), quick: false } };
   assert.deepEqual(report.rewrite(doc('quick-run', 'old'), getter(full)).done, []);
+});
+
+/** a chaos result as chaos.mjs writes it: one scenario, its rendered cells */
+const chaos = (form: string, kills: number): Json => ({
+  run: runMeta(false, form === 'long' ? 'chaos-long' : 'chaos'),
+  form,
+  long: form === 'long',
+  results: { 'crash-storm': { row: ['3 apps', `${kills} kills`, '0 of 100', '0 (untracked: 0)', 'copies back 0.10 s after the storm', '-'] }, churn: { error: 'Error: boom\n    at x' } },
+});
+
+test('the short and the long chaos tables come from files of their own, so both are generated; a file of the other form fills neither', () => {
+  const before = `${doc('chaos-short', 'old short')}${doc('chaos-long', 'old long')}`;
+  const { text, done, left } = report.rewrite(before, getter({ chaos: chaos('short', 45), 'chaos-long': chaos('long', 283) }));
+  assert.deepEqual(done, ['chaos-short', 'chaos-long']);
+  assert.deepEqual(left, []);
+  const short = text.slice(text.indexOf('<!-- bench:chaos-short -->'), text.indexOf('<!-- /bench:chaos-short -->'));
+  const long = text.slice(text.indexOf('<!-- bench:chaos-long -->'), text.indexOf('<!-- /bench:chaos-long -->'));
+  assert.match(short, /\| crash-storm \| 3 apps \| 45 kills \|/);
+  assert.match(short, /\| churn \| error: Error: boom \|/);
+  assert.match(short, /from `bench\/results\/chaos\.json`/);
+  assert.match(long, /\| crash-storm \| 3 apps \| 283 kills \|/);
+  assert.match(long, /from `bench\/results\/chaos-long\.json`/);
+  // negative control: a long-form result left in chaos.json (what chaos.mjs --long wrote before) fills no table
+  const stale = report.rewrite(before, getter({ chaos: chaos('long', 283) }));
+  assert.equal(stale.text, before);
+  assert.deepEqual(stale.left.map(([n]) => n), ['chaos-short', 'chaos-long']);
+  assert.match(stale.left[0]![1], /holds the long forms, not the short ones/);
+  // a file that an `--only` run completed says which rows that run's date and load are for
+  const partial = { ...chaos('short', 45), run: { ...runMeta(false, 'chaos'), argv: ['--only', 'soak'] } };
+  const caption = report.rewrite(before, getter({ chaos: partial })).text;
+  assert.match(caption, /run of 2026-12-02 05:10 UTC \(`--only soak`: those rows; the others from the earlier run of the same file\), 2 cores/);
+  assert.doesNotMatch(text, /--only/);
+});
+
+test('the adaptive-burst table gives each vassal its p99 against the fixed 4 and its idle RSS against the fixed 1, from the same run', () => {
+  const v = (variant: string, p99: number, second: number, rss: number, max: number): Json => ({
+    variant,
+    label: variant,
+    burst: { p99Ms: p99, rps: 500, errors: 0, wrkTimeouts: 0 },
+    halves: [{ p99Ms: p99 }, { p99Ms: second }],
+    workersDuringBurst: { max },
+    idleRssAfterMB: rss,
+  });
+  const j: Json = { run: runMeta(false, 'adaptive-burst'), results: [v('fixed1', 1000, 900, 50, 1), v('fixed4', 400, 200, 200, 4), v('adapt3', 800, 300, 55, 3), v('adapt1', 600, 100, 52.5, 4)] };
+  const { text, done } = report.rewrite(doc('adaptive-burst', 'old'), getter({ 'adaptive-burst': j }));
+  assert.deepEqual(done, ['adaptive-burst']);
+  assert.match(text, /\| `processes = 4` \| 400 ms \| 400 \/ 200 ms \| 1x \/ 1x \| 500 \| 0 \| 0 \| 4 \| 200 MB \| 4x \|/);
+  assert.match(text, /\| `processes = 1-4`, `scale-up-after = 3` \(default\) \| 800 ms \| 800 \/ 300 ms \| 2x \/ 1\.5x \|[^\n]*\| 55 MB \| 1\.1x \|/);
+  assert.match(text, /\| `processes = 1-4`, `scale-up-after = 1` \| 600 ms \| 600 \/ 100 ms \| 1\.5x \/ 0\.5x \|[^\n]*\| 52\.5 MB \| 1\.05x \|/);
 });
 
 test('generate() rewrites the documents of a tree from its results directory and writes only what changed', (t) => {
