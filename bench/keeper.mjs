@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // bench/keeper.mjs — what the keeper/brain split costs and buys: idle memory and CPU of keeper,
-// brain and forge with N app vassals beside the build before the split (same N, same run), the
-// time from `kill -9` of the brain to a new brain that adopted every copy (same pids, requests of
-// a client loop meanwhile), and one `emperor upgrade`. Writes bench/results/keeper.json.
+// brain and forge with no vassal and then with N app vassals, beside the build before the split
+// (same N, same run), the time from `kill -9` of the brain to a new brain that adopted every copy
+// (same pids, requests of a client loop meanwhile), and one `emperor upgrade`. Writes
+// bench/results/keeper.json.
 //
 //   node bench/keeper.mjs [--count 300] [--rounds 3] [--quick]    (quick: 50 vassals, 1 round)
 //   BENCH_BASELINE_CLI=/path/to/old/dist/emperor/cli/index.js    (default /work/wt/base/..., if there)
@@ -82,6 +83,10 @@ async function oneBuild(label, cli, more) {
   const app = writeApp(t.dir);
   const emp = await startEmperorOn(t, { cli });
   try {
+    // the cost of the processes themselves: idle with no vassal yet
+    const empty = await idleFigures(emp);
+    const f0 = (r) => (r ? `${r.rssMb} / ${r.pssMb} MB` : 'absent');
+    console.log(`  ${label} with no vassal (load ${empty.load.join(' ')}): emperor ${f0(empty.emperor)} [keeper ${f0(empty.keeper)}, brain ${f0(empty.brain)}], forge ${f0(empty.forge)}`);
     const socks = [];
     for (let i = 0; i < COUNT; i++) socks.push(path.join(t.sockDir, `k${i}.sock`));
     const loadBefore = load();
@@ -94,7 +99,7 @@ async function oneBuild(label, cli, more) {
     console.log(`  ${label} idle (load ${idle.load.join(' ')}): emperor ${f(idle.emperor)} [keeper ${f(idle.keeper)}, brain ${f(idle.brain)}], forge ${f(idle.forge)}; CPU keeper ${idle.cpuPct.keeper} %, brain ${idle.cpuPct.brain} %, forge ${idle.cpuPct.forge} %`);
     const extra = more ? await more(emp, t, socks) : {};
     const stop = await emp.stop();
-    return { label, cli, dropToAll200Ms: up.ms, loadAtDrop: loadBefore, idle, ...extra, stopMs: round(stop.ms) };
+    return { label, cli, empty, dropToAll200Ms: up.ms, loadAtDrop: loadBefore, idle, ...extra, stopMs: round(stop.ms) };
   } finally {
     if (!emp.hasExited()) await emp.stop().catch(() => {});
     removeDir(t.dir);

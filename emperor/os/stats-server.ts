@@ -4,11 +4,15 @@
 // Its socket is bound like any vassal socket (prepare, the forge: same rules against a hostile
 // directory) and held by sockets.ts; the server here listens on a duplicate of it and binds,
 // creates or deletes nothing itself.
-import http from 'node:http';
+import { createRequire } from 'node:module';
 import type net from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import type { SocketAddress, VassalRecord } from '../../shared/types.js';
 import type { NativeHandle } from './sockets.js';
+
+// node:http is required when a stats server starts, not when os/ is loaded: the keeper loads
+// os/ and never serves stats (node:http costs a process 0.4 MB private, measured)
+const require = createRequire(import.meta.url);
 
 export interface StatsServer {
   /** the key of the held socket it serves on */
@@ -29,6 +33,7 @@ export function statsAddress(addr: string): SocketAddress {
  * closes only the duplicate; the held socket is released (and a Unix one unlinked) by its holder.
  */
 export function startStatsServer(key: string, dup: () => Promise<NativeHandle>, snapshot: () => VassalRecord, log: Logger): StatsServer {
+  const http = require('node:http') as typeof import('node:http');
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/' && !req.url?.startsWith('/?'))) {
       res.writeHead(404).end();
