@@ -5,7 +5,7 @@
 // (same pids, requests of a client loop meanwhile), and one `emperor upgrade`. Writes
 // bench/results/keeper.json.
 //
-//   node bench/keeper.mjs [--count 300] [--rounds 3] [--quick]    (quick: 50 vassals, 1 round)
+//   node bench/keeper.mjs [--count 300] [--rounds 3] [--idle-s 40] [--quick]    (quick: 50 vassals, 1 round, 5 s idle)
 //   BENCH_BASELINE_CLI=/path/to/old/dist/emperor/cli/index.js    (default /work/wt/base/..., if there)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,11 +16,15 @@ import {
   pollUntil200, probe, procStat, isGone, track, untrack, machine, writeResult, now, round, sleep, summary,
 } from './harness.mjs';
 
-const args = benchArgs({ count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } }, { count: '50', rounds: '1' });
+const args = benchArgs({ count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'idle-s': { type: 'string', default: '40' } }, { count: '50', rounds: '1', 'idle-s': '5' });
 const COUNT = Math.min(1000, Math.max(10, Number(args.count) || 300));
 const ROUNDS = Math.min(10, Math.max(1, Number(args.rounds) || 3));
 const CLIENTS = 10;
-const IDLE_S = 10;
+/**
+ * Idle this long before sampling: 10-25 s after a drop V8 hands back the heap the drop used, in
+ * one step (both builds; measured); a window before it reads 5-10 MB more, by chance of timing.
+ */
+const IDLE_S = Math.min(300, Math.max(1, Number(args['idle-s']) || 40));
 const MEASURE_S = 10;
 const DEFAULT_BASE = '/work/wt/base/dist/emperor/cli/index.js';
 const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : fs.existsSync(DEFAULT_BASE) ? DEFAULT_BASE : null;
