@@ -5,7 +5,7 @@
 // (same pids, requests of a client loop meanwhile), and one `emperor upgrade`. Writes
 // bench/results/keeper.json.
 //
-//   node bench/keeper.mjs [--count 300] [--rounds 3] [--idle-s 40] [--quick]    (quick: 50 vassals, 1 round, 5 s idle)
+//   node bench/keeper.mjs [--count 300] [--rounds 3] [--idle-s 40] [--measure-s 10] [--quick]    (quick: 50 vassals, 1 round, 2 s idle, 3 s measured)
 //   BENCH_BASELINE_CLI=/path/to/old/dist/emperor/cli/index.js    (default /work/wt/base/..., if there)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +16,7 @@ import {
   pollUntil200, probe, procStat, isGone, track, untrack, machine, writeResult, now, round, sleep, summary,
 } from './harness.mjs';
 
-const args = benchArgs({ count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'idle-s': { type: 'string', default: '40' } }, { count: '50', rounds: '1', 'idle-s': '5' });
+const args = benchArgs({ count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'idle-s': { type: 'string', default: '40' }, 'measure-s': { type: 'string', default: '10' } }, { count: '50', rounds: '1', 'idle-s': '2', 'measure-s': '3' });
 const COUNT = Math.min(1000, Math.max(10, Number(args.count) || 300));
 const ROUNDS = Math.min(10, Math.max(1, Number(args.rounds) || 3));
 const CLIENTS = 10;
@@ -25,7 +25,7 @@ const CLIENTS = 10;
  * one step (both builds; measured); a window before it reads 5-10 MB more, by chance of timing.
  */
 const IDLE_S = Math.min(300, Math.max(1, Number(args['idle-s']) || 40));
-const MEASURE_S = 10;
+const MEASURE_S = Math.min(60, Math.max(2, Number(args['measure-s']) || 10));
 const DEFAULT_BASE = '/work/wt/base/dist/emperor/cli/index.js';
 const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : fs.existsSync(DEFAULT_BASE) ? DEFAULT_BASE : null;
 const load = () => os.loadavg().map((x) => round(x, 2));
