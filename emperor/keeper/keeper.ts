@@ -219,7 +219,7 @@ export class Keeper {
     const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies });
     // exits nobody heard are reported once: in an inventory that was sent
     if (sent) for (const k of [...this.#copies.values()]) if (k.exited) this.#forget(k);
-    if (sent) for (const sp of this.#spares.list()) this.#send({ t: 'spare', vassal: sp.vassal, pid: sp.pid, startedAt: sp.startedAt });
+    if (sent) this.#spares.retell();
   }
 
   #budget(vassal: string): OutputBudget {

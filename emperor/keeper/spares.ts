@@ -115,9 +115,9 @@ export class Spares {
     for (const [v, sp] of [...this.#spares]) if (sp.socket === key) this.drop(v);
   }
 
-  /** the started spares, by vassal (a new brain is told of them) */
-  list(): Array<{ vassal: string; pid: number; startedAt: number }> {
-    return [...this.#spares].flatMap(([vassal, sp]) => (sp.copy?.alive ? [{ vassal, pid: sp.copy.pid, startedAt: sp.copy.startedAtMs }] : []));
+  /** Tell of every started spare again (a new brain knows none). */
+  retell(): void {
+    for (const [vassal, sp] of this.#spares) if (sp.copy?.alive) this.host.told(vassal, { pid: sp.copy.pid, startedAt: sp.copy.startedAtMs });
   }
 
   dropAll(): void {
