@@ -173,3 +173,101 @@ test('generate() rewrites the documents of a tree from its results directory and
   assert.equal(report.generate({ root, results, write: false }).changed, 1);
   assert.equal(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), doc('kill-loop', 'old'));
 });
+
+/** the three results the Core table is drawn from, as their scripts write them (the fields it reads) */
+function coreFiles(quick: Record<string, boolean> = {}): Record<string, Json> {
+  const st = (p50: number, p95: number, n = 20) => ({ n, p50, p95 });
+  return {
+    'drop-to-200': {
+      run: runMeta(quick['drop-to-200'] ?? false, 'drop-to-200'),
+      emperor: st(61.9, 79.3),
+      bare: st(49.2, 72),
+      ratioP50: 1.26,
+      pairedRatioP50: 1.2,
+      target: { ratioP50: 1.05, met: false },
+      breakdownTrials: 10,
+      breakdownMs: { 'write -> added (watch)': st(6.1, 9), 'added -> spawned (parse)': st(6, 8), 'spawned -> ready (node)': st(43, 50), 'ready -> first 200 (probe)': st(6.1, 7) },
+    },
+    removal: { run: { ...runMeta(quick.removal ?? false, 'removal'), startedAt: '2026-12-02T06:00:00.000Z' }, removal: st(16.2, 37.7) },
+    'many-vassals': {
+      run: runMeta(quick['many-vassals'] ?? false, 'many-vassals'),
+      count: 300,
+      allAnsweredMs: 9960,
+      bareBurst: { allAnsweredMs: 13500 },
+      emperor: { memory: { afterIdle: { rssMb: 125.2, pssMb: 46.5, keeper: { rssMb: 57.6 }, brain: { rssMb: 67.6 } } } },
+      forge: { memory: { afterIdle: { rssMb: null, pssMb: null } } },
+      idle: { seconds: 10.2, emperorCpuPct: 0.9, second: { seconds: 10.1, emperorCpuPct: 0.49, keeperCpuPct: 0.1, brainCpuPct: 0.39, forgeCpuPct: null, allVassalsCpuPct: 2.1 } },
+      removal: { allGoneMs: 1700, left: 0 },
+      stop: { ms: 250, survivors: [] },
+    },
+  };
+}
+
+test('the Core table is drawn from three result files at once, each named with its own run under it; one missing or quick leaves it as it is', () => {
+  const before = doc('core', '| hand | written |');
+  const { text, done } = report.rewrite(before, getter(coreFiles()));
+  assert.deepEqual(done, ['core']);
+  assert.match(text, /\| write a config → first HTTP 200, p50 \/ p95 \(n=20\) \| 61\.9 \/ 79\.3 ms \|/);
+  assert.match(text, /\| ratio of p50s; median of the adjacent pairs' ratios \| 1\.26x; 1\.2x \| ≤ 1\.05x \| no \|/);
+  assert.match(text, /\| 6\.1 \/ 6 \/ 43 \/ 6\.1 ms \|/);
+  assert.match(text, /\| remove a file → [^|]*\| 16\.2 \/ 37\.7 ms \| ≤ 20 ms p50 \| yes \|/);
+  assert.match(text, /\| 10 s vs 13\.5 s \(0\.74x\) \| ≤ 1\.2x the bare burst \| yes \|/);
+  assert.match(text, /\| 125\.2 \/ 46\.5 MB \(keeper 57\.6, brain 67\.6; forge exited \(idle\)\) \| ≤ 60 MB VmRSS \| no \|/);
+  assert.match(text, /\| 0\.49 \/ 2\.59 % of a core \(keeper 0\.1, brain 0\.39\) \| ≤ 0\.2 % \/ ≤ 3 % \| no \/ yes \|/);
+  // every file's run is named, with its own date
+  assert.match(text, /`drop-to-200\.json` \(run of 2026-12-02 05:10 UTC, load average 0\.37 → 1\.5\), `removal\.json` \(run of 2026-12-02 06:00 UTC[^)]*\), `many-vassals\.json` \(run of 2026-12-02 05:10 UTC/);
+  // negative controls: any one of the three missing, or from a quick run, and nothing is rewritten
+  for (const name of ['drop-to-200', 'removal', 'many-vassals']) {
+    const { [name]: _gone, ...rest } = coreFiles();
+    const missing = report.rewrite(before, getter(rest));
+    assert.equal(missing.text, before, `${name} missing`);
+    assert.match(missing.left[0]![1], new RegExp(`no bench/results/${name}\\.json`));
+    const quick = report.rewrite(before, getter(coreFiles({ [name]: true })));
+    assert.equal(quick.text, before, `${name} quick`);
+    assert.match(quick.left[0]![1], /--quick run/);
+  }
+});
+
+test('the App server table puts each system of a compare script in its column, beside the bare reference of the same run', () => {
+  const meta = (name: string) => runMeta(false, name);
+  const files: Record<string, Json> = {
+    'compare-throughput': { run: meta('compare-throughput'), perRound: [{}, {}], summary: { emperorRps: [30000, 32000], bareRrRps: [30000, 30000], emperorP99Ms: [7, 9], bareRrP99Ms: [6, 6], ratioOfMeansVsRr: 1.033 } },
+    'compare-tail': { run: meta('compare-tail'), summary: { 'plain/own-session': { medianP99Ms: 20.7 }, 'plain/one-session': { medianP99Ms: 4.2 }, 'emperor-worker/own-session': { medianP99Ms: 35.8 }, 'emperor-worker/one-session': { medianP99Ms: 3.8 } } },
+    'compare-reload': {
+      run: meta('compare-reload'),
+      skipped: { uwsgi: 'not installed' },
+      systems: {
+        emperor: { reloadsCompletedPerReloadRun: [5, 5], summary: { failedDuringReloads: [0, 0], p99Ratio: [1.36, 1.47] } },
+        pm2: { reloadsCompletedPerReloadRun: [5, 5], summary: { failedDuringReloads: [202, 209], p99Ratio: [2.4, 4] } },
+      },
+    },
+    'compare-kill': {
+      run: meta('compare-kill'),
+      systems: {
+        emperor: { summary: { servedAgainMs: [45, 68, 69], servedAgainMedianMs: 68, refused: [0, 0, 0], lostInFlight: [0, 1, 0], quickSecondKillServedAgainMs: 62, quickSecondKillRefused: 0 } },
+        pm2: { summary: { servedAgainMs: [78, 92, 103], servedAgainMedianMs: 92, refused: [12, 17, 15], lostInFlight: [1, 1, 1], quickSecondKillServedAgainMs: 104, quickSecondKillRefused: 3 } },
+        uwsgi: { summary: { servedAgainMs: [25, 35, 58], servedAgainMedianMs: 35, refused: [0, 0, 0], lostInFlight: [0, 0, 0], quickSecondKillServedAgainMs: null, quickSecondKillRefused: null } },
+      },
+    },
+    'compare-memory': {
+      run: meta('compare-memory'),
+      systems: {
+        emperor: { apps: 10, perAppMB: { pss: 9.2, rss: 43.5 }, perAppIncludingManagerShareMB: { pss: 12.2 } },
+        bare: { apps: 10, perAppMB: { pss: 7.4, rss: 40 }, perAppIncludingManagerShareMB: { pss: 7.4 } },
+      },
+    },
+  };
+  const before = doc('app-server', 'old');
+  const { text, done } = report.rewrite(before, getter(files));
+  assert.deepEqual(done, ['app-server']);
+  assert.match(text, /\| 31000 \(1\.03x\) \| not measured \| not measured \| node:cluster 30000 \| ≥ 1\.0x node:cluster \| yes \|/);
+  assert.match(text, /\| 8 ms \(1\.33x\) \|[^\n]*\| ≤ 1\.1x \| no \|/);
+  assert.match(text, /\| reloads under 32 keep-alive connections \(5 per run\): failed requests \| 0, 0 \| 202, 209 \| not run \|  \| 0 \| yes \|/);
+  assert.match(text, /\| 1\.36–1\.47x \| 2\.4–4x \| not run \|  \| ≤ 1\.5x \| yes \|/);
+  assert.match(text, /\| 45–69 ms \(median 68\) \/ 0 \/ 1 \| 78–103 ms \(median 92\) \/ 44 \/ 3 \| 25–58 ms \(median 35\) \/ 0 \/ 0 \| *\| 0 refused \| yes \|/);
+  assert.match(text, /\| 62 ms \/ 0 \| 104 ms \/ 3 \| not run \|/);
+  assert.match(text, /\| 10 idle apps: [^|]*\| 9\.2 \/ 43\.5 MB \(12\.2 MB\) \| — \| — \| bare `node`: 7\.4 \/ 40 MB \(7\.4 MB\) \|/);
+  // negative control: without one of the five, the published table stays
+  const { 'compare-tail': _t, ...four } = files;
+  assert.equal(report.rewrite(before, getter(four)).text, before);
+});
