@@ -282,6 +282,40 @@ function appServerTable({ 'compare-throughput': t, 'compare-tail': tail, 'compar
   );
 }
 
+/** ondemand.json: the first request to an idle on-demand vassal, and what idle ones cost the emperor */
+function ondemandTable(j) {
+  const l = j.latency;
+  const m = j.memory;
+  return table(
+    ['figure', 'measured'],
+    [
+      [`first request to an idle on-demand vassal (no process yet): p50 / p95 (n=${l.onDemandFirstMs.n})`, `${num(l.onDemandFirstMs.p50)} / ${ms(l.onDemandFirstMs.p95, 1)}`],
+      ['the next request to it (its worker up), p50 / p95', `${num(l.onDemandSecondMs.p50)} / ${ms(l.onDemandSecondMs.p95, 1)}`],
+      [`a request to a running vassal, interleaved, p50 / p95 (n=${l.runningMs.n})`, `${num(l.runningMs.p50)} / ${ms(l.runningMs.p95, 1)}`],
+      [`the emperor's VmRSS (keeper + brain) with no vassal / ${m.vassals} idle on-demand vassals (medians of 5 samples)`, `${num(m.zero.emperor.medianMB)} / ${num(m.many.emperor.medianMB)} MB: ${num(m.perVassalKb, 0)} kB each`],
+    ],
+  );
+}
+
+/** dashboard-fanout.json: every event to every WebSocket client while vassals are added, touched, removed */
+function dashboardTable(j) {
+  return table(
+    ['run', 'clients, vassals', 'events, received by every client', 'clients with a gap / out of order / closed early', 'event → every client p50 / p95 / p99 / max', 'emperor VmRSS before / after'],
+    j.runs.map((r, i) => {
+      const L = r.latency?.toEveryClientMs;
+      const e = r.events;
+      return [
+        String(i + 1),
+        `${j.options.clients}, ${j.options.count}`,
+        e ? `${e.expected}, ${e.receivedByEveryClient}` : `error: ${(r.errors ?? []).join('; ')}`,
+        e ? `${e.clientsWithGaps} / ${e.clientsOutOfOrderOrDupes} / ${e.clientsClosedEarly}` : '',
+        L ? `${num(L.p50)} / ${num(L.p95)} / ${num(L.p99)} / ${ms(L.max)}` : 'n/a',
+        `${num(r.memBefore?.rssMb)} / ${num(r.memAfter?.rssMb)} MB`,
+      ];
+    }),
+  );
+}
+
 /** chaos.json (short forms) or chaos-long.json (long forms): the rows chaos.mjs rendered for each scenario */
 const chaosTable = (form) => (j) => {
   const has = j.form ?? (j.long ? 'long' : 'short');
@@ -356,6 +390,8 @@ export const TABLES = {
   'chaos-long': full('chaos-long', chaosTable('long')),
   core: fullOf(['drop-to-200', 'removal', 'many-vassals'], coreTable),
   'log-flood': full('log-flood', logFloodTable),
+  ondemand: full('ondemand', ondemandTable),
+  'dashboard-fanout': full('dashboard-fanout', dashboardTable),
   'app-server': fullOf(['compare-throughput', 'compare-tail', 'compare-reload', 'compare-kill', 'compare-memory'], appServerTable),
 };
 
