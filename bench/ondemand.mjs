@@ -31,9 +31,11 @@ function fdCount(pid) {
   }
 }
 
-/** VmRSS samples of a pid: n samples every everyMs; { median, max, samples } in MB */
-/** VmRSS samples of the emperor (keeper + brain summed), with the keeper's and brain's medians apart */
-async function rssSamples(pid, n = 5, everyMs = 1000) {
+/**
+ * VmRSS samples of the emperor (keeper + brain summed), with the keeper's and brain's medians
+ * apart: n samples everyMs apart (5 in a full run, 2 in a --quick one: a smoke test)
+ */
+async function rssSamples(pid, n = H.isQuick() ? 2 : 5, everyMs = 1000) {
   const xs = [];
   const keeper = [];
   const brain = [];
@@ -160,7 +162,7 @@ await H.runMain(
     const memory = await memoryPart();
     const result = {
       machine: H.machine(),
-      method: `latency: new TCP connection + GET / (Connection: close) from connect() to full response; on-demand vassal with idle = 1 waited to state idle (status --json, max 10 s) before each trial; ${TRIALS} trials interleaved with a running vassal's. memory: VmRSS of the emperor pid, 5 samples 1 s apart (median), with 0 vassals then ${MANY} on-demand vassals on Unix sockets all idle`,
+      method: `latency: new TCP connection + GET / (Connection: close) from connect() to full response; on-demand vassal with idle = 1 waited to state idle (status --json, max 10 s) before each trial; ${TRIALS} trials interleaved with a running vassal's. memory: VmRSS of the emperor (keeper + brain), ${H.isQuick() ? 2 : 5} samples 1 s apart (median), with 0 vassals then ${MANY} on-demand vassals on Unix sockets all idle`,
       latency,
       memory,
     };

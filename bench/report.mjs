@@ -52,11 +52,14 @@ function captionOf(js) {
 
 // ---- full-run tables ----------------------------------------------------------------------------
 
+/** a table renderer that says which result files it reads (`.sources`: checked against bench/run.mjs's scripts) */
+const sourced = (files, render) => Object.assign(render, { sources: files });
+
 /**
  * A table rendered from bench/results/<file>.json of a full run only: a --quick run's figures
  * come from small sizes and never replace published ones (they go to the quick-run table).
  */
-const full = (file, render) => (get) => {
+const full = (file, render) => sourced([file], (get) => {
   const j = get(file);
   if (!j) return { skip: `no bench/results/${file}.json` };
   // a file written before results recorded their run (date, load, quick or not) cannot say where it comes from
@@ -64,7 +67,7 @@ const full = (file, render) => (get) => {
   if (j.run.quick) return { skip: `bench/results/${file}.json is from a --quick run` };
   const body = render(j);
   return typeof body === 'string' ? { body: `${body}\n\n${caption(j, file)}` } : body;
-};
+});
 
 const SYSTEM_TITLES = { emperor: 'emperor', 'emperor-spare': 'emperor, `spare = true`', 'emperor-b': 'emperor (B build)', pm2: 'PM2', uwsgi: 'uWSGI Emperor' };
 
@@ -168,7 +171,7 @@ function keeperTable(j) {
  * A table rendered from several full-run result files at once: every file must be there and from a
  * full run; the caption names each (a figure's date and load are those of its own script's run).
  */
-const fullOf = (files, render) => (get) => {
+const fullOf = (files, render) => sourced(files, (get) => {
   const js = {};
   for (const file of files) {
     const j = get(file);
@@ -179,7 +182,7 @@ const fullOf = (files, render) => (get) => {
   }
   const body = render(js);
   return typeof body === 'string' ? { body: `${body}\n\n${captionOf(js)}` } : body;
-};
+});
 
 const yesNo = (b) => (b === null || b === undefined ? 'n/a' : b ? 'yes' : 'no');
 /** a phase median from drop-to-200's / removal's breakdown, by the start of its label */
@@ -300,16 +303,22 @@ function ondemandTable(j) {
 /** dashboard-fanout.json: every event to every WebSocket client while vassals are added, touched, removed */
 function dashboardTable(j) {
   return table(
-    ['run', 'clients, vassals', 'events, received by every client', 'clients with a gap / out of order / closed early', 'event → every client p50 / p95 / p99 / max', 'emperor VmRSS before / after'],
+    ['run', 'clients, vassals', 'events, received by every client', 'clients with a gap / out of order / closed early', 'event → every client p50 / p95 / p99 / max', 'brain event-loop delay p99 / max: add · reload · remove', 'emperor VmRSS before / after'],
     j.runs.map((r, i) => {
       const L = r.latency?.toEveryClientMs;
       const e = r.events;
+      // the script's own 2 ms monitor in the brain, one reading per window (preloadEld[0]: before the first)
+      const eld = (r.windows ?? [])
+        .map((w, k) => [w.name, r.preloadEld?.[k + 1]])
+        .filter(([name, x]) => x && ['add', 'reload', 'remove'].includes(name))
+        .map(([, x]) => `${num(x.p99, 0)} / ${num(x.max, 0)}`);
       return [
         String(i + 1),
         `${j.options.clients}, ${j.options.count}`,
         e ? `${e.expected}, ${e.receivedByEveryClient}` : `error: ${(r.errors ?? []).join('; ')}`,
         e ? `${e.clientsWithGaps} / ${e.clientsOutOfOrderOrDupes} / ${e.clientsClosedEarly}` : '',
         L ? `${num(L.p50)} / ${num(L.p95)} / ${num(L.p99)} / ${ms(L.max)}` : 'n/a',
+        eld.length ? `${eld.join(' · ')} ms` : 'not measured (--no-preload)',
         `${num(r.memBefore?.rssMb)} / ${num(r.memAfter?.rssMb)} MB`,
       ];
     }),
@@ -325,6 +334,31 @@ const chaosTable = (form) => (j) => {
     Object.entries(j.results).map(([name, r]) => (r.row ? [name, ...r.row] : [name, `error: ${r.error.split('\n')[0]}`, '', '', '', '', ''])),
   );
 };
+
+/**
+ * Every benchmark script (bench/NAME.mjs), in the order bench/run.mjs runs them. Each writes
+ * bench/results/NAME.json, read by a table above (test/unit/bench-report.test.ts checks that every
+ * one is) and by its quick-run headline. Each script skips the systems it cannot run (PM2, uWSGI,
+ * wrk) itself, with the reason printed.
+ */
+export const SCRIPTS = [
+  'drop-to-200',
+  'removal',
+  'many-vassals',
+  'scale',
+  'keeper',
+  'log-flood',
+  'ondemand',
+  'dashboard-fanout',
+  'adaptive-burst',
+  'kill-loop',
+  'compare-kill',
+  'compare-reload',
+  'compare-memory',
+  'compare-throughput',
+  'compare-tail',
+  'chaos',
+];
 
 // ---- the quick run ----------------------------------------------------------------------------------
 

@@ -12,31 +12,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH, CLI, RESULTS, benchArgs, machine, writeResult } from './harness.mjs';
-import { generate, headline, resultsReader } from './report.mjs';
-
-/**
- * Every benchmark, in the order run: name -> what its figure needs beyond the build (a reason to
- * skip it here), and its time limit. Each script skips the systems it cannot run (PM2, uWSGI,
- * wrk) itself, with the reason printed.
- */
-export const SCRIPTS = [
-  'drop-to-200',
-  'removal',
-  'many-vassals',
-  'scale',
-  'keeper',
-  'log-flood',
-  'ondemand',
-  'dashboard-fanout',
-  'adaptive-burst',
-  'kill-loop',
-  'compare-kill',
-  'compare-reload',
-  'compare-memory',
-  'compare-throughput',
-  'compare-tail',
-  'chaos',
-];
+import { SCRIPTS, generate, headline, resultsReader } from './report.mjs';
 
 // --quick is parsed by benchArgs: run.json says whether the run was quick, as every result does
 const args = benchArgs({ only: { type: 'string' }, skip: { type: 'string' }, 'no-report': { type: 'boolean', default: false } });

@@ -271,3 +271,55 @@ test('the App server table puts each system of a compare script in its column, b
   const { 'compare-tail': _t, ...four } = files;
   assert.equal(report.rewrite(before, getter(four)).text, before);
 });
+
+test('every benchmark bench/run.mjs runs feeds a generated table that a document marks, and has a quick-run headline: no figure is left to hand copying', () => {
+  const r = report as unknown as Report & { SCRIPTS: string[]; TABLES: Record<string, { sources?: string[] }> };
+  const root = findRoot();
+  const marked = report.DOCS.map((d) => fs.readFileSync(path.join(root, d), 'utf8')).join('\n');
+  const read = new Set<string>();
+  for (const [name, render] of Object.entries(r.TABLES)) {
+    for (const f of render.sources ?? []) read.add(f);
+    assert.ok(marked.includes(`<!-- bench:${name} -->`), `table ${name} is marked in no document`);
+  }
+  // chaos.mjs writes chaos.json (its short forms) and, with --long, chaos-long.json
+  for (const script of r.SCRIPTS) {
+    assert.ok(read.has(script), `bench/${script}.mjs's result feeds no generated table`);
+    assert.ok(fs.existsSync(path.join(root, 'bench', `${script}.mjs`)), `bench/${script}.mjs is missing`);
+    assert.doesNotMatch(report.headline(script, {}), /^$/, `bench/${script}.mjs has no quick-run headline`);
+  }
+  // and every bench script but the helpers is run by bench/run.mjs
+  const helpers = ['run', 'report', 'harness', 'bare-server', 'compare-cluster-server'];
+  const files = fs.readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4));
+  assert.deepEqual(files.filter((f) => !helpers.includes(f) && !r.SCRIPTS.includes(f)), []);
+});
+
+test('the on-demand and dashboard tables come from their scripts\' results; the dashboard reads the brain\'s own event-loop monitor per window', () => {
+  const st = (p50: number, p95: number, n = 20) => ({ n, p50, p95 });
+  const ondemand: Json = {
+    run: runMeta(false, 'ondemand'),
+    latency: { onDemandFirstMs: st(47, 60), onDemandSecondMs: st(1.9, 8), runningMs: st(1.7, 2.3) },
+    memory: { vassals: 500, zero: { emperor: { medianMB: 56 } }, many: { emperor: { medianMB: 80 } }, perVassalKb: 49.2 },
+  };
+  const win = (name: string) => ({ name, metrics: { lagP99Ms: 1000 } });
+  const dash: Json = {
+    run: runMeta(false, 'dashboard-fanout'),
+    options: { clients: 20, count: 200 },
+    runs: [
+      {
+        events: { expected: 2200, receivedByEveryClient: 2200, clientsWithGaps: 0, clientsOutOfOrderOrDupes: 0, clientsClosedEarly: 0 },
+        latency: { toEveryClientMs: { p50: 1.5, p95: 14, p99: 38, max: 50 } },
+        windows: [win('idle (before the burst)'), win('add'), win('reload'), win('remove')],
+        preloadEld: [{ p99: 1, max: 2 }, { p99: 3, max: 4 }, { p99: 57, max: 117 }, { p99: 62, max: 90 }, { p99: 20, max: 550 }],
+        memBefore: { rssMb: 64 },
+        memAfter: { rssMb: 96 },
+      },
+      { errors: ['the dashboard did not answer'], memBefore: null, memAfter: null },
+    ],
+  };
+  const { text, done } = report.rewrite(`${doc('ondemand', 'old')}${doc('dashboard-fanout', 'old')}`, getter({ ondemand, 'dashboard-fanout': dash }));
+  assert.deepEqual(done, ['ondemand', 'dashboard-fanout']);
+  assert.match(text, /\| first request to an idle on-demand vassal \(no process yet\): p50 \/ p95 \(n=20\) \| 47 \/ 60 ms \|/);
+  assert.match(text, /with no vassal \/ 500 idle on-demand vassals [^|]*\| 56 \/ 80 MB: 49 kB each \|/);
+  assert.match(text, /\| 1 \| 20, 200 \| 2200, 2200 \| 0 \/ 0 \/ 0 \| 1\.5 \/ 14 \/ 38 \/ 50 ms \| 57 \/ 117 · 62 \/ 90 · 20 \/ 550 ms \| 64 \/ 96 MB \|/);
+  assert.match(text, /\| 2 \| 20, 200 \| error: the dashboard did not answer \|/);
+});
