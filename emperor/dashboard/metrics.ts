@@ -7,6 +7,7 @@ import { VASSAL_STATES } from '../../shared/names.js';
 import type { VassalRecord } from '../../shared/types.js';
 import type { DashboardHost } from './host.js';
 import { RequestTotals, workerSums } from '../decide/index.js';
+import { eventLoopLagMetrics, PROM_CLIENT_LAG_PRECISION_MS } from './loop-lag.js';
 
 
 export class Metrics {
@@ -29,9 +30,11 @@ export class Metrics {
   constructor(host: DashboardHost, dashboardClients: () => number) {
     this.#host = host;
     const registers = [this.registry];
-    // event-loop lag sampled once a second, not prom-client's default every 10 ms: that timer woke
-    // an idle emperor 100 times a second (docs/performance.md); a stall still shows in the next sample
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
+    // event-loop lag sampled once a second (loop-lag.ts), not prom-client's default every 10 ms: that
+    // timer woke an idle emperor 100 times a second (docs/performance.md); a stall still shows in the
+    // next sample. prom-client's own histogram is given a precision that never fires.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: PROM_CLIENT_LAG_PRECISION_MS });
+    eventLoopLagMetrics(this.registry);
     // one read of the records per scrape (text() clears it), not one per gauge
     const records = (): VassalRecord[] => (this.#scrape ??= host.records());
     const perVassal = (name: string, help: string, value: (r: VassalRecord) => number): Gauge<'vassal'> =>
