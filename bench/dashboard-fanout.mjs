@@ -15,12 +15,12 @@
 // (the emperor's Date at publish, ISO with ms: the figures are biased up by 0..1 ms).
 // Completeness: ids are consecutive (the bus numbers them), so every client must get exactly
 // (lastEventId before the burst, lastEventId after it] (both from /api/info), in increasing order.
-// Event-loop lag of the emperor: nodejs_eventloop_lag_* from /metrics (prom-client's
-// monitorEventLoopDelay at 10 ms resolution, reset at every scrape, so each scrape covers the window
-// since the previous one), scraped at the end of an idle window and of each phase; plus, unless
-// --no-preload, our own monitorEventLoopDelay (default 2 ms resolution) loaded into the emperor
-// with `--import` (a file in the temp dir), reset and dumped at the same instants via SIGUSR2.
-// Both histograms record the time between timer ticks, so an idle loop reads ~resolution.
+// Event-loop lag of the brain: nodejs_eventloop_lag_* from /metrics (one sample a second, how late
+// a 1 s timer fired, over the samples since the previous scrape: emperor/dashboard/loop-lag.ts),
+// scraped at the end of an idle window and of each phase; plus, unless --no-preload, our own
+// monitorEventLoopDelay (default 2 ms resolution) loaded into the brain with `--import` (a file in
+// the temp dir), reset and dumped at the same instants via SIGUSR2. That histogram records the
+// time between its timer's ticks, so an idle loop reads ~its resolution.
 // Emperor memory: VmRSS from /proc before the burst and after each phase, VmHWM (peak) at the end.
 // Result: bench/results/dashboard-fanout.json. Every loop is bounded in count and time; every
 // process started is killed by pid (also on error and Ctrl-C); loopback only.
@@ -471,7 +471,7 @@ for (let r = 1; r <= RUNS; r++) {
   for (const w of res.windows ?? []) {
     const pre = res.preloadEld?.[(res.windows.indexOf(w)) + 1];
     console.log(
-      `  window ${w.name.padEnd(24)} /metrics lag p99 ${w.metrics.lagP99Ms} max ${w.metrics.lagMaxMs} ms (10 ms res.)` +
+      `  window ${w.name.padEnd(24)} /metrics lag p99 ${w.metrics.lagP99Ms} max ${w.metrics.lagMaxMs} ms (1 s samples)` +
         (pre ? `; own ELD p99 ${pre.p99} max ${pre.max} ms (${ELD_RES} ms res.)` : '') +
         `; RSS ${w.emperorMem.rssMb} MB; bench loop p99 ${w.benchEld.p99} ms`,
     );
@@ -482,7 +482,7 @@ for (let r = 1; r <= RUNS; r++) {
 const file = writeResult('dashboard-fanout', {
   name: 'dashboard-fanout',
   method:
-    'per event id: max over clients of arrival (performance.timeOrigin+now(), stamped first thing in the ws message handler) minus event.ts (emperor Date at publish, ms precision, so +0..1 ms bias); completeness against consecutive ids (lastEventId from /api/info before and after); emperor event-loop lag from /metrics nodejs_eventloop_lag_* (prom-client, 10 ms resolution, histogram reset at each scrape: each figure covers the window since the previous scrape) and an --import preload monitorEventLoopDelay dumped/reset via SIGUSR2 at the same instants; both include the timer resolution (idle reads ~resolution)',
+    'per event id: max over clients of arrival (performance.timeOrigin+now(), stamped first thing in the ws message handler) minus event.ts (emperor Date at publish, ms precision, so +0..1 ms bias); completeness against consecutive ids (lastEventId from /api/info before and after); brain event-loop lag from /metrics nodejs_eventloop_lag_* (one sample a second, the 1 s interval taken off, over the samples since the previous scrape) and an --import preload monitorEventLoopDelay dumped/reset via SIGUSR2 at the same instants (it includes its timer resolution: idle reads ~resolution)',
   options: { runs: RUNS, clients: CLIENTS, count: COUNT, phaseTimeoutMs: PHASE_TIMEOUT_MS, preload: PRELOAD, eldResolutionMs: ELD_RES },
   machine: { ...env, after: machine().loadavg },
   runs,
