@@ -5,12 +5,24 @@ import type { RedactedConfig, VassalConfig, VassalRecord } from '../../shared/ty
 import type { State } from './model.js';
 import { errorOf, keyOf } from './ops.js';
 
+/**
+ * One redacted copy per config object, frozen: a config never changes once parsed, and a record is
+ * rebuilt on every state change of its vassal (a redaction of a 37-key config costs 20-40 us; a
+ * vassal's removal rebuilds its record 3-5 times).
+ */
+const redacted = new WeakMap<VassalConfig, RedactedConfig>();
+
 export function redact(config: VassalConfig): RedactedConfig {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { env, sources: _sources, placeholders, ...rest } = config;
-  // values of env and set-ph placeholders may be secrets: records travel (state file, dashboard)
-  const hide = (o: Record<string, string>) => Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const]));
-  return { ...rest, env: hide(env), placeholders: hide(placeholders) };
+  let r = redacted.get(config);
+  if (!r) {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { env, sources: _sources, placeholders, ...rest } = config;
+    // values of env and set-ph placeholders may be secrets: records travel (state file, dashboard)
+    const hide = (o: Record<string, string>) => Object.freeze(Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const])));
+    r = Object.freeze({ ...rest, env: hide(env), placeholders: hide(placeholders) });
+    redacted.set(config, r);
+  }
+  return r;
 }
 
 export function recordOf(name: string, file: string, s: State): VassalRecord {
