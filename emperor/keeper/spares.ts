@@ -16,6 +16,12 @@ export type SpawnAsk = Extract<BrainMessage, { t: 'spawn' }>;
 export const SPARE_AFTER_MS = 1000;
 /** a spare whose vassal has had no live copy this long is ended (stopped, removed, gone) */
 export const SPARE_ORPHAN_MS = 10_000;
+/**
+ * A spare that exits before it is used (killed, out of memory) is followed by another, SPARE_AFTER_MS
+ * after the first such exit, twice that after a second in a row, and so on up to this: a spare that
+ * cannot live (its spec fails in Node's start) is retried slowly, never in a loop. Reset when one is taken.
+ */
+export const SPARE_RETRY_MAX_MS = 60_000;
 
 interface Spare {
   /** the generation and spawn spec it was started for (specKey): only a spawn of both may take it */
@@ -49,24 +55,33 @@ export const specKey = (m: SpawnAsk): string | null => (m.spec.spare ? `${m.gen}
 
 export class Spares {
   readonly #spares = new Map<string, Spare>();
+  /** per vassal: the spec key whose spares exited unused, and how many times in a row */
+  readonly #deaths = new Map<string, { key: string; n: number }>();
 
   constructor(
     private readonly host: SpareHost,
     private readonly log: Logger,
   ) {}
 
-  /** A copy of a spare spec became ready: have a spare of that spec, SPARE_AFTER_MS from now. */
+  /** A copy of a spare spec became ready: have a spare of that spec, SPARE_AFTER_MS from now (or later: see SPARE_RETRY_MAX_MS). */
   want(m: SpawnAsk): void {
     const key = specKey(m);
     if (key === null) return;
     const cur = this.#spares.get(m.vassal);
     if (cur?.key === key) return;
     this.drop(m.vassal);
+    const deaths = this.#deaths.get(m.vassal);
+    if (deaths && deaths.key !== key) this.#deaths.delete(m.vassal);
+    const n = deaths?.key === key ? deaths.n : 0;
+    const delayMs = Math.min(SPARE_RETRY_MAX_MS, SPARE_AFTER_MS * 2 ** Math.max(0, n - 1));
     const entry: Spare = { key, socket: m.spec.socket, id: 0, copy: null, timer: null };
     entry.timer = setTimeout(() => {
       entry.timer = null;
       if (this.#spares.get(m.vassal) !== entry) return;
-      if ((m.spec.socket !== null && !this.host.socketHeld(m.spec.socket)) || !this.host.hasCopy(m.vassal, true)) return void this.#spares.delete(m.vassal);
+      if ((m.spec.socket !== null && !this.host.socketHeld(m.spec.socket)) || !this.host.hasCopy(m.vassal, true)) {
+        this.#deaths.delete(m.vassal);
+        return void this.#spares.delete(m.vassal);
+      }
       let copy: Copy;
       try {
         entry.id = this.host.newId();
@@ -80,9 +95,13 @@ export class Spares {
         if (this.#spares.get(m.vassal)?.copy !== copy) return;
         this.#spares.delete(m.vassal);
         this.host.told(m.vassal, null);
+        // another follows (backed off if they keep dying); the timer checks again that the vassal still runs
+        const d = this.#deaths.get(m.vassal);
+        this.#deaths.set(m.vassal, { key, n: d?.key === key ? d.n + 1 : 1 });
         this.log.warn({ vassal: m.vassal, pid: copy.pid, code: info.code, signal: info.signal }, 'keeper: a spare copy exited before it was used');
+        this.want(m);
       });
-    }, SPARE_AFTER_MS);
+    }, delayMs);
     this.#spares.set(m.vassal, entry);
   }
 
@@ -95,6 +114,7 @@ export class Spares {
       return null;
     }
     this.#spares.delete(vassal);
+    this.#deaths.delete(vassal);
     this.host.told(vassal, null);
     return { id: cur.id, copy: cur.copy };
   }
@@ -110,9 +130,15 @@ export class Spares {
     this.host.told(vassal, null);
   }
 
+  /** End the vassal's spare and forget its spares' deaths: it has stopped, or is gone. */
+  #forget(vassal: string): void {
+    this.drop(vassal);
+    this.#deaths.delete(vassal);
+  }
+
   /** a socket released: a spare holding it as fd 3 goes with it */
   dropSocket(key: string): void {
-    for (const [v, sp] of [...this.#spares]) if (sp.socket === key) this.drop(v);
+    for (const [v, sp] of [...this.#spares]) if (sp.socket === key) this.#forget(v);
   }
 
   /** Tell of every started spare again (a new brain knows none). */
@@ -121,12 +147,12 @@ export class Spares {
   }
 
   dropAll(): void {
-    for (const v of [...this.#spares.keys()]) this.drop(v);
+    for (const v of [...this.#spares.keys()]) this.#forget(v);
   }
 
   /** A copy of the vassal was told to stop: with none left working, it is stopped or removed. */
   stopped(vassal: string): void {
-    if (this.#spares.has(vassal) && !this.host.hasCopy(vassal, true)) this.drop(vassal);
+    if (!this.host.hasCopy(vassal, true)) this.#forget(vassal);
   }
 
   /**
@@ -135,9 +161,9 @@ export class Spares {
    * vassal was stopped or removed while down, and nothing else would say so).
    */
   exited(vassal: string): void {
-    if (!this.#spares.has(vassal)) return;
+    if (!this.#spares.has(vassal) && !this.#deaths.has(vassal)) return;
     setTimeout(() => {
-      if (!this.host.hasCopy(vassal, false)) this.drop(vassal);
+      if (!this.host.hasCopy(vassal, false)) this.#forget(vassal);
     }, SPARE_ORPHAN_MS).unref();
   }
 }

@@ -2,8 +2,9 @@
 // user, its socket, the app not loaded); a copy killed with SIGKILL is replaced by that very
 // process (no Node start), which then serves with the vassal's environment and nothing of the
 // spare's; another spare follows (status names each). A reload or an edit (a new generation)
-// never takes the spare: it is replaced by one of the new generation; removal and the emperor's
-// stop end it. Negative control: a vassal without the key has none.
+// never takes the spare: it is replaced by one of the new generation; a spare killed while it
+// waits is followed by another; removal and the emperor's stop end it. Negative control: a vassal
+// without the key has none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -99,4 +100,22 @@ test('the spare follows the config: an edit replaces it, removal and the emperor
   const third = await oneSpare(e, 'sbf');
   await e.stop();
   await waitUntil(() => !alive(third), 5000, 'the spare to end with the emperor');
+});
+
+test('a spare killed while it waits is replaced by another, and the copy is untouched', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'sbk.sock');
+  e.write('sbk.ini', appIni('env.mjs', sock, 'spare = true'));
+  const v = await e.waitVassal('sbk', 'ready', 15_000);
+  let spare = await oneSpare(e, 'sbk');
+  // twice: a second death is waited out longer (spares that keep dying are backed off), not given up
+  for (let round = 0; round < 2; round++) {
+    process.kill(spare, 'SIGKILL');
+    const next = await oneSpare(e, 'sbk', [spare]);
+    await e.waitVassal('sbk', (r) => r.spare?.pid === next, 10_000);
+    spare = next;
+  }
+  const after = e.vassal('sbk')!;
+  assert.deepEqual(after.pids, [v.pid], 'the copy is the same process');
+  assert.equal(after.restarts, 0);
 });
