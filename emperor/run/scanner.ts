@@ -276,7 +276,10 @@ function look(file: string, tyrant: boolean): Seen | null {
     const st = tyrant ? fs.lstatSync(file) : fs.statSync(file); // normal mode follows (ConfigMap files are symlinks)
     if (tyrant && st.isSymbolicLink()) return { real: file, mtimeMs: st.mtimeMs, hash: `symlink@${st.ino}:${st.mtimeMs}` };
     if (!st.isFile()) return null;
-    return { real: tyrant ? file : fs.realpathSync(file), mtimeMs: st.mtimeMs, hash: contentHash(file, tyrant, st) };
+    // in tyrant mode the owner is part of what the file says (the vassal runs as its owner): a
+    // chown alone (content and mtime unchanged) is a change
+    const owner = tyrant ? `${st.uid}:${st.gid}:` : '';
+    return { real: tyrant ? file : fs.realpathSync(file), mtimeMs: st.mtimeMs, hash: owner + contentHash(file, tyrant, st) };
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { alive, appIni, CLI, freePort, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
+import { alive, appIni, CLI, type EmperorProc, freePort, request, socketUnlinked, startEmperor, waitUntil } from '../helpers/emperor.js';
 import type { StatusDocument } from '../../shared/types.js';
 
 /** ms timestamp of a log line (pino isoTime) */
@@ -40,7 +40,7 @@ test('a dropped file is served, touched reloads, removed stops and vacuums', asy
 
   e.remove('hello.ini');
   await e.waitGone('hello');
-  assert.ok(!fs.existsSync(sock), 'the socket is unlinked');
+  await socketUnlinked(sock);
   await waitUntil(() => !alive(reloaded.pid!), 2000, 'the copy to be gone');
 });
 
@@ -131,7 +131,7 @@ test('a change of http-socket is a full restart: the old socket is unlinked, the
   const v2 = await e.waitVassal('mv', (r) => r.state === 'ready' && r.socket === `unix:${sockB}` && r.pid !== v1.pid);
   assert.equal(count(e, 'restarting', 'mv'), 1);
   assert.equal(count(e, 'reloaded', 'mv'), 0, 'not a rollout');
-  assert.ok(!fs.existsSync(sockA), 'the old socket file is unlinked');
+  await socketUnlinked(sockA);
   assert.ok(fs.statSync(sockB).isSocket());
   assert.equal((await body({ socketPath: sockB })).pid, v2.pid);
   assert.ok(!alive(v1.pid!), 'the old copy was stopped before the new one started');
@@ -170,7 +170,7 @@ test('removal: stopping, copies gone, socket unlinked, record forgotten, history
   await e.waitLog((l) => l.event === 'stopping' && l.vassal === 'gone', 5000, 'a stopping event');
   await e.waitGone('gone');
   for (const pid of v.pids) await waitUntil(() => !alive(pid), 5000, `copy ${pid} to be gone`);
-  assert.ok(!fs.existsSync(sock), 'the socket is unlinked');
+  await socketUnlinked(sock);
   await assert.rejects(request({ socketPath: sock }, '/', { timeoutMs: 2000 }));
 
   const doc = cliStatus(e);

@@ -39,14 +39,20 @@ test('tyrant mode: the owner runs it; root-owned, symlinked, other-uid and unrea
   if (!owner) return t.skip('useradd is not available');
   const e = await startEmperor(t, { args: ['--tyrant'] });
   const own = (name: string): void => fs.chownSync(e.file(name), owner.uid, owner.gid);
+  /** a file of the owner's, in place at once (written and chowned beside, then renamed in): never seen root-owned */
+  const writeOwned = (name: string, text: string): void => {
+    const tmp = path.join(e.dir, `${name}.new`);
+    fs.writeFileSync(tmp, text);
+    fs.chownSync(tmp, owner.uid, owner.gid);
+    fs.renameSync(tmp, e.file(name));
+  };
   // sockets go where the owner may create them (SPEC §4): a directory of theirs
   const socks = path.join(e.dir, 'socks');
   fs.mkdirSync(socks, { mode: 0o755 });
   fs.chownSync(socks, owner.uid, owner.gid);
 
   // a file the user owns runs as that user
-  e.write('mine.ini', ini(path.join(socks, 'mine.sock')));
-  own('mine.ini');
+  writeOwned('mine.ini', ini(path.join(socks, 'mine.sock')));
   const v = await e.waitVassal('mine', 'ready');
   assert.equal(v.uid, owner.uid);
   assert.equal(procStatus(v.pid!).Uid.split(/\s+/)[0], String(owner.uid));
@@ -56,6 +62,12 @@ test('tyrant mode: the owner runs it; root-owned, symlinked, other-uid and unrea
   e.write('rooty.ini', ini(path.join(e.dir, 'rooty.sock')));
   assert.match((await e.waitVassal('rooty', 'invalid')).error!, /root-owned.*E_TYRANT/);
 
+  // a root-owned file given to the owner afterwards (chown alone: content and mtime unchanged) runs as the owner
+  e.write('given.ini', ini(path.join(socks, 'given.sock')));
+  assert.match((await e.waitVassal('given', 'invalid')).error!, /root-owned.*E_TYRANT/);
+  own('given.ini');
+  assert.equal((await e.waitVassal('given', 'ready', 15_000)).uid, owner.uid);
+
   // a symlink, even to the user's own file, is not followed
   fs.writeFileSync(path.join(e.dir, 'target.ini'), ini(path.join(e.dir, 'link.sock')));
   fs.chownSync(path.join(e.dir, 'target.ini'), owner.uid, owner.gid);
@@ -64,15 +76,13 @@ test('tyrant mode: the owner runs it; root-owned, symlinked, other-uid and unrea
   assert.match((await e.waitVassal('link', 'invalid')).error!, /symlink.*E_TYRANT/);
 
   // the config cannot pick another uid
-  e.write('other.ini', ini(path.join(e.dir, 'other.sock'), 'uid = nobody'));
-  own('other.ini');
+  writeOwned('other.ini', ini(path.join(e.dir, 'other.sock'), 'uid = nobody'));
   assert.match((await e.waitVassal('other', 'invalid')).error!, /other\.ini:5 \[uid\]: tyrant mode.*E_TYRANT/);
 
   // an include only root can read is refused; one the owner can read is fine
   const secret = path.join(e.dir, 'secret.inc');
   fs.writeFileSync(secret, '[vassal]\nenv = SECRET=1\n', { mode: 0o600 });
-  e.write('peek.ini', ini(path.join(socks, 'peek.sock'), `ini = ${secret}`));
-  own('peek.ini');
+  writeOwned('peek.ini', ini(path.join(socks, 'peek.sock'), `ini = ${secret}`));
   assert.match((await e.waitVassal('peek', 'invalid')).error!, /peek\.ini:5 \[ini\]: cannot include .*could not read it.*E_TYRANT/);
   fs.chmodSync(secret, 0o644);
   e.touch('peek.ini');

@@ -38,6 +38,15 @@ export async function waitUntil<T>(fn: () => T | Promise<T>, timeoutMs: number, 
   }
 }
 
+/**
+ * A removed (or moved) vassal's Unix socket file to be unlinked. The keeper unlinks it when the
+ * brain's release reaches it, just after the brain has forgotten the record (milliseconds; more
+ * on a loaded machine): wait for it, bounded, rather than assert it at the instant the record goes.
+ */
+export function socketUnlinked(file: string, timeoutMs = 3000): Promise<boolean> {
+  return waitUntil(() => !fs.existsSync(file), timeoutMs, `${file} to be unlinked`);
+}
+
 /** alive and not a zombie */
 export function alive(pid: number): boolean {
   try {
