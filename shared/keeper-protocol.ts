@@ -70,7 +70,9 @@ export type BrainMessage =
   /** answered (`re`) once the ping is written to the copy's channel */
   | { t: 'ping'; id: number; copy: number }
   /** the brain is stopping on purpose (a signal, an essential vassal): the keeper exits after it */
-  | { t: 'stopping' };
+  | { t: 'stopping' }
+  /** the answer to the keeper's `alive` (same n): the brain's event loop turns */
+  | { t: 'alive'; n: number };
 
 export type KeeperMessage =
   /** `why` this brain runs: the keeper started, the last brain died, or an upgrade replaced it */
@@ -92,7 +94,9 @@ export type KeeperMessage =
   | { t: 'exited'; copy: number; info: ExitInfo }
   | { t: 'dropped'; vassal: string; n: number }
   /** the vassal's spare worker (`spare = true`) started (pid, when) or is gone (null: ended or taken) */
-  | { t: 'spare'; vassal: string; pid: number | null; startedAt: number | null };
+  | { t: 'spare'; vassal: string; pid: number | null; startedAt: number | null }
+  /** is the brain's event loop turning? answered by the brain's own `alive` (a brain older than it never answers: not sent to one) */
+  | { t: 'alive'; n: number };
 
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGKILL']);
 const SIGNALS = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
@@ -182,6 +186,8 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
       return isId(m.copy) && SIGNALS.has(m.signal as string) ? { t: 'signal', copy: m.copy, signal: m.signal as 'SIGTERM' } : null;
     case 'ping':
       return isId(m.id) && isId(m.copy) ? { t: 'ping', id: m.id, copy: m.copy } : null;
+    case 'alive':
+      return isId(m.n) ? { t: 'alive', n: m.n } : null;
     default:
       return null;
   }
@@ -245,6 +251,8 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
     }
     case 'dropped':
       return isStr(m.vassal, 255) && isId(m.n) ? { t: 'dropped', vassal: m.vassal, n: m.n } : null;
+    case 'alive':
+      return isId(m.n) ? { t: 'alive', n: m.n } : null;
     case 'spare':
       if (!isStr(m.vassal, 255) || !(m.pid === null || isId(m.pid)) || !(m.startedAt === null || isId(m.startedAt))) return null;
       return { t: 'spare', vassal: m.vassal, pid: m.pid, startedAt: m.pid === null ? null : m.startedAt };

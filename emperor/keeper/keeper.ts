@@ -51,6 +51,13 @@ export class Keeper {
   why: BrainStart = 'start';
   /** told of a brain's `up`, `stopping` and `upgrade` */
   onBrainSays: (what: 'up' | 'stopping' | 'upgrade') => void = () => undefined;
+  /** told of the brain's answer to the watchdog's `alive` */
+  onBrainAlive: (n: number) => void = () => undefined;
+
+  /** Ask the brain whether its event loop turns (it answers `alive` with the same n). */
+  askAlive(n: number): void {
+    this.#send({ t: 'alive', n });
+  }
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
@@ -160,6 +167,8 @@ export class Keeper {
       case 'stopping':
       case 'upgrade':
         return this.onBrainSays(m.t);
+      case 'alive':
+        return this.onBrainAlive(m.n);
       case 'bind':
         return void this.#sockets.acquire(m.owner, m.address, m.ownership, m.actor).then(
           (s) => this.#send({ t: 're', id: m.id, ok: true, key: s.key, file: s.file }),

@@ -338,6 +338,8 @@ export class KeeperLink implements Host {
     }
     if (msg.t === 'upgrade-failed') return this.#answerUpgrades({ ok: false, code: 'failed', error: msg.reason });
     if (msg.t === 'go') return;
+    // the keeper's watchdog: answered from this event loop, so a brain that hangs is replaced
+    if (msg.t === 'alive') return this.send({ t: 'alive', n: msg.n });
     const rc = this.#copies.get(msg.copy);
     if (!rc) return;
     switch (msg.t) {

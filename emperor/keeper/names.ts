@@ -7,3 +7,5 @@ export const BRAIN_ENV = 'EMPEROR_BRAIN';
 export const BRAIN_MODE_ENV = 'EMPEROR_BRAIN_MODE';
 /** node flags for the brain only (e.g. `--max-old-space-size=512`, `--cpu-prof`): never a vassal's */
 export const BRAIN_NODE_OPTIONS_ENV = 'EMPEROR_BRAIN_NODE_OPTIONS';
+/** how long a brain that is up may leave the keeper's `alive` unanswered before it is killed (ms; tests) */
+export const BRAIN_HUNG_ENV = 'EMPEROR_BRAIN_HUNG_MS';

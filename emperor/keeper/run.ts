@@ -9,7 +9,7 @@ import { EXIT } from '../../shared/errors.js';
 import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
 import { Keeper } from './keeper.js';
-import { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
+import { BRAIN_ENV, BRAIN_HUNG_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 /** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one that was up this long resets it */
@@ -17,6 +17,14 @@ const BACKOFF_MS = [0, 100, 250, 500, 1000, 2000];
 const STEADY_MS = 10_000;
 /** an upgrade's new brain that has not loaded within this long is given up (the old one stays) */
 const STANDBY_MS = 30_000;
+/**
+ * A brain that is up is asked every ALIVE_EVERY_MS whether its event loop turns; one that has
+ * answered nothing for HUNG_MS (a busy loop, a deadlock, SIGSTOP) is SIGKILLed and a new one
+ * adopts its copies, which serve on meanwhile. Generous: a 1000-vassal drop stalls a loop for
+ * a second or two, not 30. EMPEROR_BRAIN_HUNG_MS sets it (at least 1 s; tests).
+ */
+const HUNG_MS = Math.max(1000, Number(process.env[BRAIN_HUNG_ENV]) || 30_000);
+const ALIVE_EVERY_MS = Math.min(5000, Math.floor(HUNG_MS / 3));
 
 /** Run the keeper until its brain has stopped on purpose; resolves with the exit code. */
 export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, string> = {}): Promise<number> {
@@ -36,6 +44,25 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   let resolve!: (code: number) => void;
   const done = new Promise<number>((r) => (resolve = r));
 
+  // the watchdog: a hung brain is replaced like a dead one (its copies keep serving)
+  let aliveN = 0;
+  let answeredAt = 0;
+  keeper.onBrainAlive = (n) => {
+    if (n === aliveN) answeredAt = Date.now();
+  };
+  const watchdog = setInterval(() => {
+    if (!brain || brainUpAt === 0 || upgrade) return;
+    const silentMs = Date.now() - Math.max(answeredAt, brainUpAt);
+    if (silentMs > HUNG_MS) {
+      log.error({ brainPid: brain.pid, silentMs, copies: keeper.copies }, 'keeper: the brain has answered nothing for too long (hung): killing it; a new brain adopts its copies');
+      answeredAt = Date.now(); // one kill per hang: its exit starts the next brain
+      brain.kill('SIGKILL');
+      return;
+    }
+    keeper.askAlive(++aliveN);
+  }, ALIVE_EVERY_MS);
+  watchdog.unref();
+
   keeper.onBrainSays = (what) => {
     if (what === 'up') {
       everUp = true;
@@ -48,6 +75,7 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   const finish = (code: number): Promise<void> =>
     (finishing ??= (async () => {
       if (restartTimer) clearTimeout(restartTimer);
+      clearInterval(watchdog);
       if (upgrade) upgrade.giveUp('the emperor is stopping');
       await keeper.endAll();
       resolve(code);

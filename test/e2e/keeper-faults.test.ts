@@ -3,7 +3,8 @@
 // swept strays at its end); a draining copy got a second SIGTERM and cut its request when the
 // brain died during shutdown; a second stop signal did nothing while the brain hung; a copy that
 // exited just after a brain died was never reported to the next one; a notify flood while the
-// brain was stopped grew the keeper without bound.
+// brain was stopped grew the keeper without bound. And a brain that hangs is replaced by the
+// keeper's watchdog (seen failing with the watchdog's kill left out).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -91,4 +92,33 @@ test('a notify flood while the brain is stopped: the keeper does not grow (only 
   process.kill(brain, 'SIGCONT');
   t.diagnostic(`keeper VmRSS ${before.toFixed(1)} -> ${during.toFixed(1)} MB over 8 s of a notify flood with the brain stopped`);
   assert.ok(during - before < 40, `the keeper stays bounded (${before.toFixed(1)} -> ${during.toFixed(1)} MB)`);
+});
+
+test('a brain that hangs (SIGSTOP) is killed by the keeper and a new one adopts its copies, which serve throughout', { timeout: 60_000 }, async (t) => {
+  // the watchdog's limit shortened for the test (30 s by default)
+  const e = await startEmperor(t, { env: { EMPEROR_BRAIN_HUNG_MS: '2000' } });
+  const socket = path.join(e.dir, 'w.sock');
+  fs.writeFileSync(path.join(e.dir, 'w.mjs'), "export default (req, res) => res.end('ok');\n");
+  e.write('w.ini', `[vassal]\napp = ${path.join(e.dir, 'w.mjs')}\nhttp-socket = ${socket}\n`);
+  const v = await e.waitVassal('w', 'ready', 20_000);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGSTOP');
+  t.after(() => {
+    if (alive(brain)) process.kill(brain, 'SIGKILL');
+  });
+  // the copy serves while the brain is stopped, and after
+  assert.equal((await request({ socketPath: socket }, '/')).body, 'ok');
+  await waitUntil(() => !alive(brain), 15_000, 'the hung brain to be killed by the keeper');
+  const next = await waitUntil(() => {
+    const s = e.status();
+    const w = s.vassals.find((x) => x.name === 'w');
+    return s.emperor.brainPid && s.emperor.brainPid !== brain && w?.state === 'ready' ? s : null;
+  }, 20_000, 'a new brain with the vassal ready');
+  assert.equal(next.emperor.brainRestarts, 1);
+  assert.deepEqual(next.vassals.find((x) => x.name === 'w')!.pids, [v.pid], 'the same copy, adopted');
+  assert.equal((await request({ socketPath: socket }, '/')).body, 'ok');
+  assert.ok(e.logs.some((l) => /hung/.test(String(l.msg))), 'the keeper says why');
+  // the new brain answers: it is not killed in turn
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal(e.status().emperor.brainPid, next.emperor.brainPid, 'the new brain lives on');
 });
