@@ -44,21 +44,32 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   let resolve!: (code: number) => void;
   const done = new Promise<number>((r) => (resolve = r));
 
-  // the watchdog: a hung brain is replaced like a dead one (its copies keep serving)
+  // the watchdog: a hung brain is replaced like a dead one (its copies keep serving). It counts
+  // questions left unanswered, not only time: after a stall of the keeper itself (the whole tree
+  // stopped, a VM paused) the brain gets the questions asked since, not the keeper's lost time.
   let aliveN = 0;
   let answeredAt = 0;
+  let unanswered = 0;
+  let watched: ChildProcess | null = null;
   keeper.onBrainAlive = (n) => {
-    if (n === aliveN) answeredAt = Date.now();
+    if (n !== aliveN) return;
+    answeredAt = Date.now();
+    unanswered = 0;
   };
   const watchdog = setInterval(() => {
     if (!brain || brainUpAt === 0 || upgrade) return;
+    if (watched !== brain) {
+      watched = brain;
+      unanswered = 0;
+    }
     const silentMs = Date.now() - Math.max(answeredAt, brainUpAt);
-    if (silentMs > HUNG_MS) {
-      log.error({ brainPid: brain.pid, silentMs, copies: keeper.copies }, 'keeper: the brain has answered nothing for too long (hung): killing it; a new brain adopts its copies');
-      answeredAt = Date.now(); // one kill per hang: its exit starts the next brain
+    if (silentMs > HUNG_MS && unanswered * ALIVE_EVERY_MS >= HUNG_MS) {
+      log.error({ brainPid: brain.pid, silentMs, unanswered, copies: keeper.copies }, 'keeper: the brain has answered nothing for too long (hung): killing it; a new brain adopts its copies');
+      unanswered = 0; // one kill per hang: its exit starts the next brain
       brain.kill('SIGKILL');
       return;
     }
+    unanswered++;
     keeper.askAlive(++aliveN);
   }, ALIVE_EVERY_MS);
   watchdog.unref();

@@ -4,7 +4,8 @@
 // brain died during shutdown; a second stop signal did nothing while the brain hung; a copy that
 // exited just after a brain died was never reported to the next one; a notify flood while the
 // brain was stopped grew the keeper without bound. And a brain that hangs is replaced by the
-// keeper's watchdog (seen failing with the watchdog's kill left out).
+// keeper's watchdog (seen failing with the watchdog's kill left out), but not a brain stopped with
+// its keeper (a paused machine: seen failing when the watchdog counted time alone).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -121,4 +122,25 @@ test('a brain that hangs (SIGSTOP) is killed by the keeper and a new one adopts 
   // the new brain answers: it is not killed in turn
   await new Promise((r) => setTimeout(r, 4000));
   assert.equal(e.status().emperor.brainPid, next.emperor.brainPid, 'the new brain lives on');
+});
+
+test('the whole emperor stopped longer than the watchdog\'s limit (keeper and brain, as a paused machine): the brain is not taken for hung', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t, { env: { EMPEROR_BRAIN_HUNG_MS: '2000' } });
+  const socket = path.join(e.dir, 'p.sock');
+  fs.writeFileSync(path.join(e.dir, 'p.mjs'), "export default (req, res) => res.end('ok');\n");
+  e.write('p.ini', `[vassal]\napp = ${path.join(e.dir, 'p.mjs')}\nhttp-socket = ${socket}\n`);
+  await e.waitVassal('p', 'ready', 20_000);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGSTOP');
+  process.kill(e.pid, 'SIGSTOP');
+  t.after(() => {
+    for (const pid of [brain, e.pid]) if (alive(pid)) process.kill(pid, 'SIGCONT');
+  });
+  await new Promise((r) => setTimeout(r, 5000));
+  process.kill(brain, 'SIGCONT');
+  process.kill(e.pid, 'SIGCONT');
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.ok(alive(brain), 'the brain lives');
+  assert.equal(e.status().emperor.brainPid, brain);
+  assert.ok(!e.logs.some((l) => /hung/.test(String(l.msg))), 'no hung brain reported');
 });
