@@ -111,6 +111,9 @@ export class Supervisor {
     // compared with what was adopted, once it is (an adoption in flight holds every event)
     if (this.#adopted) return this.#adopted.then(() => this.update(config, how, mtimeMs));
     const unchanged = same(this.#s.latest, config);
+    // a reload of an unchanged config runs on the config held (its object): the copies it starts
+    // are of the file as read now (their tag's mtime; a new brain would else reload them again)
+    if (unchanged && this.#s.latest) this.#mtimes.set(this.#s.latest, mtimeMs);
     if (how === 'start') return unchanged ? this.dispatch({ type: 'start' }) : this.dispatch({ type: 'apply', config });
     return this.dispatch((how === true || how === 'touched') && unchanged ? { type: 'reload' } : { type: 'apply', config });
   }
