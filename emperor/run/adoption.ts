@@ -46,7 +46,7 @@ export class Adoption {
    */
   adopt(sup: Supervisor): number | null {
     const kept = this.link.claim(sup.name, sup.file).map((copy) => ({ copy, tag: tagOf(copy)! }));
-    const seen = kept.map(({ copy, tag }) => ({ copy, config: tag.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs, mtimeMs: tag.mtimeMs }));
+    const seen = kept.map(({ copy, tag }) => ({ copy, config: tag.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs, mtimeMs: tag.mtimeMs, gen: Number.isSafeInteger(tag.gen) && tag.gen! > 0 ? tag.gen! : 0 }));
     const config = adoptionConfig(seen);
     if (!config) return null;
     const mtimeMs = Math.max(...seen.filter((s) => s.config === config).map((s) => s.mtimeMs));

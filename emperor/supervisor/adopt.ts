@@ -45,9 +45,15 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   };
   // the record's counters carry on from the last brain (the state file)
   if (fresh) [s.restarts, s.harakiriKills] = [ev.counters.restarts, ev.counters.harakiriKills];
+  // generations are numbered on from the last brain's (the copy tags carry them): the adopted one
+  // keeps its number (a spare started for it still serves it), a reload here is never a number the
+  // last brain used (a spare the keeper started for that one must not be taken by it)
+  const numbered = (list: AdoptEvent['copies']): number => Math.max(0, ...list.map((c) => c.gen ?? 0));
+  if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(mine) - 1);
   if (config && result.ok && mine.length > 0) {
     const p = result.prepared;
     const gen = (s.current = newGeneration(x, p, target));
+    if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(ev.copies));
     s.key = p.socket?.key ?? null;
     s.latest = config;
     s.want = 'run';
