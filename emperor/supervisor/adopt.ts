@@ -53,7 +53,6 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   if (config && result.ok && mine.length > 0) {
     const p = result.prepared;
     const gen = (s.current = newGeneration(x, p, target));
-    if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(ev.copies));
     s.key = p.socket?.key ?? null;
     s.latest = config;
     s.want = 'run';
@@ -78,6 +77,7 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
     for (let i = mine.length; i < gen.target; i++) queueCopy(x, gen);
     event(x, 'adopted', { pids: mine.map((c) => c.pid), generation: gen.id });
   }
+  if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(ev.copies));
   if (rest.length > 0) {
     const stub: PreparedLike = { config: rest[0]!.config, identity: null, socket: null };
     const gen = newGeneration(x, stub, 0);

@@ -107,13 +107,10 @@ export class Supervisor {
    * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
   update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean, mtimeMs = 0): Promise<void> {
-    this.#mtimes.set(config, mtimeMs);
+    for (const c of new Set([config, same(this.#s.latest, config) ? this.#s.latest! : config])) this.#mtimes.set(c, mtimeMs); // an unchanged config runs on as the held object: its copies' tags say this read
     // compared with what was adopted, once it is (an adoption in flight holds every event)
     if (this.#adopted) return this.#adopted.then(() => this.update(config, how, mtimeMs));
     const unchanged = same(this.#s.latest, config);
-    // a reload of an unchanged config runs on the config held (its object): the copies it starts
-    // are of the file as read now (their tag's mtime; a new brain would else reload them again)
-    if (unchanged && this.#s.latest) this.#mtimes.set(this.#s.latest, mtimeMs);
     if (how === 'start') return unchanged ? this.dispatch({ type: 'start' }) : this.dispatch({ type: 'apply', config });
     return this.dispatch((how === true || how === 'touched') && unchanged ? { type: 'reload' } : { type: 'apply', config });
   }
