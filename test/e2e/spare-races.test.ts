@@ -92,3 +92,32 @@ test('kill -9 of the brain after a touch reload restarts nothing: the new brain 
   assert.deepEqual(after.pids, [v1.pid], `the reloaded copy still serves, none restarted (reloads: ${e.events('reloading', 'tr').length})`);
   assert.equal(e.events('reloading', 'tr').length, 1, 'only the touch reloaded');
 });
+
+test('kill -9 of the brain in the middle of a touch reload: the new brain finishes it, no copy from before the touch serves on', async (t) => {
+  const e = await startEmperor(t);
+  const gate = path.join(e.dir, 'gate');
+  fs.mkdirSync(gate, { mode: 0o777 });
+  fs.chmodSync(gate, 0o777);
+  // once `slow` exists, the first copy to load is quick and every other takes 8 s: a reload of two
+  // copies is caught with one new copy ready and the old ones still serving
+  const app = path.join(e.dir, 'split.mjs');
+  fs.writeFileSync(app, `import fs from 'node:fs';\nif (fs.existsSync('${gate}/slow')) { let first = true; try { fs.mkdirSync('${gate}/claim'); } catch { first = false; } if (!first) await new Promise((r) => setTimeout(r, 8000)); }\nexport default (req, res) => res.end(String(process.pid));\n`);
+  fs.chmodSync(app, 0o644);
+  const sock = path.join(e.dir, 'mr.sock');
+  e.write('mr.ini', `[vassal]\napp = ${app}\nhttp-socket = ${sock}\nmercy = 3\nprocesses = 2\nstart-timeout = 60\n`);
+  const v0 = await e.waitVassal('mr', (r) => r.state === 'ready' && r.pids.length === 2, 15_000);
+  const before = [...v0.pids];
+  fs.writeFileSync(path.join(gate, 'slow'), '');
+  await new Promise((r) => setTimeout(r, 50));
+  e.touch('mr.ini');
+  await e.waitVassal('mr', (r) => r.workers.some((w) => w.ready && !before.includes(w.pid)), 15_000);
+  const brain = brainOf(e);
+  process.kill(brain, 'SIGKILL');
+  await waitUntil(() => e.status().emperor.brainPid !== brain && e.events('adopted', 'mr').length === 1, 20_000, 'a new brain that adopted mr');
+  // the slow copy takes 8 s (a reload in the new brain: one more 8 s round at most)
+  const done = await waitUntil(() => {
+    const r = e.vassal('mr');
+    return r && r.state === 'ready' && r.pids.length === 2 && !r.pids.some((p) => before.includes(p)) ? r : undefined;
+  }, 30_000, 'the reload completed by the new brain').catch(() => null);
+  assert.ok(done, `no copy from before the touch serves on: ${JSON.stringify(e.vassal('mr')?.pids)} (before the touch: ${before}); events ${JSON.stringify(e.events(undefined, 'mr').map((l) => [l.event, l.generation, l.pid ?? l.pids]))}`);
+});
