@@ -72,11 +72,13 @@ export interface CopyTag {
   file: string;
   config: unknown;
   mtimeMs: number;
+  /** the copy's generation in the brain that asked for it (absent from an older brain): a new brain numbers on from it */
+  gen?: number;
 }
 export const TAG_VERSION = 1;
 
-export function copyTag(vassal: string, file: string, config: unknown, mtimeMs: number): CopyTag {
-  return { v: TAG_VERSION, vassal, file, config, mtimeMs };
+export function copyTag(vassal: string, file: string, config: unknown, mtimeMs: number, gen?: number): CopyTag {
+  return { v: TAG_VERSION, vassal, file, config, mtimeMs, ...(gen === undefined ? {} : { gen }) };
 }
 
 export function tagOf(c: RemoteCopy): CopyTag | null {

@@ -46,10 +46,14 @@ export class Adoption {
    */
   adopt(sup: Supervisor): number | null {
     const kept = this.link.claim(sup.name, sup.file).map((copy) => ({ copy, tag: tagOf(copy)! }));
-    const seen = kept.map(({ copy, tag }) => ({ copy, config: tag.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs, mtimeMs: tag.mtimeMs }));
+    const seen = kept.map(({ copy, tag }) => ({ copy, config: tag.config as VassalConfig, ready: copy.ready, startedAt: copy.startedAtMs, mtimeMs: tag.mtimeMs, gen: Number.isSafeInteger(tag.gen) && tag.gen! > 0 ? tag.gen! : 0 }));
     const config = adoptionConfig(seen);
     if (!config) return null;
-    const mtimeMs = Math.max(...seen.filter((s) => s.config === config).map((s) => s.mtimeMs));
+    // the oldest read of this config that still serves: a copy from before a touch whose reload the
+    // last brain had not finished makes the file count as touched (the new brain reloads)
+    const json = JSON.stringify(config);
+    const serving = seen.filter((s) => s.copy.alive && !s.copy.stopping && JSON.stringify(s.config) === json);
+    const mtimeMs = serving.length > 0 ? Math.min(...serving.map((s) => s.mtimeMs)) : Math.max(...seen.filter((s) => s.config === config).map((s) => s.mtimeMs));
     this.log.info({ vassal: sup.name, pids: kept.map((k) => k.copy.pid) }, 'adopting the copies the keeper kept');
     sup.adopt(config, seen, this.counters.get(sup.name), mtimeMs);
     return mtimeMs;

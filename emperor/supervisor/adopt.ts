@@ -45,6 +45,11 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
   };
   // the record's counters carry on from the last brain (the state file)
   if (fresh) [s.restarts, s.harakiriKills] = [ev.counters.restarts, ev.counters.harakiriKills];
+  // generations are numbered on from the last brain's (the copy tags carry them): the adopted one
+  // keeps its number (a spare started for it still serves it), a reload here is never a number the
+  // last brain used (a spare the keeper started for that one must not be taken by it)
+  const numbered = (list: AdoptEvent['copies']): number => Math.max(0, ...list.map((c) => c.gen ?? 0));
+  if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(mine) - 1);
   if (config && result.ok && mine.length > 0) {
     const p = result.prepared;
     const gen = (s.current = newGeneration(x, p, target));
@@ -72,6 +77,7 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
     for (let i = mine.length; i < gen.target; i++) queueCopy(x, gen);
     event(x, 'adopted', { pids: mine.map((c) => c.pid), generation: gen.id });
   }
+  if (fresh) s.ids.gen = Math.max(s.ids.gen, numbered(ev.copies));
   if (rest.length > 0) {
     const stub: PreparedLike = { config: rest[0]!.config, identity: null, socket: null };
     const gen = newGeneration(x, stub, 0);

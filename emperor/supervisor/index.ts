@@ -107,7 +107,7 @@ export class Supervisor {
    * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
   update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean, mtimeMs = 0): Promise<void> {
-    this.#mtimes.set(config, mtimeMs);
+    for (const c of new Set([config, same(this.#s.latest, config) ? this.#s.latest! : config])) this.#mtimes.set(c, mtimeMs); // an unchanged config runs on as the held object: its copies' tags say this read
     // compared with what was adopted, once it is (an adoption in flight holds every event)
     if (this.#adopted) return this.#adopted.then(() => this.update(config, how, mtimeMs));
     const unchanged = same(this.#s.latest, config);
@@ -263,7 +263,7 @@ export class Supervisor {
    * supervisor does, before any command (they wait). `config` is the one the copies were started
    * with; the file's config is applied next like at any start (a change rolls out).
    */
-  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig }>, counters = { restarts: 0, harakiriKills: 0 }, mtimeMs = 0): void {
+  adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig; gen?: number }>, counters = { restarts: 0, harakiriKills: 0 }, mtimeMs = 0): void {
     this.#mtimes.set(config, mtimeMs);
     this.#held++;
     let fed!: () => void;
@@ -272,7 +272,7 @@ export class Supervisor {
     void this.deps.prepare(config).then((r) => r, failed).then((result) => {
       this.#held--;
       this.#adopting = copies.map((c) => c.copy);
-      const seen = copies.map(({ copy: c, config }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, stopping: c.stopping, config }));
+      const seen = copies.map(({ copy: c, config, gen }, ref) => ({ ref, pid: c.pid, pidStart: c.pidStart, startedAt: c.startedAtMs, ready: c.ready, stopping: c.stopping, config, gen: gen ?? 0 }));
       this.#queue.unshift({ type: 'adopt', result, counters, copies: seen });
       this.#adopted = null;
       this.#feed(null);
@@ -303,7 +303,7 @@ export class Supervisor {
     try {
       const spec = buildSpawnSpec(prepared, { ...this.#listeners(id, () => pid, tail), outputBudget: this.#output.budget });
       const generation = this.#s.copies.find((c) => c.id === id)?.gen;
-      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0), generation });
+      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0, generation), generation });
     } catch (err) {
       return failed(err);
     }

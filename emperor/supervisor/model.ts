@@ -138,7 +138,7 @@ export type Event =
    * A new brain's first event (the keeper kept these copies alive): `result` prepared the config
    * the copies were started with; `ref` names each copy to the interpreter.
    */
-  | { type: 'adopt'; result: PrepareOutcome; counters: { restarts: number; harakiriKills: number }; copies: Array<{ ref: number; pid: number; pidStart: number; startedAt: number; ready: boolean; stopping: boolean; config: VassalConfig }> };
+  | { type: 'adopt'; result: PrepareOutcome; counters: { restarts: number; harakiriKills: number }; copies: Array<{ ref: number; pid: number; pidStart: number; startedAt: number; ready: boolean; stopping: boolean; config: VassalConfig; gen?: number }> };
 
 export type Effect =
   | { type: 'prepare'; seq: number; config: VassalConfig }
