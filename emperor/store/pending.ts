@@ -12,9 +12,17 @@ export interface PendingEvent {
   detail: string;
 }
 
+/**
+ * One vassal record to write: its JSON and the columns beside it, not the record object (kept per
+ * vassal in `live`, the object with its redacted config cost about as much again as its JSON).
+ */
 export interface RecordWrite {
-  rec: VassalRecord;
+  state: VassalRecord['state'];
+  pid: number | null;
+  updatedAt: string;
   json: string;
+  /** what the record says apart from stats and timestamp (flush.ts: shapeOf) */
+  shape: string;
 }
 
 /** events kept in memory to refill a replaced database */
@@ -69,7 +77,7 @@ export class Pending {
     db.transaction(() => {
       if (this.emperor) writeEmperor(st, this.emperor);
       for (const [name, v] of this.vassals) {
-        if (v) st.upsertVassal.run(name, v.rec.state, v.rec.pid, v.rec.updatedAt, v.json);
+        if (v) st.upsertVassal.run(name, v.state, v.pid, v.updatedAt, v.json);
         else st.deleteVassal.run(name);
       }
       for (const p of this.events) st.insertEvent.run(p.e.id, p.e.ts, p.e.vassal, p.e.kind, p.detail);
