@@ -41,6 +41,14 @@ export class Pending {
 
   constructor(private readonly retention: number) {}
 
+  /** A vassal's new record: queued, and kept as its latest. Returns the shape of the one it replaces. */
+  record(name: string, w: RecordWrite): string | undefined {
+    const prev = this.live.get(name)?.shape;
+    this.live.set(name, w);
+    this.vassals.set(name, w);
+    return prev;
+  }
+
   /** writes not yet in the database */
   get size(): number {
     return this.vassals.size + this.events.length + (this.emperor ? 1 : 0);

@@ -111,10 +111,7 @@ export class Store {
       return;
     }
     const w: RecordWrite = { state: rec.state, pid: rec.pid, updatedAt: rec.updatedAt, json, shape: shapeOf(rec) };
-    const prev = this.pending.live.get(rec.name);
-    this.pending.live.set(rec.name, w);
-    this.pending.vassals.set(rec.name, w);
-    this.schedule(flushWhen(prev?.shape, w.shape, lazy));
+    this.schedule(flushWhen(this.pending.record(rec.name, w), w.shape, lazy));
   }
 
   deleteVassal(name: string): void {

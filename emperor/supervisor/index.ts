@@ -85,7 +85,6 @@ export class Supervisor {
   ) {
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
-    // named, not spread: one shape for every vassal's (a spread of deps was a hidden class per vassal)
     this.#stats = new VassalStats({ log: deps.log, releaseSocket: (key) => deps.releaseSocket(key), dupSocket: (key) => deps.dupSocket(key), record: () => this.record(), publish: () => this.#changed() });
     WATCHED.add(this);
   }
