@@ -19,7 +19,7 @@ export async function envPolicy(tyrant: boolean, list: string | undefined): Prom
 
 /** Run as the keeper or as its brain; `argv` is the CLI's own (the keeper runs it again as the brain). */
 export async function runCommand(o: RunOptions, argv: string[], envToken: string | null): Promise<void> {
-  const { BRAIN_ARENA_ENV, BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
+  const { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
   // a brain only when the keeper that forked it says so (not any IPC parent, e.g. a process manager)
   const keeper = process.env[BRAIN_ENV] !== String(process.ppid) || !process.send;
   // both write pino's lines without loading pino (it costs the brain 2.4 MB of private memory); the
@@ -31,11 +31,6 @@ export async function runCommand(o: RunOptions, argv: string[], envToken: string
     process.exitCode = await runKeeper(argv, log, envToken === null ? {} : { EMPEROR_DASHBOARD_TOKEN: envToken });
     setTimeout(() => process.exit(), 100).unref();
     return;
-  }
-  // MALLOC_ARENA_MAX was the keeper's setting for this process only (read by glibc at its start)
-  if (process.env[BRAIN_ARENA_ENV] === '1') {
-    delete process.env.MALLOC_ARENA_MAX;
-    delete process.env[BRAIN_ARENA_ENV];
   }
   const { runEmperor } = await import('../main.js');
   await envPolicy(Boolean(o.tyrant), o.tyrantEnv);

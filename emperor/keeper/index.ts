@@ -3,5 +3,5 @@
 // It must not read vassal configs, touch the state file or serve HTTP (the brain does).
 export { Keeper } from './keeper.js';
 export { runKeeper } from './run.js';
-export { BRAIN_ARENA_ENV, BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
+export { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
 export { type CopyTag, copyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';

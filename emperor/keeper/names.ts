@@ -7,11 +7,3 @@ export const BRAIN_ENV = 'EMPEROR_BRAIN';
 export const BRAIN_MODE_ENV = 'EMPEROR_BRAIN_MODE';
 /** node flags for the brain only (e.g. `--max-old-space-size=512`, `--cpu-prof`): never a vassal's */
 export const BRAIN_NODE_OPTIONS_ENV = 'EMPEROR_BRAIN_NODE_OPTIONS';
-/**
- * set with MALLOC_ARENA_MAX=1 in the brain's environment when the keeper's own has no
- * MALLOC_ARENA_MAX: the brain takes both out of its environment at once (vassals inherit what
- * the emperor was started with). One malloc arena instead of one per thread that allocates
- * (V8's GC and compiler threads, libuv's pool): measured 0.4-0.8 MB less private memory at 100
- * idle vassals.
- */
-export const BRAIN_ARENA_ENV = 'EMPEROR_BRAIN_ARENA';

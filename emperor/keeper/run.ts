@@ -9,7 +9,7 @@ import { EXIT } from '../../shared/errors.js';
 import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
 import { Keeper } from './keeper.js';
-import { BRAIN_ARENA_ENV, BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
+import { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 /** a brain that dies again is started after 0, 100, 250 ... 2000 ms; one that was up this long resets it */
@@ -56,7 +56,7 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   const forkBrain = (standby: boolean): ChildProcess =>
     fork(CLI, argv, {
       execArgv: [...process.execArgv, ...(process.env[BRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter(Boolean)],
-      env: { ...process.env, ...brainEnv, ...(process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: '1', [BRAIN_ARENA_ENV]: '1' } : {}), [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
+      env: { ...process.env, ...brainEnv, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
       // its own process group: a signal to the keeper's group (Ctrl-C, `tini -g`) reaches the

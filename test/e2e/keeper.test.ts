@@ -184,21 +184,3 @@ function readCmd(pid: number): string {
     return '';
   }
 }
-
-/** one variable of a process's initial environment (/proc/PID/environ), or null */
-const environOf = (pid: number, name: string): string | null => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith(`${name}=`))?.slice(name.length + 1) ?? null;
-
-test('MALLOC_ARENA_MAX=1 for the brain only: its copies inherit the environment the emperor was started with (none, or the operator\'s own value)', async (t) => {
-  for (const given of [null, '2']) {
-    const env: Record<string, string> = given === null ? {} : { MALLOC_ARENA_MAX: given };
-    const e = await startEmperor(t, { env });
-    if (given === null && environOf(e.pid, 'MALLOC_ARENA_MAX') !== null) return t.skip('the test runner\'s environment sets MALLOC_ARENA_MAX');
-    const sock = path.join(e.dir, 'one.sock');
-    e.write('one.ini', appIni('hello.mjs', sock));
-    const v = await e.waitVassal('one', (x) => x.state === 'ready' && x.pids.length === 1, 20_000);
-    assert.equal(environOf(brainOf(e), 'MALLOC_ARENA_MAX'), given ?? '1', 'the brain runs with one malloc arena (or the operator\'s setting)');
-    assert.equal(environOf(v.pids[0]!, 'MALLOC_ARENA_MAX'), given, 'the copy inherits what the emperor was started with');
-    assert.equal(environOf(v.pids[0]!, 'EMPEROR_BRAIN_ARENA'), null);
-    await e.stop();
-  }
-});
