@@ -287,18 +287,21 @@ export class KeeperLink implements Host {
     // a request that timed out: nobody tracks that copy, it must not serve on
     if (!asked) return this.send({ t: 'stop', copy: msg.copy, mercyMs: 1000, signal: 'SIGTERM' });
     const { spec, tag, started, gone } = asked;
+    const { onLine, onMessage, onNotify, onChannelError } = spec;
     const rc = new RemoteCopy(this, msg.copy, msg.pid, msg.pidStart, msg.startedAt, false, tag);
     this.#copies.set(rc.id, rc);
     void rc.exit.then(gone);
+    // its handlers only: the spec (argv, a whole environment) is not kept per copy
     rc.handlers = {
-      ...spec,
+      onLine,
+      onChannelError,
       onMessage: (m) => {
         if (m.type === 'ready' || m.type === 'load-error') started();
-        spec.onMessage(m);
+        onMessage(m);
       },
       onNotify: (line) => {
         if (isReadyNotify(line)) started();
-        spec.onNotify(line);
+        onNotify(line);
       },
     };
   }

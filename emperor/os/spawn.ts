@@ -206,12 +206,15 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     ...(spec.fallbackIds ?? {}),
   });
   child.on('error', () => undefined); // reported through the missing pid or the exit
+  // what the closures below keep of the spec: its handlers, never the spec itself (its argv and
+  // env, a whole environment per copy, are not needed once the process exists)
+  const { onLine, onMessage, onNotify, onChannelError, outputBudget } = spec;
   const copy = new Copy(child);
   const started = spec.gate === false ? () => undefined : holdStartSlot(copy);
   copyStarted(copy.pid, copy.pidStart);
   void copy.exit.then(() => copyExited(mark, copy.pid, copy.pidStart));
-  const out = lines(child.stdout!, (l) => spec.onLine('stdout', l), spec.outputBudget);
-  const err = lines(child.stderr!, (l) => spec.onLine('stderr', l), spec.outputBudget, HARAKIRI);
+  const out = lines(child.stdout!, (l) => onLine('stdout', l), outputBudget);
+  const err = lines(child.stderr!, (l) => onLine('stderr', l), outputBudget, HARAKIRI);
   // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
   child.once('exit', () => {
     out.unpause();
@@ -222,12 +225,12 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     readWorkerChannel(channel, {
       onMessage: (msg) => {
         if (msg.type === 'ready' || msg.type === 'load-error') started();
-        spec.onMessage(msg);
+        onMessage(msg);
       },
       onViolation: (reason) => {
         // SPEC §4: a copy that sends anything malformed or oversized is ended
         copy.signal('SIGKILL');
-        spec.onChannelError?.(reason);
+        onChannelError?.(reason);
       },
     });
     // fd 4 is a socket pair: the emperor's end writes too (pings, shared/protocol.ts)
@@ -245,7 +248,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
       channel,
       (line) => {
         if (isReadyNotify(line)) started();
-        spec.onNotify(line);
+        onNotify(line);
       },
       new OutputBudget(() => undefined),
     );

@@ -13,7 +13,7 @@ import { configEnv, fileOwner, loadForRun } from '../decide/index.js';
 import { systemLookup, type Host } from '../os/index.js';
 import type { Adoption } from './adoption.js';
 import type { Store } from '../store/index.js';
-import { Supervisor } from '../supervisor/index.js';
+import { Supervisor, type SupervisorDeps } from '../supervisor/index.js';
 import { supervisorDeps } from './deps.js';
 import { Scanner, type ScanEvent } from './scanner.js';
 import { TouchReload } from './touch-reload.js';
@@ -41,6 +41,8 @@ export class Emperor {
   readonly #host: Host;
   readonly #scanner: Scanner;
   readonly #lookup = systemLookup();
+  /** what every supervisor is given: one object for all (one per vassal was a hidden class and six closures each) */
+  #deps: SupervisorDeps | null = null;
   /**
    * loads in flight per file: only the latest one's result is applied. The numbers come from one
    * counter that never restarts: a per-file count that began again after a removal let a read from
@@ -216,10 +218,10 @@ export class Emperor {
         this.#touch.get(name)?.close();
         this.#touch.delete(name);
       }
-      sup = new Supervisor(name, e.file, {
+      sup = new Supervisor(name, e.file, (this.#deps ??= {
         ...supervisorDeps(this.bus, this.opts.log, this.#host, this.#lookup, this.opts.tyrant),
         essentialFailed: (n, reason) => this.onEssentialFailed?.(n, reason),
-      });
+      }));
       this.supervisors.set(name, sup);
       // a new brain: the copies its keeper kept for this file are adopted before the file is read
       adopted = this.adoption.adopt(sup);

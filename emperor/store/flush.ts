@@ -61,13 +61,13 @@ export class FlushTimer {
  * and its timestamp changed, so that `emperor status` right after a control command shows its
  * outcome and a SIGKILLed emperor's successor finds every copy it left behind in the state.
  */
-export function flushWhen(prev: VassalRecord | undefined, rec: VassalRecord, lazy: boolean): FlushWhen {
+export function flushWhen(prevShape: string | undefined, shape: string, lazy: boolean): FlushWhen {
   if (lazy) return 'lazy';
-  return prev && shapeOf(prev) === shapeOf(rec) ? 'batch' : 'turn';
+  return prevShape === shape ? 'batch' : 'turn';
 }
 
 /** what a record says apart from its workers' stats and its timestamp */
-function shapeOf(r: VassalRecord): string {
+export function shapeOf(r: VassalRecord): string {
   const ready = (r.workers ?? []).map((w) => (w.ready ? 1 : 0)).join('');
   return `${r.state}|${r.error}|${r.pids.join(',')}|${ready}|${r.restarts}|${r.harakiriKills}|${r.startedAt}|${r.lastExit?.at ?? ''}|${r.socket}`;
 }

@@ -12,9 +12,17 @@ export interface PendingEvent {
   detail: string;
 }
 
+/**
+ * One vassal record to write: its JSON and the columns beside it, not the record object (kept per
+ * vassal in `live`, the object with its redacted config cost about as much again as its JSON).
+ */
 export interface RecordWrite {
-  rec: VassalRecord;
+  state: VassalRecord['state'];
+  pid: number | null;
+  updatedAt: string;
   json: string;
+  /** what the record says apart from stats and timestamp (flush.ts: shapeOf) */
+  shape: string;
 }
 
 /** events kept in memory to refill a replaced database */
@@ -32,6 +40,14 @@ export class Pending {
   private recent: PendingEvent[] = [];
 
   constructor(private readonly retention: number) {}
+
+  /** A vassal's new record: queued, and kept as its latest. Returns the shape of the one it replaces. */
+  record(name: string, w: RecordWrite): string | undefined {
+    const prev = this.live.get(name)?.shape;
+    this.live.set(name, w);
+    this.vassals.set(name, w);
+    return prev;
+  }
 
   /** writes not yet in the database */
   get size(): number {
@@ -69,7 +85,7 @@ export class Pending {
     db.transaction(() => {
       if (this.emperor) writeEmperor(st, this.emperor);
       for (const [name, v] of this.vassals) {
-        if (v) st.upsertVassal.run(name, v.rec.state, v.rec.pid, v.rec.updatedAt, v.json);
+        if (v) st.upsertVassal.run(name, v.state, v.pid, v.updatedAt, v.json);
         else st.deleteVassal.run(name);
       }
       for (const p of this.events) st.insertEvent.run(p.e.id, p.e.ts, p.e.vassal, p.e.kind, p.detail);

@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { VassalRecord } from '../../shared/types.js';
 import type { EmperorEvent } from '../../shared/events.js';
-import { Pending, type PendingEvent } from './pending.js';
+import { Pending, type PendingEvent, type RecordWrite } from './pending.js';
 import { closeQuietly, ErrorLog } from './errors.js';
-import { FLUSH_MS, FlushTimer, flushWhen, type FlushWhen } from './flush.js';
+import { FLUSH_MS, FlushTimer, flushWhen, shapeOf, type FlushWhen } from './flush.js';
 import {
   errCode,
   errMessage,
@@ -110,10 +110,8 @@ export class Store {
       this.errors.error('ESERIALIZE', 'upsertVassal', err);
       return;
     }
-    const prev = this.pending.live.get(rec.name);
-    this.pending.live.set(rec.name, { rec, json });
-    this.pending.vassals.set(rec.name, { rec, json });
-    this.schedule(flushWhen(prev?.rec, rec, lazy));
+    const w: RecordWrite = { state: rec.state, pid: rec.pid, updatedAt: rec.updatedAt, json, shape: shapeOf(rec) };
+    this.schedule(flushWhen(this.pending.record(rec.name, w), w.shape, lazy));
   }
 
   deleteVassal(name: string): void {

@@ -85,7 +85,7 @@ export class Supervisor {
   ) {
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
-    this.#stats = new VassalStats({ ...deps, record: () => this.record(), publish: () => this.#changed() });
+    this.#stats = new VassalStats({ log: deps.log, releaseSocket: (key) => deps.releaseSocket(key), dupSocket: (key) => deps.dupSocket(key), record: () => this.record(), publish: () => this.#changed() });
     WATCHED.add(this);
   }
 

@@ -1,5 +1,5 @@
 // test/e2e/cli-run-path.test.ts — `emperor run` reaches the keeper and its brain without loading
-// commander (emperor/cli/index.ts's direct path): a module loader hook (node --import) records
+// commander or pino (emperor/cli/index.ts's direct path): a module loader hook (node --import) records
 // every module each process of the real CLI loads. Negative control: an unknown option goes
 // through commander (usage error), and the same hook sees commander loaded.
 import { test } from 'node:test';
@@ -52,6 +52,11 @@ test('emperor run: the keeper and its brain never load commander; an unknown opt
   assert.equal(commander(keeper), false, 'the keeper did not load commander');
   assert.equal(commander(brain), false, 'the brain did not load commander');
   assert.equal(keeper.some((u) => u === 'node:http'), false, 'the keeper did not load node:http (stats servers are the brain\'s)');
+  // both write pino's lines with shared/logger.ts's lean logger (pino costs the brain 2.4 MB of private memory)
+  const pino = (urls: string[]): boolean => urls.some((u) => u.includes('/node_modules/pino/'));
+  assert.equal(pino(keeper), false, 'the keeper did not load pino');
+  assert.equal(pino(brain), false, 'the brain did not load pino');
+  assert.match(run.out, /"level":60,"time":"[^"]+","vassals":"[^"]+","msg":"the vassals directory/, 'the brain\'s fatal line, in pino\'s format');
 
   const usage = await loadedBy(['run', '--vassals', '/nonexistent/emperor-vassals.d', '--bogus']);
   assert.equal(usage.code, 2, usage.out);
