@@ -22,6 +22,7 @@ import { step } from './table.js';
 import { Timers } from './timers.js';
 import { VassalHooks } from './hooks.js';
 import { VassalStats } from './stats.js';
+import { dueBy, unwatch, watch } from './sweep.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export { adoptionConfig } from './adopt.js';
@@ -42,18 +43,6 @@ export interface SupervisorDeps {
   spareOf?(name: string): SpareInfo | null;
 }
 
-/** Supervisors with app workers, swept by ONE heartbeat timer (not one per vassal: wake-ups). */
-const WATCHED = new Set<Supervisor>();
-const SWEEP_MS = 1000;
-// The sweep judges after this turn's I/O (setImmediate runs after the poll phase): once a stopped
-// or starved emperor resumes, the beats waiting in its workers' channels are read first, so a
-// healthy worker is never ended for beats the emperor itself did not get to read.
-setInterval(() => {
-  setImmediate(() => {
-    for (const s of WATCHED) s.checkHeartbeats();
-  });
-}, SWEEP_MS).unref();
-
 export class Supervisor {
   #s: State = initialState();
   #queue: Event[] = [];
@@ -73,6 +62,8 @@ export class Supervisor {
   #client: Socket | null = null;
   /** the last ping per copy: the beat it followed, and when (checkHeartbeats) */
   readonly #pings = new Map<number, { beat: number; at: number }>();
+  /** the next heartbeat deadline of its copies (sweep.ts); 0: to be worked out at the next sweep */
+  #due = 0;
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
   readonly #hooks: VassalHooks;
@@ -86,7 +77,7 @@ export class Supervisor {
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
     this.#stats = new VassalStats({ ...deps, record: () => this.record(), publish: () => this.#changed() });
-    WATCHED.add(this);
+    watch(this);
   }
 
   get state(): Phase {
@@ -129,35 +120,65 @@ export class Supervisor {
   }
 
   /**
-   * Called by the one sweep over every supervisor. An idle worker beats only when asked: one
-   * silent for heartbeatPingMs is pinged (once per silence). The table decides a replacement
-   * (event `tick`), fed only once a worker is past the limit AND has had its answer window since
-   * the ping: after an emperor stall, idle workers are pinged first, not ended for the beats
-   * nobody asked them for. This spares the table the step in the common case.
+   * Called by the one heartbeat sweep (sweep.ts): nothing to do before this vassal's next
+   * deadline, which is what it returns.
    */
-  checkHeartbeats(): void {
+  sweep(now: number): number {
+    if (now < this.#due) return this.#due;
+    this.#due = this.#checkHeartbeats(now);
+    return this.#due;
+  }
+
+  /**
+   * An idle worker beats only when asked: one silent for heartbeatPingMs is pinged (once per
+   * silence). The table decides a replacement (event `tick`), fed only once a worker is past the
+   * limit AND has had its answer window since the ping: after an emperor stall, idle workers are
+   * pinged first, not ended for the beats nobody asked them for. This spares the table the step
+   * in the common case. Returns the next deadline of its copies (a ping due, an answer window
+   * ending; Infinity: none): every event fed resets it (a beat, a copy ready or gone, a config).
+   */
+  #checkHeartbeats(now: number): number {
     const s = this.#s;
-    if (!s.current?.config.app && !s.next?.config.app) return;
-    const now = Date.now();
+    if (!s.current?.config.app && !s.next?.config.app) return Infinity;
+    let next = Infinity;
     const overdue: number[] = [];
     for (const c of s.copies) {
       // each copy by its own generation's heartbeat (a rollout may change it)
       const config = s.next?.id === c.gen ? s.next.config : s.current?.id === c.gen ? s.current.config : null;
-      if (!config?.app || config.heartbeat <= 0) continue;
+      if (!config?.app || config.heartbeat <= 0 || c.readyAt === null || c.stopping) continue;
       const pingAfter = heartbeatPingMs(config.heartbeat);
-      if (c.readyAt === null || c.stopping || now - c.lastBeat <= pingAfter) continue;
+      if (now - c.lastBeat <= pingAfter) {
+        next = Math.min(next, c.lastBeat + pingAfter + 1);
+        continue;
+      }
       const limit = heartbeatLimitMs(config.heartbeat);
       const ping = this.#pings.get(c.id);
+      // judged once past the limit and past its answer window (which opens when the ask reached the worker)
+      const judgeAt = (at: number): number => Math.max(c.lastBeat + limit, at + limit - pingAfter) + 1;
       if (!ping || ping.beat !== c.lastBeat) {
         // the answer window opens when the ask reached the worker: through a keeper that was
         // stopped meanwhile, that is when it resumed (until then the copy is not judged)
         const asked = { beat: c.lastBeat, at: Infinity };
         this.#pings.set(c.id, asked);
-        this.#copies.get(c.id)?.ping((at) => (asked.at = at));
+        this.#copies.get(c.id)?.ping((at) => {
+          asked.at = at;
+          this.#dueBy(judgeAt(at));
+        });
+        // a local copy says at once that it was asked; through the keeper, the callback does
+        next = Math.min(next, judgeAt(asked.at));
       } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
+      else next = Math.min(next, judgeAt(ping.at));
     }
     if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);
+    // the tick's step resets the due time (every event fed does)
     if (overdue.length > 0) this.#feed({ type: 'tick', copies: overdue });
+    return overdue.length > 0 ? 0 : next;
+  }
+
+  /** a deadline of one of its copies at `due`: the sweep comes by then */
+  #dueBy(due: number): void {
+    this.#due = Math.min(this.#due, due);
+    dueBy(this.#due);
   }
 
   #feed(ev: Event | null): void {
@@ -181,6 +202,8 @@ export class Supervisor {
     }
     this.#stats.sync(this.#s);
     this.#hooks.afterStops(this.#s);
+    // a beat, a copy ready or gone, a new config: its deadlines are worked out at the next sweep
+    this.#dueBy(0);
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -217,7 +240,7 @@ export class Supervisor {
       case 'record':
         return fx.lazy ? this.#stats.lazyChange() : this.#changed();
       case 'forget':
-        WATCHED.delete(this);
+        unwatch(this);
         this.#stats.sync(this.#s);
         return this.deps.bus.forget(this.name);
       case 'arm-waiter':
