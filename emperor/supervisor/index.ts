@@ -22,7 +22,7 @@ import { step } from './table.js';
 import { Timers } from './timers.js';
 import { VassalHooks } from './hooks.js';
 import { VassalStats } from './stats.js';
-import { dueBy, unwatch, watch } from './sweep.js';
+import { schedule, type Swept } from './sweep.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export { adoptionConfig } from './adopt.js';
@@ -43,7 +43,7 @@ export interface SupervisorDeps {
   spareOf?(name: string): SpareInfo | null;
 }
 
-export class Supervisor {
+export class Supervisor implements Swept {
   #s: State = initialState();
   #queue: Event[] = [];
   #busy = false;
@@ -63,7 +63,8 @@ export class Supervisor {
   /** the last ping per copy: the beat it followed, and when (checkHeartbeats) */
   readonly #pings = new Map<number, { beat: number; at: number }>();
   /** the next heartbeat deadline of its copies (sweep.ts); 0: to be worked out at the next sweep */
-  #due = 0;
+  #due = Infinity;
+  #forgotten = false;
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
   readonly #hooks: VassalHooks;
@@ -77,7 +78,6 @@ export class Supervisor {
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
     this.#stats = new VassalStats({ ...deps, record: () => this.record(), publish: () => this.#changed() });
-    watch(this);
   }
 
   get state(): Phase {
@@ -120,12 +120,16 @@ export class Supervisor {
   }
 
   /**
-   * Called by the one heartbeat sweep (sweep.ts): nothing to do before this vassal's next
-   * deadline, which is what it returns.
+   * Called by the one heartbeat sweep (sweep.ts) once this vassal's next deadline (`due`) came:
+   * acts on it and schedules the next one.
    */
-  sweep(now: number): number {
-    if (now < this.#due) return this.#due;
+  sweep(now: number): void {
+    if (now < this.#due) return;
     this.#due = this.#checkHeartbeats(now);
+    schedule(this);
+  }
+
+  get due(): number {
     return this.#due;
   }
 
@@ -177,8 +181,9 @@ export class Supervisor {
 
   /** a deadline of one of its copies at `due`: the sweep comes by then */
   #dueBy(due: number): void {
-    this.#due = Math.min(this.#due, due);
-    dueBy(this.#due);
+    if (!(due < this.#due) || this.#forgotten) return;
+    this.#due = due;
+    schedule(this);
   }
 
   #feed(ev: Event | null): void {
@@ -240,7 +245,8 @@ export class Supervisor {
       case 'record':
         return fx.lazy ? this.#stats.lazyChange() : this.#changed();
       case 'forget':
-        unwatch(this);
+        this.#forgotten = true; // never swept again
+        this.#due = Infinity;
         this.#stats.sync(this.#s);
         return this.deps.bus.forget(this.name);
       case 'arm-waiter':
