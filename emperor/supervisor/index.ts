@@ -14,7 +14,6 @@ import { copyTag } from '../keeper/index.js';
 import type { PrepareResult } from './prepare.js';
 import { recordOf } from './record.js';
 import type { NativeHandle } from '../os/index.js';
-import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
 import { whenSpawnSlot, type AdoptableCopy, type CopyHandle, type CopyListeners, type SpawnMeta, type SpawnSpec } from '../os/index.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
@@ -22,7 +21,7 @@ import { step } from './table.js';
 import { Timers } from './timers.js';
 import { VassalHooks } from './hooks.js';
 import { VassalStats } from './stats.js';
-import { schedule, type Swept } from './sweep.js';
+import { HeartbeatWatch } from './heartbeats.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export { adoptionConfig } from './adopt.js';
@@ -43,7 +42,7 @@ export interface SupervisorDeps {
   spareOf?(name: string): SpareInfo | null;
 }
 
-export class Supervisor implements Swept {
+export class Supervisor {
   #s: State = initialState();
   #queue: Event[] = [];
   #busy = false;
@@ -60,11 +59,13 @@ export class Supervisor implements Swept {
   readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
-  /** the last ping per copy: the beat it followed, and when (checkHeartbeats) */
-  readonly #pings = new Map<number, { beat: number; at: number }>();
-  /** the next heartbeat deadline of its copies (sweep.ts); 0: to be worked out at the next sweep */
-  #due = Infinity;
-  #forgotten = false;
+  /** which idle workers to ping, which are overdue, and when to look again (heartbeats.ts) */
+  readonly #heartbeats = new HeartbeatWatch({
+    state: () => this.#s,
+    ping: (id, delivered) => this.#copies.get(id)?.ping(delivered),
+    tracked: (id) => this.#copies.has(id),
+    tick: (copies) => this.#feed({ type: 'tick', copies }),
+  });
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
   readonly #hooks: VassalHooks;
@@ -119,73 +120,6 @@ export class Supervisor implements Swept {
     for (const c of this.#copies.values()) c.signal('SIGKILL');
   }
 
-  /**
-   * Called by the one heartbeat sweep (sweep.ts) once this vassal's next deadline (`due`) came:
-   * acts on it and schedules the next one.
-   */
-  sweep(now: number): void {
-    if (now < this.#due) return;
-    this.#due = this.#checkHeartbeats(now);
-    schedule(this);
-  }
-
-  get due(): number {
-    return this.#due;
-  }
-
-  /**
-   * An idle worker beats only when asked: one silent for heartbeatPingMs is pinged (once per
-   * silence). The table decides a replacement (event `tick`), fed only once a worker is past the
-   * limit AND has had its answer window since the ping: after an emperor stall, idle workers are
-   * pinged first, not ended for the beats nobody asked them for. This spares the table the step
-   * in the common case. Returns the next deadline of its copies (a ping due, an answer window
-   * ending; Infinity: none): every event fed resets it (a beat, a copy ready or gone, a config).
-   */
-  #checkHeartbeats(now: number): number {
-    const s = this.#s;
-    if (!s.current?.config.app && !s.next?.config.app) return Infinity;
-    let next = Infinity;
-    const overdue: number[] = [];
-    for (const c of s.copies) {
-      // each copy by its own generation's heartbeat (a rollout may change it)
-      const config = s.next?.id === c.gen ? s.next.config : s.current?.id === c.gen ? s.current.config : null;
-      if (!config?.app || config.heartbeat <= 0 || c.readyAt === null || c.stopping) continue;
-      const pingAfter = heartbeatPingMs(config.heartbeat);
-      if (now - c.lastBeat <= pingAfter) {
-        next = Math.min(next, c.lastBeat + pingAfter + 1);
-        continue;
-      }
-      const limit = heartbeatLimitMs(config.heartbeat);
-      const ping = this.#pings.get(c.id);
-      // judged once past the limit and past its answer window (which opens when the ask reached the worker)
-      const judgeAt = (at: number): number => Math.max(c.lastBeat + limit, at + limit - pingAfter) + 1;
-      if (!ping || ping.beat !== c.lastBeat) {
-        // the answer window opens when the ask reached the worker: through a keeper that was
-        // stopped meanwhile, that is when it resumed (until then the copy is not judged)
-        const asked = { beat: c.lastBeat, at: Infinity };
-        this.#pings.set(c.id, asked);
-        this.#copies.get(c.id)?.ping((at) => {
-          asked.at = at;
-          this.#dueBy(judgeAt(at));
-        });
-        // a local copy says at once that it was asked; through the keeper, the callback does
-        next = Math.min(next, judgeAt(asked.at));
-      } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
-      else next = Math.min(next, judgeAt(ping.at));
-    }
-    if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);
-    // the tick's step resets the due time (every event fed does)
-    if (overdue.length > 0) this.#feed({ type: 'tick', copies: overdue });
-    return overdue.length > 0 ? 0 : next;
-  }
-
-  /** a deadline of one of its copies at `due`: the sweep comes by then */
-  #dueBy(due: number): void {
-    if (!(due < this.#due) || this.#forgotten) return;
-    this.#due = due;
-    schedule(this);
-  }
-
   #feed(ev: Event | null): void {
     if (ev) this.#queue.push(ev);
     if (this.#busy) return;
@@ -207,8 +141,7 @@ export class Supervisor implements Swept {
     }
     this.#stats.sync(this.#s);
     this.#hooks.afterStops(this.#s);
-    // a beat, a copy ready or gone, a new config: its deadlines are worked out at the next sweep
-    this.#dueBy(0);
+    this.#heartbeats.changed();
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -245,8 +178,7 @@ export class Supervisor implements Swept {
       case 'record':
         return fx.lazy ? this.#stats.lazyChange() : this.#changed();
       case 'forget':
-        this.#forgotten = true; // never swept again
-        this.#due = Infinity;
+        this.#heartbeats.forget();
         this.#stats.sync(this.#s);
         return this.deps.bus.forget(this.name);
       case 'arm-waiter':
