@@ -2,6 +2,8 @@
 // overdue (fed to the table as a `tick`: the table decides), and the vassal's next heartbeat
 // deadline for the one sweep (sweep.ts). Reads the supervisor's state; owns only its pings.
 import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
+import type { WorkerStats } from '../../shared/protocol.js';
+import { quietBeat } from './copies.js';
 import type { State } from './model.js';
 import { schedule, type Swept } from './sweep.js';
 
@@ -17,6 +19,8 @@ export interface WatchDeps {
 export class HeartbeatWatch implements Swept {
   /** the last ping per copy: the beat it followed, and when it reached the copy */
   readonly #pings = new Map<number, { beat: number; at: number }>();
+  /** when each copy last beat without a step (a quiet beat: heard()); its state's lastBeat may be older */
+  readonly #heard = new Map<number, number>();
   /** the next deadline of the vassal's copies; 0: to be worked out at the next sweep */
   #due = Infinity;
   #forgotten = false;
@@ -30,6 +34,21 @@ export class HeartbeatWatch implements Swept {
   /** An event was fed (a beat, a copy ready or gone, a new config): the deadlines are worked out at the next sweep. */
   changed(): void {
     this.#dueBy(0);
+  }
+
+  /**
+   * A beat of a ready copy that changes nothing but its time (copies.ts quietBeat: an idle
+   * worker's answer to a ping): noted here, where alone the time of a beat matters, and not
+   * stepped through the table (at 300 idle vassals that was 15 steps a second). Returns false
+   * for any other beat, which the caller feeds to the table as before. The table still decides
+   * every replacement: a copy is named in a `tick` only when its last beat, heard here or
+   * stepped, is past the limit, so the older beat in the table's state is too.
+   */
+  heard(id: number, stats: WorkerStats): boolean {
+    const c = this.deps.state().copies.find((o) => o.id === id);
+    if (!c || c.status !== 'live' || c.readyAt === null || c.stopping || !quietBeat(c, stats)) return false;
+    this.#heard.set(id, Date.now());
+    return true;
   }
 
   /** The vassal is gone: never swept again. */
@@ -62,19 +81,21 @@ export class HeartbeatWatch implements Swept {
       // each copy by its own generation's heartbeat (a rollout may change it)
       const config = s.next?.id === c.gen ? s.next.config : s.current?.id === c.gen ? s.current.config : null;
       if (!config?.app || config.heartbeat <= 0 || c.readyAt === null || c.stopping) continue;
+      // its last beat: stepped (the state's) or quiet (heard here), whichever came last
+      const beat = Math.max(c.lastBeat, this.#heard.get(c.id) ?? -Infinity);
       const pingAfter = heartbeatPingMs(config.heartbeat);
-      if (now - c.lastBeat <= pingAfter) {
-        next = Math.min(next, c.lastBeat + pingAfter + 1);
+      if (now - beat <= pingAfter) {
+        next = Math.min(next, beat + pingAfter + 1);
         continue;
       }
       const limit = heartbeatLimitMs(config.heartbeat);
       const ping = this.#pings.get(c.id);
       // judged once past the limit and past its answer window (which opens when the ask reached the worker)
-      const judgeAt = (at: number): number => Math.max(c.lastBeat + limit, at + limit - pingAfter) + 1;
-      if (!ping || ping.beat !== c.lastBeat) {
+      const judgeAt = (at: number): number => Math.max(beat + limit, at + limit - pingAfter) + 1;
+      if (!ping || ping.beat !== beat) {
         // the answer window opens when the ask reached the worker: through a keeper that was
         // stopped meanwhile, that is when it resumed (until then the copy is not judged)
-        const asked = { beat: c.lastBeat, at: Infinity };
+        const asked = { beat, at: Infinity };
         this.#pings.set(c.id, asked);
         this.deps.ping(c.id, (at) => {
           asked.at = at;
@@ -82,10 +103,11 @@ export class HeartbeatWatch implements Swept {
         });
         // a local copy says at once that it was asked; through the keeper, the callback does
         next = Math.min(next, judgeAt(asked.at));
-      } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
+      } else if (now - beat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
       else next = Math.min(next, judgeAt(ping.at));
     }
     if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.deps.tracked(id)) this.#pings.delete(id);
+    if (this.#heard.size > s.copies.length) for (const id of this.#heard.keys()) if (!this.deps.tracked(id)) this.#heard.delete(id);
     if (overdue.length === 0) return next;
     this.deps.tick(overdue); // its step resets the deadline (changed())
     return 0;

@@ -289,7 +289,11 @@ export class Supervisor {
       onMessage: (raw) => {
         const msg = parseWorkerMessage(raw);
         if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });
-        else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+        else if (msg?.type === 'heartbeat') {
+          // a quiet beat (it changes nothing but its time) is noted by the watch, unless events wait (their order)
+          if (this.#queue.length === 0 && !this.#busy && !this.#held && this.#heartbeats.heard(id, msg.stats)) return;
+          this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+        }
         else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
         else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
         else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
