@@ -46,7 +46,6 @@ function arm(): void {
 function fire(): void {
   timer = null;
   armedAt = Infinity;
-  lastSweep = Date.now();
   // judged after this turn's I/O (setImmediate runs after the poll phase): once a stopped or
   // starved emperor resumes, the beats waiting in its workers' channels are read first, so a
   // healthy worker is never ended for beats the emperor itself did not get to read
@@ -58,6 +57,10 @@ function fire(): void {
       const e = pop()!;
       if (e.s.due === e.at && !due.includes(e.s)) due.push(e.s);
     }
+    // a timer may fire a few ms before Date.now() reaches its deadline (libuv counts from the
+    // time its loop turn began): nothing visited is no sweep, and the timer is armed again for
+    // the remainder, not a whole SWEEP_MS later
+    if (due.length > 0) lastSweep = now;
     for (const s of due) s.sweep(now);
     arm();
   });

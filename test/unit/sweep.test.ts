@@ -47,3 +47,22 @@ test('negative control: a deadline scheduled again after its visit is visited ag
   await sleep(SWEEP_MS + 300);
   assert.equal(s.visits.length, 2);
 });
+
+test('a timer that fires before Date.now() reaches the deadline arms again for the remainder, not a sweep later', async (t) => {
+  const real = Date.now.bind(Date);
+  t.after(() => {
+    Date.now = real;
+  });
+  // let the last sweep of the tests above be more than SWEEP_MS ago: a deadline is then swept at its time
+  await sleep(SWEEP_MS + 100);
+  const t0 = real();
+  const s = new Fake(t0 + 100);
+  schedule(s);
+  await sleep(80);
+  // the clock Date.now() reads runs 40 ms behind the timer's from here: the timer fires "early"
+  Date.now = () => real() - 40;
+  await sleep(400);
+  Date.now = real;
+  assert.equal(s.visits.length, 1, 'visited within 400 ms of its deadline (not a whole sweep later)');
+  assert.ok(s.visits[0]! >= t0 + 100, 'never before its deadline');
+});
