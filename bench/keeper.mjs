@@ -6,6 +6,8 @@
 // bench/results/keeper.json.
 //
 //   node bench/keeper.mjs [--count 300] [--rounds 3] [--idle-s 40] [--measure-s 10] [--quick]    (quick: 50 vassals, 1 round, 2 s idle, 3 s measured)
+//     [--no-baseline] [--no-kills] [--dashboard] [--result NAME]    (idle figures of this build only; the dashboard on, as
+//     `emperor run` has it by default; such a partial run writes keeper-idle.json unless --result says otherwise)
 //   BENCH_BASELINE_CLI=/path/to/old/dist/emperor/cli/index.js    (default /work/wt/base/..., if there)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,10 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CLI, benchArgs, runMain, tempRoot, writeApp, vassalIni, removeDir, startEmperorOn, emperorProcs, emperorMem, emperorCpuMeter, emperorChildren, emperorStatusAsync,
-  pollUntil200, probe, procStat, isGone, track, untrack, machine, writeResult, now, round, sleep, summary,
+  pollUntil200, probe, procStat, isGone, track, untrack, machine, writeResult, now, round, sleep, summary, freePort,
 } from './harness.mjs';
 
-const args = benchArgs({ count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'idle-s': { type: 'string', default: '40' }, 'measure-s': { type: 'string', default: '10' } }, { count: '50', rounds: '1', 'idle-s': '2', 'measure-s': '3' });
+const args = benchArgs(
+  { count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'idle-s': { type: 'string', default: '40' }, 'measure-s': { type: 'string', default: '10' }, 'no-baseline': { type: 'boolean', default: false }, 'no-kills': { type: 'boolean', default: false }, dashboard: { type: 'boolean', default: false }, result: { type: 'string' } },
+  { count: '50', rounds: '1', 'idle-s': '2', 'measure-s': '3' },
+);
 const COUNT = Math.min(1000, Math.max(10, Number(args.count) || 300));
 const ROUNDS = Math.min(10, Math.max(1, Number(args.rounds) || 3));
 const CLIENTS = 10;
@@ -27,7 +32,9 @@ const CLIENTS = 10;
 const IDLE_S = Math.min(300, Math.max(1, Number(args['idle-s']) || 40));
 const MEASURE_S = Math.min(60, Math.max(2, Number(args['measure-s']) || 10));
 const DEFAULT_BASE = '/work/wt/base/dist/emperor/cli/index.js';
-const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : fs.existsSync(DEFAULT_BASE) ? DEFAULT_BASE : null;
+/** a partial run (no baseline, no kills, or the dashboard on) never takes the place of the full run's keeper.json (its table) */
+const RESULT = args.result ?? (args['no-baseline'] || args['no-kills'] || args.dashboard ? 'keeper-idle' : 'keeper');
+const BASELINE = args['no-baseline'] ? null : process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : fs.existsSync(DEFAULT_BASE) ? DEFAULT_BASE : null;
 const load = () => os.loadavg().map((x) => round(x, 2));
 const mb = (kb) => (kb === null || kb === undefined ? null : round(kb / 1024, 1));
 
@@ -85,7 +92,7 @@ async function idleFigures(emp) {
 async function oneBuild(label, cli, more) {
   const t = tempRoot(`keeper-${label}`);
   const app = writeApp(t.dir);
-  const emp = await startEmperorOn(t, { cli });
+  const emp = await startEmperorOn(t, { cli, dashboard: args.dashboard ? `127.0.0.1:${await freePort()}` : 'off' });
   try {
     // the cost of the processes themselves: idle with no vassal yet
     const empty = await idleFigures(emp);
@@ -100,7 +107,7 @@ async function oneBuild(label, cli, more) {
     if (up.failed) throw new Error(`${label}: ${up.failed} vassals never answered`);
     const idle = await idleFigures(emp);
     const f = (r) => (r ? `${r.rssMb} / ${r.pssMb} MB` : 'absent');
-    console.log(`  ${label} idle (load ${idle.load.join(' ')}): emperor ${f(idle.emperor)} [keeper ${f(idle.keeper)}, brain ${f(idle.brain)}], forge ${f(idle.forge)}; CPU keeper ${idle.cpuPct.keeper} %, brain ${idle.cpuPct.brain} %, forge ${idle.cpuPct.forge} %`);
+    console.log(`  ${label} idle (load ${idle.load.join(' ')}): emperor ${f(idle.emperor)} [keeper ${f(idle.keeper)}, brain ${f(idle.brain)}], forge ${f(idle.forge)}; CPU keeper ${idle.cpuPct.keeper} %, brain ${idle.cpuPct.brain} %, forge ${idle.cpuPct.forge} % over ${idle.cpuPct.seconds} s; wake-ups/s keeper ${idle.cpuPct.wakeups?.keeper ?? 'n/a'}, brain ${idle.cpuPct.wakeups?.brain ?? 'n/a'}`);
     const extra = more ? await more(emp, t, socks) : {};
     const stop = await emp.stop();
     return { label, cli, empty, dropToAll200Ms: up.ms, loadAtDrop: loadBefore, idle, ...extra, stopMs: round(stop.ms) };
@@ -225,6 +232,7 @@ await runMain(
     console.log(`keeper: ${COUNT} app vassals on Unix sockets; brain kills ${ROUNDS}; baseline ${BASELINE ?? 'none (BENCH_BASELINE_CLI)'}; load ${load().join(' ')}`);
     const current = await oneBuild('keeper+brain', CLI, async (emp, t, socks) => {
       if (!emperorProcs(emp.pid).brain) return { brainKills: null, upgrade: null, note: 'no brain child: a build before the split' };
+      if (args['no-kills']) return { brainKills: null, upgrade: null, note: '--no-kills' };
       return { brainKills: await brainKills(emp, t, socks), upgrade: await upgrade(emp, t, socks) };
     });
     const baseline = BASELINE ? await oneBuild('previous build', BASELINE, null) : null;
@@ -232,6 +240,7 @@ await runMain(
     const result = {
       count: COUNT,
       rounds: ROUNDS,
+      dashboard: args.dashboard,
       current,
       baseline,
       adoptedMs: adopted.length ? summary(adopted) : null,
@@ -239,7 +248,7 @@ await runMain(
       everyKillAdoptedSamePids: current.brainKills?.every((r) => r.ok && r.copiesSame && r.statusPidsSame) ?? null,
       machine: machine(),
     };
-    console.log(`written to ${writeResult('keeper', result)}`);
+    console.log(`written to ${writeResult(RESULT, result)}`);
   },
   { limitMs: 20 * 60_000 },
 );

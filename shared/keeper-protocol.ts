@@ -4,10 +4,21 @@
 // is dropped and logged by its receiver (a request to the keeper is answered EPROTO), never
 // trusted (fuzzed in test/unit/keeper-protocol.test.ts).
 import type { ExitInfo, SocketAddress } from './types.js';
-import type { ForgeActor } from './protocol.js';
+import type { ForgeActor, WorkerStats } from './protocol.js';
 import { parseWorkerMessage, type WorkerMessage } from './protocol.js';
 
 export const KEEPER_PROTOCOL = 1;
+
+/**
+ * What a side understands beyond protocol 1, said in the `hello` (brain) and the `inventory`
+ * (keeper): `beats` (the brain reads heartbeats sent together) and `pings` (the keeper takes one
+ * `pings` request for many copies). A side that does not say one is never sent it: a new brain
+ * started by an `emperor upgrade` talks to the keeper that was running, which may be older.
+ */
+export const FEATURES = ['beats', 'pings'] as const;
+export type Feature = (typeof FEATURES)[number];
+/** the most copies in one `pings` or `beats` message (the sender splits a larger batch) */
+export const MAX_BATCH = 4096;
 
 /** What a brain learns of a live (or just exited) copy when it starts: enough to adopt it. */
 export interface KeptCopy {
@@ -48,7 +59,7 @@ export interface SpawnRequestSpec {
 }
 
 export type BrainMessage =
-  | { t: 'hello'; v: number }
+  | { t: 'hello'; v: number; features?: Feature[] }
   /** an upgrade's new brain has loaded its code: it waits for `go` (the old brain retires first) */
   | { t: 'standby'; v: number }
   /** startup done: from now on a death of this brain is restarted, not the keeper's end */
@@ -69,6 +80,8 @@ export type BrainMessage =
   | { t: 'signal'; copy: number; signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2' }
   /** answered (`re`) once the ping is written to the copy's channel */
   | { t: 'ping'; id: number; copy: number }
+  /** the pings of one heartbeat sweep (a keeper that said `pings`): answered once every one is written */
+  | { t: 'pings'; id: number; copies: number[] }
   /** the brain is stopping on purpose (a signal, an essential vassal): the keeper exits after it */
   | { t: 'stopping' }
   /** the answer to the keeper's `alive` (same n): the brain's event loop turns */
@@ -76,7 +89,7 @@ export type BrainMessage =
 
 export type KeeperMessage =
   /** `why` this brain runs: the keeper started, the last brain died, or an upgrade replaced it */
-  | { t: 'inventory'; v: number; why: BrainStart; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; tags: unknown[]; copies: KeptCopy[] }
+  | { t: 'inventory'; v: number; why: BrainStart; keeperPid: number; keeperStart: number; startedAt: string; brainRestarts: number; sockets: KeptSocket[]; tags: unknown[]; copies: KeptCopy[]; features?: Feature[] }
   /** to the brain an upgrade replaces: close what it serves and exit, leaving every copy running */
   | { t: 'retire' }
   /** to an upgrade's new brain: the old one is gone, say hello */
@@ -89,6 +102,8 @@ export type KeeperMessage =
   | { t: 'spawn-failed'; id: number; error: string }
   | { t: 'line'; copy: number; stream: 'stdout' | 'stderr'; text: string }
   | { t: 'msg'; copy: number; msg: WorkerMessage }
+  /** heartbeats of several copies, in the order they came (to a brain that said `beats`) */
+  | { t: 'beats'; beats: Array<{ copy: number; stats: WorkerStats }> }
   | { t: 'notify'; copy: number; line: string }
   | { t: 'channel-error'; copy: number; reason: string }
   | { t: 'exited'; copy: number; info: ExitInfo }
@@ -109,6 +124,15 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr = (v: unknown, max = MAX_TEXT): v is string => typeof v === 'string' && v.length <= max;
 const isUid = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xfffffffe;
+
+/** the features of a hello or an inventory: the known ones it names (absent: none) */
+function features(v: unknown): Feature[] | null | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > 64) return null;
+  return FEATURES.filter((f) => v.includes(f));
+}
+
+const withFeatures = (f: Feature[] | undefined): { features?: Feature[] } => (f === undefined ? {} : { features: f });
 
 function address(v: unknown): SocketAddress | null {
   if (!isObj(v)) return null;
@@ -152,7 +176,10 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
   if (!isObj(raw) || typeof raw.t !== 'string') return null;
   const m = raw;
   switch (m.t) {
-    case 'hello':
+    case 'hello': {
+      const f = features(m.features);
+      return isId(m.v) && f !== null ? { t: 'hello', v: m.v, ...withFeatures(f) } : null;
+    }
     case 'standby':
       return isId(m.v) ? { t: m.t, v: m.v } : null;
     case 'up':
@@ -188,6 +215,8 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
       return isId(m.id) && isId(m.copy) ? { t: 'ping', id: m.id, copy: m.copy } : null;
     case 'alive':
       return isId(m.n) ? { t: 'alive', n: m.n } : null;
+    case 'pings':
+      return isId(m.id) && Array.isArray(m.copies) && m.copies.length <= MAX_BATCH && m.copies.every(isId) ? { t: 'pings', id: m.id, copies: m.copies } : null;
     default:
       return null;
   }
@@ -217,7 +246,9 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
       const sockets = m.sockets.map((s) => (isObj(s) && isStr(s.key, 4200) && isStr(s.owner, 255) ? { key: s.key, owner: s.owner } : null));
       const copies = m.copies.map(keptCopy);
       if (sockets.includes(null) || copies.includes(null) || copies.some((c) => c!.tag >= (m.tags as unknown[]).length)) return null;
-      return { t: 'inventory', v: m.v, why: m.why as BrainStart, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], tags: m.tags, copies: copies as KeptCopy[] };
+      const f = features(m.features);
+      if (f === null) return null;
+      return { t: 'inventory', v: m.v, why: m.why as BrainStart, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, sockets: sockets as KeptSocket[], tags: m.tags, copies: copies as KeptCopy[], ...withFeatures(f) };
     }
     case 're':
       if (!isId(m.id)) return null;
@@ -240,6 +271,16 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
     case 'msg': {
       const msg = parseWorkerMessage(m.msg);
       return isId(m.copy) && msg ? { t: 'msg', copy: m.copy, msg } : null;
+    }
+    case 'beats': {
+      if (!Array.isArray(m.beats) || m.beats.length > MAX_BATCH) return null;
+      const beats: Array<{ copy: number; stats: WorkerStats }> = [];
+      for (const b of m.beats as unknown[]) {
+        const msg = isObj(b) && isId(b.copy) ? parseWorkerMessage({ type: 'heartbeat', stats: b.stats }) : null;
+        if (msg?.type !== 'heartbeat') return null;
+        beats.push({ copy: (b as Obj).copy as number, stats: msg.stats });
+      }
+      return { t: 'beats', beats };
     }
     case 'notify':
       return isId(m.copy) && isStr(m.line) ? { t: 'notify', copy: m.copy, line: m.line } : null;

@@ -15,6 +15,8 @@ export class Stats {
   private readonly ring = new Float64Array(RING_SIZE);
   private filled = 0;
   private next = 0;
+  /** avg and p99 as of `requests` requests: an idle worker's answer to a ping sorts nothing again */
+  private latency = { requests: -1, avgMs: 0, p99Ms: 0 };
 
   requestStarted(): void {
     this.inFlight++;
@@ -30,6 +32,17 @@ export class Stats {
   }
 
   snapshot(): WorkerStats {
+    if (this.latency.requests !== this.requests) this.latency = { requests: this.requests, ...this.latencies() };
+    return {
+      requests: this.requests,
+      inFlight: this.inFlight,
+      rss: process.memoryUsage.rss(),
+      avgMs: this.latency.avgMs,
+      p99Ms: this.latency.p99Ms,
+    };
+  }
+
+  private latencies(): { avgMs: number; p99Ms: number } {
     let avgMs = 0;
     let p99Ms = 0;
     if (this.filled > 0) {
@@ -39,13 +52,7 @@ export class Stats {
       avgMs = round(sum / recent.length);
       p99Ms = round(recent[Math.max(0, Math.ceil(recent.length * 0.99) - 1)] ?? 0);
     }
-    return {
-      requests: this.requests,
-      inFlight: this.inFlight,
-      rss: process.memoryUsage.rss(),
-      avgMs,
-      p99Ms,
-    };
+    return { avgMs, p99Ms };
   }
 }
 

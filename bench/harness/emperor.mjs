@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, CLK_TCK, ROOT, now, round, sleep } from './core.mjs';
 import { onCleanup, trackGraceful, untrack, track } from './cleanup.mjs';
-import { childrenOf, cmdline, cpuTicks, environVar, memKb } from './proc.mjs';
+import { childrenOf, cmdline, cpuNs, cpuTicks, environVar, memKb, wakeups } from './proc.mjs';
 
 /** the node flags of the CLI's own shebang: the emperor as `emperor`/`npm start` run it */
 function shebangFlags(cli) {
@@ -150,21 +150,24 @@ export function emperorCpuTicks(pid) {
 /**
  * CPU of the emperor's processes over a window, per role: start now, sample() during it (a forge
  * or brain started meanwhile is counted from 0, one that exits keeps its last sample), stop() ->
- * { seconds, keeper, brain, forge, emperor (keeper + brain) } in % of one core; a role never seen
- * in the window (no brain before the split, a forge that had exited) is null, not 0.
+ * { seconds, keeper, brain, forge, emperor (keeper + brain) } in % of one core, from the threads'
+ * nanosecond counters (cpuNs), and `wakeups` { keeper, brain, forge } per second (voluntary
+ * context switches of each main thread: its event loop waking up); a role never seen in the
+ * window (no brain before the split, a forge that had exited) is null, not 0.
  */
 export function emperorCpuMeter(pid) {
   const t0 = now();
-  const seen = new Map(); // pid -> { role, first, last }
+  const seen = new Map(); // pid -> { role, first, last, wakeFirst, wakeLast }
   const sample = (initial = false) => {
     const p = emperorProcs(pid);
     for (const [role, q] of [['keeper', p.keeper], ['brain', p.brain], ['forge', p.forge]]) {
       if (!q) continue;
-      const t = cpuTicks(q);
+      const t = cpuNs(q);
+      const w = wakeups(q);
       if (t === null) continue;
       const e = seen.get(q);
-      if (e) e.last = t;
-      else seen.set(q, { role, first: initial ? t : 0, last: t });
+      if (e) Object.assign(e, { last: Math.max(e.last, t), wakeLast: w ?? e.wakeLast });
+      else seen.set(q, { role, first: initial ? t : 0, last: t, wakeFirst: initial ? (w ?? 0) : 0, wakeLast: w ?? 0 });
     }
   };
   sample(true);
@@ -174,9 +177,21 @@ export function emperorCpuMeter(pid) {
       sample(false);
       const secs = (now() - t0) / 1000;
       const by = { keeper: null, brain: null, forge: null };
-      for (const e of seen.values()) by[e.role] = (by[e.role] ?? 0) + e.last - e.first;
-      const pctOf = (ticks) => (ticks === null ? null : round((ticks / CLK_TCK / secs) * 100, 2));
-      return { seconds: round(secs, 2), keeper: pctOf(by.keeper), brain: pctOf(by.brain), forge: pctOf(by.forge), emperor: pctOf(by.keeper === null ? null : by.keeper + (by.brain ?? 0)) };
+      const wake = { keeper: null, brain: null, forge: null };
+      for (const e of seen.values()) {
+        by[e.role] = (by[e.role] ?? 0) + e.last - e.first;
+        wake[e.role] = (wake[e.role] ?? 0) + e.wakeLast - e.wakeFirst;
+      }
+      const pctOf = (ns) => (ns === null ? null : round((ns / 1e9 / secs) * 100, 3));
+      const perS = (n) => (n === null ? null : round(n / secs, 1));
+      return {
+        seconds: round(secs, 2),
+        keeper: pctOf(by.keeper),
+        brain: pctOf(by.brain),
+        forge: pctOf(by.forge),
+        emperor: pctOf(by.keeper === null ? null : by.keeper + (by.brain ?? 0)),
+        wakeups: { keeper: perS(wake.keeper), brain: perS(wake.brain), forge: perS(wake.forge) },
+      };
     },
   };
 }

@@ -29,6 +29,37 @@ export function cpuTicks(pid) {
   return st ? st.utime + st.stime : null;
 }
 
+/**
+ * CPU time of a process in ns, every thread summed (/proc/PID/task/TID/schedstat: nanoseconds,
+ * where /proc/PID/stat counts 10 ms ticks, too coarse for an idle process over a 20 s window);
+ * a thread that exited meanwhile no longer counts. null if the process is gone.
+ */
+export function cpuNs(pid) {
+  let tasks;
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let ns = 0;
+  for (const t of tasks) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) || 0;
+    } catch {}
+  }
+  return ns;
+}
+
+/** Voluntary context switches of a process's main thread: each is its event loop going to sleep (one per wake-up). null if gone. */
+export function wakeups(pid) {
+  try {
+    const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 const grabKb = (text, key) => {
   const m = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
   return m ? Number(m[1]) : null;

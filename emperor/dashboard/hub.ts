@@ -61,8 +61,8 @@ export class Hub {
       host.bus.on(k, fn as never);
       this.#off.push(() => host.bus.off(k, fn as never));
     };
-    on('record', (r: VassalRecord) => this.#broadcast(JSON.stringify({ type: 'vassal', vassal: r })));
-    on('forget', (name: string) => this.#broadcast(JSON.stringify({ type: 'removed', name })));
+    on('record', (r: VassalRecord) => this.#broadcast(() => JSON.stringify({ type: 'vassal', vassal: r })));
+    on('forget', (name: string) => this.#broadcast(() => JSON.stringify({ type: 'removed', name })));
     on('event', (e: EmperorEvent) => this.#onEvent(e));
     on('log', (l: VassalLogLine) => this.#onLog(l));
     this.#ping = setInterval(() => this.#heartbeat(), PING_MS).unref();
@@ -78,7 +78,7 @@ export class Hub {
   }
 
   stats(m: StatsMessage): void {
-    this.#broadcast(JSON.stringify(m));
+    this.#broadcast(() => JSON.stringify(m));
   }
 
   close(): void {
@@ -122,6 +122,7 @@ export class Hub {
   }
 
   #onEvent(e: EmperorEvent): void {
+    if (this.#clients.size === 0) return;
     const data = JSON.stringify({ type: 'event', event: e });
     for (const c of this.#clients) {
       if (e.id <= c.lastEventId) continue;
@@ -184,8 +185,11 @@ export class Hub {
     });
   }
 
-  #broadcast(data: string): void {
-    for (const c of this.#clients) this.#send(c, data);
+  /** `data` is serialized only if a client is connected (none: the sampler's every 2 s cost nothing here) */
+  #broadcast(data: () => string): void {
+    if (this.#clients.size === 0) return;
+    const text = data();
+    for (const c of this.#clients) this.#send(c, text);
   }
 
   #send(c: Client, data: string, sent?: () => void): void {

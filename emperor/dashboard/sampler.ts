@@ -14,6 +14,8 @@ export type Point = [number, number, number];
 interface Series {
   window: RateWindow;
   points: Point[];
+  /** what the last point was made of: an idle vassal's next point is the same (no arithmetic) */
+  last: { rec: VassalRecord; total: number; point: Point } | null;
 }
 
 export interface StatsMessage {
@@ -52,10 +54,18 @@ export class Sampler {
     for (const r of this.records()) {
       live.add(r.name);
       let s = this.#series.get(r.name);
-      if (!s) this.#series.set(r.name, (s = { window: new RateWindow(60_000), points: [] }));
-      s.window.push(t, this.totals.total(r.name));
-      const sums = workerSums(r);
-      const p: Point = [round(s.window.rate(rateWindowMs(r)), 2), round(sums.p99Ms, 1), round(sums.rss / 1048576, 1)];
+      if (!s) this.#series.set(r.name, (s = { window: new RateWindow(60_000), points: [], last: null }));
+      const total = this.totals.total(r.name);
+      s.window.push(t, total);
+      // the same record and total, and no rate left to decay: the same point as the last one
+      const idle = s.last !== null && s.last.rec === r && s.last.total === total && s.last.point[0] === 0;
+      let p: Point;
+      if (idle) p = s.last!.point;
+      else {
+        const sums = workerSums(r);
+        p = [round(s.window.rate(rateWindowMs(r)), 2), round(sums.p99Ms, 1), round(sums.rss / 1048576, 1)];
+        s.last = { rec: r, total, point: p };
+      }
       s.points.push(p);
       if (s.points.length > KEEP) s.points.shift();
       msg.vassals[r.name] = p;

@@ -8,7 +8,21 @@ import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
 import { isReadyNotify, SPARE_ENV, type WorkerMessage } from '../../shared/protocol.js';
 import { Spares, specKey, type SpawnAsk } from './spares.js';
-import { KEEPER_PROTOCOL, parseBrainMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseBrainMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import type { WorkerStats } from '../../shared/protocol.js';
+
+/**
+ * Heartbeats are held this long and sent to the brain together (one message, one wake-up of the
+ * brain, for the answers to one sweep's pings): far below any heartbeat limit (at least 2 s).
+ */
+export const BEATS_MS = 50;
+
+/**
+ * TEST-ONLY: EMPEROR_TEST_KEEPER_FEATURES=none makes this keeper speak protocol 1 alone, like a
+ * keeper from before FEATURES (an `emperor upgrade` may start a new brain beside one): it says no
+ * feature and uses none its brain says. Not a user setting (not in the README or docs).
+ */
+const NO_FEATURES = process.env.EMPEROR_TEST_KEEPER_FEATURES === 'none';
 import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 interface Kept {
@@ -44,6 +58,11 @@ export class Keeper {
   #congested = false;
   /** the latest load report per copy, held while congested (workers send changes only) */
   readonly #loads = new Map<number, WorkerMessage>();
+  /** what the brain served now said it understands (its hello) */
+  #features: readonly Feature[] = [];
+  /** heartbeats held for BEATS_MS (a brain that reads `beats`); anything else sent goes after them */
+  #beats: Array<{ copy: number; stats: WorkerStats }> = [];
+  #beatsTimer: NodeJS.Timeout | null = null;
   readonly startedAt = new Date().toISOString();
   readonly pidStart = processStartTime(process.pid) ?? 0;
   brainRestarts = 0;
@@ -51,13 +70,8 @@ export class Keeper {
   why: BrainStart = 'start';
   /** told of a brain's `up`, `stopping` and `upgrade` */
   onBrainSays: (what: 'up' | 'stopping' | 'upgrade') => void = () => undefined;
-  /** told of the brain's answer to the watchdog's `alive` */
+  /** told of the brain's answer to the watchdog's `alive` (asked through tell()) */
   onBrainAlive: (n: number) => void = () => undefined;
-
-  /** Ask the brain whether its event loop turns (it answers `alive` with the same n). */
-  askAlive(n: number): void {
-    this.#send({ t: 'alive', n });
-  }
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
@@ -79,6 +93,8 @@ export class Keeper {
     this.#brain = brain;
     this.#heard = false;
     this.#congested = false;
+    this.#features = [];
+    this.#dropBeats();
     brain.on('message', (raw: unknown, handle: unknown) => {
       if (brain !== this.#brain) return;
       const msg = parseBrainMessage(raw);
@@ -130,6 +146,8 @@ export class Keeper {
   }
 
   #send(msg: KeeperMessage, handle?: NativeHandle, sent?: () => void): boolean {
+    // in order: the beats held came first
+    if (this.#beats.length > 0) this.#flushBeats();
     const b = this.#brain;
     if (!b?.connected || (!this.#heard && msg.t !== 'inventory' && msg.t !== 're')) return false;
     try {
@@ -148,6 +166,26 @@ export class Keeper {
     }
   }
 
+  /** A heartbeat to relay: held with others for BEATS_MS if this brain reads them together. */
+  #beat(copy: number, msg: Extract<WorkerMessage, { type: 'heartbeat' }>): void {
+    if (!this.#features.includes('beats')) return void this.#send({ t: 'msg', copy, msg });
+    this.#beats.push({ copy, stats: msg.stats });
+    if (this.#beats.length >= MAX_BATCH) return this.#flushBeats();
+    this.#beatsTimer ??= setTimeout(() => this.#flushBeats(), BEATS_MS);
+  }
+
+  #flushBeats(): void {
+    const beats = this.#beats;
+    this.#dropBeats();
+    if (beats.length > 0) this.#send({ t: 'beats', beats });
+  }
+
+  #dropBeats(): void {
+    this.#beats = [];
+    if (this.#beatsTimer) clearTimeout(this.#beatsTimer);
+    this.#beatsTimer = null;
+  }
+
   #flushLoads(): void {
     const held = [...this.#loads];
     this.#loads.clear();
@@ -162,6 +200,7 @@ export class Keeper {
   #on(m: BrainMessage): void {
     switch (m.t) {
       case 'hello':
+        this.#features = NO_FEATURES ? [] : (m.features ?? []);
         return this.#inventory(m.v);
       case 'up':
       case 'stopping':
@@ -209,6 +248,16 @@ export class Keeper {
         k.pinged = true;
         return k.copy.ping(() => this.#send({ t: 're', id: m.id, ok: true }));
       }
+      case 'pings': {
+        // a copy no longer held (it exited: its exit is on its way to the brain) is left out
+        for (const copy of m.copies) {
+          const k = this.#copies.get(copy);
+          if (!k) continue;
+          k.pinged = true;
+          k.copy.ping();
+        }
+        return void this.#send({ t: 're', id: m.id, ok: true });
+      }
       case 'standby':
         return; // only an upgrade's new brain says it, to run.ts, before it is served here
     }
@@ -225,7 +274,7 @@ export class Keeper {
       if (!index.has(k.tag)) index.set(k.tag, tags.push(JSON.parse(k.tag)) - 1);
       copies.push({ copy: k.id, pid: k.copy.pid, pidStart: k.copy.pidStart, startedAt: k.copy.startedAtMs, ready: k.ready, stopping: k.copy.stopping, tag: index.get(k.tag)!, exited: k.exited });
     }
-    const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies });
+    const sent = this.#send({ t: 'inventory', v: KEEPER_PROTOCOL, why: this.why, keeperPid: process.pid, keeperStart: this.pidStart, startedAt: this.startedAt, brainRestarts: this.brainRestarts, sockets: this.#sockets.list(), tags, copies, ...(NO_FEATURES ? {} : { features: [...FEATURES] }) });
     // exits nobody heard are reported once: in an inventory that was sent
     if (sent) for (const k of [...this.#copies.values()]) if (k.exited) this.#forget(k);
     if (sent) this.#spares.retell();
@@ -313,7 +362,10 @@ export class Keeper {
         if (msg.type === 'heartbeat' && !k.pinged) return;
         if (msg.type === 'load') return void this.#loads.set(id, msg);
       }
-      if (msg.type === 'heartbeat') k.pinged = false;
+      if (msg.type === 'heartbeat') {
+        k.pinged = false;
+        return this.#beat(id, msg);
+      }
       this.#send({ t: 'msg', copy: id, msg });
     };
     return spawnCopy({

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress, SpareInfo } from '../../shared/types.js';
 import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
 import type { ControlReply } from '../../shared/control.js';
-import { KEEPER_PROTOCOL, parseKeeperMessage, type BrainMessage, type BrainStart, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
+import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseKeeperMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnMeta, type SpawnSpec } from '../os/index.js';
 
 /** A request to the keeper not answered within this long fails (the keeper is local: it answers in ms). */
@@ -50,8 +50,7 @@ export class RemoteCopy implements CopyHandle {
   }
 
   ping(delivered?: (at: number) => void): void {
-    // whatever the answer (a timeout too), the answer window opens now: a ping never disarms the watch
-    if (this.alive) void this.link.request({ t: 'ping', id: 0, copy: this.id }).then(() => delivered?.(Date.now()));
+    if (this.alive) this.link.ping(this.id, delivered);
   }
 
   ended(info: ExitInfo): void {
@@ -151,6 +150,10 @@ export class KeeperLink implements Host {
   /** each vassal's spare worker, as the keeper last told */
   readonly #spares = new Map<string, SpareInfo>();
   #nextId = 1;
+  /** what the keeper said it understands (its inventory) */
+  #features: readonly Feature[] = [];
+  /** pings asked for in this turn (one sweep): sent as one `pings` request at its end */
+  #pings: Array<{ copy: number; delivered?: (at: number) => void }> = [];
 
   spareOf(vassal: string): SpareInfo | null {
     return this.#spares.get(vassal) ?? null;
@@ -202,9 +205,10 @@ export class KeeperLink implements Host {
       log.fatal('the keeper is gone: the brain exits');
       process.exit(1);
     });
-    const inv = await link.request({ t: 'hello', v: KEEPER_PROTOCOL });
+    const inv = await link.request({ t: 'hello', v: KEEPER_PROTOCOL, features: [...FEATURES] });
     if (inv.msg.t !== 'inventory') throw new Error('the keeper did not send its inventory');
     const m = inv.msg;
+    link.#features = m.features ?? [];
     const copies = m.copies.map((c) => link.#track(c, m.tags[c.tag]));
     link.inventory = { why: m.why, keeperPid: m.keeperPid, keeperStart: m.keeperStart, startedAt: m.startedAt, brainRestarts: m.brainRestarts, copies, sockets: m.sockets };
     link.sockets = new RemoteSockets(link, m.sockets.map((s) => s.key));
@@ -232,6 +236,29 @@ export class KeeperLink implements Host {
   send(msg: BrainMessage): void {
     if (!process.connected) return;
     process.send!(msg);
+  }
+
+  /**
+   * Ask the keeper to ping a copy; `delivered` is told when the keeper answered (whatever the
+   * answer, a timeout too: the answer window opens then, a ping never disarms the watch). The
+   * pings of one turn (a heartbeat sweep) go as one request to a keeper that takes them so.
+   */
+  ping(copy: number, delivered?: (at: number) => void): void {
+    if (!this.#features.includes('pings')) return void this.request({ t: 'ping', id: 0, copy }).then(() => delivered?.(Date.now()));
+    this.#pings.push({ copy, delivered });
+    if (this.#pings.length === 1) queueMicrotask(() => this.#sendPings());
+  }
+
+  #sendPings(): void {
+    const all = this.#pings;
+    this.#pings = [];
+    for (let i = 0; i < all.length; i += MAX_BATCH) {
+      const batch = all.slice(i, i + MAX_BATCH);
+      void this.request({ t: 'pings', id: 0, copies: batch.map((p) => p.copy) }).then(() => {
+        const at = Date.now();
+        for (const p of batch) p.delivered?.(at);
+      });
+    }
   }
 
   request(msg: BrainMessage & { id?: number }): Promise<{ msg: KeeperMessage; handle: NativeHandle | undefined }> {
@@ -345,6 +372,10 @@ export class KeeperLink implements Host {
     if (msg.t === 'go') return;
     // the keeper's watchdog: answered from this event loop, so a brain that hangs is replaced
     if (msg.t === 'alive') return this.send({ t: 'alive', n: msg.n });
+    if (msg.t === 'beats') {
+      for (const b of msg.beats) this.#copies.get(b.copy)?.handlers?.onMessage({ type: 'heartbeat', stats: b.stats });
+      return;
+    }
     const rc = this.#copies.get(msg.copy);
     if (!rc) return;
     switch (msg.t) {

@@ -70,7 +70,7 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
       return;
     }
     unanswered++;
-    keeper.askAlive(++aliveN);
+    keeper.tell({ t: 'alive', n: ++aliveN });
   }, ALIVE_EVERY_MS);
   watchdog.unref();
 

@@ -2,6 +2,7 @@
 // table.ts). Each event names the copy or generation it is about; one for a copy no longer
 // tracked, a retired generation or a disarmed timer is a no-op, written out as such below.
 import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../decide/index.js';
+import type { WorkerStats } from '../../shared/protocol.js';
 import type { CopyState, Event } from './model.js';
 import { arm, cancel, copiesOf, errorOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
 import { onScaleTimer } from './scale.js';
@@ -58,11 +59,8 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
       return exited(x, c, ev.info, ev.tail);
     case 'heartbeat': {
       const busy = !c.stats || c.stats.requests !== ev.stats.requests || ev.stats.inFlight > 0;
-      // an idle worker's answer to a ping whose RSS moved less than 1 MiB changes nothing worth
-      // a record (no state-file write, no dashboard message at idle)
-      const moved = busy || Math.abs(c.stats!.rss - ev.stats.rss) >= 1 << 20;
       c.lastBeat = x.now;
-      if (!moved) return;
+      if (quietBeat(c, ev.stats)) return;
       c.stats = ev.stats;
       x.fx.push({ type: 'record', lazy: !busy });
       return;
@@ -88,6 +86,16 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
       s.error = `app failed to load: ${ev.message}`;
       return;
   }
+}
+
+/**
+ * A beat that changes nothing but the time of the copy's last beat: an idle worker's answer to a
+ * ping (no request since its last beat, none in flight) whose RSS moved less than 1 MiB. It is
+ * worth no record (no state-file write, no dashboard message at idle), and the supervisor notes
+ * it without a step (heartbeats.ts): the time of a beat matters only to the heartbeat watch.
+ */
+export function quietBeat(c: Pick<CopyState, 'stats'>, stats: WorkerStats): boolean {
+  return c.stats !== null && c.stats.requests === stats.requests && stats.inFlight === 0 && Math.abs(c.stats.rss - stats.rss) < 1 << 20;
 }
 
 function ready(x: Ctx, c: CopyState): void {

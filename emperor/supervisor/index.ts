@@ -14,7 +14,6 @@ import { copyTag } from '../keeper/index.js';
 import type { PrepareResult } from './prepare.js';
 import { recordOf } from './record.js';
 import type { NativeHandle } from '../os/index.js';
-import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
 import { whenSpawnSlot, type AdoptableCopy, type CopyHandle, type CopyListeners, type SpawnMeta, type SpawnSpec } from '../os/index.js';
 import { initialState, type Command, type Effect, type Event, type Phase, type State } from './model.js';
 import { same } from './ops.js';
@@ -22,6 +21,7 @@ import { step } from './table.js';
 import { Timers } from './timers.js';
 import { VassalHooks } from './hooks.js';
 import { VassalStats } from './stats.js';
+import { HeartbeatWatch } from './heartbeats.js';
 
 export { TABLE, SHUTTING_DOWN, EVENTS, step } from './table.js';
 export { adoptionConfig } from './adopt.js';
@@ -42,18 +42,6 @@ export interface SupervisorDeps {
   spareOf?(name: string): SpareInfo | null;
 }
 
-/** Supervisors with app workers, swept by ONE heartbeat timer (not one per vassal: wake-ups). */
-const WATCHED = new Set<Supervisor>();
-const SWEEP_MS = 1000;
-// The sweep judges after this turn's I/O (setImmediate runs after the poll phase): once a stopped
-// or starved emperor resumes, the beats waiting in its workers' channels are read first, so a
-// healthy worker is never ended for beats the emperor itself did not get to read.
-setInterval(() => {
-  setImmediate(() => {
-    for (const s of WATCHED) s.checkHeartbeats();
-  });
-}, SWEEP_MS).unref();
-
 export class Supervisor {
   #s: State = initialState();
   #queue: Event[] = [];
@@ -71,8 +59,13 @@ export class Supervisor {
   readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
   readonly #waiters = new Map<number, Waiter>();
   #client: Socket | null = null;
-  /** the last ping per copy: the beat it followed, and when (checkHeartbeats) */
-  readonly #pings = new Map<number, { beat: number; at: number }>();
+  /** which idle workers to ping, which are overdue, and when to look again (heartbeats.ts) */
+  readonly #heartbeats = new HeartbeatWatch({
+    state: () => this.#s,
+    ping: (id, delivered) => this.#copies.get(id)?.ping(delivered),
+    tracked: (id) => this.#copies.has(id),
+    tick: (copies) => this.#feed({ type: 'tick', copies }),
+  });
   /** re-emission of the copies' output: escaped, rate limited per vassal (output.ts) */
   readonly #output: VassalOutput;
   readonly #hooks: VassalHooks;
@@ -86,7 +79,6 @@ export class Supervisor {
     this.#output = vassalOutput(name, deps.log, deps.bus);
     this.#hooks = new VassalHooks(name, deps, this.#output);
     this.#stats = new VassalStats({ log: deps.log, releaseSocket: (key) => deps.releaseSocket(key), dupSocket: (key) => deps.dupSocket(key), record: () => this.record(), publish: () => this.#changed() });
-    WATCHED.add(this);
   }
 
   get state(): Phase {
@@ -128,38 +120,6 @@ export class Supervisor {
     for (const c of this.#copies.values()) c.signal('SIGKILL');
   }
 
-  /**
-   * Called by the one sweep over every supervisor. An idle worker beats only when asked: one
-   * silent for heartbeatPingMs is pinged (once per silence). The table decides a replacement
-   * (event `tick`), fed only once a worker is past the limit AND has had its answer window since
-   * the ping: after an emperor stall, idle workers are pinged first, not ended for the beats
-   * nobody asked them for. This spares the table the step in the common case.
-   */
-  checkHeartbeats(): void {
-    const s = this.#s;
-    if (!s.current?.config.app && !s.next?.config.app) return;
-    const now = Date.now();
-    const overdue: number[] = [];
-    for (const c of s.copies) {
-      // each copy by its own generation's heartbeat (a rollout may change it)
-      const config = s.next?.id === c.gen ? s.next.config : s.current?.id === c.gen ? s.current.config : null;
-      if (!config?.app || config.heartbeat <= 0) continue;
-      const pingAfter = heartbeatPingMs(config.heartbeat);
-      if (c.readyAt === null || c.stopping || now - c.lastBeat <= pingAfter) continue;
-      const limit = heartbeatLimitMs(config.heartbeat);
-      const ping = this.#pings.get(c.id);
-      if (!ping || ping.beat !== c.lastBeat) {
-        // the answer window opens when the ask reached the worker: through a keeper that was
-        // stopped meanwhile, that is when it resumed (until then the copy is not judged)
-        const asked = { beat: c.lastBeat, at: Infinity };
-        this.#pings.set(c.id, asked);
-        this.#copies.get(c.id)?.ping((at) => (asked.at = at));
-      } else if (now - c.lastBeat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
-    }
-    if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.#copies.has(id)) this.#pings.delete(id);
-    if (overdue.length > 0) this.#feed({ type: 'tick', copies: overdue });
-  }
-
   #feed(ev: Event | null): void {
     if (ev) this.#queue.push(ev);
     if (this.#busy) return;
@@ -181,6 +141,7 @@ export class Supervisor {
     }
     this.#stats.sync(this.#s);
     this.#hooks.afterStops(this.#s);
+    this.#heartbeats.changed();
     const waits = this.#waits;
     this.#waits = waits.filter((w) => !w.done(this.#s));
     for (const w of waits) if (!this.#waits.includes(w)) w.resolve();
@@ -217,7 +178,7 @@ export class Supervisor {
       case 'record':
         return fx.lazy ? this.#stats.lazyChange() : this.#changed();
       case 'forget':
-        WATCHED.delete(this);
+        this.#heartbeats.forget();
         this.#stats.sync(this.#s);
         return this.deps.bus.forget(this.name);
       case 'arm-waiter':
@@ -328,7 +289,11 @@ export class Supervisor {
       onMessage: (raw) => {
         const msg = parseWorkerMessage(raw);
         if (msg?.type === 'ready') this.#feed({ type: 'ready', copy: id });
-        else if (msg?.type === 'heartbeat') this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+        else if (msg?.type === 'heartbeat') {
+          // a quiet beat (it changes nothing but its time) is noted by the watch, unless events wait (their order)
+          if (this.#queue.length === 0 && !this.#busy && !this.#held && this.#heartbeats.heard(id, msg.stats)) return;
+          this.#feed({ type: 'heartbeat', copy: id, stats: msg.stats });
+        }
         else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
         else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
         else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });

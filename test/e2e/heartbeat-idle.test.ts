@@ -8,8 +8,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { appIni, request, startEmperor } from '../helpers/emperor.js';
 
-test('idle workers answer pings and are kept; a frozen idle worker is replaced', async (t) => {
-  const e = await startEmperor(t);
+/** Idle workers answer their pings for 4 heartbeat periods and are kept; a stopped one is replaced. */
+async function pingedAndKept(t: Parameters<typeof startEmperor>[0], env: Record<string, string> = {}): Promise<void> {
+  const e = await startEmperor(t, { env });
   const sock = path.join(e.dir, 'i.sock');
   e.write('i.ini', appIni('env.mjs', sock, 'processes = 2\nheartbeat = 2'));
   const v = await e.waitVassal('i', (r) => r.state === 'ready' && r.pids.length === 2, 20_000);
@@ -32,7 +33,13 @@ test('idle workers answer pings and are kept; a frozen idle worker is replaced',
   assert.ok(replaced.pids.includes(v.pids[1]!), 'the healthy idle worker was kept');
   await e.waitLog((l) => typeof l.msg === 'string' && l.msg.includes(`no heartbeat from ${frozen}`), 2000, 'the missed-heartbeat log line');
   assert.equal((await request({ socketPath: sock })).status, 200);
-});
+}
+
+test('idle workers answer pings and are kept; a frozen idle worker is replaced', (t) => pingedAndKept(t));
+
+// a new brain started by `emperor upgrade` may talk to an older keeper, which takes one ping per
+// request and relays each beat alone (keeper-protocol FEATURES): the brain must not batch then
+test('the same with a keeper that says no protocol feature (an older keeper): one ping per request', (t) => pingedAndKept(t, { EMPEROR_TEST_KEEPER_FEATURES: 'none' }));
 
 test('after an emperor stall, one frozen worker is replaced and its pinged idle siblings are kept', async (t) => {
   const e = await startEmperor(t);

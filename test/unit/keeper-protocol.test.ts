@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { KEEPER_PROTOCOL, parseBrainMessage, parseKeeperMessage } from '../../shared/keeper-protocol.js';
+import { KEEPER_PROTOCOL, MAX_BATCH, parseBrainMessage, parseKeeperMessage } from '../../shared/keeper-protocol.js';
 import { Keeper } from '../../emperor/keeper/keeper.js';
 
 const RUNS = Number(process.env.EMPEROR_SIM_RUNS) || 2000;
 const quiet = pino({ level: 'silent' });
 
-const TYPES_BRAIN = ['hello', 'standby', 'up', 'stopping', 'warm', 'bind', 'dup', 'release', 'release-all', 'blocking', 'spawn', 'stop', 'signal', 'ping'];
-const TYPES_KEEPER = ['inventory', 're', 'spawned', 'spawn-failed', 'line', 'msg', 'notify', 'channel-error', 'exited', 'dropped', 'retire', 'go'];
+const TYPES_BRAIN = ['hello', 'standby', 'up', 'stopping', 'warm', 'bind', 'dup', 'release', 'release-all', 'blocking', 'spawn', 'stop', 'signal', 'ping', 'pings'];
+const TYPES_KEEPER = ['inventory', 're', 'spawned', 'spawn-failed', 'line', 'msg', 'notify', 'channel-error', 'exited', 'dropped', 'retire', 'go', 'beats'];
 
 /** An object with a known `t` and random fields (the hostile shape most likely to get far). */
 const shaped = (types: string[]) =>
@@ -46,6 +46,37 @@ test('negative control: well-formed messages parse, and a field of the wrong typ
   assert.equal(parseKeeperMessage({ t: 'exited', copy: 1, info: { code: 0, signal: null, at: 'x' } })?.t, 'exited');
   assert.equal(parseKeeperMessage({ t: 'msg', copy: 1, msg: { type: 'ready', pid: 7 } })?.t, 'msg');
   assert.equal(parseKeeperMessage({ t: 'msg', copy: 1, msg: { type: 'evil' } }), null);
+});
+
+test('batches and features: pings and beats parse within their bounds, unknown features are left out', () => {
+  assert.deepEqual(parseBrainMessage({ t: 'pings', id: 4, copies: [1, 2, 3] }), { t: 'pings', id: 4, copies: [1, 2, 3] });
+  assert.equal(parseBrainMessage({ t: 'pings', id: 4, copies: [1, -2] }), null);
+  assert.equal(parseBrainMessage({ t: 'pings', id: 4, copies: new Array(MAX_BATCH + 1).fill(1) }), null);
+  const stats = { requests: 1, inFlight: 0, rss: 1000, avgMs: 1, p99Ms: 2 };
+  assert.deepEqual(parseKeeperMessage({ t: 'beats', beats: [{ copy: 1, stats }] }), { t: 'beats', beats: [{ copy: 1, stats }] });
+  assert.equal(parseKeeperMessage({ t: 'beats', beats: [{ copy: 1, stats: { ...stats, rss: 'x' } }] }), null);
+  assert.equal(parseKeeperMessage({ t: 'beats', beats: [{ copy: 'a', stats }] }), null);
+  // a hello without features is protocol 1 alone; one naming unknown features keeps the known ones
+  assert.deepEqual(parseBrainMessage({ t: 'hello', v: 1, features: ['beats', 'teleport'] }), { t: 'hello', v: 1, features: ['beats'] });
+  assert.equal(parseBrainMessage({ t: 'hello', v: 1, features: 'beats' }), null);
+  const inv = { t: 'inventory', v: 1, why: 'start', keeperPid: 1, keeperStart: 1, startedAt: 'x', brainRestarts: 0, sockets: [], tags: [], copies: [] };
+  assert.equal(parseKeeperMessage(inv)?.t, 'inventory');
+  assert.equal((parseKeeperMessage(inv) as { features?: unknown }).features, undefined);
+  assert.deepEqual((parseKeeperMessage({ ...inv, features: ['pings'] }) as { features?: unknown }).features, ['pings']);
+});
+
+test('a keeper answers a hello with its features only to a brain that may use them, and a batch of pings with one answer', async () => {
+  const keeper = new Keeper(quiet);
+  const brain = new FakeBrain();
+  keeper.attach(brain as never);
+  brain.emit('message', { t: 'hello', v: KEEPER_PROTOCOL, features: ['beats'] }, undefined);
+  const inv = parseKeeperMessage(brain.sent[0]) as { t: string; features?: string[] };
+  assert.deepEqual(inv.features, ['beats', 'pings']);
+  brain.sent.length = 0;
+  // copies it does not hold are left out (they exited): still one answer
+  brain.emit('message', { t: 'pings', id: 9, copies: [100, 101] }, undefined);
+  assert.deepEqual(brain.sent, [{ t: 're', id: 9, ok: true }]);
+  await keeper.endAll();
 });
 
 /** A brain as the keeper sees it: messages in, messages out (no process). */

@@ -1,0 +1,95 @@
+// The heartbeat sweep's one timer, shared by every supervisor (one timer, not one per vassal:
+// wake-ups). It is armed to the earliest heartbeat deadline a supervisor reported (a ping due, an
+// answer window ending), never sooner than SWEEP_MS after the last sweep (the deadlines of a
+// second are handled together: one round of pings, one keeper message), and not at all while
+// nothing is due. A sweep visits only the supervisors whose deadline has come (a heap by
+// deadline: an idle emperor's code runs cold, so a visit to every vassal each second costs more
+// than the handful that are due); what they do there is theirs (Supervisor.sweep). Owns only the
+// timer and the heap.
+
+/** What the sweep asks of a supervisor. */
+export interface Swept {
+  /** its next deadline (ms since the epoch; Infinity: none): told to schedule() whenever it changes */
+  readonly due: number;
+  /** act on what is due at `now` (and schedule its next deadline) */
+  sweep(now: number): void;
+}
+
+/** at most one sweep per this long: deadlines are met within it (the 1 s sweep's precision) */
+export const SWEEP_MS = 1000;
+
+/** deadlines, earliest first; an entry whose `at` is no longer its supervisor's `due` is stale (skipped) */
+const heap: Array<{ at: number; s: Swept }> = [];
+let timer: NodeJS.Timeout | null = null;
+/** when the armed timer fires (Infinity: none armed) */
+let armedAt = Infinity;
+let lastSweep = 0;
+
+/** `s.due` is its new deadline: the sweep comes by then (or SWEEP_MS after the last sweep). */
+export function schedule(s: Swept): void {
+  if (!(s.due < Infinity)) return;
+  push({ at: s.due, s });
+  arm();
+}
+
+function arm(): void {
+  const first = heap[0];
+  if (!first) return;
+  const at = Math.max(first.at, lastSweep + SWEEP_MS);
+  if (at >= armedAt) return;
+  if (timer) clearTimeout(timer);
+  armedAt = at;
+  timer = setTimeout(fire, Math.max(0, at - Date.now()));
+  timer.unref();
+}
+
+function fire(): void {
+  timer = null;
+  armedAt = Infinity;
+  // judged after this turn's I/O (setImmediate runs after the poll phase): once a stopped or
+  // starved emperor resumes, the beats waiting in its workers' channels are read first, so a
+  // healthy worker is never ended for beats the emperor itself did not get to read
+  setImmediate(() => {
+    const now = Date.now();
+    // what is due now; what the visits schedule for now or earlier waits for the next sweep
+    const due: Swept[] = [];
+    while (heap.length > 0 && heap[0]!.at <= now) {
+      const e = pop()!;
+      if (e.s.due === e.at && !due.includes(e.s)) due.push(e.s);
+    }
+    // a timer may fire a few ms before Date.now() reaches its deadline (libuv counts from the
+    // time its loop turn began): nothing visited is no sweep, and the timer is armed again for
+    // the remainder, not a whole SWEEP_MS later
+    if (due.length > 0) lastSweep = now;
+    for (const s of due) s.sweep(now);
+    arm();
+  });
+}
+
+function push(e: { at: number; s: Swept }): void {
+  heap.push(e);
+  for (let i = heap.length - 1; i > 0; ) {
+    const up = (i - 1) >> 1;
+    if (heap[up]!.at <= heap[i]!.at) break;
+    [heap[up], heap[i]] = [heap[i]!, heap[up]!];
+    i = up;
+  }
+}
+
+function pop(): { at: number; s: Swept } | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length === 0 || !last) return top;
+  heap[0] = last;
+  for (let i = 0; ; ) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && heap[l]!.at < heap[m]!.at) m = l;
+    if (r < heap.length && heap[r]!.at < heap[m]!.at) m = r;
+    if (m === i) break;
+    [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+    i = m;
+  }
+  return top;
+}

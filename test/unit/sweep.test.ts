@@ -1,0 +1,68 @@
+// The heartbeat sweep's one timer (emperor/supervisor/sweep.ts): a supervisor is visited once its
+// deadline came, never before it and never for a deadline it has since moved; with nothing due
+// no visit at all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { schedule, SWEEP_MS, type Swept } from '../../emperor/supervisor/sweep.js';
+
+class Fake implements Swept {
+  visits: number[] = [];
+  constructor(public due: number) {}
+  sweep(now: number): void {
+    this.visits.push(now);
+    this.due = Infinity;
+  }
+}
+
+test('visited once due (a sweep at most every SWEEP_MS); a deadline moved later is not visited early; none without a deadline', async () => {
+  const t0 = Date.now();
+  const a = new Fake(t0 + 50);
+  const b = new Fake(t0 + 100);
+  const moved = new Fake(t0 + 80);
+  const never = new Fake(Infinity);
+  for (const s of [a, b, moved, never]) schedule(s);
+  // the deadline moves later (its copy beat): the entry for +80 ms is stale
+  moved.due = t0 + 3 * SWEEP_MS;
+  schedule(moved);
+  await sleep(2 * SWEEP_MS + 500);
+  assert.equal(a.visits.length, 1, 'a was visited once');
+  assert.ok(a.visits[0]! >= t0 + 50, 'not before its deadline');
+  assert.equal(b.visits.length, 1, 'b was visited once');
+  assert.ok(b.visits[0]! >= t0 + 100);
+  assert.equal(moved.visits.length, 0, 'the moved deadline was not visited at its old time');
+  assert.equal(never.visits.length, 0);
+  await sleep(SWEEP_MS + 200);
+  assert.equal(moved.visits.length, 1, 'visited at its new deadline');
+  assert.ok(moved.visits[0]! >= t0 + 3 * SWEEP_MS);
+});
+
+test('negative control: a deadline scheduled again after its visit is visited again', async () => {
+  const s = new Fake(Date.now() + 10);
+  schedule(s);
+  await sleep(SWEEP_MS + 300);
+  assert.equal(s.visits.length, 1);
+  s.due = Date.now() + 10;
+  schedule(s);
+  await sleep(SWEEP_MS + 300);
+  assert.equal(s.visits.length, 2);
+});
+
+test('a timer that fires before Date.now() reaches the deadline arms again for the remainder, not a sweep later', async (t) => {
+  const real = Date.now.bind(Date);
+  t.after(() => {
+    Date.now = real;
+  });
+  // let the last sweep of the tests above be more than SWEEP_MS ago: a deadline is then swept at its time
+  await sleep(SWEEP_MS + 100);
+  const t0 = real();
+  const s = new Fake(t0 + 100);
+  schedule(s);
+  await sleep(80);
+  // the clock Date.now() reads runs 40 ms behind the timer's from here: the timer fires "early"
+  Date.now = () => real() - 40;
+  await sleep(400);
+  Date.now = real;
+  assert.equal(s.visits.length, 1, 'visited within 400 ms of its deadline (not a whole sweep later)');
+  assert.ok(s.visits[0]! >= t0 + 100, 'never before its deadline');
+});
