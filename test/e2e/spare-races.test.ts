@@ -6,30 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, appIni, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
-import { brainOf } from '../helpers/keeper.js';
-
-function sparesOf(name: string): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').replace(/\0+$/, '') === `emperor spare ${name}` && alive(Number(d))) out.push(Number(d));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-async function oneSpare(e: EmperorProc, name: string, not: number[] = []): Promise<number> {
-  const pid = await waitUntil(() => {
-    const s = sparesOf(name).filter((p) => !not.includes(p));
-    return s.length === 1 ? s[0] : undefined;
-  }, 15_000, `one spare of ${name}`);
-  e.seenPids.add(pid);
-  return pid;
-}
+import { alive, appIni, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { brainOf, oneSpare, sparesOf } from '../helpers/keeper.js';
 
 test('after kill -9 of the brain, a reload in the new brain does not take the spare started before it', async (t) => {
   const e = await startEmperor(t);

@@ -9,30 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, appIni, parentOf, procStatus, request, startEmperor, waitUntil, type EmperorProc } from '../helpers/emperor.js';
-
-/** live spare workers of `name`: their title says so (process.title rewrites the command line) */
-function sparesOf(name: string): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').replace(/\0+$/, '') === `emperor spare ${name}` && alive(Number(d))) out.push(Number(d));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-async function oneSpare(e: EmperorProc, name: string, not: number[] = []): Promise<number> {
-  const pid = await waitUntil(() => {
-    const s = sparesOf(name).filter((p) => !not.includes(p));
-    return s.length === 1 ? s[0] : undefined;
-  }, 15_000, `one spare of ${name}`);
-  e.seenPids.add(pid);
-  return pid;
-}
+import { alive, appIni, parentOf, procStatus, request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { oneSpare, sparesOf } from '../helpers/keeper.js';
 
 const body = async (sock: string): Promise<{ pid: number; env: Record<string, string> }> => JSON.parse((await request({ socketPath: sock }, '/')).body);
 

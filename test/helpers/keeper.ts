@@ -1,5 +1,6 @@
 // Test helpers shared by the keeper's tests and the stray sweep's: the brain of a running
-// emperor, a client loop over vassal sockets, and an exec vassal that leaves a setsid grandchild.
+// emperor, a client loop over vassal sockets, an exec vassal that leaves a setsid grandchild,
+// and the spare workers of a vassal.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,4 +64,28 @@ export async function daemonizingVassal(t: TestContext, e: EmperorProc): Promise
     if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
   });
   return { pid: v.pid!, grandchild };
+}
+
+/** live spare workers of `name`: their title says so (process.title rewrites the command line) */
+export function sparesOf(name: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').replace(/\0+$/, '') === `emperor spare ${name}` && alive(Number(d))) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** the one spare of `name` (other than `not`), waited for; its pid is cleaned up with the emperor */
+export async function oneSpare(e: EmperorProc, name: string, not: number[] = []): Promise<number> {
+  const pid = await waitUntil(() => {
+    const s = sparesOf(name).filter((p) => !not.includes(p));
+    return s.length === 1 ? s[0] : undefined;
+  }, 15_000, `one spare of ${name}`);
+  e.seenPids.add(pid);
+  return pid;
 }
