@@ -10,6 +10,7 @@ import { isReadyNotify, SPARE_ENV, type WorkerMessage } from '../../shared/proto
 import { Spares, specKey, type SpawnAsk } from './spares.js';
 import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseBrainMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import type { WorkerStats } from '../../shared/protocol.js';
+import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 /**
  * Heartbeats are held this long and sent to the brain together (one message, one wake-up of the
@@ -23,7 +24,6 @@ export const BEATS_MS = 50;
  * feature and uses none its brain says. Not a user setting (not in the README or docs).
  */
 const NO_FEATURES = process.env.EMPEROR_TEST_KEEPER_FEATURES === 'none';
-import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 interface Kept {
   id: number;
