@@ -56,7 +56,7 @@ test('a burst of 10 quick writes is exactly one reload', async (t) => {
   assert.equal(count(e, 'stopping', 'b'), 0);
 });
 
-// Writes 5 ms apart (a tool writing in chunks, a script appending line by line): chokidar reports
+// Writes 5 ms apart (a tool writing in chunks, a script appending line by line): a watcher may report
 // the first and throttles the rest, the scanner's 15 ms debounce fires mid-burst, and its 250 ms
 // second look sees the rest as a second change.
 test('a burst of 10 writes spread over ~50 ms is exactly one reload', async (t) => {
@@ -145,4 +145,30 @@ test('Kubernetes ConfigMap ..data swap: the changed file reloads once, the uncha
   assert.equal(fs.statSync(sockA).ino, inoA, "a's socket is kept");
   assert.equal(e.vassal('a')!.pid, a2.pid);
   assert.equal((await envOf(sockB)).pid, b1.pid);
+});
+
+test('a vassal file that is a symlink to a file elsewhere (apps-available style): an edit of that file reloads it once', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'l.sock');
+  const available = path.join(e.dir, 'apps-available');
+  fs.mkdirSync(available, { mode: 0o755 });
+  const target = path.join(available, 'l.ini');
+  fs.writeFileSync(target, appIni('env.mjs', sock, 'env = COLOR=blue'));
+  fs.symlinkSync(target, e.file('l.ini'));
+  const v1 = await e.waitVassal('l', 'ready');
+  // edited in place: nothing moves in vassals.d itself
+  fs.writeFileSync(target, appIni('env.mjs', sock, 'env = COLOR=red'));
+  const v2 = await e.waitVassal('l', (r) => r.state === 'ready' && r.pid !== v1.pid);
+  assert.equal((await envOf(sock)).env.COLOR, 'red');
+  // saved the way editors do (a new file renamed over the target): the watch follows the new file
+  fs.writeFileSync(`${target}.tmp`, appIni('env.mjs', sock, 'env = COLOR=green'));
+  fs.renameSync(`${target}.tmp`, target);
+  const v3 = await e.waitVassal('l', (r) => r.state === 'ready' && r.pid !== v2.pid);
+  fs.writeFileSync(target, appIni('env.mjs', sock, 'env = COLOR=white'));
+  await e.waitVassal('l', (r) => r.state === 'ready' && r.pid !== v3.pid);
+  assert.equal((await envOf(sock)).env.COLOR, 'white');
+  await quiet(1000); // no spurious reload follows
+  assert.equal(count(e, 'reloaded', 'l'), 3, 'one reload per edit');
+  assert.equal(count(e, 'stopping', 'l'), 0);
+  assert.equal(count(e, 'added', 'l'), 1);
 });
