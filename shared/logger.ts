@@ -35,6 +35,27 @@ export async function createLogger(opts: LoggerOptions = {}): Promise<Logger> {
   return pino(base, pino.destination({ dest: 1, sync: true }));
 }
 
+/** stdout failed (EPIPE: its reader went away): its lines are dropped from then on */
+let stdoutBroken = false;
+
+/**
+ * A line to process.stdout (the keeper's writer). A write error is an 'error' event on the stream,
+ * which, with no listener, became an uncaught exception: the keeper's handler logged it, that line
+ * failed too, and so on, a whole core spinning (an emperor whose log reader had gone). Now the
+ * first error ends writing to stdout: the lines are dropped; the processes keep running.
+ */
+function writeStdout(line: string): void {
+  if (stdoutBroken) return;
+  if (!guarded) {
+    guarded = true;
+    process.stdout.on('error', () => void (stdoutBroken = true));
+    // the same for stderr (Node's own warnings go there): never an uncaught exception
+    process.stderr.on('error', () => undefined);
+  }
+  process.stdout.write(line);
+}
+let guarded = false;
+
 const pause = new Int32Array(new SharedArrayBuffer(4));
 /** EAGAIN (fd 1 is a non-blocking pipe and full): retried every 100 ms this many times, then the line is dropped */
 const EAGAIN_TRIES = 100;
@@ -126,7 +147,7 @@ function fieldsOf(obj: Record<string, unknown>): string {
  * (as `err`, msg defaulting to its message) and `log.child(bindings)`. Errors under `err` as pino's
  * serializer writes them. (pino's printf-style arguments are not supported: the emperor passes none.)
  */
-export function leanLogger(level: LevelWithSilent, write: (line: string) => void = (l) => void process.stdout.write(l), bindings = ''): Logger {
+export function leanLogger(level: LevelWithSilent, write: (line: string) => void = writeStdout, bindings = ''): Logger {
   const min = LEVELS[level] ?? 30;
   const at =
     (n: number) =>

@@ -5,7 +5,9 @@
 // exited just after a brain died was never reported to the next one; a notify flood while the
 // brain was stopped grew the keeper without bound. And a brain that hangs is replaced by the
 // keeper's watchdog (seen failing with the watchdog's kill left out), but not a brain stopped with
-// its keeper (a paused machine: seen failing when the watchdog counted time alone).
+// its keeper (a paused machine: seen failing when the watchdog counted time alone). And an
+// emperor whose stdout reader went away: the keeper logged its own EPIPE as an uncaught
+// exception, which failed the same way, forever (a whole core; seen failing: 182 ticks in 2 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -143,4 +145,36 @@ test('the whole emperor stopped longer than the watchdog\'s limit (keeper and br
   assert.ok(alive(brain), 'the brain lives');
   assert.equal(e.status().emperor.brainPid, brain);
   assert.ok(!e.logs.some((l) => /hung/.test(String(l.msg))), 'no hung brain reported');
+});
+
+/** CPU ticks (user + system) of a live process, from /proc/PID/stat */
+const cpuTicks = (pid: number): number => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
+test('stdout closed under the emperor (a log reader that went away): no spin, the apps serve, lines are dropped, SIGTERM still stops it', { timeout: 60_000 }, async (t) => {
+  const e = await startEmperor(t);
+  const socket = path.join(e.dir, 'a.sock');
+  e.write('a.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socket}\n`);
+  fs.writeFileSync(path.join(e.dir, 'hello.mjs'), "export default (req, res) => res.end('hello\\n');\n");
+  await e.waitVassal('a', 'ready', 20_000);
+  // the reader goes: every later write to the emperor's stdout fails with EPIPE
+  e.proc.stdout!.destroy();
+  // log lines follow: another vassal added, and one removed
+  const socketB = path.join(e.dir, 'b.sock');
+  e.write('b.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socketB}\n`);
+  await e.waitVassal('b', 'ready', 20_000);
+  e.remove('a.ini');
+  await e.waitGone('a', 20_000);
+  // a keeper that logged its own EPIPE as an uncaught exception wrote that line, failed, and
+  // logged again, forever: a core's worth of CPU. Measured over 2 s, each process idles.
+  const brain = brainOf(e);
+  const before = { keeper: cpuTicks(e.pid), brain: cpuTicks(brain) };
+  await new Promise((r) => setTimeout(r, 2000));
+  const used = { keeper: cpuTicks(e.pid) - before.keeper, brain: cpuTicks(brain) - before.brain };
+  assert.ok(used.keeper < 40 && used.brain < 40, `CPU ticks over 2 s (100 a second is a whole core): ${JSON.stringify(used)}`);
+  assert.equal((await request({ socketPath: socketB }, '/')).body, 'hello\n');
+  assert.equal(await Promise.race([e.stop('SIGTERM'), new Promise((r) => setTimeout(() => r('timeout'), 25_000))]), 0, 'SIGTERM: exit 0');
 });
