@@ -37,6 +37,13 @@ export const ADD_DEBOUNCE_MS = 3;
 export const SECOND_LOOK_MS = 250;
 /** the longest a file being written continuously is waited for */
 export const MAX_SETTLE_MS = 1000;
+/**
+ * A new file still empty when its quiet time ends is most likely one whose writer has opened it
+ * (the create is an event of its own) and not written yet: under load that gap passed the 3 ms
+ * wait and the scanner read an empty file (E_EMPTY, then a reload once the write came). It is
+ * looked at again every DEBOUNCE_MS for up to this long before an empty file is taken as it is.
+ */
+export const EMPTY_WAIT_MS = 100;
 
 /** rescan period once the watcher has failed */
 export const POLL_MS = 5000;
@@ -311,6 +318,10 @@ export class Scanner {
       if (now !== last && Date.now() - started < MAX_SETTLE_MS) {
         last = now;
         this.#timers.set(base, setTimeout(fire, delayMs));
+        return;
+      }
+      if (now.startsWith('0:') && !this.#seen.has(base) && Date.now() - started < EMPTY_WAIT_MS) {
+        this.#timers.set(base, setTimeout(fire, DEBOUNCE_MS));
         return;
       }
       this.#check(base);

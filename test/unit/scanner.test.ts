@@ -58,6 +58,19 @@ test(`${watcher}: each kind of change is one event (add, edit, touch, atomic ren
   assert.deepEqual(kinds(events, 'a.ini'), ['added', 'changed', 'touched', 'changed', 'removed']);
 });
 
+test(`${watcher}: a new file opened and written 30 ms later is one add (its empty state is not looked at); one that stays empty is still added`, async (t) => {
+  const { dir, events } = await scanner(t, new Set(), watcher);
+  const fd = fs.openSync(path.join(dir, 'slow.ini'), 'w'); // the create is an event of its own
+  await new Promise((r) => setTimeout(r, 30)); // a writer preempted between open and write
+  fs.writeSync(fd, '[vassal]\nexec = /bin/true\n');
+  fs.closeSync(fd);
+  fs.closeSync(fs.openSync(path.join(dir, 'empty.ini'), 'w'));
+  await waitUntil(() => kinds(events, 'slow.ini').length >= 1 && kinds(events, 'empty.ini').length >= 1, 5000, 'both added');
+  await new Promise((r) => setTimeout(r, 700)); // past the second look and the look after the burst
+  assert.deepEqual(kinds(events, 'slow.ini'), ['added'], 'one add, with its content (an empty look first would be followed by a change)');
+  assert.deepEqual(kinds(events, 'empty.ini'), ['added']);
+});
+
 test(`${watcher}: a vassal file that is a symlink: an edit of the file it points to, in place or by a rename over it, is a change`, async (t) => {
   const { dir, events } = await scanner(t, new Set(), watcher);
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'emperor-scan-target-'));
