@@ -4,7 +4,7 @@
 // (the keeper and the brain) asks for a `lean` logger: the same JSON lines from a few lines of
 // code here instead of pino, which costs a small process 11 MB of VmRSS (3.8 MB of it private) to
 // load (measured; 2.4 MB of private memory in a bare `node --max-semi-space-size=1`).
-import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Logger, LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -13,10 +13,8 @@ export interface LoggerOptions {
   level?: LevelWithSilent;
   /** force readable output (default: when stdout is a TTY) */
   pretty?: boolean;
-  /** JSON lines without loading pino (the keeper and the brain); readable output still uses pino-pretty */
+  /** JSON lines without loading pino (the keeper and the brain; writeStdout); readable output still uses pino-pretty */
   lean?: boolean;
-  /** with `lean`: each line written to fd 1 before the call returns, as pino's sync destination does (the brain) */
-  sync?: boolean;
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -24,7 +22,7 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
 export async function createLogger(opts: LoggerOptions = {}): Promise<Logger> {
   const level = opts.level ?? 'info';
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
-  if (opts.lean && !pretty) return opts.sync ? leanLogger(level, writeStdoutSync) : leanLogger(level);
+  if (opts.lean && !pretty) return leanLogger(level);
   const { pino } = await import('pino');
   const base = { base: undefined, level, timestamp: pino.stdTimeFunctions.isoTime };
   if (pretty) {
@@ -37,45 +35,90 @@ export async function createLogger(opts: LoggerOptions = {}): Promise<Logger> {
 
 /** stdout failed (EPIPE: its reader went away): its lines are dropped from then on */
 let stdoutBroken = false;
+let guarded = false;
+/** bytes waiting for stdout past which a line is dropped (a reader that stopped reading) */
+export const STDOUT_QUEUE_MAX = 1 << 20;
+/** lines dropped since stdout last drained */
+let dropped = 0;
 
 /**
- * A line to process.stdout (the keeper's writer). A write error is an 'error' event on the stream,
- * which, with no listener, became an uncaught exception: the keeper's handler logged it, that line
- * failed too, and so on, a whole core spinning (an emperor whose log reader had gone). Now the
- * first error ends writing to stdout: the lines are dropped; the processes keep running.
+ * A line to process.stdout, for `emperor run`'s keeper and brain; it never blocks and never
+ * grows without bound. While the pipe has room the line is in it before this returns (libuv
+ * writes at once when nothing is queued), so a crash or SIGKILL right after a call does not lose
+ * it, as with pino's sync destination. A reader that stops reading (a paused `| less`, a stalled
+ * log shipper) used to stop the emperor: the brain's synchronous write waited up to 10 s on
+ * every line (the pipe is non-blocking, so EAGAIN) and a crashed copy was not replaced until
+ * the reader came back, while the keeper's queue grew with every line. Now up to
+ * STDOUT_QUEUE_MAX bytes wait; past that, lines are dropped and counted, and one line says how
+ * many once stdout drains. A write error (EPIPE: the reader went away) ends writing to stdout:
+ * with no listener it was an uncaught exception, which the keeper logged, which failed the same
+ * way, forever (a whole core).
  */
-function writeStdout(line: string): void {
+export function writeStdout(line: string): void {
   if (stdoutBroken) return;
-  if (!guarded) {
-    guarded = true;
-    process.stdout.on('error', () => void (stdoutBroken = true));
-    // the same for stderr (Node's own warnings go there): never an uncaught exception
-    process.stderr.on('error', () => undefined);
+  guard();
+  if (process.stdout.writableLength > STDOUT_QUEUE_MAX) {
+    dropped += countLines(line);
+    return;
   }
   process.stdout.write(line);
 }
-let guarded = false;
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-/** EAGAIN (fd 1 is a non-blocking pipe and full): retried every 100 ms this many times, then the line is dropped */
-const EAGAIN_TRIES = 100;
+/** The same for stderr: bounded, never an uncaught exception; what does not fit is dropped. */
+export function writeStderr(text: string): void {
+  guard();
+  if (!stderrBroken && process.stderr.writableLength <= STDOUT_QUEUE_MAX) process.stderr.write(text);
+}
+let stderrBroken = false;
+
+function guard(): void {
+  if (guarded) return;
+  guarded = true;
+  process.stdout.on('error', () => void (stdoutBroken = true));
+  process.stdout.on('drain', reportDropped);
+  process.stderr.on('error', () => void (stderrBroken = true));
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return Math.max(1, n);
+}
 
 /**
- * A line written to fd 1 now, whole, as pino.destination({ sync: true }) writes it (sonic-boom:
- * writeSync, and on EAGAIN a 100 ms sleep and again; here at most EAGAIN_TRIES times): a crash
- * or SIGKILL right after a call cannot lose the line.
+ * A child's stdout and stderr (pipes) passed on to this process's, whole lines at a time, so
+ * they never interleave with this process's own lines, through the bounded writers above. The
+ * keeper runs the brain and the socket forge so: a child that inherits the keeper's stdout
+ * shares its open file description, and Node makes fds 0-2 blocking in every child it spawns
+ * (and restores them at exit): each brain or forge start made the keeper's own stdout blocking,
+ * and a reader that stopped reading then stopped the keeper and the brain with it.
  */
-export function writeStdoutSync(line: string): void {
-  let buf = Buffer.from(line);
-  for (let tries = 0; buf.length > 0; ) {
-    try {
-      buf = buf.subarray(fs.writeSync(1, buf));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if ((code !== 'EAGAIN' && code !== 'EBUSY') || ++tries > EAGAIN_TRIES) return;
-      Atomics.wait(pause, 0, 0, 100);
-    }
-  }
+export function relayOutput(child: { stdout: Readable | null; stderr: Readable | null }): void {
+  const relay = (stream: Readable | null, write: (text: string) => void): void => {
+    if (!stream) return;
+    let tail = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const text = tail + chunk;
+      const nl = text.lastIndexOf('\n');
+      // a line longer than the queue's bound is passed on in pieces rather than kept growing
+      if (nl < 0 && text.length <= STDOUT_QUEUE_MAX) return void (tail = text);
+      const cut = nl < 0 ? text.length : nl + 1;
+      write(text.slice(0, cut));
+      tail = text.slice(cut);
+    });
+    stream.on('end', () => tail && write(`${tail}\n`));
+    stream.on('error', () => undefined);
+  };
+  relay(child.stdout, writeStdout);
+  relay(child.stderr, writeStderr);
+}
+
+function reportDropped(): void {
+  if (dropped === 0 || stdoutBroken) return;
+  const n = dropped;
+  dropped = 0;
+  process.stdout.write(`{"level":40,"time":"${new Date().toISOString()}","dropped":${n},"msg":"${n} log line(s) dropped: stdout was not being read (more than ${STDOUT_QUEUE_MAX} bytes waiting)"}\n`);
 }
 
 /** pino's stdSerializers.err (pino-std-serializers): type, message and stack with their causes, other fields as they are. */
@@ -142,8 +185,8 @@ function fieldsOf(obj: Record<string, unknown>): string {
 }
 
 /**
- * pino's line format ({"level":30,"time":"ISO",bindings,fields,"msg":...}), written synchronously
- * to fd 1, without loading pino: `log.LEVEL(msg)`, `log.LEVEL(fields, msg)`, `log.LEVEL(err, msg)`
+ * pino's line format ({"level":30,"time":"ISO",bindings,fields,"msg":...}), written to stdout
+ * (writeStdout) without loading pino: `log.LEVEL(msg)`, `log.LEVEL(fields, msg)`, `log.LEVEL(err, msg)`
  * (as `err`, msg defaulting to its message) and `log.child(bindings)`. Errors under `err` as pino's
  * serializer writes them. (pino's printf-style arguments are not supported: the emperor passes none.)
  */

@@ -22,9 +22,9 @@ export async function runCommand(o: RunOptions, argv: string[], envToken: string
   const { BRAIN_ENV, BRAIN_MODE_ENV, KeeperLink, runKeeper } = await import('../keeper/index.js');
   // a brain only when the keeper that forked it says so (not any IPC parent, e.g. a process manager)
   const keeper = process.env[BRAIN_ENV] !== String(process.ppid) || !process.send;
-  // both write pino's lines without loading pino (it costs the brain 2.4 MB of private memory); the
-  // brain's lines are written before the call returns, as pino's sync destination wrote them
-  const log = await createLogger({ level: o.logLevel as 'info', lean: true, sync: !keeper });
+  // both write pino's lines without loading pino (it costs the brain 2.4 MB of private memory),
+  // to a stdout that never blocks them (shared/logger.ts writeStdout)
+  const log = await createLogger({ level: o.logLevel as 'info', lean: true });
   if (keeper) {
     // the keeper: it holds sockets and copies and runs this same command again as its brain
     // (which gets the dashboard token this process took out of its environment)

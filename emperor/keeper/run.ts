@@ -4,7 +4,7 @@
 // disk on SIGUSR2 (`emperor upgrade`). It must not do the brain's work.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../../shared/logger.js';
+import { relayOutput, type Logger } from '../../shared/logger.js';
 import { EXIT } from '../../shared/errors.js';
 import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
@@ -92,16 +92,21 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
       resolve(code);
     })());
 
-  const forkBrain = (standby: boolean): ChildProcess =>
-    fork(CLI, argv, {
+  const forkBrain = (standby: boolean): ChildProcess => {
+    const child = fork(CLI, argv, {
       execArgv: [...process.execArgv, ...(process.env[BRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, ...brainEnv, [BRAIN_ENV]: String(process.pid), [BRAIN_MODE_ENV]: standby ? 'standby' : 'run' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // its output through pipes the keeper passes on (shared/logger.ts relayOutput): an inherited
+      // stdout would share the keeper's open file description, which Node makes blocking in a child
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       // its own process group: a signal to the keeper's group (Ctrl-C, `tini -g`) reaches the
       // brain once, forwarded, not twice (a second stop signal means "kill every copy at once")
       detached: true,
     });
+    relayOutput(child);
+    return child;
+  };
 
   /** Make `child` the brain: its requests are served, its death handled. */
   const serve = (child: ChildProcess): void => {

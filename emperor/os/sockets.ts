@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { SocketAddress } from '../../shared/types.js';
 import type net from 'node:net';
 import { parseForgeReply, type ForgeActor, type ForgeReply, type ForgeRequest } from '../../shared/protocol.js';
-import type { Logger } from '../../shared/logger.js';
+import { relayOutput, type Logger } from '../../shared/logger.js';
 import { descriptorShortage } from './fds.js';
 import { unlinkOwnSocket, type FileId } from './socket-paths.js';
 
@@ -276,7 +276,10 @@ export class Sockets {
 
   #startForge(): ChildProcess {
     if (this.#forge?.connected) return this.#forge;
-    const forge = fork(FORGE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    // its output through pipes, passed on: an inherited stdout would share this process's open
+    // file description, which Node makes blocking in every child (shared/logger.ts relayOutput)
+    const forge = fork(FORGE, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    relayOutput(forge);
     this.#forgeReady = false;
     forge.on('message', (raw, handle) => {
       const reply = parseForgeReply(raw);

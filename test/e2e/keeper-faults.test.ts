@@ -178,3 +178,28 @@ test('stdout closed under the emperor (a log reader that went away): no spin, th
   assert.equal((await request({ socketPath: socketB }, '/')).body, 'hello\n');
   assert.equal(await Promise.race([e.stop('SIGTERM'), new Promise((r) => setTimeout(() => r('timeout'), 25_000))]), 0, 'SIGTERM: exit 0');
 });
+
+test('stdout not read (a paused log reader) while a vassal floods its output: a killed copy is still replaced, the keeper queues at most 1 MiB, and the dropped lines are counted', { timeout: 90_000 }, async (t) => {
+  const e = await startEmperor(t);
+  fs.writeFileSync(path.join(e.dir, 'hello.mjs'), "export default (req, res) => res.end('hello\\n');\n");
+  fs.writeFileSync(path.join(e.dir, 'chatty.mjs'), "export default (req, res) => res.end('chatty\\n');\nsetInterval(() => { for (let i = 0; i < 20; i++) console.log('chatty line ' + 'x'.repeat(200)); }, 5);\n");
+  const socket = path.join(e.dir, 'q.sock');
+  e.write('q.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socket}\n`);
+  e.write('chatty.ini', `[vassal]\napp = ${path.join(e.dir, 'chatty.mjs')}\nhttp-socket = ${path.join(e.dir, 'chatty.sock')}\n`);
+  const q = await e.waitVassal('q', 'ready', 20_000);
+  await e.waitVassal('chatty', 'ready', 20_000);
+  // the reader stops reading: the pipe fills within a second (the keeper passes on 1000 lines a second)
+  e.proc.stdout!.pause();
+  await new Promise((r) => setTimeout(r, 3000));
+  process.kill(q.pid!, 'SIGKILL');
+  // before: the brain's write to the full pipe blocked it, and nothing replaced the copy
+  const next = await e.waitVassal('q', (v) => v.state === 'ready' && v.pid !== q.pid, 15_000);
+  assert.equal((await request({ socketPath: socket }, '/')).body, 'hello\n');
+  const keeperMb = rssMb(e.pid);
+  await new Promise((r) => setTimeout(r, 3000)); // more lines than the 1 MiB the keeper may queue
+  assert.ok(rssMb(e.pid) - keeperMb < 16, `the keeper does not grow with the lines it cannot write: ${keeperMb} -> ${rssMb(e.pid)} MB`);
+  e.proc.stdout!.resume();
+  const report = await e.waitLog((l) => typeof l.dropped === 'number', 20_000, 'a line saying how many lines were dropped');
+  assert.ok((report.dropped as number) > 0, JSON.stringify(report));
+  assert.ok(alive(next.pid!));
+});
