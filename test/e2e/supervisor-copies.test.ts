@@ -96,6 +96,8 @@ test('defect 12: the only copy, killed after serving 2 s, is replaced at once, e
     process.kill(v.pid!, 'SIGKILL');
     v = await e.waitVassal(name, (r) => r.state === 'ready' && r.pid !== v.pid, 15_000);
     assert.equal((await request({ socketPath: sock }, '/')).body, 'hello');
+    // the brain's lines reach stdout through the keeper, a moment after the record
+    await waitUntil(() => e.events('spawned', name).length > spawnsBefore, 5000, 'the spawn logged');
     const exited = e.events('exited', name).at(-1)!;
     const spawned = e.events('spawned', name)[spawnsBefore]!;
     // the emperor's own clock: the old policy waited 1 s and more (doubling), the new one not at all
