@@ -55,7 +55,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink): Promise<nu
     return EXIT.START_FAILED;
   }
   // 7b. after a burst of vassal events (a drop, a rollout, an adoption), once quiet: the burst's heap given back
-  const settle = new HeapSettler(log);
+  const settle = new HeapSettler(log, { role: 'brain' });
   emperor.bus.on('event', () => settle.poke());
   // 8. watch the directory; a stop signal before the watch is ready must not wait for it
   const started = await Promise.race([emperor.start().then(() => true), stopper.done.then(() => false)]);

@@ -2,15 +2,16 @@
 // copy) leaves the keeper and the brain holding its garbage and the heap pages it grew into: V8
 // collects the old generation only when it reaches its next limit, and a plain full collection
 // frees objects but keeps the pages they were spread over. V8's memory reducer would give them
-// back, but it starts only after the committed heap grew by some 10 MB, so after a drop it often
-// never runs (docs/performance.md, "memory reducer"). Measured with 300 idle app vassals: keeper
-// 16.8 -> 12.4 MB and brain 24.9 -> 19.2 MB of private memory after one memory-reducing collection.
+// back, but after a 300-file drop it had not within 70 s (docs/performance.md, "Giving a drop's
+// heap back"). Measured with 300 idle app vassals: keeper 16.8 -> 12.4 MB and brain 27.3 -> 21.9 MB
+// of private memory after one memory-reducing collection.
 //
-// The settler asks for that collection (V8's low-memory notification: every page compacted, new
-// space shrunk, pooled pages released) once the process has been quiet for QUIET_MS after at least
-// MIN_ACTIVITY units of work (spawns, exits, vassal events), at most once every MIN_GAP_MS. It is
-// reached through node:inspector's HeapProfiler.collectGarbage, in process (no port is opened),
-// loaded only when the first collection is due. Never on a hot path: poke() sets two numbers.
+// The settler asks for that collection (V8's low-memory notification: a memory-reducing full
+// collection that compacts the heap and gives freed pages back) once the process has been quiet
+// for QUIET_MS after at least MIN_ACTIVITY units of work (spawns, exits, vassal events), at most
+// once every MIN_GAP_MS. It is reached through node:inspector's HeapProfiler.collectGarbage, in
+// process (no port is opened), loaded only when the first collection is due. Never on a hot path:
+// poke() sets two numbers.
 import type { Logger } from './logger.js';
 
 /** quiet this long after the last unit of work before collecting */
@@ -24,6 +25,8 @@ export interface SettleOptions {
   quietMs?: number;
   minGapMs?: number;
   minActivity?: number;
+  /** named in the log line (`keeper`, `brain`) */
+  role?: string;
   /** the collection (tests); by default V8's low-memory notification through node:inspector */
   collect?: () => Promise<void>;
 }
@@ -40,6 +43,7 @@ export class HeapSettler {
   readonly #minGapMs: number;
   readonly #minActivity: number;
   readonly #collect: () => Promise<void>;
+  readonly #role: string | undefined;
   #work = 0;
   #lastWork = 0;
   #lastCollect = -Infinity;
@@ -57,6 +61,7 @@ export class HeapSettler {
     this.#minGapMs = opts.minGapMs ?? MIN_GAP_MS;
     this.#minActivity = opts.minActivity ?? MIN_ACTIVITY;
     this.#collect = opts.collect ?? lowMemoryNotification;
+    this.#role = opts.role;
   }
 
   /** `n` units of work happened now. */
@@ -98,9 +103,9 @@ export class HeapSettler {
       await this.#collect();
       this.collections++;
       const s: Settled = { ms: Math.round((performance.now() - t0) * 10) / 10, heapBefore, heapAfter: process.memoryUsage().heapTotal };
-      this.log?.debug(s, 'heap settled after a burst of work');
+      this.log?.debug({ role: this.#role, ...s }, 'heap settled after a burst of work');
     } catch (err) {
-      this.log?.debug({ err }, 'heap settle: the collection is not available; not asked again');
+      this.log?.debug({ role: this.#role, err }, 'heap settle: the collection is not available; not asked again');
       this.close();
     } finally {
       this.#lastCollect = Date.now();

@@ -32,7 +32,7 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
   closeInheritedFds();
   const keeper = new Keeper(log);
   // after a burst of spawns and exits, once quiet: the burst's heap given back (shared/heap-settle.ts)
-  const settle = new HeapSettler(log);
+  const settle = new HeapSettler(log, { role: 'keeper' });
   keeper.onCopyChange = () => settle.poke();
   let brain: ChildProcess | null = null;
   /** when the current brain said `up` (0: not yet): SIGHUP waits for it, backoff resets on it */
