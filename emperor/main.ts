@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../shared/errors.js';
+import { HeapSettler } from '../shared/heap-settle.js';
 import { closeInheritedFds } from './os/index.js';
 import { startControlServer } from './control/index.js';
 import type { KeeperLink } from './keeper/index.js';
@@ -53,6 +54,9 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink): Promise<nu
     store.close();
     return EXIT.START_FAILED;
   }
+  // 7b. after a burst of vassal events (a drop, a rollout, an adoption), once quiet: the burst's heap given back
+  const settle = new HeapSettler(log, { role: 'brain' });
+  emperor.bus.on('event', () => settle.poke());
   // 8. watch the directory; a stop signal before the watch is ready must not wait for it
   const started = await Promise.race([emperor.start().then(() => true), stopper.done.then(() => false)]);
   // 9. the control socket: stop/start/restart/reload --wait from the CLI
@@ -66,6 +70,7 @@ export async function runEmperor(opts: RunOptions, link: KeeperLink): Promise<nu
     log.info({ brainPid: process.pid }, 'retiring: a new brain takes over every copy');
     await emperor.retire();
   }
+  settle.close();
   control?.close();
   await dashboard?.close();
   output.close();

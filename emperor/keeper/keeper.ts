@@ -72,6 +72,8 @@ export class Keeper {
   onBrainSays: (what: 'up' | 'stopping' | 'upgrade') => void = () => undefined;
   /** told of the brain's answer to the watchdog's `alive` (asked through tell()) */
   onBrainAlive: (n: number) => void = () => undefined;
+  /** told of each copy spawned and each copy exited (the heap settler counts them) */
+  onCopyChange: () => void = () => undefined;
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
@@ -334,7 +336,9 @@ export class Keeper {
     }
     const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null };
     this.#copies.set(id, kept);
+    this.onCopyChange();
     void copy.exit.then((info) => {
+      this.onCopyChange();
       if (this.#send({ t: 'exited', copy: id, info })) this.#forget(kept);
       else kept.exited = info;
       this.#spares.exited(kept.vassal);

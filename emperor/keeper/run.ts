@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { relayOutput, type Logger } from '../../shared/logger.js';
 import { EXIT } from '../../shared/errors.js';
+import { HeapSettler } from '../../shared/heap-settle.js';
 import { KEEPER_PROTOCOL, parseBrainMessage } from '../../shared/keeper-protocol.js';
 import { closeInheritedFds } from '../os/index.js';
 import { Keeper } from './keeper.js';
@@ -30,6 +31,9 @@ const ALIVE_EVERY_MS = Math.min(5000, Math.floor(HUNG_MS / 3));
 export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, string> = {}): Promise<number> {
   closeInheritedFds();
   const keeper = new Keeper(log);
+  // after a burst of spawns and exits, once quiet: the burst's heap given back (shared/heap-settle.ts)
+  const settle = new HeapSettler(log, { role: 'keeper' });
+  keeper.onCopyChange = () => settle.poke();
   let brain: ChildProcess | null = null;
   /** when the current brain said `up` (0: not yet): SIGHUP waits for it, backoff resets on it */
   let brainUpAt = 0;
@@ -87,6 +91,7 @@ export function runKeeper(argv: string[], log: Logger, brainEnv: Record<string, 
     (finishing ??= (async () => {
       if (restartTimer) clearTimeout(restartTimer);
       clearInterval(watchdog);
+      settle.close();
       if (upgrade) upgrade.giveUp('the emperor is stopping');
       await keeper.endAll();
       resolve(code);
