@@ -4,7 +4,7 @@
 // whose spawn answer came after its request had timed out (nobody would track it).
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress, SpareInfo } from '../../shared/types.js';
-import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
+import { isReadyNotify, type ForgeActor, type WorkerStats } from '../../shared/protocol.js';
 import type { ControlReply } from '../../shared/control.js';
 import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseKeeperMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnMeta, type SpawnSpec } from '../os/index.js';
@@ -20,6 +20,8 @@ export class RemoteCopy implements CopyHandle {
   exited: ExitInfo | null = null;
   #resolve!: (info: ExitInfo) => void;
   handlers: Handlers | null = null;
+  /** its last heartbeat's stats (what a keeper's `idle` answer repeats, with its RSS from /proc) */
+  stats: WorkerStats | null = null;
 
   constructor(
     private readonly link: KeeperLink,
@@ -254,11 +256,23 @@ export class KeeperLink implements Host {
     this.#pings = [];
     for (let i = 0; i < all.length; i += MAX_BATCH) {
       const batch = all.slice(i, i + MAX_BATCH);
-      void this.request({ t: 'pings', id: 0, copies: batch.map((p) => p.copy) }).then(() => {
+      void this.request({ t: 'pings', id: 0, copies: batch.map((p) => p.copy) }).then(({ msg }) => {
         const at = Date.now();
         for (const p of batch) p.delivered?.(at);
+        // the copies the keeper saw asleep in their event loop (not pinged): a beat that changes
+        // nothing but the time and the RSS (the supervisor notes it as a quiet beat)
+        if (msg.t === 're' && msg.ok && msg.idle) for (const c of msg.idle) this.#idleBeat(c.copy, c.rss);
       });
     }
+  }
+
+  #idleBeat(copy: number, rss: number): void {
+    const rc = this.#copies.get(copy);
+    if (!rc) return;
+    const last = rc.stats ?? { requests: 0, inFlight: 0, rss: 0, avgMs: 0, p99Ms: 0 };
+    const stats = { ...last, rss: rss > 0 ? rss : last.rss };
+    rc.stats = stats;
+    rc.handlers?.onMessage({ type: 'heartbeat', stats });
   }
 
   request(msg: BrainMessage & { id?: number }): Promise<{ msg: KeeperMessage; handle: NativeHandle | undefined }> {
@@ -373,7 +387,12 @@ export class KeeperLink implements Host {
     // the keeper's watchdog: answered from this event loop, so a brain that hangs is replaced
     if (msg.t === 'alive') return this.send({ t: 'alive', n: msg.n });
     if (msg.t === 'beats') {
-      for (const b of msg.beats) this.#copies.get(b.copy)?.handlers?.onMessage({ type: 'heartbeat', stats: b.stats });
+      for (const b of msg.beats) {
+        const rc = this.#copies.get(b.copy);
+        if (!rc) continue;
+        rc.stats = b.stats;
+        rc.handlers?.onMessage({ type: 'heartbeat', stats: b.stats });
+      }
       return;
     }
     const rc = this.#copies.get(msg.copy);
@@ -383,6 +402,7 @@ export class KeeperLink implements Host {
         return rc.handlers?.onLine(msg.stream, msg.text);
       case 'msg':
         if (msg.msg.type === 'ready') rc.ready = true;
+        if (msg.msg.type === 'heartbeat') rc.stats = msg.msg.stats;
         return rc.handlers?.onMessage(msg.msg);
       case 'notify':
         if (isReadyNotify(msg.line)) rc.ready = true;
