@@ -5,7 +5,8 @@
 // gone one are not (or not in the same loop).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EPOLL_WAITS, loopIdle, pageSize, parseStat, parseSyscall } from '../../emperor/os/loop-idle.js';
 import { processStartTime } from '../../emperor/os/index.js';
@@ -112,4 +113,22 @@ test('loopIdle costs a few microseconds (two small synchronous reads); the page 
   t.diagnostic(`loopIdle: ${us.toFixed(1)} us per call`);
   assert.ok(us < 500, `${us} us per call`);
   assert.ok([4096, 16384, 65536].includes(pageSize()!));
+});
+
+// /proc/PID/syscall of another user's process needs CAP_SYS_PTRACE (a container may lack it):
+// EACCES there is "not provably idle", and the keeper pings as before. Seen from a reader that
+// runs as nobody, against this test's idle child (root's): null, where root's own read says idle.
+test('loopIdle read by another user without CAP_SYS_PTRACE (EACCES): no verdict', { skip: (process.getuid?.() !== 0 || !EPOLL_WAITS[process.arch]) && 'needs root (to run a reader as nobody)' }, async (t) => {
+  const idle = node('setInterval(() => {}, 1e9)');
+  t.after(() => idle.kill('SIGKILL'));
+  await sleep(300);
+  const start = processStartTime(idle.pid!)!;
+  assert.ok(await waitIdle(idle.pid!, start), 'root sees it idle');
+  const mod = fileURLToPath(new URL('../../emperor/os/loop-idle.js', import.meta.url));
+  const code = `import { loopIdle } from ${JSON.stringify(mod)}; import fs from 'node:fs'; let code = null; try { fs.readFileSync('/proc/${idle.pid}/syscall'); } catch (e) { code = e.code; } console.log(JSON.stringify({ seen: loopIdle(${idle.pid}, ${start}), code }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { seen: unknown; code: string | null };
+  assert.equal(out.code, 'EACCES', 'the read is refused');
+  assert.equal(out.seen, null, 'and gives no verdict');
 });
