@@ -8,9 +8,9 @@ import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
 import { isReadyNotify, SPARE_ENV, type WorkerMessage } from '../../shared/protocol.js';
 import { Spares, specKey, type SpawnAsk } from './spares.js';
+import { IdleAsks, pingAll } from './idle.js';
 import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseBrainMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import type { WorkerStats } from '../../shared/protocol.js';
-import { loopIdle, pageSize } from '../os/loop-idle.js';
 import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
 
 /**
@@ -26,16 +26,6 @@ export const BEATS_MS = 50;
  */
 const NO_FEATURES = process.env.EMPEROR_TEST_KEEPER_FEATURES === 'none';
 
-/**
- * A copy asleep in its event loop's epoll wait is answered for from /proc (loop-idle.ts), not
- * pinged, at most this many asks in a row: the next ask is a real ping through its channel, so a
- * channel or a ping handler that broke is still found, within (PROOFS_MAX + 1) pings of its
- * heartbeat (about 5 heartbeat periods: 2 min 40 s at the default 30 s) plus its limit.
- */
-export const PROOFS_MAX = 7;
-/** ...and never longer than this since the copy last answered itself (a long `heartbeat`) */
-export const PROOF_MAX_MS = 10 * 60_000;
-
 interface Kept {
   id: number;
   copy: Copy;
@@ -50,14 +40,8 @@ interface Kept {
   exited: ExitInfo | null;
   /** the spawn request of a `spare = true` vassal's copy: what its spare is started from */
   spare: SpawnAsk | null;
-  /** the epoll descriptor its main loop waits on: seen at a real ping's check and confirmed by its answer (null: not yet) */
-  loopFd: number | null;
-  /** the descriptor seen at the check before the real ping in flight (confirmed when it answers) */
-  seenFd: number | null;
-  /** asks answered from /proc since it last answered itself */
-  proofs: number;
-  /** when it last answered itself (a heartbeat of its own) */
-  beatAt: number;
+  /** asked to ping it: answered from /proc while it sleeps in its event loop (idle.ts) */
+  asks: IdleAsks;
 }
 
 export class Keeper {
@@ -69,8 +53,6 @@ export class Keeper {
   readonly #tags = new Map<string, { json: string; refs: number }>();
   /** each `spare = true` vassal's spare worker (not in #copies until a spawn takes it) */
   readonly #spares: Spares;
-  /** /proc's page size (a proof's RSS), worked out once */
-  #pageSize: number | null | undefined;
   #nextCopy = 1;
   #brain: ChildProcess | null = null;
   /** the brain said hello: it listens (a message sent before that would be lost) */
@@ -222,8 +204,7 @@ export class Keeper {
     switch (m.t) {
       case 'hello':
         this.#features = NO_FEATURES ? [] : (m.features ?? []);
-        // a new brain knows none of its copies' stats yet: the next ask of each is a real ping
-        for (const k of this.#copies.values()) k.proofs = PROOFS_MAX;
+        for (const k of this.#copies.values()) k.asks.pingNext(); // the new brain has no stats yet
         return this.#inventory(m.v);
       case 'up':
       case 'stopping':
@@ -273,49 +254,13 @@ export class Keeper {
       }
       case 'pings': {
         // a copy no longer held (it exited: its exit is on its way to the brain) is left out; one
-        // asleep in its loop is answered for (`idle`, to a brain that said it reads them)
-        const prove = this.#features.includes('idle');
-        const idle: Array<{ copy: number; rss: number }> = [];
-        const now = Date.now();
-        for (const copy of m.copies) {
-          const k = this.#copies.get(copy);
-          if (!k) continue;
-          const rss = prove ? this.#idle(k, now) : null;
-          if (rss !== null) {
-            idle.push({ copy, rss });
-            continue;
-          }
-          k.pinged = true;
-          k.copy.ping();
-        }
+        // asleep in its event loop is answered for (`idle`: to a brain that reads it), not pinged
+        const idle = pingAll(m.copies.flatMap((c) => this.#copies.get(c) ?? []), this.#features.includes('idle'));
         return void this.#send({ t: 're', id: m.id, ok: true, ...(idle.length > 0 ? { idle } : {}) });
       }
       case 'standby':
         return; // only an upgrade's new brain says it, to run.ts, before it is served here
     }
-  }
-
-  /**
-   * Copy `k` is asleep in its own event loop's epoll wait (loop-idle.ts): its RSS in bytes (0:
-   * unknown), for an answer without a ping. Null: it is pinged (a real ping is due, or it is
-   * not provably idle: another state, another system call, another epoll descriptor than its
-   * loop's, /proc unreadable, the pid reused); the descriptor seen now is its loop's if it answers.
-   */
-  #idle(k: Kept, now: number): number | null {
-    if (!k.ready || !k.copy.alive || k.copy.stopping) return null;
-    const due = k.loopFd === null || k.proofs >= PROOFS_MAX || now - k.beatAt >= PROOF_MAX_MS;
-    if (due && k.loopFd !== null) {
-      k.seenFd = null;
-      return null;
-    }
-    const seen = loopIdle(k.copy.pid, k.copy.pidStart);
-    if (due || !seen || seen.epfd !== k.loopFd) {
-      k.seenFd = seen?.epfd ?? null;
-      return null;
-    }
-    k.proofs++;
-    this.#pageSize ??= pageSize();
-    return seen.rssPages * (this.#pageSize ?? 0);
   }
 
   /** A (new) brain's first question: what is held, what runs, what exited while nobody listened. */
@@ -387,7 +332,7 @@ export class Keeper {
         return;
       }
     }
-    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null, loopFd: null, seenFd: null, proofs: 0, beatAt: Date.now() };
+    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null, asks: new IdleAsks() };
     this.#copies.set(id, kept);
     void copy.exit.then((info) => {
       if (this.#send({ t: 'exited', copy: id, info })) this.#forget(kept);
@@ -411,13 +356,7 @@ export class Keeper {
         k.ready = true;
         if (k.spare) this.#spares.want(k.spare);
       }
-      if (msg.type === 'heartbeat') {
-        // it answered itself: the descriptor seen before the ping it answers is its loop's
-        if (k.pinged && k.seenFd !== null) k.loopFd = k.seenFd;
-        k.seenFd = null;
-        k.proofs = 0;
-        k.beatAt = Date.now();
-      }
+      if (msg.type === 'heartbeat') k.asks.beat(k.pinged);
       if (this.#congested) {
         // a stalled brain must not make the keeper queue without bound: a periodic beat waits for
         // the next (one that answers a ping never does), a load report only its latest matters
