@@ -11,14 +11,21 @@ export const KEEPER_PROTOCOL = 1;
 
 /**
  * What a side understands beyond protocol 1, said in the `hello` (brain) and the `inventory`
- * (keeper): `beats` (the brain reads heartbeats sent together) and `pings` (the keeper takes one
- * `pings` request for many copies). A side that does not say one is never sent it: a new brain
+ * (keeper): `beats` (the brain reads heartbeats sent together), `pings` (the keeper takes one
+ * `pings` request for many copies) and `idle` (the brain reads the `idle` list of a `pings`
+ * answer: copies the keeper saw asleep in their event loop, answered for without a ping). A side that does not say one is never sent it: a new brain
  * started by an `emperor upgrade` talks to the keeper that was running, which may be older.
  */
-export const FEATURES = ['beats', 'pings'] as const;
+export const FEATURES = ['beats', 'pings', 'idle'] as const;
 export type Feature = (typeof FEATURES)[number];
 /** the most copies in one `pings` or `beats` message (the sender splits a larger batch) */
 export const MAX_BATCH = 4096;
+
+/** A copy the keeper answered a ping for: asleep in its event loop's wait (emperor/os/loop-idle.ts). */
+export interface IdleCopy {
+  copy: number;
+  rss: number;
+}
 
 /** What a brain learns of a live (or just exited) copy when it starts: enough to adopt it. */
 export interface KeptCopy {
@@ -96,7 +103,8 @@ export type KeeperMessage =
   | { t: 'go' }
   /** to the running brain: the upgrade it asked for (or SIGUSR2 started) failed; it stays */
   | { t: 'upgrade-failed'; reason: string }
-  | { t: 're'; id: number; ok: true; key?: string; file?: { dev: string; ino: string } | null }
+  /** `idle` (a `pings` answer, to a brain that said `idle`): copies not pinged, seen asleep in their event loop; `rss` from /proc, bytes (0: unknown) */
+  | { t: 're'; id: number; ok: true; key?: string; file?: { dev: string; ino: string } | null; idle?: IdleCopy[] }
   | { t: 're'; id: number; ok: false; code: string; message: string }
   | { t: 'spawned'; id: number; copy: number; pid: number; pidStart: number; startedAt: number }
   | { t: 'spawn-failed'; id: number; error: string }
@@ -254,7 +262,12 @@ export function parseKeeperMessage(raw: unknown): KeeperMessage | null {
       if (!isId(m.id)) return null;
       if (m.ok === true) {
         const file = isObj(m.file) && isStr(m.file.dev, 32) && isStr(m.file.ino, 32) ? { dev: m.file.dev, ino: m.file.ino } : null;
-        return { t: 're', id: m.id, ok: true, ...(isStr(m.key, 4200) ? { key: m.key } : {}), file };
+        let idle: IdleCopy[] | undefined;
+        if (m.idle !== undefined) {
+          if (!Array.isArray(m.idle) || m.idle.length > MAX_BATCH || !m.idle.every((c) => isObj(c) && isId(c.copy) && isId(c.rss))) return null;
+          idle = (m.idle as Obj[]).map((c) => ({ copy: c.copy as number, rss: c.rss as number }));
+        }
+        return { t: 're', id: m.id, ok: true, ...(isStr(m.key, 4200) ? { key: m.key } : {}), file, ...(idle ? { idle } : {}) };
       }
       return isStr(m.code, 64) && isStr(m.message) ? { t: 're', id: m.id, ok: false, code: m.code, message: m.message } : null;
     case 'retire':

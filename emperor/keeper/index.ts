@@ -4,4 +4,5 @@
 export { Keeper } from './keeper.js';
 export { runKeeper } from './run.js';
 export { BRAIN_ENV, BRAIN_MODE_ENV, BRAIN_NODE_OPTIONS_ENV } from './names.js';
-export { type CopyTag, copyTag, type Inventory, KeeperLink, RemoteCopy, tagOf } from './link.js';
+export { type Inventory, KeeperLink, RemoteCopy } from './link.js';
+export { type CopyTag, copyTag, tagOf } from './tags.js';

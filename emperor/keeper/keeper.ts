@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo } from '../../shared/types.js';
 import { isReadyNotify, SPARE_ENV, type WorkerMessage } from '../../shared/protocol.js';
 import { Spares, specKey, type SpawnAsk } from './spares.js';
+import { IdleAsks, pingAll } from './idle.js';
 import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseBrainMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import type { WorkerStats } from '../../shared/protocol.js';
 import { flushStraySweep, logStrays, OutputBudget, processStartTime, SocketError, Sockets, spawnCopy, type Copy, type NativeHandle } from '../os/index.js';
@@ -39,6 +40,8 @@ interface Kept {
   exited: ExitInfo | null;
   /** the spawn request of a `spare = true` vassal's copy: what its spare is started from */
   spare: SpawnAsk | null;
+  /** asked to ping it: answered from /proc while it sleeps in its event loop (idle.ts) */
+  asks: IdleAsks;
 }
 
 export class Keeper {
@@ -203,6 +206,7 @@ export class Keeper {
     switch (m.t) {
       case 'hello':
         this.#features = NO_FEATURES ? [] : (m.features ?? []);
+        for (const k of this.#copies.values()) k.asks.pingNext(); // the new brain has no stats yet
         return this.#inventory(m.v);
       case 'up':
       case 'stopping':
@@ -251,14 +255,10 @@ export class Keeper {
         return k.copy.ping(() => this.#send({ t: 're', id: m.id, ok: true }));
       }
       case 'pings': {
-        // a copy no longer held (it exited: its exit is on its way to the brain) is left out
-        for (const copy of m.copies) {
-          const k = this.#copies.get(copy);
-          if (!k) continue;
-          k.pinged = true;
-          k.copy.ping();
-        }
-        return void this.#send({ t: 're', id: m.id, ok: true });
+        // a copy no longer held (it exited: its exit is on its way to the brain) is left out; one
+        // asleep in its event loop is answered for (`idle`: to a brain that reads it), not pinged
+        const idle = pingAll(m.copies.flatMap((c) => this.#copies.get(c) ?? []), this.#features.includes('idle'));
+        return void this.#send({ t: 're', id: m.id, ok: true, ...(idle.length > 0 ? { idle } : {}) });
       }
       case 'standby':
         return; // only an upgrade's new brain says it, to run.ts, before it is served here
@@ -334,7 +334,7 @@ export class Keeper {
         return;
       }
     }
-    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null };
+    const kept: Kept = { id, copy, vassal: m.vassal, mercyMs: m.mercyMs, tag: this.#intern(m.tag), ready: false, pinged: false, exited: null, spare: m.spec.spare ? m : null, asks: new IdleAsks() };
     this.#copies.set(id, kept);
     this.onCopyChange();
     void copy.exit.then((info) => {
@@ -360,6 +360,7 @@ export class Keeper {
         k.ready = true;
         if (k.spare) this.#spares.want(k.spare);
       }
+      if (msg.type === 'heartbeat') k.asks.beat(k.pinged);
       if (this.#congested) {
         // a stalled brain must not make the keeper queue without bound: a periodic beat waits for
         // the next (one that answers a ping never does), a load report only its latest matters

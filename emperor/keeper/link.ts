@@ -4,7 +4,8 @@
 // whose spawn answer came after its request had timed out (nobody would track it).
 import type { Logger } from '../../shared/logger.js';
 import type { ExitInfo, SocketAddress, SpareInfo } from '../../shared/types.js';
-import { isReadyNotify, type ForgeActor } from '../../shared/protocol.js';
+import { isReadyNotify, type ForgeActor, type WorkerStats } from '../../shared/protocol.js';
+import { tagOf } from './tags.js';
 import type { ControlReply } from '../../shared/control.js';
 import { FEATURES, KEEPER_PROTOCOL, MAX_BATCH, parseKeeperMessage, type BrainMessage, type BrainStart, type Feature, type KeeperMessage, type KeptCopy } from '../../shared/keeper-protocol.js';
 import { holdStartSlot, SocketError, type CopyHandle, type HeldSocket, type Host, type NativeHandle, type Ownership, type SocketHost, type SpawnMeta, type SpawnSpec } from '../os/index.js';
@@ -20,6 +21,8 @@ export class RemoteCopy implements CopyHandle {
   exited: ExitInfo | null = null;
   #resolve!: (info: ExitInfo) => void;
   handlers: Handlers | null = null;
+  /** its last heartbeat's stats (what a keeper's `idle` answer repeats, with its RSS from /proc) */
+  stats: WorkerStats | null = null;
 
   constructor(
     private readonly link: KeeperLink,
@@ -53,36 +56,23 @@ export class RemoteCopy implements CopyHandle {
     if (this.alive) this.link.ping(this.id, delivered);
   }
 
+  /** a heartbeat relayed: its stats are kept */
+  beat(stats: WorkerStats): void {
+    this.stats = stats;
+    this.handlers?.onMessage({ type: 'heartbeat', stats });
+  }
+
+  /** the keeper saw it asleep in its event loop (not pinged): its last beat again, RSS from /proc */
+  idle(rss: number): void {
+    const last = this.stats ?? { requests: 0, inFlight: 0, rss: 0, avgMs: 0, p99Ms: 0 };
+    this.beat({ ...last, rss: rss > 0 ? rss : last.rss });
+  }
+
   ended(info: ExitInfo): void {
     if (this.exited) return;
     this.exited = info;
     this.#resolve(info);
   }
-}
-
-/**
- * What a vassal's copies were started with (`tag`): the config a new brain adopts them under, and
- * the file's mtime when it was read. `v` changes with the shape of a config: a brain adopts only
- * copies whose tag it can read (others are drained and started again from their file).
- */
-export interface CopyTag {
-  v: typeof TAG_VERSION;
-  vassal: string;
-  file: string;
-  config: unknown;
-  mtimeMs: number;
-  /** the copy's generation in the brain that asked for it (absent from an older brain): a new brain numbers on from it */
-  gen?: number;
-}
-export const TAG_VERSION = 1;
-
-export function copyTag(vassal: string, file: string, config: unknown, mtimeMs: number, gen?: number): CopyTag {
-  return { v: TAG_VERSION, vassal, file, config, mtimeMs, ...(gen === undefined ? {} : { gen }) };
-}
-
-export function tagOf(c: RemoteCopy): CopyTag | null {
-  const t = c.tag as Partial<CopyTag> | null;
-  return t && t.v === TAG_VERSION && typeof t.vassal === 'string' && typeof t.file === 'string' && typeof t.config === 'object' && t.config !== null && typeof t.mtimeMs === 'number' ? (t as CopyTag) : null;
 }
 
 class RemoteSockets implements SocketHost {
@@ -254,9 +244,11 @@ export class KeeperLink implements Host {
     this.#pings = [];
     for (let i = 0; i < all.length; i += MAX_BATCH) {
       const batch = all.slice(i, i + MAX_BATCH);
-      void this.request({ t: 'pings', id: 0, copies: batch.map((p) => p.copy) }).then(() => {
+      void this.request({ t: 'pings', id: 0, copies: batch.map((p) => p.copy) }).then(({ msg }) => {
         const at = Date.now();
         for (const p of batch) p.delivered?.(at);
+        // copies the keeper saw asleep in their event loop, not pinged: a quiet beat each
+        if (msg.t === 're' && msg.ok) for (const c of msg.idle ?? []) this.#copies.get(c.copy)?.idle(c.rss);
       });
     }
   }
@@ -373,7 +365,7 @@ export class KeeperLink implements Host {
     // the keeper's watchdog: answered from this event loop, so a brain that hangs is replaced
     if (msg.t === 'alive') return this.send({ t: 'alive', n: msg.n });
     if (msg.t === 'beats') {
-      for (const b of msg.beats) this.#copies.get(b.copy)?.handlers?.onMessage({ type: 'heartbeat', stats: b.stats });
+      for (const b of msg.beats) this.#copies.get(b.copy)?.beat(b.stats);
       return;
     }
     const rc = this.#copies.get(msg.copy);
@@ -383,6 +375,7 @@ export class KeeperLink implements Host {
         return rc.handlers?.onLine(msg.stream, msg.text);
       case 'msg':
         if (msg.msg.type === 'ready') rc.ready = true;
+        if (msg.msg.type === 'heartbeat') rc.stats = msg.msg.stats;
         return rc.handlers?.onMessage(msg.msg);
       case 'notify':
         if (isReadyNotify(msg.line)) rc.ready = true;

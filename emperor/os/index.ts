@@ -9,5 +9,6 @@ export { type HeldSocket, type NativeHandle, type Ownership, SocketError, Socket
 export { type AdoptableCopy, type CopyListeners, type Host, type SocketHost, type SpawnMeta, localHost } from './host.js';
 export { type Copy, type CopyHandle, type SpawnSpec, endLeftover, exitInfo, holdStartSlot, processStartTime, signalGroup, spawnCopy, whenSpawnSlot } from './spawn.js';
 export { OutputBudget } from './output.js';
+export { EPOLL_WAITS, type LoopIdle, loopIdle, pageSize, parseStat, parseSyscall } from './loop-idle.js';
 export { flushStraySweep, logStrays } from './strays.js';
 export { type StatsServer, startStatsServer, statsAddress } from './stats-server.js';

@@ -20,7 +20,7 @@ const TYPES_KEEPER = ['inventory', 're', 'spawned', 'spawn-failed', 'line', 'msg
 /** An object with a known `t` and random fields (the hostile shape most likely to get far). */
 const shaped = (types: string[]) =>
   fc.record({ t: fc.constantFrom(...types) }).chain((base) =>
-    fc.dictionary(fc.constantFrom('id', 'v', 'copy', 'key', 'owner', 'address', 'ownership', 'actor', 'spec', 'tag', 'mercyMs', 'signal', 'stream', 'text', 'msg', 'info', 'sockets', 'copies', 'ok', 'code', 'message', 'file', 'why', 'n', 'vassal', 'on', 'pid'), fc.anything(), { maxKeys: 8 }).map((rest) => ({ ...rest, ...base })),
+    fc.dictionary(fc.constantFrom('id', 'v', 'copy', 'key', 'owner', 'address', 'ownership', 'actor', 'spec', 'tag', 'mercyMs', 'signal', 'stream', 'text', 'msg', 'info', 'sockets', 'copies', 'ok', 'code', 'message', 'file', 'why', 'n', 'vassal', 'on', 'pid', 'idle'), fc.anything(), { maxKeys: 8 }).map((rest) => ({ ...rest, ...base })),
   );
 
 test('parseBrainMessage and parseKeeperMessage never throw on anything', () => {
@@ -63,6 +63,13 @@ test('batches and features: pings and beats parse within their bounds, unknown f
   assert.equal(parseKeeperMessage(inv)?.t, 'inventory');
   assert.equal((parseKeeperMessage(inv) as { features?: unknown }).features, undefined);
   assert.deepEqual((parseKeeperMessage({ ...inv, features: ['pings'] }) as { features?: unknown }).features, ['pings']);
+  // a pings answer's idle list (feature `idle`): copies and RSS, within the batch bound
+  assert.deepEqual(parseKeeperMessage({ t: 're', id: 3, ok: true, idle: [{ copy: 2, rss: 4096 }] }), { t: 're', id: 3, ok: true, file: null, idle: [{ copy: 2, rss: 4096 }] });
+  assert.deepEqual(parseKeeperMessage({ t: 're', id: 3, ok: true }), { t: 're', id: 3, ok: true, file: null });
+  assert.equal(parseKeeperMessage({ t: 're', id: 3, ok: true, idle: [{ copy: 2, rss: -1 }] }), null);
+  assert.equal(parseKeeperMessage({ t: 're', id: 3, ok: true, idle: [{ copy: '2', rss: 1 }] }), null);
+  assert.equal(parseKeeperMessage({ t: 're', id: 3, ok: true, idle: 'all' }), null);
+  assert.equal(parseKeeperMessage({ t: 're', id: 3, ok: true, idle: new Array(MAX_BATCH + 1).fill({ copy: 1, rss: 0 }) }), null);
 });
 
 test('a keeper answers a hello with its features only to a brain that may use them, and a batch of pings with one answer', async () => {
@@ -71,7 +78,7 @@ test('a keeper answers a hello with its features only to a brain that may use th
   keeper.attach(brain as never);
   brain.emit('message', { t: 'hello', v: KEEPER_PROTOCOL, features: ['beats'] }, undefined);
   const inv = parseKeeperMessage(brain.sent[0]) as { t: string; features?: string[] };
-  assert.deepEqual(inv.features, ['beats', 'pings']);
+  assert.deepEqual(inv.features, ['beats', 'pings', 'idle']);
   brain.sent.length = 0;
   // copies it does not hold are left out (they exited): still one answer
   brain.emit('message', { t: 'pings', id: 9, copies: [100, 101] }, undefined);
