@@ -75,8 +75,7 @@ export class Keeper {
   onBrainSays: (what: 'up' | 'stopping' | 'upgrade') => void = () => undefined;
   /** told of the brain's answer to the watchdog's `alive` (asked through tell()) */
   onBrainAlive: (n: number) => void = () => undefined;
-  /** told of each copy spawned and each copy exited (the heap settler counts them) */
-  onCopyChange: () => void = () => undefined;
+  onCopyChange: () => void = () => undefined; // each copy spawned and exited (the heap settler counts them)
 
   constructor(private readonly log: Logger) {
     this.#sockets = new Sockets(log);
