@@ -78,6 +78,14 @@ function statKey(file: string, nofollow = false): string {
   }
 }
 
+/**
+ * TEST-ONLY: EMPEROR_TEST_WATCH_DELAY_MS (at most 10 s) holds the start of the watch back, as a
+ * watcher slow to get ready does (test/e2e/supervisor-emperor.test.ts: a stop signal then must not
+ * wait for it). chokidar listing 20 000 files before its `ready` did that; the inotify watch is
+ * ready at once.
+ */
+const WATCH_DELAY_MS = Math.min(10_000, Number(process.env.EMPEROR_TEST_WATCH_DELAY_MS) || 0);
+
 /** which watcher a Scanner uses: Linux's inotify through fs.watch, or chokidar (any other platform) */
 export type WatcherKind = 'inotify' | 'chokidar';
 const DEFAULT_WATCHER: WatcherKind = process.platform === 'linux' ? 'inotify' : 'chokidar';
@@ -121,6 +129,7 @@ export class Scanner {
 
   /** Reconcile what is already there (one upsert per file), then watch. */
   async start(): Promise<void> {
+    if (WATCH_DELAY_MS > 0) await new Promise((r) => setTimeout(r, WATCH_DELAY_MS));
     if ((this.opts.watcher ?? DEFAULT_WATCHER) === 'inotify') this.#watchDir();
     else {
       // loaded only where it is used (4.3 MB of a brain's memory)
