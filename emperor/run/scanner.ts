@@ -5,11 +5,8 @@
 // swap reloads exactly the files whose content changed (their targets all get new mtimes).
 // A file is hashed only through one non-blocking open whose descriptor is a regular file of at
 // most 1 MiB (SPEC §2): a FIFO, a device, /proc/kmsg or a huge sparse file is never read here.
-// On Linux the watcher is one inotify watch on the directory (fs.watch), plus one on the target
-// of each vassal file that is a symlink (outside tyrant mode), so an edit of a linked file is
-// seen; elsewhere it is chokidar. chokidar on Linux reported a new file 1.2-1.7 ms after its
-// write (p90 3.1-3.8 ms) against 0.2-0.3 ms for the directory's own watch, kept a watch on
-// every file, and cost the brain 4.3 MB to load (docs/performance.md).
+// On Linux: one inotify watch on the directory, one on each symlinked vassal file's target
+// (chokidar elsewhere: slower to report, a watch per file, 4.3 MB; docs/performance.md).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,10 +35,9 @@ export const SECOND_LOOK_MS = 250;
 /** the longest a file being written continuously is waited for */
 export const MAX_SETTLE_MS = 1000;
 /**
- * A new file still empty when its quiet time ends is most likely one whose writer has opened it
- * (the create is an event of its own) and not written yet: under load that gap passed the 3 ms
- * wait and the scanner read an empty file (E_EMPTY, then a reload once the write came). It is
- * looked at again every DEBOUNCE_MS for up to this long before an empty file is taken as it is.
+ * A new file still empty after its quiet time: its writer has most likely opened it and not
+ * written yet (under load the scanner read such a file: E_EMPTY, then a reload). It is looked at
+ * again every DEBOUNCE_MS for up to this long before it is taken as empty.
  */
 export const EMPTY_WAIT_MS = 100;
 
@@ -78,12 +74,7 @@ function statKey(file: string, nofollow = false): string {
   }
 }
 
-/**
- * TEST-ONLY: EMPEROR_TEST_WATCH_DELAY_MS (at most 10 s) holds the start of the watch back, as a
- * watcher slow to get ready does (test/e2e/supervisor-emperor.test.ts: a stop signal then must not
- * wait for it). chokidar listing 20 000 files before its `ready` did that; the inotify watch is
- * ready at once.
- */
+/** TEST-ONLY: EMPEROR_TEST_WATCH_DELAY_MS (at most 10 s) holds the watch back (a stop signal must not wait for it) */
 const WATCH_DELAY_MS = Math.min(10_000, Number(process.env.EMPEROR_TEST_WATCH_DELAY_MS) || 0);
 
 /** which watcher a Scanner uses: Linux's inotify through fs.watch, or chokidar (any other platform) */
