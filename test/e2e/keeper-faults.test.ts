@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, request, startEmperor, waitUntil } from '../helpers/emperor.js';
+import { alive, appIni, request, startEmperor, waitUntil } from '../helpers/emperor.js';
 import { brainOf, daemonizingVassal } from '../helpers/keeper.js';
 
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -156,15 +156,13 @@ const cpuTicks = (pid: number): number => {
 
 test('stdout closed under the emperor (a log reader that went away): no spin, the apps serve, lines are dropped, SIGTERM still stops it', { timeout: 60_000 }, async (t) => {
   const e = await startEmperor(t);
-  const socket = path.join(e.dir, 'a.sock');
-  e.write('a.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socket}\n`);
-  fs.writeFileSync(path.join(e.dir, 'hello.mjs'), "export default (req, res) => res.end('hello\\n');\n");
+  e.write('a.ini', appIni('hello.mjs', path.join(e.dir, 'a.sock')));
   await e.waitVassal('a', 'ready', 20_000);
   // the reader goes: every later write to the emperor's stdout fails with EPIPE
   e.proc.stdout!.destroy();
   // log lines follow: another vassal added, and one removed
   const socketB = path.join(e.dir, 'b.sock');
-  e.write('b.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socketB}\n`);
+  e.write('b.ini', appIni('hello.mjs', socketB));
   await e.waitVassal('b', 'ready', 20_000);
   e.remove('a.ini');
   await e.waitGone('a', 20_000);
@@ -175,16 +173,15 @@ test('stdout closed under the emperor (a log reader that went away): no spin, th
   await new Promise((r) => setTimeout(r, 2000));
   const used = { keeper: cpuTicks(e.pid) - before.keeper, brain: cpuTicks(brain) - before.brain };
   assert.ok(used.keeper < 40 && used.brain < 40, `CPU ticks over 2 s (100 a second is a whole core): ${JSON.stringify(used)}`);
-  assert.equal((await request({ socketPath: socketB }, '/')).body, 'hello\n');
+  assert.equal((await request({ socketPath: socketB }, '/')).body, 'hello');
   assert.equal(await Promise.race([e.stop('SIGTERM'), new Promise((r) => setTimeout(() => r('timeout'), 25_000))]), 0, 'SIGTERM: exit 0');
 });
 
 test('stdout not read (a paused log reader) while a vassal floods its output: a killed copy is still replaced, the keeper queues at most 1 MiB, and the dropped lines are counted', { timeout: 90_000 }, async (t) => {
   const e = await startEmperor(t);
-  fs.writeFileSync(path.join(e.dir, 'hello.mjs'), "export default (req, res) => res.end('hello\\n');\n");
   fs.writeFileSync(path.join(e.dir, 'chatty.mjs'), "export default (req, res) => res.end('chatty\\n');\nsetInterval(() => { for (let i = 0; i < 20; i++) console.log('chatty line ' + 'x'.repeat(200)); }, 5);\n");
   const socket = path.join(e.dir, 'q.sock');
-  e.write('q.ini', `[vassal]\napp = ${path.join(e.dir, 'hello.mjs')}\nhttp-socket = ${socket}\n`);
+  e.write('q.ini', appIni('hello.mjs', socket));
   e.write('chatty.ini', `[vassal]\napp = ${path.join(e.dir, 'chatty.mjs')}\nhttp-socket = ${path.join(e.dir, 'chatty.sock')}\n`);
   const q = await e.waitVassal('q', 'ready', 20_000);
   await e.waitVassal('chatty', 'ready', 20_000);
@@ -194,7 +191,7 @@ test('stdout not read (a paused log reader) while a vassal floods its output: a 
   process.kill(q.pid!, 'SIGKILL');
   // before: the brain's write to the full pipe blocked it, and nothing replaced the copy
   const next = await e.waitVassal('q', (v) => v.state === 'ready' && v.pid !== q.pid, 15_000);
-  assert.equal((await request({ socketPath: socket }, '/')).body, 'hello\n');
+  assert.equal((await request({ socketPath: socket }, '/')).body, 'hello');
   const keeperMb = rssMb(e.pid);
   await new Promise((r) => setTimeout(r, 3000)); // more lines than the 1 MiB the keeper may queue
   assert.ok(rssMb(e.pid) - keeperMb < 16, `the keeper does not grow with the lines it cannot write: ${keeperMb} -> ${rssMb(e.pid)} MB`);

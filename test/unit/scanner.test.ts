@@ -32,12 +32,14 @@ async function scanner(t: { after(fn: () => unknown): void }, lost: Set<string>,
 const changes = (events: ScanEvent[], base: string): number => events.filter((e) => e.type === 'upsert' && path.basename(e.file) === base).length;
 
 const kinds = (events: ScanEvent[], base: string): string[] => events.filter((e) => path.basename(e.file) === base).map((e) => (e.type === 'upsert' ? e.reason : e.type));
+/** wait until `base` has had `n` events */
+const seenN = (events: ScanEvent[], base: string) => (n: number, what: string): Promise<unknown> => waitUntil(() => kinds(events, base).length >= n, 5000, what);
 
 for (const watcher of WATCHERS) {
 test(`${watcher}: each kind of change is one event (add, edit, touch, atomic rename, removal)`, async (t) => {
   const { dir, events } = await scanner(t, new Set(), watcher);
   const a = path.join(dir, 'a.ini');
-  const seen = async (n: number, what: string): Promise<unknown> => waitUntil(() => kinds(events, 'a.ini').length >= n, 5000, what);
+  const seen = seenN(events, 'a.ini');
   fs.writeFileSync(a, '[vassal]\nexec = /bin/true\n; 1\n');
   await seen(1, 'added');
   await new Promise((r) => setTimeout(r, 400)); // past the second look
@@ -78,7 +80,7 @@ test(`${watcher}: a vassal file that is a symlink: an edit of the file it points
   const target = path.join(outside, 'app.ini');
   fs.writeFileSync(target, '[vassal]\nexec = /bin/true\n; 1\n');
   fs.symlinkSync(target, path.join(dir, 'app.ini'));
-  const seen = async (n: number, what: string): Promise<unknown> => waitUntil(() => kinds(events, 'app.ini').length >= n, 5000, what);
+  const seen = seenN(events, 'app.ini');
   await seen(1, 'the link added');
   await new Promise((r) => setTimeout(r, 700)); // past the second look and the look after the burst
   fs.writeFileSync(target, '[vassal]\nexec = /bin/true\n; 2 (edited in place)\n');
