@@ -8,39 +8,13 @@
 // a process gone: ENOENT/ESRCH; an architecture not listed; a state other than S: T stopped, R
 // running, D, Z...; any other system call, or "running") is "not provably idle": the caller
 // falls back to the real ping.
-import fs from 'node:fs';
+import { readProcFile, readStat } from './proc-stat.js';
 
 /** the epoll wait system calls by Node architecture (libuv idles in epoll_pwait, or epoll_pwait2) */
 export const EPOLL_WAITS: Readonly<Record<string, readonly number[]>> = {
   x64: [232, 281, 441], // epoll_wait, epoll_pwait, epoll_pwait2
   arm64: [22, 441], // epoll_pwait, epoll_pwait2 (no epoll_wait there)
 };
-
-export interface ProcStat {
-  /** the state letter (S sleeping, R running, T stopped, t traced, D, Z, ...) */
-  state: string;
-  /** field 22: start time in clock ticks since boot (tells a pid from its reuse) */
-  startTime: number;
-  /** field 24: resident set in pages */
-  rssPages: number;
-}
-
-/**
- * /proc/PID/stat: the fields after the command name, which is in parentheses and may hold
- * anything (spaces, parentheses, newlines): parsed after the LAST ')'. Null if it does not parse.
- */
-export function parseStat(text: string): ProcStat | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0 || text.indexOf('(') < 0 || text.indexOf('(') > close) return null;
-  const fields = text.slice(close + 2).trim().split(' ');
-  // fields[0] is field 3 (state): field N is fields[N - 3]
-  const state = fields[0];
-  if (state === undefined || !/^[A-Za-z]$/.test(state) || fields.length < 22) return null;
-  const startTime = Number(fields[19]);
-  const rssPages = Number(fields[21]);
-  if (!/^\d+$/.test(fields[19]!) || !Number.isSafeInteger(startTime) || !/^-?\d+$/.test(fields[21]!) || !Number.isSafeInteger(rssPages)) return null;
-  return { state, startTime, rssPages: Math.max(0, rssPages) };
-}
 
 /**
  * /proc/PID/syscall: "NR ARG1 ... SP PC" for a thread blocked in system call NR; "-1 SP PC" when
@@ -54,22 +28,6 @@ export function parseSyscall(text: string): { nr: number; arg0: number } | null 
   const arg0 = Number.parseInt(parts[1]!.slice(2), 16);
   if (!Number.isSafeInteger(nr) || !Number.isSafeInteger(arg0)) return null;
   return { nr, arg0 };
-}
-
-/** one buffer for both reads: the keeper reads them one after the other, synchronously */
-const buf = Buffer.alloc(4096);
-
-function readSmall(file: string): string | null {
-  let fd = -1;
-  try {
-    fd = fs.openSync(file, 'r');
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return buf.toString('latin1', 0, n);
-  } catch {
-    return null; // ENOENT, ESRCH, EACCES, EPERM...: not provably idle
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
 }
 
 export interface LoopIdle {
@@ -87,20 +45,18 @@ export interface LoopIdle {
 export function loopIdle(pid: number, pidStart: number, arch: string = process.arch): LoopIdle | null {
   const waits = EPOLL_WAITS[arch];
   if (!waits || pid <= 0 || pidStart <= 0) return null;
-  const sys = readSmall(`/proc/${pid}/syscall`);
+  const sys = readProcFile(`/proc/${pid}/syscall`);
   const call = sys === null ? null : parseSyscall(sys);
   if (!call || !waits.includes(call.nr)) return null;
-  const text = readSmall(`/proc/${pid}/stat`);
-  const stat = text === null ? null : parseStat(text);
+  const stat = readStat(pid);
   // the pid is still the copy's own process (not a reuse) and it sleeps
-  if (!stat || stat.startTime !== pidStart || stat.state !== 'S') return null;
+  if (!stat || stat.start !== pidStart || stat.state !== 'S') return null;
   return { epfd: call.arg0, rssPages: stat.rssPages };
 }
 
 /** /proc/self/stat's pages against the RSS Node reports: the page size (4 KiB, 16 KiB, 64 KiB), or null */
 export function pageSize(): number | null {
-  const text = readSmall('/proc/self/stat');
-  const stat = text === null ? null : parseStat(text);
+  const stat = readStat('self');
   if (!stat || stat.rssPages <= 0) return null;
   const ratio = process.memoryUsage.rss() / stat.rssPages;
   let best: number | null = null;

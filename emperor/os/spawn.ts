@@ -8,13 +8,13 @@
 // and stopping is always: signal the group -> wait `mercy` -> SIGKILL the group. What a copy
 // leaves outside its group is found by strays.ts.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ExitInfo } from '../../shared/types.js';
 import { encodeWorkerMessage, HARAKIRI_PREFIX, isReadyNotify, NOTIFY_FD_ENV, type WorkerMessage } from '../../shared/protocol.js';
 import { readWorkerChannel } from './channel.js';
 import { descriptorShortage } from './fds.js';
+import { processStartTime } from './proc-stat.js';
 import { OutputBudget, type LineBudget } from './output.js';
 import { COPY_MARK, copyExited, copyStarted, newCopyMark } from './strays.js';
 
@@ -346,18 +346,6 @@ const SIGNALS = os.constants.signals as Record<string, number>;
 
 export function exitInfo(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
   return { code: signal ? 128 + (SIGNALS[signal] ?? 0) : (code ?? 0), signal: signal ?? null, at: new Date().toISOString() };
-}
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot): tells a pid from its reuse. */
-export function processStartTime(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') return null;
-    return Number(fields[19]);
-  } catch {
-    return null;
-  }
 }
 
 /** End a process group left over by an earlier emperor (it was SIGKILLed): TERM, then KILL. */

@@ -3,44 +3,9 @@
 // kernel answers without touching the process's memory, so it is read here, in the emperor. It
 // must never say "no" when a stray exists (a false "yes" only costs the helper, as before).
 import fs from 'node:fs';
+import { readStat, type ProcStat } from './proc-stat.js';
 
-export interface ProcStat {
-  pid: number;
-  ppid: number;
-  /** R, S, D, Z, X... */
-  state: string;
-  /** session id (the pid of the session's leader, alive or not) */
-  sid: number;
-  /** start time, clock ticks since boot */
-  start: number;
-  threads: number;
-}
-
-/** The fields after "(comm) " of /proc/PID/stat (comm may hold spaces and parentheses). */
-export function parseStat(pid: number, text: string): ProcStat | null {
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  if (f.length < 20) return null;
-  return { pid, ppid: Number(f[1]), state: f[0]!, sid: Number(f[3]), start: Number(f[19]), threads: Number(f[17]) };
-}
-
-const buf = Buffer.alloc(1024);
-
-function readStat(pid: number): ProcStat | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(`/proc/${pid}/stat`, 'r');
-  } catch {
-    return null; // gone
-  }
-  try {
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return parseStat(pid, buf.toString('latin1', 0, n));
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export type { ProcStat } from './proc-stat.js';
 
 function pids(): number[] {
   const out: number[] = [];

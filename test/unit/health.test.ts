@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { health, printHealth } from '../../emperor/cli/health.js';
-import { processStartTime } from '../../emperor/os/spawn.js';
+import { processStartTime } from '../../emperor/os/proc-stat.js';
 import { Store } from '../../emperor/store/store.js';
 import type { RedactedConfig, StatusDocument, VassalRecord, VassalState } from '../../shared/types.js';
 

@@ -8,20 +8,22 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EPOLL_WAITS, loopIdle, pageSize, parseStat, parseSyscall } from '../../emperor/os/loop-idle.js';
+import { EPOLL_WAITS, loopIdle, pageSize, parseSyscall } from '../../emperor/os/loop-idle.js';
+import { parseStat } from '../../emperor/os/proc-stat.js';
 import { processStartTime } from '../../emperor/os/index.js';
 
 const tail = '1 2 3 4 -1 4194560 100 0 0 0 5 6 0 0 20 0 11 0 777 1000000 2500 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0';
 
-test('parseStat: state, start time (field 22) and RSS pages (field 24), read after the last parenthesis', () => {
-  assert.deepEqual(parseStat(`42 (node) S ${tail}\n`), { state: 'S', startTime: 777, rssPages: 2500 });
+test('parseStat: pid, state, ppid, session, threads, start time (field 22) and RSS pages (field 24), read after the last parenthesis', () => {
+  const at = (state: string) => ({ pid: 42, state, ppid: 1, sid: 3, threads: 11, start: 777, rssPages: 2500 });
+  assert.deepEqual(parseStat(`42 (node) S ${tail}\n`), at('S'));
   // a command name with spaces and parentheses, one that mimics the fields, one with a newline
-  assert.deepEqual(parseStat(`42 (a b) c) S ${tail}`), { state: 'S', startTime: 777, rssPages: 2500 });
-  assert.deepEqual(parseStat(`42 (x) R 1 2 3) T ${tail}`), { state: 'T', startTime: 777, rssPages: 2500 });
-  assert.deepEqual(parseStat(`42 ((((() R ${tail}`), { state: 'R', startTime: 777, rssPages: 2500 });
-  assert.deepEqual(parseStat(`42 (new\nline) D ${tail}`), { state: 'D', startTime: 777, rssPages: 2500 });
+  assert.deepEqual(parseStat(`42 (a b) c) S ${tail}`), at('S'));
+  assert.deepEqual(parseStat(`42 (x) R 1 2 3) T ${tail}`), at('T'));
+  assert.deepEqual(parseStat(`42 ((((() R ${tail}`), at('R'));
+  assert.deepEqual(parseStat(`42 (new\nline) D ${tail}`), at('D'));
   // what does not parse is not a verdict
-  for (const bad of ['', 'running', '42 node S 1 2 3', `42 (node) S 1 2 3`, `42 (node) SS ${tail}`, `42 (node) S ${tail.replace('777', 'x77')}`, `42 (node) S ${tail.replace('777', '1e3')}`, `42 )node( S ${tail}`, `42 (node)`])
+  for (const bad of ['', 'running', '42 node S 1 2 3', `42 (node) S 1 2 3`, `42 (node) SS ${tail}`, `42 (node) S ${tail.replace('777', 'x77')}`, `42 (node) S ${tail.replace('777', '1e3')}`, `42 )node( S ${tail}`, `42 (node)`, `4x2 (node) S ${tail}`, `42 (node) S ${tail.replace('0 11 0', '0 -11 0')}`])
     assert.equal(parseStat(bad), null, JSON.stringify(bad));
 });
 

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fc from 'fast-check';
-import { lineage, parseStat, readProcTable, strayCandidates, type ProcStat } from '../../emperor/os/stray-filter.js';
+import { lineage, readProcTable, strayCandidates, type ProcStat } from '../../emperor/os/stray-filter.js';
+import { parseStat } from '../../emperor/os/proc-stat.js';
 
 const INIT = 1;
 const SHELL = 500; // the emperor's parent, started long ago
@@ -15,7 +16,7 @@ const COPY = 700; // the copy that exited, started at tick 1000
 const COPY_START = 1000;
 
 function row(pid: number, ppid: number, sid: number, start: number, state = 'S', threads = 1): ProcStat {
-  return { pid, ppid, sid, start, state, threads };
+  return { pid, ppid, sid, start, state, threads, rssPages: 0 };
 }
 
 /** init, a shell, the emperor in its own session, sshd with a login, another emperor and its copy */
@@ -42,7 +43,7 @@ function ctx(table: Map<number, ProcStat>, live: Array<[number, number]> = [], d
 
 test('parseStat reads state, ppid, session, threads and start time, whatever the comm holds', () => {
   const text = '4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 123456 1000 10 18446744073709551615';
-  assert.deepEqual(parseStat(4242, text), { pid: 4242, ppid: 1, state: 'S', sid: 4242, start: 123456, threads: 3 });
+  assert.deepEqual(parseStat(text), { pid: 4242, ppid: 1, state: 'S', sid: 4242, start: 123456, threads: 3, rssPages: 10 });
   const me = readProcTable().get(process.pid);
   assert.ok(me && me.ppid === process.ppid && me.start > 0, JSON.stringify(me));
   assert.equal(me.sid, Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3]));
