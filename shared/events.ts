@@ -77,7 +77,7 @@ export interface EventDetails {
   idle: { idleSeconds: number };
   recycling: { pid: number; reason: string };
   /** adaptive `processes`: the generation's new worker count within its MIN..MAX */
-  'scaled-up': { workers: number; min: number; max: number; generation: number };
+  'scaled-up': { workers: number; min: number; max: number; generation: number; reason: 'busy' | 'saturated' };
   /** `pid`: the worker drained; `busy`: the average number of busy workers over the window */
   'scaled-down': { workers: number; min: number; max: number; generation: number; pid: number; busy: number };
   backoff: { delayMs: number; failures: number };

@@ -13,10 +13,11 @@ export const KEEPER_PROTOCOL = 1;
  * What a side understands beyond protocol 1, said in the `hello` (brain) and the `inventory`
  * (keeper): `beats` (the brain reads heartbeats sent together), `pings` (the keeper takes one
  * `pings` request for many copies) and `idle` (the brain reads the `idle` list of a `pings`
- * answer: copies the keeper saw asleep in their event loop, answered for without a ping). A side that does not say one is never sent it: a new brain
+ * answer: copies the keeper saw asleep in their event loop, answered for without a ping) and
+ * `shed` (the keeper passes a brain's `shed` on to the copies' channels). A side that does not say one is never sent it: a new brain
  * started by an `emperor upgrade` talks to the keeper that was running, which may be older.
  */
-export const FEATURES = ['beats', 'pings', 'idle'] as const;
+export const FEATURES = ['beats', 'pings', 'idle', 'shed'] as const;
 export type Feature = (typeof FEATURES)[number];
 /** the most copies in one `pings` or `beats` message (the sender splits a larger batch) */
 export const MAX_BATCH = 4096;
@@ -89,6 +90,8 @@ export type BrainMessage =
   | { t: 'ping'; id: number; copy: number }
   /** the pings of one heartbeat sweep (a keeper that said `pings`): answered once every one is written */
   | { t: 'pings'; id: number; copies: number[] }
+  /** adaptive `processes`, a worker was added: these copies close `share` (0 < share <= 1) of their keep-alive connections */
+  | { t: 'shed'; copies: number[]; share: number }
   /** the brain is stopping on purpose (a signal, an essential vassal): the keeper exits after it */
   | { t: 'stopping' }
   /** the answer to the keeper's `alive` (same n): the brain's event loop turns */
@@ -225,6 +228,8 @@ export function parseBrainMessage(raw: unknown): BrainMessage | null {
       return isId(m.n) ? { t: 'alive', n: m.n } : null;
     case 'pings':
       return isId(m.id) && Array.isArray(m.copies) && m.copies.length <= MAX_BATCH && m.copies.every(isId) ? { t: 'pings', id: m.id, copies: m.copies } : null;
+    case 'shed':
+      return Array.isArray(m.copies) && m.copies.length <= MAX_BATCH && m.copies.every(isId) && typeof m.share === 'number' && m.share > 0 && m.share <= 1 ? { t: 'shed', copies: m.copies, share: m.share } : null;
     default:
       return null;
   }

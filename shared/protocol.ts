@@ -48,21 +48,37 @@ export type WorkerMessage =
   | { type: 'recycle'; reason: 'max-requests' | 'reload-on-rss' }
   /**
    * adaptive `processes`: the worker went busy or idle (vassal/load.ts); sent on changes only,
-   * at most once per LOAD_REPORT_MS window, never by an idle worker's timer
+   * at most once per LOAD_REPORT_MS window, never by an idle worker's timer; `saturated` (only
+   * ever `true`, absent otherwise): its event loop was at least LOAD_SATURATED_UTILIZATION busy over
+   * a busy window while it served at least LOAD_SATURATED_REQUESTS requests, so requests queue in it
    */
-  | { type: 'load'; busy: boolean };
+  | { type: 'load'; busy: boolean; saturated?: true };
 
 /** the window over which a worker measures its load, and so the least time between two `load` messages */
 export const LOAD_REPORT_MS = 250;
+/**
+ * The first window of a stretch of requests (one opened by a request after an empty window) is
+ * shorter: a burst is told sooner. Stretches are separated by an empty window of LOAD_REPORT_MS,
+ * so a worker still sends at most two messages per LOAD_REPORT_MS + LOAD_FIRST_WINDOW_MS.
+ */
+export const LOAD_FIRST_WINDOW_MS = 100;
 /** a window is busy when requests were in flight for at least this share of it */
 export const LOAD_BUSY_SHARE = 0.75;
+/**
+ * A window is saturated when the worker's event loop ran (was not waiting for events) at least
+ * this share of it, and it served at least LOAD_SATURATED_REQUESTS requests: work waits behind
+ * work, which one long request alone does not show.
+ */
+export const LOAD_SATURATED_UTILIZATION = 0.9;
+export const LOAD_SATURATED_REQUESTS = 2;
 
 /**
  * emperor -> worker, on the same channel. `ping`: the emperor wants a heartbeat now (an idle
  * worker keeps no heartbeat timer; it answers with a `heartbeat` message, which proves its event
- * loop turns, see vassal/stats.ts).
+ * loop turns, see vassal/stats.ts). `shed` (adaptive `processes`): a worker was added, close this
+ * share (0 < share <= 1) of the open keep-alive connections after their next response.
  */
-export type EmperorToWorker = { type: 'drain' } | { type: 'ping' } | { type: 'go' };
+export type EmperorToWorker = { type: 'drain' } | { type: 'ping' } | { type: 'go' } | { type: 'shed'; share: number };
 
 /**
  * Set (to 1) in the environment of a *spare* worker (`spare = true`): a worker started ahead of
@@ -125,7 +141,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
     case 'recycle':
       return m.reason === 'max-requests' || m.reason === 'reload-on-rss' ? { type: 'recycle', reason: m.reason } : null;
     case 'load':
-      return typeof m.busy === 'boolean' ? { type: 'load', busy: m.busy } : null;
+      if (typeof m.busy !== 'boolean' || (m.saturated !== undefined && typeof m.saturated !== 'boolean')) return null;
+      return m.saturated === true ? { type: 'load', busy: m.busy, saturated: true } : { type: 'load', busy: m.busy };
     default:
       return null;
   }

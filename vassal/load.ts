@@ -3,21 +3,19 @@
 // least LOAD_BUSY_SHARE of the time is busy, any other idle; the emperor hears only changes, so
 // at most one message per window. A window opens only with a request in flight or one just
 // ended: a worker without requests runs no timer. Sending is the caller's (worker.ts's channel).
-import { LOAD_BUSY_SHARE, LOAD_REPORT_MS } from '../shared/protocol.js';
-
-/**
- * Age after which a worker closes a keep-alive connection (`Connection: close` on its next
- * response). Connections opened while one worker ran would otherwise stay on it however many
- * workers are added; a client that reconnects lands on whichever worker accepts first, usually
- * an idle new one. By age, not by request count: at a burst's rates a count of 100 took a
- * connection 20 s to reach (measured, bench/adaptive-burst.mjs); a reconnect on a LAN costs
- * well under a millisecond, once a second per client.
- */
-export const CONNECTION_MAX_AGE_MS = 1000;
+// A busy window is also saturated when the event loop itself had no rest over it (Node's event
+// loop utilization, read twice per window) while it served several requests: requests wait in
+// this worker, and the emperor adds one at once instead of after `scale-up-after`.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { LOAD_BUSY_SHARE, LOAD_FIRST_WINDOW_MS, LOAD_REPORT_MS, LOAD_SATURATED_REQUESTS, LOAD_SATURATED_UTILIZATION } from '../shared/protocol.js';
 
 export class LoadReporter {
   /** what the emperor was last told */
   #sent = false;
+  #sentSaturated = false;
+  /** the loop's utilization counters at the window's start, and the requests started in it */
+  #elu: EventLoopUtilization | null = null;
+  #started = 0;
   /** a request is in flight (as of the last change) */
   #active = false;
   /** when the window opened, the last change inside it, and the busy time counted up to then */
@@ -25,12 +23,13 @@ export class LoadReporter {
   #mark = 0;
   #busyMs = 0;
   #timer: NodeJS.Timeout | null = null;
-  /** when each connection carried its first request */
-  readonly #seen = new WeakMap<object, number>();
+  /** the open connections, oldest first, and those asked to close on their next response */
+  readonly #conns = new Set<object>();
+  readonly #shedding = new WeakSet<object>();
 
   constructor(
     private readonly inFlight: () => number,
-    private readonly send: (busy: boolean) => void,
+    private readonly send: (busy: boolean, saturated: boolean) => void,
   ) {}
 
   /** a window is open (requests come, or just came); never true for a worker that stays idle */
@@ -38,11 +37,41 @@ export class LoadReporter {
     return this.#timer !== null;
   }
 
-  /** a request on `connection`: true when this response should close it (it is old enough) */
-  rotate(connection: object, now = performance.now()): boolean {
-    const first = this.#seen.get(connection);
-    if (first === undefined) this.#seen.set(connection, now);
-    return first !== undefined && now - first >= CONNECTION_MAX_AGE_MS;
+  /** a connection the server accepted (forgotten when it closes) */
+  track(connection: { once(event: 'close', fn: () => void): unknown }): void {
+    this.#conns.add(connection);
+    connection.once('close', () => this.#conns.delete(connection));
+  }
+
+  /**
+   * The emperor added a worker (`{type:'shed', share}`): this share of the open keep-alive
+   * connections, the oldest, close after their next response (`Connection: close`), and their
+   * clients reconnect to whichever worker accepts first, usually the idle new one. Connections
+   * opened while fewer workers ran would otherwise stay where they are however many are added.
+   * Only then: a connection is never closed for its age (reconnects cost a saturated worker's
+   * loop a turn each to accept, libuv accepting one connection per turn).
+   */
+  shed(share: number): number {
+    if (!(share > 0 && share <= 1)) return 0;
+    let n = Math.ceil(this.#conns.size * share);
+    const marked = n;
+    for (const c of this.#conns) {
+      if (n-- <= 0) break;
+      this.#shedding.add(c);
+      this.#conns.delete(c);
+    }
+    return marked;
+  }
+
+  /** a response on `connection`: true when it should close the connection (it was shed) */
+  closes(connection: object): boolean {
+    return this.#shedding.has(connection);
+  }
+
+  /** a request starts (then as changed()) */
+  started(): void {
+    this.#started++;
+    this.changed();
   }
 
   /** after every start and end of a request */
@@ -51,14 +80,16 @@ export class LoadReporter {
     if (this.#active) this.#busyMs += now - this.#mark;
     this.#mark = now;
     this.#active = this.inFlight() > 0;
-    if (this.#active && this.#timer === null) this.#open(now);
+    if (this.#active && this.#timer === null) this.#open(now, LOAD_FIRST_WINDOW_MS);
   }
 
-  #open(now: number): void {
+  #open(now: number, ms = LOAD_REPORT_MS): void {
     this.#openedAt = now;
     this.#mark = now;
     this.#busyMs = 0;
-    this.#timer = setTimeout(() => this.#close(), LOAD_REPORT_MS);
+    this.#started = this.#active ? 1 : 0; // the request in flight counts in the new window
+    this.#elu = performance.eventLoopUtilization();
+    this.#timer = setTimeout(() => this.#close(), ms);
     this.#timer.unref();
   }
 
@@ -67,10 +98,15 @@ export class LoadReporter {
     const now = performance.now();
     if (this.#active) this.#busyMs += now - this.#mark;
     const span = Math.max(1, now - this.#openedAt);
-    const busy = this.#busyMs >= span * LOAD_BUSY_SHARE;
-    if (busy !== this.#sent) {
+    // a loop with no rest while it served requests is busy, whatever their time in flight says
+    // (a synchronous handler is in flight only while it runs: 2 ms handlers back to back on a
+    // saturated loop measured about half a window in flight)
+    const saturated = this.#started >= LOAD_SATURATED_REQUESTS && this.#elu !== null && performance.eventLoopUtilization(this.#elu).utilization >= LOAD_SATURATED_UTILIZATION;
+    const busy = saturated || this.#busyMs >= span * LOAD_BUSY_SHARE;
+    if (busy !== this.#sent || saturated !== this.#sentSaturated) {
       this.#sent = busy;
-      this.send(busy);
+      this.#sentSaturated = saturated;
+      this.send(busy, saturated);
     }
     // requests in this window, or one still in flight: watch the next window; else sleep (and
     // the empty window after a busy one has just said idle)

@@ -49,9 +49,7 @@ function parseSettings(raw: string | undefined): WorkerSettings {
   const v = JSON.parse(raw) as Record<string, unknown>;
   if (typeof v !== 'object' || v === null) throw new Error(`${WORKER_SETTINGS_ENV} is not a JSON object`);
   if (typeof v.app !== 'string' || v.app === '') throw new Error(`${WORKER_SETTINGS_ENV}: "app" must be a path`);
-  if (typeof v.fd !== 'number' || !Number.isInteger(v.fd) || v.fd < 0) {
-    throw new Error(`${WORKER_SETTINGS_ENV}: "fd" must be a file descriptor number`);
-  }
+  if (typeof v.fd !== 'number' || !Number.isInteger(v.fd) || v.fd < 0) throw new Error(`${WORKER_SETTINGS_ENV}: "fd" must be a file descriptor number`);
   // no defaults here: the emperor always sends every field, from the config key table's defaults
   const num = (key: string): number => {
     const n = v[key];
@@ -120,6 +118,7 @@ function openChannel(): void {
       if (isObject(msg) && msg.type === 'drain') stop(settings.mercy * 1000);
       else if (isObject(msg) && msg.type === 'ping') heartbeat?.answer();
       else if (isObject(msg) && msg.type === 'go') onGo?.();
+      else if (isObject(msg) && msg.type === 'shed' && typeof msg.share === 'number') load?.shed(msg.share);
     }
     if (buf.length > 64 * 1024) buf = ''; // the emperor never sends that much
   });
@@ -192,10 +191,10 @@ function instrument(listener: Listener): Listener {
   return (req, res) => {
     const started = performance.now();
     stats.requestStarted();
-    load?.changed();
+    load?.started();
     harakiri?.started(res);
     active.add(res);
-    if (draining || load?.rotate(req.socket)) markClose(res);
+    if (draining || load?.closes(req.socket)) markClose(res);
     res.once('finish', () => {
       // A body the app never read: discard it so the next request on this keep-alive
       // connection is parsed (Node dumps untouched bodies itself, not half-read ones).
@@ -277,6 +276,7 @@ function listen(listener: Listener): void {
     instrument(listener),
   );
   srv.on('clientError', onClientError);
+  if (load) srv.on('connection', (c: net.Socket) => load?.track(c));
   const onListenError = (err: unknown): void => fatal(`cannot listen on inherited fd ${settings.fd}`, err);
   srv.once('error', onListenError);
   srv.listen({ fd: settings.fd }, () => {
@@ -377,7 +377,7 @@ async function main(): Promise<void> {
     const { Harakiri } = await import('./watchdog.js');
     harakiri = new Harakiri(settings.harakiri);
   }
-  if (settings.load) load = new LoadReporter(() => stats.inFlight, (busy) => send({ type: 'load', busy }));
+  if (settings.load) load = new LoadReporter(() => stats.inFlight, (busy, saturated) => send(saturated ? { type: 'load', busy, saturated } : { type: 'load', busy }));
   listening = true;
   listen(listener);
 }

@@ -220,10 +220,8 @@ export class Keeper {
         );
       case 'dup':
         return void this.#sockets.dup(m.key).then(
-          // the brain gets its own descriptor; this one is closed once it is on its way
-          (h) => {
-            if (!this.#send({ t: 're', id: m.id, ok: true }, h, () => h.close())) h.close();
-          },
+          // the brain gets its own descriptor; this one is closed once it is on its way (or not sent)
+          (h) => void (this.#send({ t: 're', id: m.id, ok: true }, h, () => h.close()) || h.close()),
           (err) => this.#reply(m.id, err),
         );
       case 'release':
@@ -247,6 +245,8 @@ export class Keeper {
       }
       case 'signal':
         return this.#copies.get(m.copy)?.copy.signal(m.signal);
+      case 'shed':
+        return m.copies.forEach((c) => this.#copies.get(c)?.copy.shed(m.share));
       case 'ping': {
         const k = this.#copies.get(m.copy);
         if (!k) return void this.#send({ t: 're', id: m.id, ok: false, code: 'ESRCH', message: 'no such copy' });

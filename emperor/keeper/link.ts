@@ -56,6 +56,10 @@ export class RemoteCopy implements CopyHandle {
     if (this.alive) this.link.ping(this.id, delivered);
   }
 
+  shed(share: number): void {
+    if (this.alive) this.link.shed(this.id, share);
+  }
+
   /** a heartbeat relayed: its stats are kept */
   beat(stats: WorkerStats): void {
     this.stats = stats;
@@ -233,6 +237,11 @@ export class KeeperLink implements Host {
    * answer, a timeout too: the answer window opens then, a ping never disarms the watch). The
    * pings of one turn (a heartbeat sweep) go as one request to a keeper that takes them so.
    */
+  /** to a keeper that passes it on (`shed`); an older keeper: nothing, its workers keep their connections */
+  shed(copy: number, share: number): void {
+    if (this.#features.includes('shed')) this.send({ t: 'shed', copies: [copy], share });
+  }
+
   ping(copy: number, delivered?: (at: number) => void): void {
     if (!this.#features.includes('pings')) return void this.request({ t: 'ping', id: 0, copy }).then(() => delivered?.(Date.now()));
     this.#pings.push({ copy, delivered });

@@ -65,6 +65,8 @@ export interface CopyHandle {
   stop(mercyMs: number, sig?: NodeJS.Signals): Promise<ExitInfo>;
   /** ask an app worker for a heartbeat; `delivered` is told when the ask reached its channel */
   ping(delivered?: (at: number) => void): void;
+  /** adaptive `processes`, a worker was added: close this share of its keep-alive connections */
+  shed(share: number): void;
 }
 
 export class Copy implements CopyHandle {
@@ -80,6 +82,8 @@ export class Copy implements CopyHandle {
   ping: (delivered?: (at: number) => void) => void = (delivered) => delivered?.(Date.now());
   /** put a spare app worker to work (its channel; a no-op for exec vassals) */
   go: () => void = () => undefined;
+  /** a worker was added: close this share of the keep-alive connections (its channel; a no-op for exec vassals) */
+  shed: (share: number) => void = () => undefined;
 
   constructor(child: ChildProcess) {
     if (child.pid === undefined) {
@@ -241,6 +245,9 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     };
     copy.go = () => {
       if (!out.destroyed && out.writable) out.write(GO);
+    };
+    copy.shed = (share) => {
+      if (!out.destroyed && out.writable) out.write(encodeWorkerMessage({ type: 'shed', share }));
     };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too

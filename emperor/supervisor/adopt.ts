@@ -38,6 +38,7 @@ export function onAdopt(x: Ctx, ev: AdoptEvent): void {
       recycling: false,
       replaces: null,
       busySince: null,
+      saturated: false,
     };
     s.copies.push(copy);
     map.push({ id: copy.id, ref: c.ref });

@@ -5,7 +5,7 @@ import { atCap, heartbeatLimitMs, onCopyExit, onStartFailure } from '../decide/i
 import type { WorkerStats } from '../../shared/protocol.js';
 import type { CopyState, Event } from './model.js';
 import { arm, cancel, copiesOf, errorOf, event, findCopy, queueCopy, retire, roleOf, stopCopy, type Ctx } from './ops.js';
-import { onScaleTimer } from './scale.js';
+import { onScaleTimer, rebalance } from './scale.js';
 
 type CopyEvent = Extract<Event, { type: 'slot' | 'spawned' | 'spawn-failed' | 'ready' | 'exited' | 'heartbeat' | 'recycle' | 'harakiri' | 'load-error' | 'load' | 'tick' }>;
 
@@ -80,6 +80,7 @@ export function onCopyEvent(x: Ctx, ev: CopyEvent): void {
     case 'load':
       // what scale.ts reads; busy since the first report of a busy stretch
       c.busySince = ev.busy ? (c.busySince ?? x.now) : null;
+      c.saturated = ev.busy && ev.saturated === true; // saturated is a kind of busy
       return;
     case 'load-error':
       c.loadError = ev.message;
@@ -118,6 +119,7 @@ function ready(x: Ctx, c: CopyState): void {
   s.error = null; // a copy serves: what went wrong at run time is over
   const replaced = c.replaces === null ? undefined : findCopy(s, c.replaces);
   if (replaced) stopCopy(x, replaced, gen.config.mercy);
+  else rebalance(x, gen, c);
   c.replaces = null;
   if (s.client) {
     s.client = false;

@@ -169,6 +169,8 @@ export class Supervisor {
         return void this.#copies.get(fx.copy)?.stop(fx.mercyMs);
       case 'signal':
         return this.#copies.get(fx.copy)?.signal(fx.signal);
+      case 'shed':
+        return fx.copies.forEach((id) => this.#copies.get(id)?.shed(fx.share));
       case 'arm':
         return this.#timers.arm(fx.name, fx.token, fx.ms, fx.jitter);
       case 'cancel':
@@ -296,7 +298,7 @@ export class Supervisor {
         }
         else if (msg?.type === 'load-error') this.#feed({ type: 'load-error', copy: id, message: msg.message });
         else if (msg?.type === 'recycle') this.#feed({ type: 'recycle', copy: id, reason: msg.reason });
-        else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy });
+        else if (msg?.type === 'load') this.#feed({ type: 'load', copy: id, busy: msg.busy, saturated: msg.saturated === true });
       },
       onNotify: (line) => isReadyNotify(line) && this.#feed({ type: 'ready', copy: id }),
     };

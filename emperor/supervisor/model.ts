@@ -47,6 +47,8 @@ export interface CopyState {
   loadError?: string;
   /** adaptive `processes`: since when its last load report said busy; null = idle (or never said) */
   busySince: number | null;
+  /** adaptive `processes`: its last load report said saturated (requests wait in it) */
+  saturated: boolean;
 }
 
 export interface Generation {
@@ -61,6 +63,8 @@ export interface Generation {
   target: number;
   /** adaptive, above MIN: the quiet window in progress (busy worker-ms since `since`, counted up to `at`) */
   window: { since: number; at: number; busyMs: number } | null;
+  /** adaptive: the `scale-up` timer armed is the at-once one (every worker saturated), not the busy rule's wait */
+  upNow: boolean;
 }
 
 export interface State {
@@ -126,7 +130,7 @@ export type Event =
   | { type: 'recycle'; copy: number; reason: string }
   | { type: 'harakiri'; copy: number }
   /** an app worker of an adaptive vassal went busy or idle */
-  | { type: 'load'; copy: number; busy: boolean }
+  | { type: 'load'; copy: number; busy: boolean; saturated?: boolean }
   | { type: 'load-error'; copy: number; message: string }
   | { type: 'timer'; name: string; token: number }
   /** the heartbeat sweep: `copies` are the ones past their limit that were pinged and did not answer */
@@ -151,6 +155,8 @@ export type Effect =
   /** SIGTERM the copy's group, SIGKILL after mercyMs */
   | { type: 'stop'; copy: number; mercyMs: number }
   | { type: 'signal'; copy: number; signal: 'SIGKILL' }
+  /** adaptive: a worker was added; these copies close `share` of their keep-alive connections */
+  | { type: 'shed'; copies: number[]; share: number }
   | { type: 'arm'; name: string; token: number; ms: number; jitter: boolean }
   | { type: 'cancel'; name: string }
   | ({ type: 'event' } & KindAndDetail)

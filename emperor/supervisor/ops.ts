@@ -29,7 +29,7 @@ export const armed = (s: State, name: string): boolean => s.timers[name] !== und
 
 /** `target`: the copies it starts with (MIN, or a rollout's current count within the new range) */
 export function newGeneration(x: Ctx, prepared: PreparedLike, target = prepared.config.processes): Generation {
-  return { id: ++x.s.ids.gen, prepared, config: prepared.config, key: prepared.socket?.key ?? null, startedAt: x.now, owed: 0, target, window: null };
+  return { id: ++x.s.ids.gen, prepared, config: prepared.config, key: prepared.socket?.key ?? null, startedAt: x.now, owed: 0, target, window: null, upNow: false };
 }
 
 export const copiesOf = (s: State, gen: number): CopyState[] => s.copies.filter((c) => c.gen === gen);
@@ -61,6 +61,7 @@ export function queueCopy(x: Ctx, gen: Generation, replaces: number | null = nul
     recycling: false,
     replaces,
     busySince: null,
+    saturated: false,
   };
   x.s.copies.push(c);
   x.fx.push({ type: 'queue-spawn', copy: c.id });

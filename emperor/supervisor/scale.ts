@@ -1,6 +1,6 @@
 // Adaptive worker counts, `processes = MIN-MAX` (SPEC §2; uWSGI's "cheaper" subsystem): the
-// table's rules for adding a worker while every worker stays busy and draining one after a quiet
-// window, never outside MIN..MAX. Pure, like the rest of the table: it edits the step's draft
+// table's rules for adding a worker while every worker stays busy (at once while every worker is
+// saturated: requests wait in each) and draining one after a quiet window, never outside MIN..MAX. Pure, like the rest of the table: it edits the step's draft
 // state and asks for effects; its timers carry their generation (`scale-up:GEN`, `scale-down:GEN`).
 import type { CopyState, Generation, State } from './model.js';
 import { arm, armed, cancel, copiesOf, event, queueCopy, stopCopy, type Ctx } from './ops.js';
@@ -22,11 +22,38 @@ function active(s: State, gen: Generation): boolean {
  * or draining: a new worker counts once it is ready, and MAX is never passed by a drain's overlap.
  */
 function overloadedSince(s: State, gen: Generation): number | null {
-  const mine = copiesOf(s, gen.id);
-  if (gen.owed > 0 || mine.some((c) => c.readyAt === null || c.stopping)) return null;
-  const up = serving(s, gen);
-  if (up.length === 0 || up.some((c) => c.busySince === null)) return null;
+  const up = settled(s, gen);
+  if (up === null || up.some((c) => c.busySince === null)) return null;
   return Math.max(...up.map((c) => Math.max(c.busySince!, c.readyAt!)));
+}
+
+/** the serving workers when none of the generation is on its way or draining (the readiness gate), else null */
+function settled(s: State, gen: Generation): CopyState[] | null {
+  if (gen.owed > 0 || copiesOf(s, gen.id).some((c) => c.readyAt === null || c.stopping)) return null;
+  const up = serving(s, gen);
+  return up.length === 0 ? null : up;
+}
+
+/**
+ * Every serving worker said saturated in its last report (its event loop had no rest over a
+ * window in which it served several requests): requests already wait, and waiting
+ * `scale-up-after` would only make them wait longer (uWSGI's busyness algorithm has the same
+ * emergency rule, on a listen queue). Readiness-gated like the rest: one worker at a time.
+ */
+function saturated(s: State, gen: Generation): boolean {
+  const up = settled(s, gen);
+  return up !== null && up.every((c) => c.saturated);
+}
+
+/**
+ * A worker of an adaptive vassal is ready and replaces none: the others close their share of
+ * keep-alive connections (1 / the new count), whose clients reconnect, mostly to the new worker
+ * (idle, it accepts first). Without it a burst's connections stay on the workers that were there.
+ */
+export function rebalance(x: Ctx, gen: Generation, added: CopyState): void {
+  if (!adaptive(gen)) return;
+  const others = serving(x.s, gen).filter((c) => c !== added);
+  if (others.length > 0) x.fx.push({ type: 'shed', copies: others.map((c) => c.id), share: 1 / (others.length + 1) });
 }
 
 /**
@@ -52,11 +79,21 @@ export function scale(x: Ctx): void {
     cancel(x, up);
     cancel(x, down);
     gen.window = null;
+    gen.upNow = false;
     return;
   }
-  const since = gen.target < gen.config.maxProcesses ? overloadedSince(s, gen) : null;
-  if (since === null) cancel(x, up);
-  else if (!armed(s, up)) arm(x, up, Math.max(0, since + gen.config.scaleUpAfter * 1000 - x.now));
+  const below = gen.target < gen.config.maxProcesses;
+  const since = below ? overloadedSince(s, gen) : null;
+  if (below && saturated(s, gen)) {
+    if (gen.upNow !== true) arm(x, up, 0); // at once, replacing a wait armed for the busy rule
+    gen.upNow = true;
+  } else if (since === null) {
+    cancel(x, up);
+    gen.upNow = false;
+  } else if (!armed(s, up) || gen.upNow) {
+    arm(x, up, Math.max(0, since + gen.config.scaleUpAfter * 1000 - x.now));
+    gen.upNow = false;
+  }
   if (gen.target <= gen.config.processes) {
     cancel(x, down);
     gen.window = null;
@@ -79,14 +116,17 @@ export function onScaleTimer(x: Ctx, kind: string, genId: number): void {
   if (!gen || gen.id !== genId || !active(s, gen)) return; // ignore: a retired generation's, or scaling is off
   const { processes: min, maxProcesses: max } = gen.config;
   if (kind === 'scale-up') {
+    gen.upNow = false;
+    if (gen.target >= max) return;
+    const now = saturated(s, gen);
     const since = overloadedSince(s, gen);
     // not (or no longer) overloaded, or not for long enough yet: scale() re-arms for the rest
-    if (since === null || gen.target >= max || x.now - since < gen.config.scaleUpAfter * 1000) return;
+    if (!now && (since === null || x.now - since < gen.config.scaleUpAfter * 1000)) return;
     gen.target++;
     queueCopy(x, gen);
     cancel(x, `scale-down:${gen.id}`);
     gen.window = null; // the new count is judged over a window of its own
-    event(x, 'scaled-up', { workers: gen.target, min, max, generation: gen.id });
+    event(x, 'scaled-up', { workers: gen.target, min, max, generation: gen.id, reason: now ? 'saturated' : 'busy' });
     return;
   }
   const w = gen.window;

@@ -6,6 +6,7 @@
 // from the documented keys `scale-up-after` / `scale-down-after`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import path from 'node:path';
 import { request, startEmperor, waitUntil } from '../helpers/emperor.js';
 import { markedApp, marked } from '../helpers/chaos.js';
@@ -141,4 +142,57 @@ test('changing the range is a rollout: the new generation starts at the count cl
   assert.deepEqual(fixed.scale, { count: 1, min: 1, max: 1 });
   const r = await request({ socketPath: sock }, '/?ms=1');
   assert.equal(r.status, 200);
+});
+
+test('every worker saturated: one more starts at once (not after scale-up-after), and keep-alive clients move to it (shed); no failed request', async (t) => {
+  const e = await startEmperor(t);
+  const sock = path.join(e.dir, 'sat.sock');
+  // scale-up-after 60 s: only the saturated rule can add a worker within this test
+  e.write('sat.ini', markedApp(RUN, sock, 'processes = 1-2\nscale-up-after = 60\nscale-down-after = 60', 'burn.mjs'));
+  const first = await e.waitVassal('sat', (v) => v.state === 'ready' && v.pids.length === 1, 30_000);
+  // 8 keep-alive clients, each sending 5 ms-of-CPU requests back to back on its own connection
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  t.after(() => agent.destroy());
+  const served = new Map<number, number>();
+  const failed: string[] = [];
+  let stop = false;
+  const started = Date.now();
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = http.get({ socketPath: sock, path: '/?ms=5', agent, timeout: 15_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          if (res.statusCode === 200) served.set(Number(body), (served.get(Number(body)) ?? 0) + 1);
+          else failed.push(`status ${res.statusCode}`);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => {
+        failed.push(err.message);
+        resolve();
+      });
+    });
+  const clients = Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < 20_000 && !stop && Date.now() - started < 40_000; i++) await one();
+  });
+  try {
+    const up = await e.waitLog((l) => l.vassal === 'sat' && l.event === 'scaled-up', 30_000, 'a scale-up');
+    assert.equal(up.reason, 'saturated');
+    const scaledAt = Date.now();
+    assert.ok(scaledAt - started < 30_000, 'well before scale-up-after (60 s)');
+    const two = await e.waitVassal('sat', (v) => v.state === 'ready' && v.pids.length === 2 && v.workers.every((w) => w.ready), 30_000);
+    const added = two.pids.find((p) => p !== first.pid)!;
+    // the clients' connections were all opened on the first worker: only a shed moves some
+    await waitUntil(() => (served.get(added) ?? 0) >= 20, 20_000, `requests served by the added worker ${added} (served: ${JSON.stringify([...served])})`);
+    assert.ok((served.get(first.pid!) ?? 0) > 0, 'the first worker served too');
+  } finally {
+    stop = true;
+    await Promise.all(clients);
+  }
+  assert.deepEqual(failed, [], 'no failed request');
+  const v = e.vassal('sat')!;
+  assert.ok(v.pids.length <= 2, `never above MAX (${v.pids.length})`);
 });

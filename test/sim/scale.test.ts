@@ -114,3 +114,78 @@ test('an on-demand adaptive vassal woken again starts at MIN', () => {
   w.settle();
   w.checkFinal();
 });
+
+const rush: Action = { a: 'rush' };
+const reasons = (w: World): string[] => w.log.flatMap((l) => [...l.matchAll(/scaled-up\((\w+)\)/g)].map((m) => m[1]!));
+
+test('every worker saturated: one more at once (no scale-up-after wait), readiness-gated, up to MAX and not beyond', () => {
+  // R13: processes = 1-3, scale-up-after = 3 s
+  const w = play([{ a: 'apply', cfg: 'R13' }, calm, rush, advance(1)]);
+  assert.equal(w.s.current!.target, 2, 'at once, not after 3 s');
+  w.act(rush);
+  w.act(advance(1));
+  assert.equal(w.s.current!.target, 2, 'not while the added worker is on its way');
+  w.act(calm);
+  w.act(advance(1));
+  assert.equal(w.s.current!.target, 2, 'the new worker is ready but has not said saturated');
+  w.act(rush);
+  w.act(advance(1));
+  assert.equal(w.s.current!.target, 3);
+  w.act(calm);
+  w.act(rush);
+  w.act(advance(10_000));
+  assert.equal(w.s.current!.target, 3, 'never past MAX');
+  assert.deepEqual(reasons(w), ['saturated', 'saturated']);
+  w.settle();
+  w.checkFinal();
+  assert.equal(running(w), 1, 'drained back to MIN once quiet');
+});
+
+test('negative: one worker saturated and another only busy waits for scale-up-after, as the busy rule does', () => {
+  // R24: 2-4, scale-up-after 1 s
+  const w = play([{ a: 'apply', cfg: 'R24' }, calm, { a: 'load', i: 0, busy: true, saturated: true }, { a: 'load', i: 1, busy: true }, advance(900)]);
+  assert.equal(w.s.current!.target, 2, 'not at once');
+  w.act(advance(200));
+  assert.equal(w.s.current!.target, 3, 'after a whole interval busy');
+  assert.deepEqual(reasons(w), ['busy']);
+});
+
+test('saturated, then only busy before the at-once timer fires: the busy rule\'s wait again, from when the workers turned busy', () => {
+  const w = play([{ a: 'apply', cfg: 'R13' }, calm, rush, { a: 'load', i: 0, busy: true, saturated: false }, advance(2900)]);
+  assert.equal(w.s.current!.target, 1, 'the at-once timer was given back');
+  w.act(advance(200));
+  assert.equal(w.s.current!.target, 2);
+  assert.deepEqual(reasons(w), ['busy']);
+  // a saturated report that is not busy (a worker never sends one) counts as neither
+  const odd = play([{ a: 'apply', cfg: 'R13' }, calm, { a: 'load', i: 0, busy: false, saturated: true }, advance(10_000)]);
+  assert.equal(odd.s.current!.target, 1);
+});
+
+test('a worker added to an adaptive vassal: the others shed their share of connections (1 / the new count); a recycle replacement or a fixed count sheds nothing', () => {
+  const w = play([{ a: 'apply', cfg: 'R13' }, calm, rush, advance(1)]);
+  assert.equal(w.sheds.length, 0, 'nothing before the new worker is ready');
+  const first = [...w.procs.values()][0]!.copy;
+  w.act(calm);
+  assert.deepEqual(w.sheds, [{ copies: [first], share: 1 / 2 }]);
+  w.act(rush);
+  w.act(advance(1));
+  w.act(calm);
+  assert.equal(w.sheds.length, 2);
+  assert.equal(w.sheds[1]!.copies.length, 2);
+  assert.equal(w.sheds[1]!.share, 1 / 3);
+  // a copy that crashed: its clients reconnected to the others, its replacement takes a share back
+  w.act({ a: 'exit', i: 0, signal: true });
+  w.act(calm);
+  w.act(advance(2000));
+  w.act(calm);
+  assert.equal(running(w), 3, 'replaced');
+  assert.equal(w.sheds.length, 3);
+  assert.equal(w.sheds[2]!.copies.length, 2);
+  // a recycle replacement takes over its predecessor's connections as it drains: nothing is shed
+  w.act({ a: 'recycle', i: 0 });
+  w.act(calm);
+  assert.equal(w.sheds.length, 3, 'a recycle replacement sheds nothing');
+  // a fixed count never sheds
+  const fixed = play([{ a: 'apply', cfg: 'A' }, calm, rush, advance(10_000), { a: 'exit', i: 0, signal: true }, calm, advance(2000), calm]);
+  assert.equal(fixed.sheds.length, 0);
+});

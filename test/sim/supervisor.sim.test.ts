@@ -24,8 +24,9 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ a: fc.constant('exit' as const), i, signal: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ a: fc.constant('beat' as const), i, requests: fc.nat({ max: 3 }) }) },
   // load reports: busy more often than idle, so scale-up paths are reached
-  { weight: 6, arbitrary: fc.record({ a: fc.constant('load' as const), i, busy: fc.constantFrom(true, true, false) }) },
+  { weight: 6, arbitrary: fc.record({ a: fc.constant('load' as const), i, busy: fc.constantFrom(true, true, false), saturated: fc.constantFrom(false, false, true) }) },
   { weight: 2, arbitrary: fc.constant<Action>({ a: 'burst' }) },
+  { weight: 1, arbitrary: fc.constant<Action>({ a: 'rush' }) },
   { weight: 2, arbitrary: fc.record({ a: fc.constant('recycle' as const), i }) },
   { weight: 1, arbitrary: fc.record({ a: fc.constant('harakiri' as const), i }) },
   { weight: 6, arbitrary: fc.record({ a: fc.constant('advance' as const), ms: fc.constantFrom(10, 500, 1500, 3000, 5000, 35_000, 70_000) }) },

@@ -53,9 +53,11 @@ export type Action =
   | { a: 'ready'; i: number }
   | { a: 'exit'; i: number; signal: boolean }
   | { a: 'beat'; i: number; requests: number }
-  | { a: 'load'; i: number; busy: boolean }
+  | { a: 'load'; i: number; busy: boolean; saturated?: boolean }
   /** every running copy reports busy (a burst of load) */
   | { a: 'burst' }
+  /** every running copy reports busy and saturated (a burst that queues requests in each) */
+  | { a: 'rush' }
   | { a: 'recycle'; i: number }
   | { a: 'harakiri'; i: number }
   | { a: 'advance'; ms: number }
@@ -92,6 +94,8 @@ export class World {
   /** the spec's view of what the last commands ask for, kept apart from the table's */
   model = { want: 'run' as 'run' | 'stop' | 'gone' | 'shutdown', latest: null as ConfigName | null, invalidSeen: false };
   readonly log: string[] = [];
+  /** the `shed` effects, in order */
+  readonly sheds: Array<{ copies: number[]; share: number }> = [];
   /** event kinds the table published, for the coverage summary */
   static readonly seen = new Map<string, number>();
 
@@ -101,7 +105,7 @@ export class World {
     const r = step(this.s, ev, this.now);
     this.s = r.state;
     const detail = ev.type === 'prepared' ? ` seq ${ev.seq} ${ev.result.ok ? 'ok' : 'failed'}` : ev.type === 'apply' ? ` ${CONFIGS.get(ev.config)}` : '';
-    const fxs = r.effects.filter((f) => f.type !== 'record').map((f) => (f.type === 'event' ? f.kind : f.type === 'prepare' ? `prepare#${f.seq}:${CONFIGS.get(f.config)}` : f.type));
+    const fxs = r.effects.filter((f) => f.type !== 'record').map((f) => (f.type === 'event' ? (f.kind === 'scaled-up' ? `scaled-up(${String(f.detail.reason)})` : f.kind) : f.type === 'prepare' ? `prepare#${f.seq}:${CONFIGS.get(f.config)}` : f.type));
     this.log.push(`${ev.type}${'copy' in ev ? `#${ev.copy}` : ''}${detail} -> ${this.s.phase} [${fxs.join(' ')}] err=${errorOf(this.s) ?? ''}`);
     for (const f of r.effects) if (f.type === 'event') World.seen.set(f.kind, (World.seen.get(f.kind) ?? 0) + 1);
     // scaling acts on the generation in force only, never a retired or rolling-out one
@@ -149,6 +153,13 @@ export class World {
         return;
       case 'signal':
         if (this.procs.has(fx.copy)) this.procs.get(fx.copy)!.stopping = true;
+        return;
+      case 'shed':
+        // a worker was added: only to running copies the table has not stopped (one SIGKILLed for
+        // silence still counts until its exit: the message then reaches no one), a share that means something
+        assert.ok(fx.share > 0 && fx.share <= 1 && fx.copies.length > 0, `shed ${JSON.stringify(fx)}`);
+        for (const id of fx.copies) assert.ok(this.procs.has(id) && s.copies.some((c) => c.id === id && !c.stopping && c.readyAt !== null), `shed to copy ${id}, which does not serve`);
+        this.sheds.push({ copies: [...fx.copies], share: fx.share });
         return;
       case 'arm':
         this.timers.set(fx.name, { token: fx.token, due: this.now + fx.ms });
@@ -268,11 +279,12 @@ export class World {
         return this.feed({ type: 'recycle', copy: p.copy, reason: 'max-requests' });
       }
       case 'burst':
-        for (const p of [...this.procs.values()]) if (this.procs.has(p.copy)) this.feed({ type: 'load', copy: p.copy, busy: true });
+      case 'rush':
+        for (const p of [...this.procs.values()]) if (this.procs.has(p.copy)) this.feed({ type: 'load', copy: p.copy, busy: true, saturated: x.a === 'rush' });
         return;
       case 'load': {
         const p = pick([...this.procs.values()], x.i);
-        if (p) this.feed({ type: 'load', copy: p.copy, busy: x.busy });
+        if (p) this.feed({ type: 'load', copy: p.copy, busy: x.busy, saturated: x.saturated === true });
         return;
       }
       case 'beat': {

@@ -14,13 +14,13 @@ import { Keeper } from '../../emperor/keeper/keeper.js';
 const RUNS = Number(process.env.EMPEROR_SIM_RUNS) || 2000;
 const quiet = pino({ level: 'silent' });
 
-const TYPES_BRAIN = ['hello', 'standby', 'up', 'stopping', 'warm', 'bind', 'dup', 'release', 'release-all', 'blocking', 'spawn', 'stop', 'signal', 'ping', 'pings'];
+const TYPES_BRAIN = ['hello', 'standby', 'up', 'stopping', 'warm', 'bind', 'dup', 'release', 'release-all', 'blocking', 'spawn', 'stop', 'signal', 'ping', 'pings', 'shed'];
 const TYPES_KEEPER = ['inventory', 're', 'spawned', 'spawn-failed', 'line', 'msg', 'notify', 'channel-error', 'exited', 'dropped', 'retire', 'go', 'beats'];
 
 /** An object with a known `t` and random fields (the hostile shape most likely to get far). */
 const shaped = (types: string[]) =>
   fc.record({ t: fc.constantFrom(...types) }).chain((base) =>
-    fc.dictionary(fc.constantFrom('id', 'v', 'copy', 'key', 'owner', 'address', 'ownership', 'actor', 'spec', 'tag', 'mercyMs', 'signal', 'stream', 'text', 'msg', 'info', 'sockets', 'copies', 'ok', 'code', 'message', 'file', 'why', 'n', 'vassal', 'on', 'pid', 'idle'), fc.anything(), { maxKeys: 8 }).map((rest) => ({ ...rest, ...base })),
+    fc.dictionary(fc.constantFrom('id', 'v', 'copy', 'key', 'owner', 'address', 'ownership', 'actor', 'spec', 'tag', 'mercyMs', 'signal', 'stream', 'text', 'msg', 'info', 'sockets', 'copies', 'ok', 'code', 'message', 'file', 'why', 'n', 'vassal', 'on', 'pid', 'idle', 'share'), fc.anything(), { maxKeys: 8 }).map((rest) => ({ ...rest, ...base })),
   );
 
 test('parseBrainMessage and parseKeeperMessage never throw on anything', () => {
@@ -52,6 +52,11 @@ test('batches and features: pings and beats parse within their bounds, unknown f
   assert.deepEqual(parseBrainMessage({ t: 'pings', id: 4, copies: [1, 2, 3] }), { t: 'pings', id: 4, copies: [1, 2, 3] });
   assert.equal(parseBrainMessage({ t: 'pings', id: 4, copies: [1, -2] }), null);
   assert.equal(parseBrainMessage({ t: 'pings', id: 4, copies: new Array(MAX_BATCH + 1).fill(1) }), null);
+  // shed (feature `shed`): copies within the batch bound, a share in (0, 1]
+  assert.deepEqual(parseBrainMessage({ t: 'shed', copies: [1, 2], share: 0.5 }), { t: 'shed', copies: [1, 2], share: 0.5 });
+  for (const share of [0, -0.5, 1.5, NaN, Infinity, '0.5', null]) assert.equal(parseBrainMessage({ t: 'shed', copies: [1], share }), null, String(share));
+  assert.equal(parseBrainMessage({ t: 'shed', copies: [1, 'x'], share: 0.5 }), null);
+  assert.equal(parseBrainMessage({ t: 'shed', copies: new Array(MAX_BATCH + 1).fill(1), share: 0.5 }), null);
   const stats = { requests: 1, inFlight: 0, rss: 1000, avgMs: 1, p99Ms: 2 };
   assert.deepEqual(parseKeeperMessage({ t: 'beats', beats: [{ copy: 1, stats }] }), { t: 'beats', beats: [{ copy: 1, stats }] });
   assert.equal(parseKeeperMessage({ t: 'beats', beats: [{ copy: 1, stats: { ...stats, rss: 'x' } }] }), null);
@@ -78,7 +83,7 @@ test('a keeper answers a hello with its features only to a brain that may use th
   keeper.attach(brain as never);
   brain.emit('message', { t: 'hello', v: KEEPER_PROTOCOL, features: ['beats'] }, undefined);
   const inv = parseKeeperMessage(brain.sent[0]) as { t: string; features?: string[] };
-  assert.deepEqual(inv.features, ['beats', 'pings', 'idle']);
+  assert.deepEqual(inv.features, ['beats', 'pings', 'idle', 'shed']);
   brain.sent.length = 0;
   // copies it does not hold are left out (they exited): still one answer
   brain.emit('message', { t: 'pings', id: 9, copies: [100, 101] }, undefined);
