@@ -5,7 +5,7 @@ import { heartbeatLimitMs, heartbeatPingMs } from '../decide/index.js';
 import type { WorkerStats } from '../../shared/protocol.js';
 import { quietBeat } from './copies.js';
 import type { State } from './model.js';
-import { schedule, type Swept } from './sweep.js';
+import { schedule, SWEEP_AHEAD_MS, type Swept } from './sweep.js';
 
 export interface WatchDeps {
   state(): State;
@@ -48,6 +48,15 @@ export class HeartbeatWatch implements Swept {
     const c = this.deps.state().copies.find((o) => o.id === id);
     if (!c || c.status !== 'live' || c.readyAt === null || c.stopping || !quietBeat(c, stats)) return false;
     this.#heard.set(id, Date.now());
+    // the answer window it closed is no deadline any more: the vassal's next one is worked out
+    // now (no ping, no judgement: #check's dry run), so no sweep comes just to find it answered
+    if (!this.#forgotten) {
+      const due = this.#check(Date.now(), false);
+      if (due !== this.#due) {
+        this.#due = due;
+        schedule(this);
+      }
+    }
     return true;
   }
 
@@ -59,7 +68,7 @@ export class HeartbeatWatch implements Swept {
 
   /** Called by the one sweep once `due` came: acts on it and schedules the next deadline. */
   sweep(now: number): void {
-    if (now < this.#due || this.#forgotten) return;
+    if (this.#forgotten) return;
     this.#due = this.#check(now);
     schedule(this);
   }
@@ -69,10 +78,13 @@ export class HeartbeatWatch implements Swept {
    * silence). The table decides a replacement (event `tick`), fed only once a worker is past the
    * limit AND has had its answer window since the ping: after an emperor stall, idle workers are
    * pinged first, not ended for the beats nobody asked them for. This spares the table the step
-   * in the common case. Returns the next deadline of its copies (a ping due, an answer window
-   * ending; Infinity: none).
+   * in the common case. A ping due within `ahead` (SWEEP_AHEAD_MS, at most a quarter of the
+   * ping's interval) is sent now: the sweep that came for another vassal's deadline takes it
+   * along, and asking a little early is always safe; a judgement never comes early. Returns the
+   * next deadline of its copies (a ping due, an answer window ending; Infinity: none). `act`
+   * false: a dry run (nothing pinged, nothing judged), for the deadline alone.
    */
-  #check(now: number): number {
+  #check(now: number, act = true): number {
     const s = this.deps.state();
     if (!s.current?.config.app && !s.next?.config.app) return Infinity;
     let next = Infinity;
@@ -84,7 +96,8 @@ export class HeartbeatWatch implements Swept {
       // its last beat: stepped (the state's) or quiet (heard here), whichever came last
       const beat = Math.max(c.lastBeat, this.#heard.get(c.id) ?? -Infinity);
       const pingAfter = heartbeatPingMs(config.heartbeat);
-      if (now - beat <= pingAfter) {
+      const ahead = act ? Math.min(SWEEP_AHEAD_MS, pingAfter / 4) : 0;
+      if (now - beat <= pingAfter - ahead) {
         next = Math.min(next, beat + pingAfter + 1);
         continue;
       }
@@ -92,7 +105,8 @@ export class HeartbeatWatch implements Swept {
       const ping = this.#pings.get(c.id);
       // judged once past the limit and past its answer window (which opens when the ask reached the worker)
       const judgeAt = (at: number): number => Math.max(beat + limit, at + limit - pingAfter) + 1;
-      if (!ping || ping.beat !== beat) {
+      if (!act) next = Math.min(next, ping && ping.beat === beat ? judgeAt(ping.at) : now);
+      else if (!ping || ping.beat !== beat) {
         // the answer window opens when the ask reached the worker: through a keeper that was
         // stopped meanwhile, that is when it resumed (until then the copy is not judged)
         const asked = { beat, at: Infinity };
@@ -106,6 +120,7 @@ export class HeartbeatWatch implements Swept {
       } else if (now - beat > limit && now - ping.at > limit - pingAfter) overdue.push(c.id);
       else next = Math.min(next, judgeAt(ping.at));
     }
+    if (!act) return next;
     if (this.#pings.size > s.copies.length) for (const id of this.#pings.keys()) if (!this.deps.tracked(id)) this.#pings.delete(id);
     if (this.#heard.size > s.copies.length) for (const id of this.#heard.keys()) if (!this.deps.tracked(id)) this.#heard.delete(id);
     if (overdue.length === 0) return next;

@@ -2,21 +2,25 @@
 // wake-ups). It is armed to the earliest heartbeat deadline a supervisor reported (a ping due, an
 // answer window ending), never sooner than SWEEP_MS after the last sweep (the deadlines of a
 // second are handled together: one round of pings, one keeper message), and not at all while
-// nothing is due. A sweep visits only the supervisors whose deadline has come (a heap by
-// deadline: an idle emperor's code runs cold, so a visit to every vassal each second costs more
-// than the handful that are due); what they do there is theirs (Supervisor.sweep). Owns only the
-// timer and the heap.
+// nothing is due. A sweep visits only the supervisors whose deadline has come or comes within
+// SWEEP_AHEAD_MS (a heap by deadline: an idle emperor's code runs cold, so a visit to every vassal
+// each second costs more than the handful that are due); what they do there is theirs
+// (Supervisor.sweep): what may be done early (a ping) is done, what may not (a judgement) waits
+// for its time. Deadlines spread over time (300 idle workers' pings) are so met by a wake-up every
+// few seconds rather than one a second. Owns only the timer and the heap.
 
 /** What the sweep asks of a supervisor. */
 export interface Swept {
   /** its next deadline (ms since the epoch; Infinity: none): told to schedule() whenever it changes */
   readonly due: number;
-  /** act on what is due at `now` (and schedule its next deadline) */
+  /** act on what is due at `now`, and what may be done early of what is due within SWEEP_AHEAD_MS (and schedule its next deadline) */
   sweep(now: number): void;
 }
 
 /** at most one sweep per this long: deadlines are met within it (the 1 s sweep's precision) */
 export const SWEEP_MS = 1000;
+/** a sweep also visits the supervisors whose deadline comes within this long */
+export const SWEEP_AHEAD_MS = 4000;
 
 /** deadlines, earliest first; an entry whose `at` is no longer its supervisor's `due` is stale (skipped) */
 const heap: Array<{ at: number; s: Swept }> = [];
@@ -51,16 +55,18 @@ function fire(): void {
   // healthy worker is never ended for beats the emperor itself did not get to read
   setImmediate(() => {
     const now = Date.now();
-    // what is due now; what the visits schedule for now or earlier waits for the next sweep
-    const due: Swept[] = [];
-    while (heap.length > 0 && heap[0]!.at <= now) {
-      const e = pop()!;
-      if (e.s.due === e.at && !due.includes(e.s)) due.push(e.s);
-    }
+    while (heap.length > 0 && heap[0]!.s.due !== heap[0]!.at) pop(); // stale
     // a timer may fire a few ms before Date.now() reaches its deadline (libuv counts from the
-    // time its loop turn began): nothing visited is no sweep, and the timer is armed again for
+    // time its loop turn began): no deadline come is no sweep, and the timer is armed again for
     // the remainder, not a whole SWEEP_MS later
-    if (due.length > 0) lastSweep = now;
+    if (heap.length === 0 || heap[0]!.at > now) return arm();
+    lastSweep = now;
+    // what is due now or soon; what the visits schedule meanwhile waits for the next sweep
+    const due = new Set<Swept>();
+    while (heap.length > 0 && heap[0]!.at <= now + SWEEP_AHEAD_MS) {
+      const e = pop()!;
+      if (e.s.due === e.at) due.add(e.s);
+    }
     for (const s of due) s.sweep(now);
     arm();
   });

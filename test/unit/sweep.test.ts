@@ -1,10 +1,10 @@
 // The heartbeat sweep's one timer (emperor/supervisor/sweep.ts): a supervisor is visited once its
-// deadline came, never before it and never for a deadline it has since moved; with nothing due
-// no visit at all.
+// deadline came, or with a sweep another deadline brought if its own comes within SWEEP_AHEAD_MS,
+// never for a deadline it has since moved; with nothing due no visit at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { schedule, SWEEP_MS, type Swept } from '../../emperor/supervisor/sweep.js';
+import { schedule, SWEEP_AHEAD_MS, SWEEP_MS, type Swept } from '../../emperor/supervisor/sweep.js';
 
 class Fake implements Swept {
   visits: number[] = [];
@@ -15,26 +15,29 @@ class Fake implements Swept {
   }
 }
 
-test('visited once due (a sweep at most every SWEEP_MS); a deadline moved later is not visited early; none without a deadline', async () => {
+test('visited once due (a sweep at most every SWEEP_MS), taking along what is due within SWEEP_AHEAD_MS; a deadline moved later is not visited at its old time; none without a deadline', async () => {
   const t0 = Date.now();
   const a = new Fake(t0 + 50);
-  const b = new Fake(t0 + 100);
+  const near = new Fake(t0 + 50 + SWEEP_AHEAD_MS - 1000); // within the horizon of a's sweep
+  const far = new Fake(t0 + 50 + SWEEP_AHEAD_MS + 1500); // beyond it
   const moved = new Fake(t0 + 80);
   const never = new Fake(Infinity);
-  for (const s of [a, b, moved, never]) schedule(s);
-  // the deadline moves later (its copy beat): the entry for +80 ms is stale
-  moved.due = t0 + 3 * SWEEP_MS;
+  for (const s of [a, near, far, moved, never]) schedule(s);
+  // the deadline moves later (its copy beat), beyond the horizon: the entry for +80 ms is stale
+  moved.due = t0 + 50 + SWEEP_AHEAD_MS + 3000;
   schedule(moved);
-  await sleep(2 * SWEEP_MS + 500);
+  await sleep(600);
   assert.equal(a.visits.length, 1, 'a was visited once');
   assert.ok(a.visits[0]! >= t0 + 50, 'not before its deadline');
-  assert.equal(b.visits.length, 1, 'b was visited once');
-  assert.ok(b.visits[0]! >= t0 + 100);
+  assert.equal(near.visits.length, 1, 'near was taken along');
+  assert.deepEqual(near.visits, a.visits, 'in the same sweep, before its own deadline');
+  assert.equal(far.visits.length, 0, 'far is beyond the horizon');
   assert.equal(moved.visits.length, 0, 'the moved deadline was not visited at its old time');
+  await sleep(SWEEP_AHEAD_MS + 1500);
+  assert.equal(far.visits.length, 1, 'far visited once, at its deadline');
+  assert.ok(far.visits[0]! >= t0 + 50 + SWEEP_AHEAD_MS + 1500);
+  assert.equal(moved.visits.length, 1, 'moved taken along by far\'s sweep');
   assert.equal(never.visits.length, 0);
-  await sleep(SWEEP_MS + 200);
-  assert.equal(moved.visits.length, 1, 'visited at its new deadline');
-  assert.ok(moved.visits[0]! >= t0 + 3 * SWEEP_MS);
 });
 
 test('negative control: a deadline scheduled again after its visit is visited again', async () => {
