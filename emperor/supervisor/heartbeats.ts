@@ -64,6 +64,7 @@ export class HeartbeatWatch implements Swept {
   forget(): void {
     this.#forgotten = true;
     this.#due = Infinity;
+    schedule(this); // out of the sweep's heap
   }
 
   /** Called by the one sweep once `due` came: acts on it and schedules the next deadline. */

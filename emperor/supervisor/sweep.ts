@@ -22,19 +22,41 @@ export const SWEEP_MS = 1000;
 /** a sweep also visits the supervisors whose deadline comes within this long */
 export const SWEEP_AHEAD_MS = 4000;
 
-/** deadlines, earliest first; an entry whose `at` is no longer its supervisor's `due` is stale (skipped) */
+/**
+ * Deadlines, earliest first: one entry per supervisor (`where` holds its index), moved in place
+ * when its deadline moves. A deadline a worker can move at will (each quiet beat moves its
+ * vassal's) then never grows the heap: an entry left behind per move did, by the number of beats
+ * a worker sent within a ping interval.
+ */
 const heap: Array<{ at: number; s: Swept }> = [];
+const where = new Map<Swept, number>();
 let timer: NodeJS.Timeout | null = null;
 /** when the armed timer fires (Infinity: none armed) */
 let armedAt = Infinity;
 let lastSweep = 0;
 
-/** `s.due` is its new deadline: the sweep comes by then (or SWEEP_MS after the last sweep). */
+/** `s.due` is its new deadline: the sweep comes by then (or SWEEP_MS after the last sweep); Infinity: none. */
 export function schedule(s: Swept): void {
-  if (!(s.due < Infinity)) return;
-  push({ at: s.due, s });
+  const i = where.get(s);
+  if (!(s.due < Infinity)) {
+    if (i !== undefined) remove(i);
+    return;
+  }
+  if (i === undefined) {
+    heap.push({ at: s.due, s });
+    where.set(s, heap.length - 1);
+    up(heap.length - 1);
+  } else {
+    const was = heap[i]!.at;
+    heap[i]!.at = s.due;
+    if (s.due < was) up(i);
+    else down(i);
+  }
   arm();
 }
+
+/** deadlines held (for tests: one per supervisor at most) */
+export const heapSize = (): number => heap.length;
 
 function arm(): void {
   const first = heap[0];
@@ -55,47 +77,57 @@ function fire(): void {
   // healthy worker is never ended for beats the emperor itself did not get to read
   setImmediate(() => {
     const now = Date.now();
-    while (heap.length > 0 && heap[0]!.s.due !== heap[0]!.at) pop(); // stale
     // a timer may fire a few ms before Date.now() reaches its deadline (libuv counts from the
-    // time its loop turn began): no deadline come is no sweep, and the timer is armed again for
-    // the remainder, not a whole SWEEP_MS later
+    // time its loop turn began), or after the deadline moved later: no deadline come is no
+    // sweep, and the timer is armed again for the remainder, not a whole SWEEP_MS later
     if (heap.length === 0 || heap[0]!.at > now) return arm();
     lastSweep = now;
     // what is due now or soon; what the visits schedule meanwhile waits for the next sweep
-    const due = new Set<Swept>();
-    while (heap.length > 0 && heap[0]!.at <= now + SWEEP_AHEAD_MS) {
-      const e = pop()!;
-      if (e.s.due === e.at) due.add(e.s);
-    }
+    const due: Swept[] = [];
+    while (heap.length > 0 && heap[0]!.at <= now + SWEEP_AHEAD_MS) due.push(remove(0));
     for (const s of due) s.sweep(now);
     arm();
   });
 }
 
-function push(e: { at: number; s: Swept }): void {
-  heap.push(e);
-  for (let i = heap.length - 1; i > 0; ) {
-    const up = (i - 1) >> 1;
-    if (heap[up]!.at <= heap[i]!.at) break;
-    [heap[up], heap[i]] = [heap[i]!, heap[up]!];
-    i = up;
+function swap(i: number, j: number): void {
+  [heap[i], heap[j]] = [heap[j]!, heap[i]!];
+  where.set(heap[i]!.s, i);
+  where.set(heap[j]!.s, j);
+}
+
+function up(i: number): void {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]!.at <= heap[i]!.at) return;
+    swap(parent, i);
+    i = parent;
   }
 }
 
-function pop(): { at: number; s: Swept } | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length === 0 || !last) return top;
-  heap[0] = last;
-  for (let i = 0; ; ) {
+function down(i: number): void {
+  for (;;) {
     const l = 2 * i + 1;
     const r = l + 1;
     let m = i;
     if (l < heap.length && heap[l]!.at < heap[m]!.at) m = l;
     if (r < heap.length && heap[r]!.at < heap[m]!.at) m = r;
-    if (m === i) break;
-    [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+    if (m === i) return;
+    swap(m, i);
     i = m;
   }
-  return top;
+}
+
+/** take entry i out of the heap: its supervisor */
+function remove(i: number): Swept {
+  const e = heap[i]!;
+  const last = heap.length - 1;
+  if (i !== last) swap(i, last);
+  heap.pop();
+  where.delete(e.s);
+  if (i < heap.length) {
+    up(i);
+    down(i);
+  }
+  return e.s;
 }

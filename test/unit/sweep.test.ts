@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { schedule, SWEEP_AHEAD_MS, SWEEP_MS, type Swept } from '../../emperor/supervisor/sweep.js';
+import { heapSize, schedule, SWEEP_AHEAD_MS, SWEEP_MS, type Swept } from '../../emperor/supervisor/sweep.js';
 
 class Fake implements Swept {
   visits: number[] = [];
@@ -68,4 +68,43 @@ test('a timer that fires before Date.now() reaches the deadline arms again for t
   Date.now = real;
   assert.equal(s.visits.length, 1, 'visited within 400 ms of its deadline (not a whole sweep later)');
   assert.ok(s.visits[0]! >= t0 + 100, 'never before its deadline');
+});
+
+test('one entry per supervisor however often its deadline moves; a forgotten one leaves the heap (a worker sending unasked quiet beats grew it by one entry per beat)', async () => {
+  const { HeartbeatWatch } = await import('../../emperor/supervisor/heartbeats.js');
+  const real = Date.now;
+  let clock = real() + 3_600_000; // far from the other tests' deadlines
+  Date.now = () => clock;
+  try {
+    const stats = { requests: 5, inFlight: 0, rss: 50 << 20, avgMs: 0, p99Ms: 0 };
+    const state = {
+      current: { id: 1, config: { app: '/x.js', heartbeat: 3600 } },
+      next: null,
+      copies: [{ id: 1, gen: 1, status: 'live', readyAt: 1, stopping: false, lastBeat: clock, stats }],
+    };
+    const w = new HeartbeatWatch({ state: () => state as never, ping: () => undefined, tracked: () => true, tick: () => undefined });
+    const before = heapSize();
+    // what the channel admits (100 messages a second), for 10 minutes: every beat moves the deadline
+    for (let i = 0; i < 100 * 600; i++) {
+      clock += 10;
+      assert.equal(w.heard(1, stats), true);
+    }
+    assert.ok(heapSize() - before <= 1, `the heap grew by ${heapSize() - before} entries`);
+    assert.ok(w.due > clock, 'its deadline follows the last beat');
+    w.forget();
+    assert.equal(heapSize(), before, 'forgotten: out of the heap');
+  } finally {
+    Date.now = real;
+  }
+  // the same with a deadline moved back and forth directly
+  const f = new Fake(real() + 60_000);
+  const size = heapSize();
+  for (let i = 0; i < 1000; i++) {
+    f.due = real() + 60_000 + (i % 2 === 0 ? 1000 : -1000);
+    schedule(f);
+  }
+  assert.equal(heapSize(), size + 1);
+  f.due = Infinity;
+  schedule(f);
+  assert.equal(heapSize(), size);
 });
