@@ -232,16 +232,16 @@ export class KeeperLink implements Host {
     process.send!(msg);
   }
 
-  /**
-   * Ask the keeper to ping a copy; `delivered` is told when the keeper answered (whatever the
-   * answer, a timeout too: the answer window opens then, a ping never disarms the watch). The
-   * pings of one turn (a heartbeat sweep) go as one request to a keeper that takes them so.
-   */
   /** to a keeper that passes it on (`shed`); an older keeper: nothing, its workers keep their connections */
   shed(copy: number, share: number): void {
     if (this.#features.includes('shed')) this.send({ t: 'shed', copies: [copy], share });
   }
 
+  /**
+   * Ask the keeper to ping a copy; `delivered` is told when the keeper answered (whatever the
+   * answer, a timeout too: the answer window opens then, a ping never disarms the watch). The
+   * pings of one turn (a heartbeat sweep) go as one request to a keeper that takes them so.
+   */
   ping(copy: number, delivered?: (at: number) => void): void {
     if (!this.#features.includes('pings')) return void this.request({ t: 'ping', id: 0, copy }).then(() => delivered?.(Date.now()));
     this.#pings.push({ copy, delivered });

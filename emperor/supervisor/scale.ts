@@ -1,7 +1,9 @@
 // Adaptive worker counts, `processes = MIN-MAX` (SPEC §2; uWSGI's "cheaper" subsystem): the
 // table's rules for adding a worker while every worker stays busy (at once while every worker is
-// saturated: requests wait in each) and draining one after a quiet window, never outside MIN..MAX. Pure, like the rest of the table: it edits the step's draft
-// state and asks for effects; its timers carry their generation (`scale-up:GEN`, `scale-down:GEN`).
+// saturated: requests wait in each), draining one after a quiet window, never outside MIN..MAX,
+// and the shed of connections to a worker added. Pure, like the rest of the table: it edits the
+// step's draft state and asks for effects; its timers carry their generation (`scale-up:GEN`,
+// `scale-down:GEN`).
 import type { CopyState, Generation, State } from './model.js';
 import { arm, armed, cancel, copiesOf, event, queueCopy, stopCopy, type Ctx } from './ops.js';
 
