@@ -19,12 +19,12 @@ function active(s: State, gen: Generation): boolean {
 }
 
 /**
- * Since when every serving worker has been busy, or null. Readiness-gated: nothing while a copy
- * of the generation is on its way (queued, starting, owed after a crash, a recycle replacement)
- * or draining: a new worker counts once it is ready, and MAX is never passed by a drain's overlap.
+ * Since when every serving worker (`settled`) has been busy, or null. Readiness-gated: nothing
+ * while a copy of the generation is on its way (queued, starting, owed after a crash, a recycle
+ * replacement) or draining: a new worker counts once it is ready, and MAX is never passed by a
+ * drain's overlap.
  */
-function overloadedSince(s: State, gen: Generation): number | null {
-  const up = settled(s, gen);
+function overloadedSince(up: CopyState[] | null): number | null {
   if (up === null || up.some((c) => c.busySince === null)) return null;
   return Math.max(...up.map((c) => Math.max(c.busySince!, c.readyAt!)));
 }
@@ -42,8 +42,7 @@ function settled(s: State, gen: Generation): CopyState[] | null {
  * `scale-up-after` would only make them wait longer (uWSGI's busyness algorithm has the same
  * emergency rule, on a listen queue). Readiness-gated like the rest: one worker at a time.
  */
-function saturated(s: State, gen: Generation): boolean {
-  const up = settled(s, gen);
+function saturated(up: CopyState[] | null): boolean {
   return up !== null && up.every((c) => c.saturated);
 }
 
@@ -84,10 +83,10 @@ export function scale(x: Ctx): void {
     gen.upNow = false;
     return;
   }
-  const below = gen.target < gen.config.maxProcesses;
-  const since = below ? overloadedSince(s, gen) : null;
-  if (below && saturated(s, gen)) {
-    if (gen.upNow !== true) arm(x, up, 0); // at once, replacing a wait armed for the busy rule
+  const workers = gen.target < gen.config.maxProcesses ? settled(s, gen) : null;
+  const since = overloadedSince(workers);
+  if (saturated(workers)) {
+    if (!gen.upNow) arm(x, up, 0); // at once, replacing a wait armed for the busy rule
     gen.upNow = true;
   } else if (since === null) {
     cancel(x, up);
@@ -120,8 +119,9 @@ export function onScaleTimer(x: Ctx, kind: string, genId: number): void {
   if (kind === 'scale-up') {
     gen.upNow = false;
     if (gen.target >= max) return;
-    const now = saturated(s, gen);
-    const since = overloadedSince(s, gen);
+    const workers = settled(s, gen);
+    const now = saturated(workers);
+    const since = overloadedSince(workers);
     // not (or no longer) overloaded, or not for long enough yet: scale() re-arms for the rest
     if (!now && (since === null || x.now - since < gen.config.scaleUpAfter * 1000)) return;
     gen.target++;
