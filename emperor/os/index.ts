@@ -10,6 +10,6 @@ export { type AdoptableCopy, type CopyListeners, type Host, type SocketHost, typ
 export { type Copy, type CopyHandle, type SpawnSpec, endLeftover, exitInfo, holdStartSlot, signalGroup, spawnCopy, whenSpawnSlot } from './spawn.js';
 export { OutputBudget } from './output.js';
 export { EPOLL_WAITS, type LoopIdle, loopIdle, pageSize, parseSyscall } from './loop-idle.js';
-export { type ProcStat, parseStat, processStartTime, readStat } from './proc-stat.js';
+export { processStartTime } from './proc-stat.js';
 export { flushStraySweep, logStrays } from './strays.js';
 export { type StatsServer, startStatsServer, statsAddress } from './stats-server.js';
