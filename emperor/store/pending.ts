@@ -1,6 +1,7 @@
 // The store's memory of writes (../store.ts): what is kept while the database is unusable (the
 // latest record per vassal, deletions, the emperor row, up to `retention` events) and what is
-// kept to refill a database replaced under the emperor (every live record, the newest events).
+// kept to refill a database replaced under the emperor (the newest events; the live records are
+// asked for then, store.ts: recordSource).
 // No SQL of its own beyond replaying those writes through the cached statements.
 
 import type { VassalRecord } from '../../shared/types.js';
@@ -12,10 +13,7 @@ export interface PendingEvent {
   detail: string;
 }
 
-/**
- * One vassal record to write: its JSON and the columns beside it, not the record object (kept per
- * vassal in `live`, the object with its redacted config cost about as much again as its JSON).
- */
+/** One vassal record to write: its JSON and the columns beside it (not the record object). */
 export interface RecordWrite {
   state: VassalRecord['state'];
   pid: number | null;
@@ -35,16 +33,19 @@ export class Pending {
   vassals = new Map<string, RecordWrite | null>();
   events: PendingEvent[] = [];
   emperor: EmperorRow | null = null;
-  /** the last record written per vassal, to refill a fresh database (the state must not lose them) */
-  readonly live = new Map<string, RecordWrite>();
+  /**
+   * the shape of the last record written per vassal (flush.ts: flushWhen). Not the record: its JSON
+   * (1.3-1.6 KB a vassal) was kept only to refill a replaced database, which now asks for them.
+   */
+  readonly shapes = new Map<string, string>();
   private recent: PendingEvent[] = [];
 
   constructor(private readonly retention: number) {}
 
   /** A vassal's new record: queued, and kept as its latest. Returns the shape of the one it replaces. */
   record(name: string, w: RecordWrite): string | undefined {
-    const prev = this.live.get(name)?.shape;
-    this.live.set(name, w);
+    const prev = this.shapes.get(name);
+    this.shapes.set(name, w.shape);
     this.vassals.set(name, w);
     return prev;
   }
@@ -70,10 +71,16 @@ export class Pending {
     }
   }
 
-  /** A fresh database (highest stored event id `maxId`): queue what the old file held and this one lacks. */
-  refill(maxId: number, emperorCache: EmperorRow | null): void {
+  /**
+   * A fresh database (highest stored event id `maxId`): queue what the old file held and this one
+   * lacks, `live` being every vassal's current record (a write queued for a vassal stays).
+   */
+  refill(maxId: number, emperorCache: EmperorRow | null, live: Iterable<VassalRecord>, write: (r: VassalRecord) => RecordWrite | null): void {
     if (emperorCache && !this.emperor) this.emperor = { ...emperorCache };
-    for (const [name, v] of this.live) if (!this.vassals.has(name)) this.vassals.set(name, v);
+    for (const r of live) {
+      const w = this.vassals.has(r.name) ? null : write(r);
+      if (w) this.vassals.set(r.name, w);
+    }
     const kept = new Set(this.events.map((p) => p.e.id));
     const lost = this.recent.slice(-RECENT_EVENTS).filter((p) => p.e.id > maxId && !kept.has(p.e.id));
     this.events = [...lost, ...this.events].sort((a, b) => a.e.id - b.e.id);

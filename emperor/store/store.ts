@@ -2,12 +2,11 @@
 // row; the only module with SQL. Schema and read-only access for the CLI live in ./store/schema.ts.
 // Degraded mode: when the database is locked, read-only, missing its directory or corrupt, the
 // store logs loudly (rate-limited per error code), reports healthy=false and KEEPS writes in memory
-// (latest record per vassal, deletions, the emperor row, and up to `retention` events) and retries
-// at most every 5 s (unref'd timer, plus a time check on the next call), flushing them when the
-// database is usable again. A corrupt file (SQLITE_CORRUPT / SQLITE_NOTADB) is never deleted: it is
-// moved aside to PATH.corrupt-<ts> (with its -wal/-shm), logged as an error, and a fresh database
-// is started so supervision state keeps being recorded. No method throws (except readState).
-// Writes are queued and committed together, when store/flush.ts says (end of turn, 100 ms, 5 s).
+// (latest record per vassal, deletions, the emperor row, up to `retention` events) and retries at
+// most every 5 s (unref'd timer, and a time check on the next call), flushing them once usable. A
+// corrupt file (SQLITE_CORRUPT / SQLITE_NOTADB) is never deleted: it is moved aside to
+// PATH.corrupt-<ts> (with its -wal/-shm), logged as an error, and a fresh database started. No
+// method throws (except readState). Writes are committed together when store/flush.ts says.
 
 import fs from 'node:fs';
 import type { Logger } from 'pino';
@@ -65,6 +64,8 @@ export class Store {
   private readonly busyTimeoutMs: number;
   private readonly retryMs: number;
   private readonly idCheckMs: number;
+  /** every live vassal's current record, asked for to refill a replaced database (the arbiter sets it) */
+  recordSource: (() => Iterable<VassalRecord>) | null = null;
 
   private constructor(
     readonly path: string,
@@ -98,24 +99,25 @@ export class Store {
   }
 
   /**
-   * A vassal's record changed. Written with the next flush (store/flush.ts: one transaction for
-   * everything queued); `lazy` (only an idle worker's stats moved) waits up to 5 s, or rides
-   * along with the next eager write.
+   * A vassal's record changed. Written with the next flush (flush.ts: one transaction for all that
+   * is queued); `lazy` (only an idle worker's stats moved) waits up to 5 s or rides along.
    */
   upsertVassal(rec: VassalRecord, lazy = false): void {
-    let json: string;
+    const w = this.writeOf(rec);
+    if (w) this.schedule(flushWhen(this.pending.record(rec.name, w), w.shape, lazy));
+  }
+
+  private writeOf(rec: VassalRecord): RecordWrite | null {
     try {
-      json = JSON.stringify(rec);
+      return { state: rec.state, pid: rec.pid, updatedAt: rec.updatedAt, json: JSON.stringify(rec), shape: shapeOf(rec) };
     } catch (err) {
       this.errors.error('ESERIALIZE', 'upsertVassal', err);
-      return;
+      return null;
     }
-    const w: RecordWrite = { state: rec.state, pid: rec.pid, updatedAt: rec.updatedAt, json, shape: shapeOf(rec) };
-    this.schedule(flushWhen(this.pending.record(rec.name, w), w.shape, lazy));
   }
 
   deleteVassal(name: string): void {
-    this.pending.live.delete(name);
+    this.pending.shapes.delete(name);
     this.pending.vassals.set(name, null);
     this.schedule('turn');
   }
@@ -315,7 +317,7 @@ export class Store {
       if (m > this.maxId) this.maxId = m;
       if (this.refill) {
         // what the old file held and this one lacks: the emperor row and the live records
-        this.pending.refill(m, this.emperorCache);
+        this.pending.refill(m, this.emperorCache, this.recordSource?.() ?? [], (r) => this.writeOf(r));
         this.refill = false;
       }
       this.pending.flush(db, st);

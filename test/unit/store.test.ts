@@ -389,12 +389,19 @@ test('a state file deleted, or replaced by garbage, under the store is noticed: 
     s.upsertVassal(rec('b'));
     s.deleteVassal('b');
     s.appendEvent(ev(1));
+    // what the arbiter answers: every live vassal's current record (a refill asks for them)
+    let asked = 0;
+    s.recordSource = () => {
+      asked++;
+      return [rec('a')];
+    };
     for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
     if (how === 'garbage') fs.writeFileSync(file, crypto.randomBytes(16384));
     // the next write notices (idCheckMs 0) and refills the new file
     s.appendEvent(ev(2));
     const doc = readState(file);
     assert.deepEqual(doc.vassals.map((v) => v.name), ['a'], `${how}: the live records are back`);
+    assert.equal(asked, 1, `${how}: the live records asked for once`);
     assert.equal(doc.emperor?.pid, 42, `${how}: the emperor row is back`);
     assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1, 2], `${how}: recent events written again, in order`);
     assert.ok(errors().some((l) => /state database (was replaced|was deleted)/.test(l.msg)), `${how}: logged loudly`);
@@ -520,6 +527,7 @@ test('a state file replaced by a rename while the emperor writes: its own write-
   s.setEmperor(emperorRow);
   for (let i = 1; i <= 3; i++) s.appendEvent(ev(i));
   s.upsertVassal(rec('mine'));
+  s.recordSource = () => [rec('mine')];
   assert.ok(fs.existsSync(`${file}-wal`), 'the connection writes ahead');
   // another state file with 1000 events, put in place the way `mv backup.db emperor.db` does:
   // only the main file moves; the -wal and -shm at the path are still the old connection's
