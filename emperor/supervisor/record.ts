@@ -12,14 +12,18 @@ import { errorOf, keyOf } from './ops.js';
  */
 const redacted = new WeakMap<VassalConfig, RedactedConfig>();
 
+const hide = (o: Record<string, string>): Readonly<Record<string, '<redacted>'>> => Object.freeze(Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const])));
+
 export function redact(config: VassalConfig): RedactedConfig {
   let r = redacted.get(config);
   if (!r) {
+    // values of env and set-ph placeholders may be secrets: records travel (state file, dashboard).
+    // Through JSON, as the record itself travels: a copy made with `{ ...rest, env, placeholders }`
+    // (or key by key) had a hidden class of its own, or a dictionary (in the brain: about 0.9 KB a
+    // vassal); the JSON parser's objects share one, and a record holds nothing JSON would not carry.
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { env, sources: _sources, placeholders, ...rest } = config;
-    // values of env and set-ph placeholders may be secrets: records travel (state file, dashboard)
-    const hide = (o: Record<string, string>) => Object.freeze(Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const])));
-    r = Object.freeze({ ...rest, env: hide(env), placeholders: hide(placeholders) });
+    r = Object.freeze(JSON.parse(JSON.stringify({ ...rest, env: hide(env), placeholders: hide(placeholders) })) as RedactedConfig);
     redacted.set(config, r);
   }
   return r;
