@@ -52,6 +52,7 @@ const MAX_LINE = 16 * 1024;
 const PING = encodeWorkerMessage({ type: 'ping' });
 const GO = encodeWorkerMessage({ type: 'go' });
 const HARAKIRI = Buffer.from(HARAKIRI_PREFIX);
+const ignore = (): void => undefined;
 
 /** What a supervisor holds of a copy: one this process spawned (Copy), or one a keeper holds for it. */
 export interface CopyHandle {
@@ -209,7 +210,7 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     detached: true, // setsid: own process group, signalled as a group
     ...(spec.fallbackIds ?? {}),
   });
-  child.on('error', () => undefined); // reported through the missing pid or the exit
+  child.on('error', ignore); // reported through the missing pid or the exit
   // what the closures below keep of the spec: its handlers, never the spec itself (its argv and
   // env, a whole environment per copy, are not needed once the process exists)
   const { onLine, onMessage, onNotify, onChannelError, outputBudget } = spec;
@@ -217,8 +218,8 @@ export function spawnCopy(spec: SpawnSpec): Copy {
   const started = spec.gate === false ? () => undefined : holdStartSlot(copy);
   copyStarted(copy.pid, copy.pidStart);
   void copy.exit.then(() => copyExited(mark, copy.pid, copy.pidStart));
-  const out = lines(child.stdout!, (l) => onLine('stdout', l), outputBudget);
-  const err = lines(child.stderr!, (l) => onLine('stderr', l), outputBudget, HARAKIRI);
+  const out = new Lines(child.stdout!, 'stdout', onLine, outputBudget);
+  const err = new Lines(child.stderr!, 'stderr', onLine, outputBudget, HARAKIRI);
   // the copy exited: read what it left in its pipes now (its exit is reported after them, 200 ms at most)
   child.once('exit', () => {
     out.unpause();
@@ -251,13 +252,14 @@ export function spawnCopy(spec: SpawnSpec): Copy {
     };
   } else if (channel) {
     // an exec vassal's notify pipe: the same line budget (its own), so a flood there is cheap too
-    lines(
+    new Lines(
       channel,
-      (line) => {
+      'notify',
+      (_, line) => {
         if (isReadyNotify(line)) started();
         onNotify(line);
       },
-      new OutputBudget(() => undefined),
+      new OutputBudget(ignore),
     );
   }
   // a grandchild may still hold the other end: the channel goes with the copy, not with the last holder
@@ -271,73 +273,98 @@ export function spawnCopy(spec: SpawnSpec): Copy {
  * while: a vassal printing without pause (`yes`) is slowed by its own full pipe instead of
  * keeping the emperor busy reading and dropping. A line starting with `priority` (the harakiri
  * notice) always passes: it decides how the copy's exit is handled. `unpause()` reads on without
- * pauses (the copy exited: its last lines are wanted now).
+ * pauses (the copy exited: its last lines are wanted now). A class, not closures: the keeper holds
+ * two per copy (a dozen closures and their context each were ~0.5 KB a copy).
  */
-function lines(stream: Readable, onLine: (line: string) => void, budget?: LineBudget, priority?: Buffer): { unpause(): void } {
-  let carry: Buffer[] = [];
-  let carried = 0;
-  let paused = false;
-  let pausing = true;
-  const decode = (buf: Buffer): void => {
+class Lines<S extends string> {
+  #carry: Buffer[] = [];
+  #carried = 0;
+  #paused = false;
+  #pausing = true;
+
+  constructor(
+    private readonly stream: Readable,
+    private readonly name: S,
+    private readonly onLine: (name: S, line: string) => void,
+    private readonly budget?: LineBudget,
+    private readonly priority?: Buffer,
+  ) {
+    stream.on('data', (chunk: Buffer) => this.#data(chunk));
+    stream.on('end', () => this.#end());
+    stream.on('error', ignore);
+  }
+
+  unpause(): void {
+    this.#pausing = false;
+    if (this.#paused) this.stream.resume();
+  }
+
+  #decode(buf: Buffer): void {
     const line = buf.toString('utf8');
-    onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-  };
-  const urgent = (head: Buffer): boolean => priority !== undefined && head.subarray(0, priority.length).equals(priority);
-  const emit = (buf: Buffer): boolean => {
-    if (budget && !urgent(buf) && !budget.take()) return false;
-    decode(buf);
+    const { onLine } = this; // called as a plain function, as before
+    onLine(this.name, line.endsWith('\r') ? line.slice(0, -1) : line);
+  }
+
+  #urgent(head: Buffer): boolean {
+    return this.priority !== undefined && head.subarray(0, this.priority.length).equals(this.priority);
+  }
+
+  #emit(buf: Buffer): boolean {
+    if (this.budget && !this.#urgent(buf) && !this.budget.take()) return false;
+    this.#decode(buf);
     return true;
-  };
-  stream.on('data', (chunk: Buffer) => {
+  }
+
+  /** the carried tail joined with `piece` */
+  #joined(piece: Buffer): Buffer {
+    return this.#carried ? Buffer.concat([...this.#carry, piece]) : piece;
+  }
+
+  #data(chunk: Buffer): void {
+    const { priority, budget } = this;
     let from = 0;
     let open = true; // the budget still admits lines in this chunk
     let dropped = 0;
     for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
       const piece = chunk.subarray(from, nl);
       if (open) {
-        open = emit(carried ? Buffer.concat([...carry, piece]) : piece);
-      } else if (priority && urgent(carried ? Buffer.concat([...carry, piece.subarray(0, priority.length)]) : piece)) {
-        decode(carried ? Buffer.concat([...carry, piece]) : piece);
+        open = this.#emit(this.#joined(piece));
+      } else if (priority && this.#urgent(this.#joined(piece.subarray(0, priority.length)))) {
+        this.#decode(this.#joined(piece));
       } else {
         dropped++;
       }
-      carry = [];
-      carried = 0;
+      this.#carry = [];
+      this.#carried = 0;
       from = nl + 1;
     }
     if (dropped) budget!.drop(dropped);
     if (from < chunk.length) {
-      carry.push(Buffer.from(chunk.subarray(from))); // a copy: keep the tail, not the whole chunk
-      carried += chunk.length - from;
+      this.#carry.push(Buffer.from(chunk.subarray(from))); // a copy: keep the tail, not the whole chunk
+      this.#carried += chunk.length - from;
     }
-    while (carried > MAX_LINE) {
-      const all = Buffer.concat(carry);
-      emit(all.subarray(0, MAX_LINE));
-      carry = [all.subarray(MAX_LINE)];
-      carried = all.length - MAX_LINE;
+    while (this.#carried > MAX_LINE) {
+      const all = Buffer.concat(this.#carry);
+      this.#emit(all.subarray(0, MAX_LINE));
+      this.#carry = [all.subarray(MAX_LINE)];
+      this.#carried = all.length - MAX_LINE;
     }
-    const wait = pausing ? (budget?.pauseMs() ?? 0) : 0;
-    if (wait > 0 && !paused) {
-      paused = true;
-      stream.pause();
+    const wait = this.#pausing ? (budget?.pauseMs() ?? 0) : 0;
+    if (wait > 0 && !this.#paused) {
+      this.#paused = true;
+      this.stream.pause();
       setTimeout(() => {
-        paused = false;
-        stream.resume();
+        this.#paused = false;
+        this.stream.resume();
       }, wait).unref();
     }
-  });
-  stream.on('end', () => {
-    if (carried) emit(Buffer.concat(carry));
-    carry = [];
-    carried = 0;
-  });
-  stream.on('error', () => undefined);
-  return {
-    unpause() {
-      pausing = false;
-      if (paused) stream.resume();
-    },
-  };
+  }
+
+  #end(): void {
+    if (this.#carried) this.#emit(Buffer.concat(this.#carry));
+    this.#carry = [];
+    this.#carried = 0;
+  }
 }
 
 export function signalGroup(pid: number, sig: NodeJS.Signals | 0): boolean {

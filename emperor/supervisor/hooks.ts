@@ -14,10 +14,10 @@ export interface HookDeps {
 }
 
 export class VassalHooks {
-  /** retired generations seen, until fully stopped (their post-stop hooks then run) */
-  readonly #retired = new Map<number, Prepared>();
+  /** retired generations seen, until fully stopped (their post-stop hooks then run); made when first needed, as #running (an empty Map is ~180 bytes a vassal) */
+  #retired: Map<number, Prepared> | null = null;
   /** hooks running now */
-  readonly #running = new Set<Promise<unknown>>();
+  #running: Set<Promise<unknown>> | null = null;
 
   constructor(
     private readonly name: string,
@@ -57,7 +57,8 @@ export class VassalHooks {
    * Logged, never waited for by the table; the emperor waits for them at shutdown (`settled`).
    */
   afterStops(s: State): void {
-    for (const g of s.retired) if (!this.#retired.has(g.id)) this.#retired.set(g.id, g.prepared as Prepared);
+    for (const g of s.retired) if (!this.#retired?.has(g.id)) (this.#retired ??= new Map()).set(g.id, g.prepared as Prepared);
+    if (!this.#retired) return;
     for (const [id, prepared] of this.#retired) {
       if (s.retired.some((g) => g.id === id)) continue;
       this.#retired.delete(id);
@@ -66,14 +67,16 @@ export class VassalHooks {
       const run = (async () => {
         for (const argv of prepared.config.execPostStop) await this.#hook('exec-post-stop', prepared, argv, Math.max(1, prepared.config.mercy) * 1000);
       })();
-      this.#running.add(run);
-      void run.finally(() => this.#running.delete(run));
+      const running = (this.#running ??= new Set());
+      running.add(run);
+      void run.finally(() => running.delete(run));
     }
+    if (this.#retired.size === 0) this.#retired = null;
   }
 
   /** Every hook still running has ended (the emperor waits for post-stop hooks at shutdown). */
   async settled(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    while (this.#running && this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
   async #hook(key: 'exec-pre-start' | 'exec-post-stop', prepared: Prepared, argv: string[], timeoutMs: number): Promise<HookResult> {

@@ -42,6 +42,13 @@ export interface SupervisorDeps {
   spareOf?(name: string): SpareInfo | null;
 }
 
+/**
+ * the file's mtime when each config was read, kept with its copies (a new brain sees a touch it
+ * missed). One map for all supervisors (a config object belongs to one): one per supervisor was a
+ * WeakMap and its table for every vassal.
+ */
+const mtimes = new WeakMap<VassalConfig, number>();
+
 export class Supervisor {
   #s: State = initialState();
   #queue: Event[] = [];
@@ -50,14 +57,13 @@ export class Supervisor {
   #held = 0;
   /** copies being adopted, by the `ref` of the adopt event */
   #adopting: AdoptableCopy[] = [];
-  /** the file's mtime when each config was read: kept with its copies (a new brain sees a touch it missed) */
-  readonly #mtimes = new WeakMap<VassalConfig, number>();
   /** resolves once an adoption's event has been fed (null: none in flight) */
   #adopted: Promise<void> | null = null;
   #waits: Array<{ done: (s: State) => boolean; resolve: () => void }> = [];
   readonly #copies = new Map<number, CopyHandle>();
   readonly #timers = new Timers((name, token) => this.#feed({ type: 'timer', name, token }));
-  readonly #waiters = new Map<number, Waiter>();
+  /** listening waiters of an on-demand vassal, by generation (made when first armed) */
+  #waiters: Map<number, Waiter> | null = null;
   #client: Socket | null = null;
   /** which idle workers to ping, which are overdue, and when to look again (heartbeats.ts) */
   readonly #heartbeats = new HeartbeatWatch({
@@ -99,7 +105,7 @@ export class Supervisor {
    * `start` (an operator's start) applies a config that changed and starts a stopped vassal.
    */
   update(config: VassalConfig, how: 'touched' | 'changed' | 'start' | boolean, mtimeMs = 0): Promise<void> {
-    for (const c of new Set([config, same(this.#s.latest, config) ? this.#s.latest! : config])) this.#mtimes.set(c, mtimeMs); // an unchanged config runs on as the held object: its copies' tags say this read
+    for (const c of new Set([config, same(this.#s.latest, config) ? this.#s.latest! : config])) mtimes.set(c, mtimeMs); // an unchanged config runs on as the held object: its copies' tags say this read
     // compared with what was adopted, once it is (an adoption in flight holds every event)
     if (this.#adopted) return this.#adopted.then(() => this.update(config, how, mtimeMs));
     const unchanged = same(this.#s.latest, config);
@@ -186,10 +192,10 @@ export class Supervisor {
       case 'arm-waiter':
         return this.#armWaiter(fx.gen, fx.key);
       case 'release-waiter':
-        for (const [gen, w] of this.#waiters) {
+        for (const [gen, w] of this.#waiters ?? []) {
           if (fx.gen !== null && gen !== fx.gen) continue;
           w.close();
-          this.#waiters.delete(gen);
+          this.#waiters!.delete(gen);
         }
         return;
       case 'hand-over': {
@@ -227,7 +233,7 @@ export class Supervisor {
    * with; the file's config is applied next like at any start (a change rolls out).
    */
   adopt(config: VassalConfig, copies: Array<{ copy: AdoptableCopy; config: VassalConfig; gen?: number }>, counters = { restarts: 0, harakiriKills: 0 }, mtimeMs = 0): void {
-    this.#mtimes.set(config, mtimeMs);
+    mtimes.set(config, mtimeMs);
     this.#held++;
     let fed!: () => void;
     this.#adopted = new Promise((r) => (fed = r));
@@ -266,7 +272,7 @@ export class Supervisor {
     try {
       const spec = buildSpawnSpec(prepared, { ...this.#listeners(id, () => pid, tail), outputBudget: this.#output.budget });
       const generation = this.#s.copies.find((c) => c.id === id)?.gen;
-      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, this.#mtimes.get(config) ?? 0, generation), generation });
+      made = this.deps.spawn(spec, { vassal: this.name, mercyMs: config.mercy * 1000, tag: copyTag(this.name, this.file, config, mtimes.get(config) ?? 0, generation), generation });
     } catch (err) {
       return failed(err);
     }
@@ -318,14 +324,14 @@ export class Supervisor {
       (client) => {
         this.#client?.destroy();
         this.#client = client;
-        this.#waiters.delete(gen);
+        this.#waiters?.delete(gen);
         this.#feed({ type: 'woken', gen });
       },
     ).then(
       (w) => {
         // no connection can come before this runs (it needs a turn of the loop)
-        this.#waiters.get(gen)?.close();
-        this.#waiters.set(gen, w);
+        this.#waiters?.get(gen)?.close();
+        (this.#waiters ??= new Map()).set(gen, w);
         this.#feed({ type: 'waiter-listening', gen });
       },
       (err: Error) => this.#feed({ type: 'waiter-failed', gen, error: err.message }),
