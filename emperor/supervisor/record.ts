@@ -14,6 +14,29 @@ const redacted = new WeakMap<VassalConfig, RedactedConfig>();
 
 const hide = (o: Record<string, string>): Readonly<Record<string, '<redacted>'>> => Object.freeze(Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const])));
 
+/** EMPTY: one frozen empty object for every empty env, placeholders, ... of a redacted config */
+const EMPTY = Object.freeze({});
+
+/**
+ * `copy` (parsed from JSON) with each string equal to the one at the same place in `from`, and
+ * each empty object, replaced by that one (the same characters: one string in memory, not two).
+ * Assigned in place: the hidden class stays the parser's. Bounded by the copy's own depth.
+ */
+function share<T>(copy: T, from: unknown): T {
+  if (copy === null || typeof copy !== 'object') return copy;
+  const o = copy as Record<string, unknown>;
+  const f = from !== null && typeof from === 'object' ? (from as Record<string, unknown>) : null;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (typeof v === 'string') {
+      if (f && f[k] === v) o[k] = f[k];
+    } else if (v !== null && typeof v === 'object') {
+      o[k] = !Array.isArray(v) && Object.keys(v).length === 0 ? EMPTY : share(v, f?.[k]);
+    }
+  }
+  return copy;
+}
+
 export function redact(config: VassalConfig): RedactedConfig {
   let r = redacted.get(config);
   if (!r) {
@@ -21,9 +44,11 @@ export function redact(config: VassalConfig): RedactedConfig {
     // Through JSON, as the record itself travels: a copy made with `{ ...rest, env, placeholders }`
     // (or key by key) had a hidden class of its own, or a dictionary (in the brain: about 0.9 KB a
     // vassal); the JSON parser's objects share one, and a record holds nothing JSON would not carry.
+    // Its strings and empty objects are then the config's own again (shared, not copies).
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { env, sources: _sources, placeholders, ...rest } = config;
-    r = Object.freeze(JSON.parse(JSON.stringify({ ...rest, env: hide(env), placeholders: hide(placeholders) })) as RedactedConfig);
+    const copy = JSON.parse(JSON.stringify({ ...rest, env: hide(env), placeholders: hide(placeholders) })) as Record<string, unknown>;
+    r = Object.freeze(share(copy, config as unknown as Record<string, unknown>)) as unknown as RedactedConfig;
     redacted.set(config, r);
   }
   return r;
