@@ -73,11 +73,19 @@ export class Pending {
 
   /**
    * A fresh database (highest stored event id `maxId`): queue what the old file held and this one
-   * lacks, `live` being every vassal's current record (a write queued for a vassal stays).
+   * lacks, `live()` giving every vassal's current record (a write queued for a vassal stays). A
+   * `live` that throws is reported through `failed` and refills no record: the rest goes on (the
+   * records are written again as they change).
    */
-  refill(maxId: number, emperorCache: EmperorRow | null, live: Iterable<VassalRecord>, write: (r: VassalRecord) => RecordWrite | null): void {
+  refill(maxId: number, emperorCache: EmperorRow | null, live: (() => Iterable<VassalRecord>) | null, write: (r: VassalRecord) => RecordWrite | null, failed: (err: unknown) => void): void {
     if (emperorCache && !this.emperor) this.emperor = { ...emperorCache };
-    for (const r of live) {
+    let records: VassalRecord[] = [];
+    try {
+      records = [...(live?.() ?? [])];
+    } catch (err) {
+      failed(err);
+    }
+    for (const r of records) {
       const w = this.vassals.has(r.name) ? null : write(r);
       if (w) this.vassals.set(r.name, w);
     }

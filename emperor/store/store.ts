@@ -317,7 +317,7 @@ export class Store {
       if (m > this.maxId) this.maxId = m;
       if (this.refill) {
         // what the old file held and this one lacks: the emperor row and the live records
-        this.pending.refill(m, this.emperorCache, this.recordSource?.() ?? [], (r) => this.writeOf(r));
+        this.pending.refill(m, this.emperorCache, this.recordSource, (r) => this.writeOf(r), (err) => this.errors.error('ERECORDS', 'refill', err));
         this.refill = false;
       }
       this.pending.flush(db, st);

@@ -19,8 +19,9 @@ const EMPTY = Object.freeze({});
 
 /**
  * `copy` (parsed from JSON) with each string equal to the one at the same place in `from`, and
- * each empty object, replaced by that one (the same characters: one string in memory, not two).
- * Assigned in place: the hidden class stays the parser's. Bounded by the copy's own depth.
+ * each empty object, replaced by that one (the same characters: one string in memory, not two),
+ * then frozen, all the way down (one redacted copy serves every record of its config). Assigned
+ * in place: the hidden class stays the parser's. Bounded by the copy's own depth.
  */
 function share<T>(copy: T, from: unknown): T {
   if (copy === null || typeof copy !== 'object') return copy;
@@ -34,7 +35,7 @@ function share<T>(copy: T, from: unknown): T {
       o[k] = !Array.isArray(v) && Object.keys(v).length === 0 ? EMPTY : share(v, f?.[k]);
     }
   }
-  return copy;
+  return Object.freeze(copy);
 }
 
 export function redact(config: VassalConfig): RedactedConfig {
@@ -48,7 +49,7 @@ export function redact(config: VassalConfig): RedactedConfig {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { env, sources: _sources, placeholders, ...rest } = config;
     const copy = JSON.parse(JSON.stringify({ ...rest, env: hide(env), placeholders: hide(placeholders) })) as Record<string, unknown>;
-    r = Object.freeze(share(copy, config as unknown as Record<string, unknown>)) as unknown as RedactedConfig;
+    r = share(copy, config as unknown as Record<string, unknown>) as unknown as RedactedConfig;
     redacted.set(config, r);
   }
   return r;

@@ -32,6 +32,10 @@ test('redact: env and set-ph values hidden, sources left out, the rest as parsed
   for (const [k, v] of Object.entries(rest)) assert.deepEqual((r as unknown as Record<string, unknown>)[k], v, `${k} as parsed`);
   assert.equal(Object.keys(r).length, Object.keys(config).length - 1, 'every key but sources');
   assert.ok(Object.isFrozen(r));
+  for (const part of [r.env, r.placeholders, r.httpSocket, r.execPreStart, r.execPreStart[0], r.touchReload]) assert.ok(Object.isFrozen(part), `frozen all the way down: ${JSON.stringify(part)}`);
+  assert.throws(() => {
+    (r.env as Record<string, string>).API_KEY = 'x';
+  }, TypeError);
   assert.equal(redact(config), r, 'one copy per config object');
   assert.throws(() => {
     (r as unknown as { app: string }).app = 'x';

@@ -410,6 +410,33 @@ test('a state file deleted, or replaced by garbage, under the store is noticed: 
   }
 });
 
+test('a record source that throws during a refill: logged, and the replaced state file is still reopened with the emperor row and events', () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 's.db');
+  const { log, errors } = memLogger();
+  const s = Store.open(file, log, { idCheckMs: 0, flushMs: 0, retryMs: 0 });
+  s.setEmperor(emperorRow);
+  s.upsertVassal(rec('a'));
+  s.appendEvent(ev(1));
+  let asked = 0;
+  s.recordSource = () => {
+    asked++;
+    throw new RangeError('Invalid time value');
+  };
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  s.appendEvent(ev(2));
+  assert.equal(s.healthy, true, 'the new file is in use');
+  assert.equal(asked, 1, 'asked once');
+  const doc = readState(file);
+  assert.equal(doc.emperor?.pid, emperorRow.pid, 'the emperor row is back');
+  assert.deepEqual(s.eventsSince(0).map((e) => e.id), [1, 2], 'the events are back');
+  assert.ok(errors().some((l) => l.code === 'ERECORDS' && /Invalid time value/.test(String(l.err))), 'the source\'s error is logged');
+  // the record comes back as soon as it changes
+  s.upsertVassal(rec('a'));
+  assert.deepEqual(readState(file).vassals.map((v) => v.name), ['a']);
+  s.close();
+});
+
 /** poll `check` every 5 ms until it holds or `ms` pass (bounded); its last value */
 async function within<T>(ms: number, check: () => T): Promise<T> {
   const deadline = Date.now() + ms;
