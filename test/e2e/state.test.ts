@@ -77,8 +77,8 @@ test('the state file deleted under an idle emperor: noticed, and every vassal\'s
   const socks = ['a', 'b'].map((n) => path.join(e.dir, `${n}.sock`));
   e.write('a.ini', appIni('env.mjs', socks[0]!, 'processes = 2'));
   e.write('b.ini', appIni('env.mjs', socks[1]!));
-  const a = await e.waitVassal('a', 'ready');
-  const b = await e.waitVassal('b', 'ready');
+  await e.waitVassal('a', 'ready');
+  await e.waitVassal('b', 'ready');
   await waitUntil(() => e.status().vassals.find((v) => v.name === 'a')?.pids.length === 2, 10_000, 'both copies of a');
   const before = new Map(e.status().vassals.map((v) => [v.name, [...v.pids].sort()]));
   for (const f of [e.statePath, `${e.statePath}-wal`, `${e.statePath}-shm`]) fs.rmSync(f, { force: true });
@@ -90,6 +90,5 @@ test('the state file deleted under an idle emperor: noticed, and every vassal\'s
   for (const v of doc.vassals) assert.deepEqual([...v.pids].sort(), before.get(v.name), `${v.name}: the same copies`);
   assert.equal(doc.emperor.pid, e.pid, 'the emperor row is written again');
   await e.waitLog((l) => /state database was deleted/.test(String(l.msg)), 2000, 'the deletion logged');
-  assert.ok(a.pid && b.pid);
   assert.equal(await e.stop(), 0);
 });
