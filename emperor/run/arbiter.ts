@@ -67,7 +67,7 @@ export class Emperor {
   ) {
     this.bus = new Bus(store.maxEventId(), () => store.eventIdFloor());
     this.bus.on('record', (r) => store.upsertVassal(r));
-    store.recordSource = () => [...this.supervisors.values()].filter((s) => s.state !== 'gone' && s.state !== 'new').map((s) => s.record());
+    store.recordSource = () => [...this.supervisors.values()].flatMap((s) => s.publishedRecord() ?? []);
     this.bus.on('forget', (name) => store.deleteVassal(name));
     this.bus.on('event', (e) => {
       store.appendEvent(e);

@@ -103,15 +103,15 @@ export class Store {
    * is queued); `lazy` (only an idle worker's stats moved) waits up to 5 s or rides along.
    */
   upsertVassal(rec: VassalRecord, lazy = false): void {
-    const w = this.writeOf(rec);
+    const w = this.writeOf(rec, 'upsertVassal');
     if (w) this.schedule(flushWhen(this.pending.record(rec.name, w), w.shape, lazy));
   }
 
-  private writeOf(rec: VassalRecord): RecordWrite | null {
+  private writeOf(rec: VassalRecord, op: string): RecordWrite | null {
     try {
       return { state: rec.state, pid: rec.pid, updatedAt: rec.updatedAt, json: JSON.stringify(rec), shape: shapeOf(rec) };
     } catch (err) {
-      this.errors.error('ESERIALIZE', 'upsertVassal', err);
+      this.errors.error('ESERIALIZE', op, err);
       return null;
     }
   }
@@ -317,7 +317,7 @@ export class Store {
       if (m > this.maxId) this.maxId = m;
       if (this.refill) {
         // what the old file held and this one lacks: the emperor row and the live records
-        this.pending.refill(m, this.emperorCache, this.recordSource, (r) => this.writeOf(r), (err) => this.errors.error('ERECORDS', 'refill', err));
+        this.pending.refill(m, this.emperorCache, this.recordSource, (r) => this.writeOf(r, 'refill'), (err) => this.errors.error('ERECORDS', 'refill', err));
         this.refill = false;
       }
       this.pending.flush(db, st);

@@ -118,6 +118,11 @@ export class Supervisor {
     return { ...recordOf(this.name, this.file, this.#s), ...(spare === undefined ? {} : { spare }) };
   }
 
+  /** Its record as published, or null while it has none (not started yet, or gone). */
+  publishedRecord(): VassalRecord | null {
+    return this.#s.phase !== 'gone' && this.#s.phase !== 'new' ? this.record() : null;
+  }
+
   /** Its spare worker started or is gone: publish the record again. */
   readonly spareChanged = (): void => this.#changed();
 
@@ -341,7 +346,8 @@ export class Supervisor {
   #changed(): void {
     this.#stats.published();
     this.#stats.sync(this.#s);
-    if (this.#s.phase !== 'gone' && this.#s.phase !== 'new') this.deps.bus.record(this.record());
+    const rec = this.publishedRecord();
+    if (rec) this.deps.bus.record(rec);
   }
 }
 

@@ -12,7 +12,8 @@ import { errorOf, keyOf } from './ops.js';
  */
 const redacted = new WeakMap<VassalConfig, RedactedConfig>();
 
-const hide = (o: Record<string, string>): Readonly<Record<string, '<redacted>'>> => Object.freeze(Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const])));
+/** a map's keys, each value hidden (frozen with the rest of the copy, share() below) */
+const hide = (o: Record<string, string>): Record<string, '<redacted>'> => Object.fromEntries(Object.keys(o).map((k) => [k, '<redacted>' as const]));
 
 /** EMPTY: one frozen empty object for every empty env, placeholders, ... of a redacted config */
 const EMPTY = Object.freeze({});
