@@ -2,12 +2,17 @@
 // bench/compare-throughput.mjs — hello-world requests/s and latency of an emperor vassal with
 // `processes = 2` against the same request listener in bare node:http under 2 node:cluster
 // workers (Node's default round-robin scheduling; a SCHED_NONE cluster, which shares the listening
-// socket the way emperor's workers do, is measured too for reference). Load: `wrk -t2 -c32
-// -d10s --latency`, each system twice, in alternating order, after a 3 s warm-up each.
+// socket the way emperor's workers do, is measured too for reference), and beside them PM2 (cluster
+// mode, `-i 2`) and the uWSGI Emperor (one python3 vassal, master + 2 workers) where installed.
+// Load: `wrk -t2 -c64 -d10s --latency`, each system twice, in alternating order, after a 3 s warm-up each.
 // Per run it also samples how the 32 connections spread over the worker pids (ss -tnp) and the
 // CPU each server process used.
 //
-//   node bench/compare-throughput.mjs [--seconds 10] [--rounds 2] [--single-accept]
+//   node bench/compare-throughput.mjs [--seconds 10] [--rounds 2] [--connections 64] [--no-peers] [--single-accept]
+//
+// --no-peers leaves PM2 and uWSGI out. uWSGI's http-socket answers one request a connection
+// (its app sends Connection: close), so wrk reconnects for every request there: its figure is
+// what that server does with this load, not a like-for-like keep-alive run.
 //
 // --single-accept adds an experiment: a second emperor started with UV_TCP_SINGLE_ACCEPT=1 in its
 // environment (its workers inherit it), to see whether an even spread of connections helps.
@@ -17,7 +22,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
-const args = H.benchArgs({ seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, 'single-accept': { type: 'boolean', default: false } }, { seconds: '2', rounds: '1' });
+const args = H.benchArgs(
+  { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, connections: { type: 'string', default: '64' }, 'no-peers': { type: 'boolean', default: false }, 'single-accept': { type: 'boolean', default: false } },
+  { seconds: '2', rounds: '1' },
+);
+const CONNECTIONS = Math.min(256, Math.max(1, Number(args.connections) || 64));
 const SINGLE_ACCEPT = args['single-accept'];
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
 const ROUNDS = Math.min(5, Math.max(1, Number(args.rounds)));
@@ -38,7 +47,7 @@ async function measureOnce(label, port, serverPids, extraPids = {}) {
   extraPids = Object.fromEntries(Object.entries(extraPids).filter(([, p]) => p));
   const before = Object.fromEntries([...serverPids, ...Object.values(extraPids)].map((p) => [p, H.cpuTicks(p)]));
   const meter = H.cpuMeter([...serverPids, ...Object.values(extraPids)]);
-  const wrkP = H.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: 32, seconds: SECONDS });
+  const wrkP = H.runWrk(`http://127.0.0.1:${port}/`, { threads: 2, connections: CONNECTIONS, seconds: SECONDS });
   meter.sample([wrkP.pid]);
   await H.sleep((SECONDS * 1000) / 2);
   const conns = H.connectionsByPid(port);
@@ -88,7 +97,7 @@ await H.runMain('compare-throughput', async () => {
   const root = H.tempRoot('cmp-tput');
   H.onCleanup('temp dir', async () => H.removeDir(root.dir));
   const app = H.writeApp(root.dir);
-  console.log(`compare-throughput: wrk -t2 -c32 -d${SECONDS}s --latency, ${ROUNDS} rounds, machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`compare-throughput: wrk -t2 -c${CONNECTIONS} -d${SECONDS}s --latency, ${ROUNDS} rounds, machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   // the emperor, one vassal with processes = 2
   const emp = await H.startEmperorOn(root);
@@ -134,13 +143,38 @@ await H.runMain('compare-throughput', async () => {
     'bare cluster (none)': { port: nPort, pids: none.workerPids, extra: { primary: none.pid } },
   };
   if (sa) systems['emperor single-accept'] = { port: sa.port, pids: sa.pids, extra: { keeper: sa.emp.pid, brain: sa.brain, forge: sa.forge } };
+  // the peers, where installed (each skipped with its reason otherwise)
+  const peers = [];
+  const skipped = {};
+  let pm2 = null;
+  let uw = null;
+  if (!args['no-peers']) {
+    const why = H.unavailable('pm2');
+    if (why) skipped.pm2 = why;
+    else {
+      const p = await H.startPm2Cluster(root, 2);
+      pm2 = p.pm2;
+      systems.pm2 = { port: p.port, pids: pm2.list().map((x) => x.pid), extra: { daemon: pm2.daemonPid() } };
+      peers.push('pm2');
+    }
+    const whyU = H.unavailable('uwsgi');
+    if (whyU) skipped.uwsgi = whyU;
+    else {
+      const u = await H.startUwsgiHello(root, 2);
+      uw = u.uw;
+      const v = uw.vassals()[0];
+      systems.uwsgi = { port: u.port, pids: v.workers, extra: { emperor: uw.pid, master: v.master } };
+      peers.push('uwsgi');
+    }
+    for (const [name, why] of Object.entries(skipped)) console.log(`${name}: skipped: ${why}`);
+  }
   console.log(`warm-up (${WARMUP_S} s each, not counted)`);
-  for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: 32, seconds: WARMUP_S });
+  for (const s of Object.values(systems)) await H.runWrk(`http://127.0.0.1:${s.port}/`, { threads: 2, connections: CONNECTIONS, seconds: WARMUP_S });
 
   const runs = [];
   for (let round = 1; round <= ROUNDS; round++) {
     // alternate order: E, B, N then N, B, E
-    const names = ['emperor', 'bare cluster (rr)', 'bare cluster (none)', ...(sa ? ['emperor single-accept'] : [])];
+    const names = ['emperor', 'bare cluster (rr)', 'bare cluster (none)', ...peers, ...(sa ? ['emperor single-accept'] : [])];
     const order = round % 2 === 1 ? names : [...names].reverse();
     console.log(`round ${round}: ${order.join(' -> ')}`);
     for (const name of order) {
@@ -153,6 +187,8 @@ await H.runMain('compare-throughput', async () => {
   const ePidsAfter = (await H.emperorStatusAsync(root.state)).vassals.find((v) => v.name === 'hello').pids;
 
   if (sa) await sa.emp.stop();
+  if (uw) await uw.stop();
+  if (pm2) await pm2.kill();
   await none.stop();
   await bare.stop();
   const stopped = await emp.stop();
@@ -169,7 +205,9 @@ await H.runMain('compare-throughput', async () => {
   const ratio = H.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3);
   const result = {
     machine: H.machine(),
-    method: `wrk -t2 -c32 -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); ${WARMUP_S} s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
+    connections: CONNECTIONS,
+    peers: { measured: peers, skipped },
+    method: `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s --latency against GET / of a hello handler (200 "ok\\n"); emperor: one app vassal, processes = 2, workers as nobody; bare: node:cluster primary + 2 workers importing the same module (NODE_CLUSTER_SCHED_POLICY rr = Node's default, and none); PM2 ${H.pm2Version()} cluster mode -i 2 (the same handler, CommonJS); uWSGI Emperor, one vassal: python3 plugin, master + 2 workers, the handler in WSGI with Connection: close (one request a connection); ${WARMUP_S} s warm-up each; ${ROUNDS} rounds in alternating order; all servers up for the whole run (idle when not measured); before each run the script waits (max ${QUIET_WAIT_MS / 1000} s) for the machine to be quiet, and a run during which other processes used more than ${CONTENDED_CORES} cores is repeated (max ${MAX_TRIES} tries; the discarded runs are kept in the JSON)`,
     runs,
     perRound,
     summary: {
@@ -181,6 +219,7 @@ await H.runMain('compare-throughput', async () => {
       bareNoneP99Ms: of('bare cluster (none)').map((r) => r.latencyMs.p99),
       ratioOfMeansVsRr: ratio,
       ...(sa ? { emperorSingleAcceptRps: of('emperor single-accept').map((r) => r.rps), emperorSingleAcceptP99Ms: of('emperor single-accept').map((r) => r.latencyMs.p99), singleAcceptRatioOfMeansVsRr: H.round(mean(of('emperor single-accept').map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3) } : {}),
+      ...Object.fromEntries(peers.flatMap((n) => [[`${n}Rps`, of(n).map((r) => r.rps)], [`${n}P99Ms`, of(n).map((r) => r.latencyMs.p99)], [`${n}RatioOfMeansVsRr`, H.round(mean(of(n).map((r) => r.rps)) / mean(of('bare cluster (rr)').map((r) => r.rps)), 3)]])),
       ratioOfMeansVsNone: H.round(mean(of('emperor').map((r) => r.rps)) / mean(of('bare cluster (none)').map((r) => r.rps)), 3),
     },
     target: { rule: 'emperor req/s >= 0.95 x bare cluster (rr) req/s', met: ratio >= 0.95 },

@@ -22,6 +22,7 @@ export const SCRIPTS = [
   'compare-kill',
   'compare-reload',
   'compare-memory',
+  'compare-fleet',
   'compare-throughput',
   'compare-tail',
   'chaos',
@@ -46,6 +47,7 @@ const HEADLINES = {
   'compare-kill': (j) => `served again after a kill -9: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${ms(x.summary.servedAgainMedianMs)}`).join(', ')}`,
   'compare-reload': (j) => `failed requests during reloads: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${x.summary.failedDuringReloads.reduce((a, b) => a + b, 0)}`).join(', ')}`,
   'compare-memory': (j) => `idle Pss per app: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${num(x.perAppMB.pss)} MB`).join(', ')}`,
+  'compare-fleet': (j) => `${j.apps} apps at once → all 200: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${s(x.fleet.allAnsweredMs)}`).join(', ')}; add → 200 p50: ${Object.entries(j.systems).map(([n, x]) => `${SYSTEM_TITLES[n] ?? n} ${ms(x.lifecycle.add.p50)}`).join(', ')}`,
   'compare-throughput': (j) => `req/s, emperor / bare node:cluster: ${num(j.summary.ratioOfMeansVsRr, 2)}x (${num(j.summary.emperorRps[0], 0)} vs ${num(j.summary.bareRrRps[0], 0)})`,
   'compare-tail': (j) => `p99 without the emperor: ${Object.entries(j.summary).map(([v, x]) => `${v} ${ms(x.medianP99Ms, 1)}`).join(', ')}`,
   chaos: (j) => {

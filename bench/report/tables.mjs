@@ -171,11 +171,15 @@ function appServerTable({ 'compare-throughput': t, 'compare-tail': tail, 'compar
   const killCell = (x) => `${span(x.summary.servedAgainMs, ' ms', 0)} (median ${num(x.summary.servedAgainMedianMs, 0)}) / ${x.summary.refused.reduce((a, b) => a + b, 0)} / ${x.summary.lostInFlight.reduce((a, b) => a + b, 0)}`;
   const second = (x) => (x.summary.quickSecondKillServedAgainMs === null ? 'not run' : `${ms(x.summary.quickSecondKillServedAgainMs)} / ${x.summary.quickSecondKillRefused}`);
   const memCell = (x) => `${num(x.perAppMB.pss)} / ${num(x.perAppMB.rss)} MB (${num(x.perAppIncludingManagerShareMB.pss)} MB)`;
+  // PM2 and uWSGI in the throughput run (a result from before they were measured there: 'not measured')
+  const peer = (n, f) => (t.summary[`${n}Rps`] ? f(n) : t.peers?.skipped?.[n] ? 'not run' : 'not measured');
+  const peerRps = ['pm2', 'uwsgi'].map((n) => peer(n, () => `${num(mean(t.summary[`${n}Rps`]), 0)} (${num(t.summary[`${n}RatioOfMeansVsRr`], 2)}x)${n === 'uwsgi' ? ', a connection per request' : ''}`));
+  const peerP99 = ['pm2', 'uwsgi'].map((n) => peer(n, () => { const p = median(t.summary[`${n}P99Ms`]); return `${ms(p, 1)} (${p99B ? `${num(p / p99B, 2)}x` : 'n/a'})`; }));
   return table(
     ['figure', 'emperor', 'PM2', 'uWSGI Emperor', 'bare reference in the same run', 'target', 'met'],
     [
-      [`hello world, \`processes = 2\`, \`wrk -t2 -c32\`, ${rounds} rounds: req/s (÷ node:cluster)`, `${num(eRps, 0)} (${num(t.summary.ratioOfMeansVsRr, 2)}x)`, 'not measured', 'not measured', `node:cluster ${num(bRps, 0)}`, '≥ 1.0x node:cluster', yesNo(t.summary.ratioOfMeansVsRr >= 1)],
-      ['p99 in the same runs, median of the rounds (÷ node:cluster)', `${ms(p99E, 1)} (${p99Ratio === null ? 'n/a' : `${num(p99Ratio, 2)}x`})`, 'not measured', 'not measured', `node:cluster ${ms(p99B, 1)}`, '≤ 1.1x', yesNo(p99Ratio === null ? null : p99Ratio <= 1.1)],
+      [`hello world, \`processes = 2\`, \`wrk -t2 -c${t.connections ?? 32}\`, ${rounds} rounds: req/s (÷ node:cluster)`, `${num(eRps, 0)} (${num(t.summary.ratioOfMeansVsRr, 2)}x)`, ...peerRps, `node:cluster ${num(bRps, 0)}`, '≥ 1.0x node:cluster', yesNo(t.summary.ratioOfMeansVsRr >= 1)],
+      ['p99 in the same runs, median of the rounds (÷ node:cluster)', `${ms(p99E, 1)} (${p99Ratio === null ? 'n/a' : `${num(p99Ratio, 2)}x`})`, ...peerP99, `node:cluster ${ms(p99B, 1)}`, '≤ 1.1x', yesNo(p99Ratio === null ? null : p99Ratio <= 1.1)],
       ['p99 of two workers sharing one socket with no manager at all (`compare-tail.mjs`), each in its own session / both in one', `the emperor's worker: ${tailOf('emperor-worker/own-session')} / ${tailOf('emperor-worker/one-session')}`, '', '', `\`node:http\`: ${tailOf('plain/own-session')} / ${tailOf('plain/one-session')}`, '', ''],
       [`reloads under 32 keep-alive connections (${span(eReload ? reloads(r.systems.emperor) : [], '', 0)} per run): failed requests`, ...per(r, (x) => x.summary.failedDuringReloads.join(', ')), '', '0', yesNo(eReload ? eReload.failedDuringReloads.every((x) => x === 0) : null)],
       ['p99 during the reloads ÷ p99 of a steady run beside it', ...per(r, (x) => span(x.summary.p99Ratio, 'x', 2)), '', '≤ 1.5x', yesNo(eReload ? eReload.p99Ratio.every((x) => x <= 1.5) : null)],
@@ -245,6 +249,60 @@ function quickRunTable(get) {
   return { body: `${body}\n\nWhole run: ${num(run.seconds, 0)} s. ${caption(run, 'run')}` };
 }
 
+/**
+ * The side-by-side table: issue 13's rows, each with bare `node` (or node:cluster), the uWSGI
+ * Emperor, PM2 and the emperor from the same script's run: compare-fleet (add, remove, a fleet at
+ * once, the orchestrator's memory, idle CPU, the whole tree's Pss), compare-reload, kill-loop and
+ * compare-throughput. Each goal is the issue's; "met" reads the emperor's figure against it.
+ */
+function sideBySideTable({ 'compare-fleet': f, 'compare-reload': r, 'kill-loop': k, 'compare-throughput': t }) {
+  const COLS = ['bare', 'uwsgi', 'pm2', 'emperor'];
+  const fs_ = f.systems ?? {};
+  const cell = (n, fn) => (fs_[n] ? fn(fs_[n]) : f.skipped?.[n] ? 'not run' : '—');
+  const fleetRow = (fn) => COLS.map((n) => cell(n, fn));
+  const x = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null);
+  const E = fs_.emperor;
+  const B = fs_.bare;
+  const N = f.apps;
+  const addRatio = E && B ? x(E.lifecycle.add.p50, B.lifecycle.add.p50) : null;
+  const dropRatio = E && B ? x(E.fleet.allAnsweredMs, B.fleet.allAnsweredMs) : null;
+  const orch = (y) => `${num(y.fleet.orchestrator.rssMb)} MB (${num(y.fleet.orchestrator.pssMb)})`;
+  const eIdle = E?.fleet.idle;
+  const reload = (n) => {
+    const y = r.systems?.[n]?.summary;
+    if (!y) return r.skipped?.[n] ? 'not run' : '—';
+    return `${y.failedDuringReloads.reduce((a, b) => a + b, 0)} / ${ms(median(y.p99ReloadMs), 1)} vs ${ms(median(y.p99SteadyMs), 1)} (${span(y.p99Ratio, 'x', 2)})`;
+  };
+  const eR = r.systems?.emperor?.summary;
+  const kill = (n) => {
+    const y = k.summary?.[n];
+    if (!y) return k.skipped?.[n] ? 'not run' : '—';
+    const ok = y.servedAgainMs.filter((v) => v !== null);
+    return `${num(Math.min(...ok), 0)}–${y.worstMs === null ? 'down' : num(y.worstMs, 0)} ms (${num(y.medianRatio, 2)}x bare), ${y.roundsWithin1_2x}/${k.rounds} within 1.2x, ${y.lostRequests} never answered`;
+  };
+  const eK = k.summary?.emperor;
+  const sp = k.summary?.['emperor-spare'];
+  const ts = t.summary;
+  const tput = (n) => (ts[`${n}Rps`] ? `${num(mean(ts[`${n}Rps`]) / 1000, 1)}k (${num(n === 'emperor' ? ts.ratioOfMeansVsRr : ts[`${n}RatioOfMeansVsRr`], 2)}x), p99 ${ms(median(ts[`${n}P99Ms`]), 1)}${n === 'uwsgi' ? '; a connection per request' : ''}` : t.peers?.skipped?.[n] ? 'not run' : 'not measured');
+  const p99E = median(ts.emperorP99Ms);
+  const p99B = median(ts.bareRrP99Ms);
+  const tRatio = ts.ratioOfMeansVsRr;
+  return table(
+    ['figure', 'bare', 'uWSGI Emperor', 'PM2', 'emperor', 'goal', 'met'],
+    [
+      [`add an app → first 200, p50 (n=${f.trials})`, ...fleetRow((y) => ms(y.lifecycle.add.p50)).map((c, i) => (i === 3 && addRatio !== null ? `${c} (${num(addRatio, 2)}x bare)` : c)), '≤ 1.05x bare node', yesNo(addRatio === null ? null : addRatio <= 1.05)],
+      [`remove it → its processes gone, p50 (n=${f.trials})`, ...fleetRow((y) => ms(y.lifecycle.remove.p50, 1)), '≤ 20 ms', yesNo(E ? E.lifecycle.remove.p50 <= 20 : null)],
+      [`${median(r.systems?.emperor?.reloadsCompletedPerReloadRun ?? []) ?? 5} reloads under 32 keep-alive connections, ${r.systems?.emperor?.summary.failedDuringReloads.length ?? ''} runs: failed / p99 vs steady (ratio)`, '—', reload('uwsgi'), reload('pm2'), reload('emperor'), '0 / ≤ 1.5x steady', yesNo(eR ? eR.failedDuringReloads.every((v) => v === 0) && eR.p99Ratio.every((v) => v <= 1.5) : null)],
+      [`kill -9 of the only copy after 2 s served, ${k.rounds} rounds: served again`, `bare start ${span(k.bareMs ?? [], ' ms', 0)}`, kill('uwsgi'), kill('pm2'), `${kill('emperor')}${sp ? `; \`spare = true\`: ${num(Math.min(...sp.servedAgainMs), 0)}–${num(sp.worstMs, 0)} ms, ${sp.roundsWithin1_2x}/${k.rounds}, ${sp.lostRequests}` : ''}`, '≤ 1.2x bare start every round, 0 refused', eK ? `${yesNo(eK.roundsWithin1_2x === k.rounds && eK.lostRequests === 0)}${sp ? ` (spare: ${yesNo(sp.roundsWithin1_2x === k.rounds && sp.lostRequests === 0)})` : ''}` : 'n/a'],
+      [`${N} apps started at once → all 200`, ...fleetRow((y) => (y.fleet.allAnsweredMs === null ? `${y.fleet.answered}/${N} answered` : s(y.fleet.allAnsweredMs))).map((c, i) => (i === 3 && dropRatio !== null ? `${c} (${num(dropRatio, 2)}x bare)` : c)), '≤ 1.2x the bare burst', yesNo(dropRatio === null ? null : dropRatio <= 1.2)],
+      [`orchestrator VmRSS (Pss) with ${N} idle apps`, '—', ...['uwsgi', 'pm2', 'emperor'].map((n) => cell(n, orch)), '≤ 60 MB', yesNo(E ? E.fleet.orchestrator.rssMb <= 60 : null)],
+      [`idle CPU with ${N} apps, orchestrator / whole tree (% of a core, ${num(f.idleS, 0)} s window)`, ...fleetRow((y) => `${num(y.fleet.idle.orchestratorPct, 2)} / ${num(y.fleet.idle.treePct, 2)} %`).map((c, i) => (i === 0 ? c.replace(/^[^/]*\/ /, '— / ') : c)), '≤ 0.2 % / ≤ 3 %', eIdle ? `${yesNo(eIdle.orchestratorPct <= 0.2)} / ${yesNo(eIdle.treePct <= 3)}` : 'n/a'],
+      [`total Pss with ${N} idle apps (orchestrator + every app process)`, ...fleetRow((y) => `${num(y.fleet.tree.pssMb, 0)} MB`), `≤ ${6 * N} MB (6 MB an app)`, yesNo(E ? E.fleet.tree.pssMb <= 6 * N : null)],
+      [`hello req/s, 2 workers, \`wrk -t2 -c${t.connections ?? 32}\` (÷ node:cluster), p99`, `node:cluster ${num(mean(ts.bareRrRps) / 1000, 1)}k, p99 ${ms(p99B, 1)}`, tput('uwsgi'), tput('pm2'), `${tput('emperor')}${p99B ? ` (${num(p99E / p99B, 2)}x)` : ''}`, '≥ 1.0x node:cluster, p99 ≤ 1.1x', `${yesNo(tRatio >= 1)} / ${yesNo(p99B ? p99E / p99B <= 1.1 : null)}`],
+    ],
+  );
+}
+
 /** every marked table name -> (get: name -> result JSON or null) -> { body } | { skip: why } */
 export const TABLES = {
   'quick-run': quickRunTable,
@@ -258,6 +316,7 @@ export const TABLES = {
   'log-flood': full('log-flood', logFloodTable),
   ondemand: full('ondemand', ondemandTable),
   'dashboard-fanout': full('dashboard-fanout', dashboardTable),
+  'side-by-side': fullOf(['compare-fleet', 'compare-reload', 'kill-loop', 'compare-throughput'], sideBySideTable),
   'app-server': fullOf(['compare-throughput', 'compare-tail', 'compare-reload', 'compare-kill', 'compare-memory'], appServerTable),
 };
 

@@ -272,6 +272,42 @@ test('the App server table puts each system of a compare script in its column, b
   assert.equal(report.rewrite(before, getter(four)).text, before);
 });
 
+test('the side-by-side table gives each of the performance goals one row, bare, uWSGI, PM2 and the emperor from the same script\'s run, and reads the emperor against the goal', () => {
+  const meta = (name: string) => runMeta(false, name);
+  const sys = (add: number, remove: number, all: number | null, orch: [number, number], idle: [number, number], pss: number) => ({
+    lifecycle: { add: { p50: add }, remove: { p50: remove } },
+    fleet: { allAnsweredMs: all, answered: all === null ? 250 : 300, orchestrator: { rssMb: orch[0], pssMb: orch[1] }, idle: { orchestratorPct: idle[0], treePct: idle[1] }, tree: { pssMb: pss } },
+  });
+  const files: Record<string, Json> = {
+    'compare-fleet': {
+      run: meta('compare-fleet'),
+      apps: 300,
+      trials: 10,
+      idleS: 10,
+      skipped: { uwsgi: 'not installed' },
+      systems: { bare: sys(50, 1.2, 10000, [0, 0], [0, 0.3], 2500), pm2: sys(650, 400, null, [100, 57], [9.1, 82], 3048), emperor: sys(52, 10.4, 11500, [110, 38], [0.15, 2.5], 2700) },
+    },
+    'compare-reload': { run: meta('compare-reload'), systems: { emperor: { reloadsCompletedPerReloadRun: [5, 5], summary: { failedDuringReloads: [0, 0], p99Ratio: [1.2, 1.4], p99ReloadMs: [7, 8], p99SteadyMs: [6, 6] } } }, skipped: { pm2: 'x', uwsgi: 'y' } },
+    'kill-loop': killLoop(false),
+    'compare-throughput': { run: meta('compare-throughput'), connections: 64, perRound: [{}], summary: { emperorRps: [30000], bareRrRps: [28000], emperorP99Ms: [7], bareRrP99Ms: [7], ratioOfMeansVsRr: 1.071, pm2Rps: [26700], pm2P99Ms: [8.6], pm2RatioOfMeansVsRr: 0.954 }, peers: { measured: ['pm2'], skipped: { uwsgi: 'not installed' } } },
+  };
+  const before = doc('side-by-side', 'old');
+  const { text, done } = report.rewrite(before, getter(files));
+  assert.deepEqual(done, ['side-by-side']);
+  assert.match(text, /\| add an app → first 200, p50 \(n=10\) \| 50 ms \| not run \| 650 ms \| 52 ms \(1\.04x bare\) \| ≤ 1\.05x bare node \| yes \|/);
+  assert.match(text, /\| remove it → its processes gone, p50 \(n=10\) \| 1\.2 ms \| not run \| 400 ms \| 10\.4 ms \| ≤ 20 ms \| yes \|/);
+  assert.match(text, /\| 0 \/ 7\.5 ms vs 6 ms \(1\.2–1\.4x\) \| 0 \/ ≤ 1\.5x steady \| yes \|/);
+  assert.match(text, /\| 300 apps started at once → all 200 \| 10 s \| not run \| 250\/300 answered \| 11\.5 s \(1\.15x bare\) \| ≤ 1\.2x the bare burst \| yes \|/);
+  assert.match(text, /\| orchestrator VmRSS \(Pss\) with 300 idle apps \| — \| not run \| 100 MB \(57\) \| 110 MB \(38\) \| ≤ 60 MB \| no \|/);
+  assert.match(text, /\| — \/ 0\.3 % \| not run \| 9\.1 \/ 82 % \| 0\.15 \/ 2\.5 % \| ≤ 0\.2 % \/ ≤ 3 % \| yes \/ yes \|/);
+  assert.match(text, /\| 2500 MB \| not run \| 3048 MB \| 2700 MB \| ≤ 1800 MB \(6 MB an app\) \| no \|/);
+  assert.match(text, /\| hello req\/s, 2 workers, `wrk -t2 -c64` [^|]*\| node:cluster 28k, p99 7 ms \| not run \| 26\.7k \(0\.95x\), p99 8\.6 ms \| 30k \(1\.07x\), p99 7 ms \(1x\) \| [^|]*\| yes \/ yes \|/);
+  // the kill loop: 6 of 10 rounds within 1.2x is not the goal
+  assert.match(text, /\| kill -9 [^\n]*6\/10 within 1\.2x, 0 never answered \| ≤ 1\.2x bare start every round, 0 refused \| no \|/);
+  // negative control: a quick compare-fleet leaves the table as it is
+  assert.equal(report.rewrite(before, getter({ ...files, 'compare-fleet': { ...files['compare-fleet'], run: runMeta(true, 'compare-fleet') } })).text, before);
+});
+
 test('every benchmark bench/run.mjs runs feeds a generated table that a document marks, and has a quick-run headline: no figure is left to hand copying', () => {
   const r = report as unknown as Report & { SCRIPTS: string[]; TABLES: Record<string, { sources?: string[] }> };
   const root = findRoot();
