@@ -4,16 +4,18 @@
 // directory polled every second), with bare `node` as the reference, all in one run:
 //   - add one app → its first HTTP 200 (emperor: write its config file; PM2: `pm2 start app.cjs
 //     -i 1`, timed from the command's start; uWSGI: write its ini; bare: spawn `node`), and remove
-//     it → its processes gone (delete the file; `pm2 delete`; SIGTERM the bare app), --trials each;
+//     it → its processes gone (delete the file; `pm2 delete`; SIGTERM the bare app), --trials each,
+//     every trial of a manager beside a bare start of the same app (the ratio's reference);
 //   - a fleet of --apps apps started at once → every one answers 200, against the same number of
 //     bare `node` apps spawned at once; then the orchestrator's VmRSS and Pss, the idle CPU of the
-//     orchestrator and of the whole tree (a window of --idle s after --idle s of quiet), the Pss of
+//     orchestrator and of the whole tree (a window of --idle s after --settle s of quiet: the apps'
+//     own start-up aftermath, V8's collections a few seconds after a start, is over by then), the Pss of
 //     the whole tree (orchestrator + every app process), and the removal of every app.
 // Every app is the same hello handler on its own loopback TCP port (uWSGI: the same in WSGI).
 // Systems run one after the other, each in its own temp dir; a system that is not installed is
 // skipped with the reason (PM2 under BENCH_PM2_PREFIX, uWSGI with its python3 plugin).
 //
-//   node bench/compare-fleet.mjs [--only bare,emperor,pm2,uwsgi] [--apps 300] [--trials 10] [--idle 10] [--quick]
+//   node bench/compare-fleet.mjs [--only bare,emperor,pm2,uwsgi] [--apps 300] [--trials 10] [--settle 30] [--idle 10] [--quick]
 //
 // Writes bench/results/compare-fleet.json.
 import fs from 'node:fs';
@@ -21,13 +23,15 @@ import path from 'node:path';
 import * as H from './harness.mjs';
 
 const args = H.benchArgs(
-  { only: { type: 'string', default: 'bare,emperor,pm2,uwsgi' }, apps: { type: 'string', default: '300' }, trials: { type: 'string', default: '10' }, idle: { type: 'string', default: '10' } },
-  { apps: '20', trials: '2', idle: '2' },
+  { only: { type: 'string', default: 'bare,emperor,pm2,uwsgi' }, apps: { type: 'string', default: '300' }, trials: { type: 'string', default: '10' }, settle: { type: 'string', default: '30' }, idle: { type: 'string', default: '10' } },
+  { apps: '20', trials: '2', settle: '2', idle: '2' },
 );
 const ONLY = args.only.split(',');
 const APPS = Math.max(1, Math.min(500, Number(args.apps) || 300));
 const TRIALS = Math.max(1, Math.min(50, Number(args.trials) || 10));
 const IDLE_S = Math.max(1, Math.min(60, Number(args.idle) || 10));
+/** quiet before the idle window: 300 bare Node apps spent 45 % of a core 10-20 s after their start (V8's first collections) */
+const SETTLE_S = Math.max(0, Math.min(120, Number(args.settle) || 0));
 /** probes in flight while a fleet starts (each GETs one port until its 200) */
 const CONCURRENCY = 50;
 /** bound of a fleet start or removal: PM2 took about 60 s for 300 apps when the issue was filed */
@@ -206,33 +210,48 @@ async function uwsgiSystem(root) {
 
 // ---- what is measured of each --------------------------------------------------------------------
 
-/** add → first 200 and remove → processes gone, TRIALS times, one app at a time */
-async function lifecycle(sys) {
+/** one app added (→ its first 200) and removed (→ its processes gone): { add, remove } in ms (null: failed), errors */
+async function trial(sys, name, errors) {
+  const port = await H.freePort();
+  const t0 = H.now();
+  const started = sys.add(name, port);
+  const r = await H.pollUntil200({ host: '127.0.0.1', port }, { intervalMs: 2, maxAttempts: 20_000, deadlineMs: 30_000 });
+  await started;
+  if (!r.ok) errors.push(`add ${name}: ${r.lastError}`);
+  const pids = await sys.pidsOf(name);
+  pids.forEach((p) => H.track(p, `app ${name}`));
+  const r0 = H.now();
+  const removed = sys.remove(name);
+  const gone = await H.waitGone(pids, { pollMs: 2, timeoutMs: 30_000 });
+  await removed;
+  const lost = gone.left.length || !pids.length;
+  if (lost) errors.push(`remove ${name}: ${pids.length ? `${gone.left.length} process(es) left` : 'no process found'}`);
+  pids.forEach((p) => H.untrack(p));
+  return { add: r.ok ? H.round(r.at - t0) : null, remove: lost ? null : H.round(gone.ms) };
+}
+
+/**
+ * add → first 200 and remove → processes gone, TRIALS times, one app at a time; beside each trial
+ * of a managed system (before it in odd trials, after it in even ones) the same app started bare
+ * (`ref`), so each add is compared with bare starts taken next to it on this noisy machine
+ */
+async function lifecycle(sys, ref) {
   const add = [];
   const remove = [];
+  const bareAdd = [];
   const errors = [];
   for (let i = 0; i < TRIALS; i++) {
-    const name = `t${i}`;
-    const port = await H.freePort();
-    const t0 = H.now();
-    const started = sys.add(name, port);
-    const r = await H.pollUntil200({ host: '127.0.0.1', port }, { intervalMs: 2, maxAttempts: 20_000, deadlineMs: 30_000 });
-    await started;
-    add.push(r.ok ? H.round(r.at - t0) : null);
-    if (!r.ok) errors.push(`add ${name}: ${r.lastError}`);
-    const pids = await sys.pidsOf(name);
-    pids.forEach((p) => H.track(p, `app ${name}`));
-    const r0 = H.now();
-    const removed = sys.remove(name);
-    const gone = await H.waitGone(pids, { pollMs: 2, timeoutMs: 30_000 });
-    await removed;
-    remove.push(gone.left.length || !pids.length ? null : H.round(gone.ms));
-    if (gone.left.length || !pids.length) errors.push(`remove ${name}: ${pids.length ? `${gone.left.length} process(es) left` : 'no process found'}`);
-    pids.forEach((p) => H.untrack(p));
-    console.log(`    trial ${i + 1}: add → 200 ${H.fmtMs(add.at(-1))}, remove → gone ${H.fmtMs(remove.at(-1))}`);
+    const bare = async () => bareAdd.push((await trial(ref, `ref${i}`, errors)).add);
+    if (ref && i % 2 === 0) await bare();
+    const t = await trial(sys, `t${i}`, errors);
+    if (ref && i % 2 === 1) await bare();
+    add.push(t.add);
+    remove.push(t.remove);
+    console.log(`    trial ${i + 1}: add → 200 ${H.fmtMs(t.add)}${ref ? ` (bare beside it ${H.fmtMs(bareAdd.at(-1))})` : ''}, remove → gone ${H.fmtMs(t.remove)}`);
     await H.sleep(300);
   }
-  return { addMs: add, removeMs: remove, add: H.summary(add.filter((x) => x !== null)), remove: H.summary(remove.filter((x) => x !== null)), errors };
+  const ok = (xs) => xs.filter((x) => x !== null);
+  return { addMs: add, removeMs: remove, add: H.summary(ok(add)), remove: H.summary(ok(remove)), ...(ref ? { adjacentBareAddMs: bareAdd, adjacentBareAdd: H.summary(ok(bareAdd)) } : {}), errors };
 }
 
 /** APPS apps at once → all 200; idle memory and CPU; every app removed → all gone */
@@ -251,7 +270,7 @@ async function fleet(sys) {
   appPids.forEach((p) => H.track(p, 'fleet app'));
   console.log(`    fleet: ${answered.length}/${APPS} answered 200; all within ${H.fmtMs(allMs)}; ${appPids.length} app processes`);
 
-  await H.sleep(IDLE_S * 1000);
+  await H.sleep(SETTLE_S * 1000);
   const orch = sys.orchestrator();
   const tree = [...orch, ...appPids];
   const c0 = { t: H.now(), orch: ticksOf(orch), tree: ticksOf(tree) };
@@ -293,22 +312,25 @@ await H.runMain(
   async () => {
     const result = {
       machine: H.machine(),
-      method: `each system alone on the machine, one after the other: ${TRIALS} trials of one app added (→ its first 200, probed every 2 ms) and removed (→ its processes gone, polled every 2 ms); then ${APPS} apps at once (→ every one answers 200, ${CONCURRENCY} probes in flight, ${POLL_MS} ms between a probe's tries), ${IDLE_S} s quiet, a ${IDLE_S} s idle CPU window (orchestrator; whole tree = orchestrator + app processes), VmRSS and Pss (smaps_rollup) after it, then every app removed (→ every app process gone)`,
+      method: `each system alone on the machine, one after the other: ${TRIALS} trials of one app added (→ its first 200, probed every 2 ms) and removed (→ its processes gone, polled every 2 ms), each beside a bare start of the same app (before it in odd trials, after it in even ones); then ${APPS} apps at once (→ every one answers 200, ${CONCURRENCY} probes in flight, ${POLL_MS} ms between a probe's tries), ${SETTLE_S} s quiet, a ${IDLE_S} s idle CPU window (orchestrator; whole tree = orchestrator + app processes), VmRSS and Pss (smaps_rollup) after it, then every app removed (→ every app process gone)`,
       apps: APPS,
       trials: TRIALS,
+      settleS: SETTLE_S,
       idleS: IDLE_S,
       systems: {},
       skipped: {},
     };
     console.log(`compare-fleet: ${TRIALS} add/remove trials and a fleet of ${APPS} apps per system (${ONLY.join(', ')})`);
-    await H.eachSystem(ONLY, STARTERS, 'cmp-fleet', result.skipped, async (sys, name) => {
+    await H.eachSystem(ONLY, STARTERS, 'cmp-fleet', result.skipped, async (sys, name, root) => {
       console.log(`${name}:`);
+      const ref = name === 'bare' ? null : bareSystem(root);
       try {
-        const lc = await lifecycle(sys);
+        const lc = await lifecycle(sys, ref);
         const fl = await fleet(sys);
         result.systems[name] = { how: sys.how, lifecycle: lc, fleet: fl };
       } finally {
         await sys.stop();
+        await ref?.stop();
       }
     }, { failed: 'failed' });
     const file = H.writeResult('compare-fleet', result);

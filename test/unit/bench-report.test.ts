@@ -294,7 +294,12 @@ test('the side-by-side table gives each of the performance goals one row, bare, 
   const before = doc('side-by-side', 'old');
   const { text, done } = report.rewrite(before, getter(files));
   assert.deepEqual(done, ['side-by-side']);
-  assert.match(text, /\| add an app → first 200, p50 \(n=10\) \| 50 ms \| not run \| 650 ms \| 52 ms \(1\.04x bare\) \| ≤ 1\.05x bare node \| yes \|/);
+  assert.match(text, /\| add an app → first 200, p50 \(n=10\) \| 50 ms \| not run \| 650 ms \(13x bare\) \| 52 ms \(1\.04x bare\) \| ≤ 1\.05x bare node \| yes \|/);
+  // with bare starts taken beside its trials, the emperor's add is read against those
+  const beside = structuredClone(files['compare-fleet']) as { systems: { emperor: { lifecycle: Json } } };
+  beside.systems.emperor.lifecycle.adjacentBareAdd = { p50: 40 };
+  const t2 = report.rewrite(before, getter({ ...files, 'compare-fleet': beside as unknown as Json })).text;
+  assert.match(t2, /\| 52 ms \(1\.3x the bare starts beside it, 40 ms\) \| ≤ 1\.05x bare node \| no \|/);
   assert.match(text, /\| remove it → its processes gone, p50 \(n=10\) \| 1\.2 ms \| not run \| 400 ms \| 10\.4 ms \| ≤ 20 ms \| yes \|/);
   assert.match(text, /\| 0 \/ 7\.5 ms vs 6 ms \(1\.2–1\.4x\) \| 0 \/ ≤ 1\.5x steady \| yes \|/);
   assert.match(text, /\| 300 apps started at once → all 200 \| 10 s \| not run \| 250\/300 answered \| 11\.5 s \(1\.15x bare\) \| ≤ 1\.2x the bare burst \| yes \|/);
