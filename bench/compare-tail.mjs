@@ -10,10 +10,13 @@
 // Hypothesis tested: with kernel.sched_autogroup_enabled = 1 (processes in the root cpu cgroup, as
 // here) the scheduler shares CPU between sessions ("autogroups") before threads, so emperor's
 // one-session-per-copy (setsid) could lengthen the tail when wrk shares the 2 cores.
-// Outcome on the 2-core VM (2026-11-28): not supported. Every variant, emperor's worker code
-// included, had runs with p99 ~2-6 ms and runs with 10-40 ms; emperor's worker code run alone
-// was no worse than plain node:http. The tail of a closed-loop wrk sharing 2 cores with the
-// servers is dominated by scheduling noise; see the report for what to measure instead.
+// Outcome on the 2-core VM: not supported on 2026-11-28 (every variant had runs with p99 ~2-6 ms
+// and runs with 10-40 ms); supported in the full runs since 2026-12-02, where every own-session
+// round was slower than every one-session round (2026-12-03: plain p99 12-53 ms against 2.4-4 ms,
+// emperor's worker 21-117 ms against 1.6-3.9 ms, 4 rounds each), and, run with
+// kernel.sched_autogroup_enabled = 0, the own-session tail fell to the one-session one
+// (docs/performance.md, Request latency and sessions). Emperor's worker code run alone was no
+// worse than plain node:http in either.
 // wrk -t2 -c32 -d10s --latency (--seconds), ROUNDS rounds in rotating order.
 //
 //   node bench/compare-tail.mjs [--rounds 4] [--seconds 10]
